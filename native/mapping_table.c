@@ -1,0 +1,160 @@
+#include "mapping_table.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The table proper: guarded by one mutex. Entries change only on open,
+ * attach, detach and close, never on the write path. */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static rm_mapping *slots[RM_MAX_MAPPINGS];
+static uint64_t next_generation = 1;
+static uint32_t live_count = 0;
+
+/* A lock-free mirror of each slot's address range for the SIGBUS handler,
+ * which may not take a mutex. The handler only reads; writers publish the
+ * range after the mapping exists and withdraw it before it is unmapped. */
+typedef struct {
+  _Atomic uintptr_t start;
+  _Atomic uintptr_t end;
+  _Atomic(uint8_t *) status;
+} rm_guard;
+
+static rm_guard guards[RM_MAX_MAPPINGS];
+static _Atomic uint32_t guard_high = 0; /* slots >= this were never used */
+
+rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_len,
+                         uint8_t *status) {
+  rm_mapping *m = calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  m->fd = fd;
+  m->base = base;
+  m->size = size;
+  m->map_len = map_len;
+  m->status = status;
+  m->refs = 1;
+  m->next_ticket = 1;
+
+  pthread_mutex_lock(&table_lock);
+  uint32_t slot = RM_MAX_MAPPINGS;
+  /* Slot 0 is never used so that key 0 can mean "none". */
+  for (uint32_t i = 1; i < RM_MAX_MAPPINGS; i++) {
+    if (slots[i] == NULL) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot == RM_MAX_MAPPINGS) {
+    pthread_mutex_unlock(&table_lock);
+    free(m);
+    return NULL;
+  }
+  m->key = (next_generation++ << RM_SLOT_BITS) | slot;
+  slots[slot] = m;
+  live_count++;
+  atomic_store(&guards[slot].status, status);
+  atomic_store(&guards[slot].end, (uintptr_t)base + map_len);
+  atomic_store(&guards[slot].start, (uintptr_t)base);
+  if (atomic_load(&guard_high) <= slot) atomic_store(&guard_high, slot + 1);
+  pthread_mutex_unlock(&table_lock);
+  return m;
+}
+
+rm_mapping *rm_table_acquire(uint64_t key) {
+  uint32_t slot = (uint32_t)(key & (RM_MAX_MAPPINGS - 1));
+  rm_mapping *found = NULL;
+  pthread_mutex_lock(&table_lock);
+  rm_mapping *m = slots[slot];
+  if (m != NULL && m->key == key) {
+    m->refs++;
+    found = m;
+  }
+  pthread_mutex_unlock(&table_lock);
+  return found;
+}
+
+static void free_tickets(rm_ticket *t) {
+  while (t != NULL) {
+    rm_ticket *next = t->next;
+    free(t);
+    t = next;
+  }
+}
+
+void rm_table_release(rm_mapping *m) {
+  uint32_t slot = (uint32_t)(m->key & (RM_MAX_MAPPINGS - 1));
+  pthread_mutex_lock(&table_lock);
+  int last = --m->refs == 0;
+  if (last) {
+    /* Withdraw the guard range first: once unmapped, the address range may
+     * be reused by anything, and faults there are no longer ours. */
+    atomic_store(&guards[slot].start, 0);
+    atomic_store(&guards[slot].end, 0);
+    atomic_store(&guards[slot].status, NULL);
+    slots[slot] = NULL;
+    live_count--;
+  }
+  pthread_mutex_unlock(&table_lock);
+  if (!last) return;
+  munmap(m->base, m->map_len);
+  munmap(m->status, RM_STATUS_BYTES);
+  close(m->fd);
+  free_tickets(m->tickets);
+  free(m);
+}
+
+uint32_t rm_table_count(void) {
+  pthread_mutex_lock(&table_lock);
+  uint32_t n = live_count;
+  pthread_mutex_unlock(&table_lock);
+  return n;
+}
+
+uint64_t rm_ticket_issue(rm_mapping *m, uint64_t start, uint64_t end) {
+  rm_ticket *t = malloc(sizeof *t);
+  if (t == NULL) return 0;
+  pthread_mutex_lock(&table_lock);
+  t->id = m->next_ticket++;
+  t->start = start;
+  t->end = end;
+  t->next = m->tickets;
+  m->tickets = t;
+  pthread_mutex_unlock(&table_lock);
+  return t->id;
+}
+
+int rm_ticket_claim(rm_mapping *m, uint64_t id, uint64_t start, uint64_t end) {
+  int ok = 0;
+  rm_ticket *found = NULL;
+  pthread_mutex_lock(&table_lock);
+  for (rm_ticket **p = &m->tickets; *p != NULL; p = &(*p)->next) {
+    rm_ticket *t = *p;
+    if (t->id == id) {
+      /* A ticket is good for exactly the range it was issued for; a claim
+       * with other bounds is a forgery and leaves the ticket in place. */
+      if (t->start == start && t->end == end) {
+        *p = t->next;
+        found = t;
+        ok = 1;
+      }
+      break;
+    }
+  }
+  pthread_mutex_unlock(&table_lock);
+  free(found);
+  return ok;
+}
+
+uint8_t *rm_guard_lookup(uintptr_t addr, uintptr_t *base_out) {
+  uint32_t high = atomic_load(&guard_high);
+  for (uint32_t i = 1; i < high; i++) {
+    uintptr_t start = atomic_load(&guards[i].start);
+    if (start == 0 || addr < start) continue;
+    if (addr >= atomic_load(&guards[i].end)) continue;
+    *base_out = start;
+    return atomic_load(&guards[i].status);
+  }
+  return NULL;
+}

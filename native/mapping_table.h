@@ -1,0 +1,70 @@
+/*
+ * Process-wide table of file mappings.
+ *
+ * The addon's shared object is loaded once per process, so this table is
+ * shared by the main thread and every worker thread. Each entry owns one
+ * mmap of one file; each thread that uses it holds a reference (an
+ * "attachment") and gets its own ArrayBuffers over the same memory. The
+ * memory is unmapped only when the last reference is gone.
+ */
+#ifndef RANGED_MMAP_MAPPING_TABLE_H
+#define RANGED_MMAP_MAPPING_TABLE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Slots in the table; a key is (generation << SLOT_BITS) | slot, so keys are
+ * never reused and a stale key from a closed file can never reach a new
+ * mapping that happens to sit in the same slot. */
+#define RM_SLOT_BITS 16
+#define RM_MAX_MAPPINGS (1u << RM_SLOT_BITS)
+
+/* Layout of the per-mapping status page, shared with TypeScript
+ * (src/native/status-page.ts must agree). */
+#define RM_STATUS_FAULTS_I32 0        /* int32: number of guarded faults */
+#define RM_STATUS_FAULT_OFFSET_F64 1  /* float64 at byte 8: first fault offset */
+#define RM_STATUS_ALLOC_NEXT_I64 2    /* int64 at byte 16: concurrent allocator */
+#define RM_STATUS_BYTES 4096
+
+typedef struct rm_ticket {
+  uint64_t id;
+  uint64_t start;
+  uint64_t end;
+  struct rm_ticket *next;
+} rm_ticket;
+
+typedef struct rm_mapping {
+  uint64_t key;
+  int fd;
+  uint8_t *base;
+  uint64_t size;       /* file size in bytes, as mapped */
+  uint64_t map_len;    /* length passed to mmap (size rounded to pages) */
+  uint8_t *status;     /* RM_STATUS_BYTES of anonymous memory */
+  int refs;            /* attachments + in-flight async operations */
+  uint64_t next_ticket;
+  rm_ticket *tickets;
+} rm_mapping;
+
+/* Registers a new mapping and returns it with one reference, which the
+ * caller owns. Returns NULL when the table is full. */
+rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_len,
+                         uint8_t *status);
+
+/* Takes a reference on the mapping with this key; NULL if it is gone. */
+rm_mapping *rm_table_acquire(uint64_t key);
+
+/* Drops a reference; the last one unmaps the memory and closes the file. */
+void rm_table_release(rm_mapping *m);
+
+/* Number of live mappings (for leak tests). */
+uint32_t rm_table_count(void);
+
+/* Range hand-over tickets: issue one for [start, end), claim it once. */
+uint64_t rm_ticket_issue(rm_mapping *m, uint64_t start, uint64_t end);
+int rm_ticket_claim(rm_mapping *m, uint64_t id, uint64_t start, uint64_t end);
+
+/* Signal-handler side: find the mapping that holds addr, async-signal-safe.
+ * Returns the status page and the mapping's base, or NULL. */
+uint8_t *rm_guard_lookup(uintptr_t addr, uintptr_t *base_out);
+
+#endif

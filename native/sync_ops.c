@@ -1,0 +1,107 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "sync_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* msync and madvise want a page-aligned start; widen [offset, offset+length)
+ * to whole pages (the mapping itself is page-aligned and page-rounded). */
+static void page_span(rm_mapping *m, uint64_t offset, uint64_t length,
+                      uint8_t **addr, size_t *len) {
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t start = offset & ~(page - 1);
+  uint64_t end = offset + length;
+  end = (end + page - 1) & ~(page - 1);
+  if (end > m->map_len) end = m->map_len;
+  *addr = m->base + start;
+  *len = (size_t)(end - start);
+}
+
+int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
+            const char **syscall) {
+  uint8_t *addr;
+  size_t len;
+  switch (mode) {
+    case RM_SYNC_SCHEDULE:
+      /* msync(MS_ASYNC) is a no-op on Linux: dirty mapped pages are already
+       * in the page cache. Asking the kernel to start writing them back now
+       * is what "schedule" should mean, and it overlaps disk I/O with the
+       * caller's next writes. */
+      if (length == 0) return 0;
+      if (sync_file_range(m->fd, (off_t)offset, (off_t)length,
+                          SYNC_FILE_RANGE_WRITE) != 0) {
+        *syscall = "sync_file_range";
+        return errno;
+      }
+      return 0;
+    case RM_SYNC_RANGE:
+      if (length == 0) return 0;
+      page_span(m, offset, length, &addr, &len);
+      if (msync(addr, len, MS_SYNC) != 0) {
+        *syscall = "msync";
+        return errno;
+      }
+      return 0;
+    case RM_SYNC_ALL:
+      if (msync(m->base, m->map_len, MS_SYNC) != 0) {
+        *syscall = "msync";
+        return errno;
+      }
+      if (fsync(m->fd) != 0) {
+        *syscall = "fsync";
+        return errno;
+      }
+      return 0;
+    case RM_SYNC_DATA:
+      if (fdatasync(m->fd) != 0) {
+        *syscall = "fdatasync";
+        return errno;
+      }
+      return 0;
+  }
+  *syscall = "msync";
+  return EINVAL;
+}
+
+int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
+              const char **syscall) {
+  uint8_t *addr;
+  size_t len;
+  if (length == 0) return 0;
+  page_span(m, offset, length, &addr, &len);
+  if (madvise(addr, len, advice) != 0) {
+    *syscall = "madvise";
+    return errno;
+  }
+  return 0;
+}
+
+int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
+                      const char **syscall) {
+  return rm_advise(m, offset, length, MADV_POPULATE_WRITE, syscall);
+}
+
+int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
+                  uint64_t length, const char **syscall) {
+  const uint8_t *p = data;
+  while (length > 0) {
+    ssize_t n = pwrite(m->fd, p, (size_t)length, (off_t)offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *syscall = "pwrite";
+      return errno;
+    }
+    p += n;
+    offset += (uint64_t)n;
+    length -= (uint64_t)n;
+  }
+  return 0;
+}
