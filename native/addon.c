@@ -274,6 +274,89 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char path[PATH_MAX + 1];
+  rm_open_request req;
+  rm_open_result res;
+  int err;
+  const char *syscall;
+} open_job;
+
+static void open_job_execute(napi_env env, void *data) {
+  (void)env;
+  open_job *job = data;
+  job->err = rm_file_open_and_map(job->path, &job->req, &job->res, &job->syscall);
+}
+
+static void open_job_complete(napi_env env, napi_status status, void *data) {
+  open_job *job = data;
+  if (status != napi_ok && job->err == 0) {
+    /* Cancelled after the file was mapped: give the mapping back. */
+    if (job->res.mapping != NULL) rm_table_release(job->res.mapping);
+    job->err = ECANCELED;
+  }
+  if (job->err != 0) {
+    napi_reject_deferred(env, job->deferred,
+                         rm_make_errno_error(env, job->err, job->syscall, job->path));
+  } else if (job->res.mapping == NULL) {
+    napi_value nul;
+    napi_get_null(env, &nul);
+    napi_resolve_deferred(env, job->deferred, nul);
+  } else {
+    /* Attaching creates ArrayBuffers, so it happens here, on the JS thread. */
+    napi_value out = attach_mapping(env, job->res.mapping);
+    if (out != NULL) {
+      napi_resolve_deferred(env, job->deferred, out);
+    } else {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_reject_deferred(env, job->deferred, exc);
+    }
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/* openAsync(...) -> Promise of what open() returns, work on the libuv pool */
+static napi_value js_open_async(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!get_args(env, info, 6, argv)) return NULL;
+  open_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return rm_throw_errno(env, ENOMEM, "open", NULL);
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], job->path, sizeof job->path, &len) != napi_ok) {
+    free(job);
+    return NULL;
+  }
+  if (len >= PATH_MAX) {
+    free(job);
+    return rm_throw_errno(env, ENAMETOOLONG, "open", NULL);
+  }
+  job->req.create = get_bool(env, argv[1]);
+  job->req.exclusive = get_bool(env, argv[2]);
+  job->req.sparse = get_bool(env, argv[3]);
+  int32_t mode = 0666;
+  napi_get_value_int32(env, argv[4], &mode);
+  job->req.mode = mode & 07777;
+  if (!get_u64(env, argv[5], &job->req.size)) {
+    free(job);
+    return NULL;
+  }
+  job->syscall = "open";
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "ranged-mmap:open", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, open_job_execute, open_job_complete,
+                             job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    return NULL;
+  }
+  return promise;
+}
+
 /* ---- sync, advice, populate, pwrite -------------------------------------- */
 
 /* sync(key, offset, length, mode) */
@@ -487,6 +570,7 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openAsync", NULL, js_open_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attach", NULL, js_attach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,0 +1,34 @@
+/**
+ * ranged-mmap: memory-mapped files for Node.js, written by many worker
+ * threads at once through non-overlapping ranges, with no lock and no
+ * system call per write, and no way to crash the process from JavaScript.
+ *
+ * @example
+ * ```ts
+ * import { MmapFile, ALIGNMENT } from 'ranged-mmap';
+ * const { file, allocator } = MmapFile.create('out.bin', 256 * ALIGNMENT);
+ * const range = allocator.allocate(128 * ALIGNMENT)!;
+ * file.flushRange(file.writeRange(range, new Uint8Array(range.length)));
+ * file.syncAll();
+ * file.close();
+ * ```
+ * @packageDocumentation
+ */
+export { ALIGNMENT, MAX_OFFSET, alignDown, alignUp } from './alignment.js';
+export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpResult } from './allocated-range.js';
+export type { AllocatorState } from './allocator-state.js';
+export { ConcurrentAllocator } from './concurrent-allocator.js';
+export { MmapError, type MmapErrorCode, type SystemErrorDetails } from './errors.js';
+export type { CreateFileOptions, PathLike, SharedMappedFile } from './mapped-file.js';
+export {
+  MmapFile,
+  type AllocatorChoice,
+  type AllocatorFor,
+  type CreateOptions,
+  type OpenOptions,
+  type OpenedFile,
+} from './mmap-file.js';
+export { RawMmapFile } from './raw-mmap-file.js';
+export { SequentialAllocator } from './sequential-allocator.js';
+export { WriteReceipt } from './write-receipt.js';
+export { inspectNative, type NativeInspection } from './inspect.js';

@@ -1,0 +1,260 @@
+/**
+ * One thread's window onto one process-wide mapping: the ArrayBuffers the
+ * native core made for this thread, the shared status page, and the copy
+ * routines every higher layer uses. Callers check bounds; this layer only
+ * splits copies at view boundaries and picks the copy route.
+ *
+ * Not exported from the package.
+ */
+import { MmapError, fromNative, misuse } from './errors.js';
+import { native, SyncMode, type NativeAttachment } from './native/binding.js';
+import { STATUS_FAULTS_I32, STATUS_FAULT_OFFSET_F64 } from './native/status-page.js';
+
+/** Bytes covered by one view (1 GiB); files larger than that get several. */
+export const VIEW_BYTES = native.viewBytes;
+
+/**
+ * Writes at least this big have their pages faulted in with one
+ * MADV_POPULATE_WRITE before the copy. A first touch costs one page fault
+ * per 4 KiB otherwise, which makes big copies into a fresh mapping slower
+ * than pwrite (see bench/ and README "Performance").
+ */
+export const POPULATE_MIN_BYTES = 256 * 1024;
+
+let populateSupported = true;
+const EINVAL = 22;
+
+export class MappedViews {
+  /** Key of the mapping in the native process-wide table. */
+  readonly key: number;
+  /** File size in bytes. */
+  readonly size: number;
+  /** Path the file was opened with. */
+  readonly path: string;
+  /** True once this thread's attachment is closed. */
+  closed = false;
+  /** Shared status page: fault counter and allocator state. */
+  readonly status: Int32Array;
+  readonly statusF64: Float64Array;
+  readonly statusI64: BigInt64Array;
+  /** One view per VIEW_BYTES of the file. */
+  readonly views: Uint8Array[];
+  /** views[0]: most writes land here; kept apart for the fast path. */
+  readonly first: Uint8Array;
+  readonly firstLength: number;
+  readonly #token: number;
+
+  constructor(path: string, attachment: NativeAttachment) {
+    this.path = path;
+    this.key = attachment[0];
+    this.size = attachment[1];
+    this.#token = attachment[2];
+    const status = attachment[3];
+    this.status = new Int32Array(status);
+    this.statusF64 = new Float64Array(status);
+    this.statusI64 = new BigInt64Array(status);
+    this.views = [];
+    for (let i = 4; i < attachment.length; i++) this.views.push(new Uint8Array(attachment[i] as ArrayBuffer));
+    this.first = this.views[0];
+    this.firstLength = this.first.length;
+  }
+
+  /** Opens or creates and maps a file; null if it is empty. */
+  static open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): MappedViews | null {
+    let attachment: NativeAttachment | null;
+    try {
+      attachment = native.open(path, create, exclusive, sparse, mode, size);
+    } catch (error) {
+      throw fromNative(error, path);
+    }
+    return attachment === null ? null : new MappedViews(path, attachment);
+  }
+
+  /** {@link open} on the libuv thread pool. */
+  static async openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<MappedViews | null> {
+    let attachment: NativeAttachment | null;
+    try {
+      attachment = await native.openAsync(path, create, exclusive, sparse, mode, size);
+    } catch (error) {
+      throw fromNative(error, path);
+    }
+    return attachment === null ? null : new MappedViews(path, attachment);
+  }
+
+  /** Attaches this thread to a mapping opened elsewhere in the process. */
+  static attach(path: string, key: number): MappedViews {
+    try {
+      return new MappedViews(path, native.attach(key));
+    } catch (error) {
+      throw fromNative(error, path);
+    }
+  }
+
+  /** True when a guarded fault has hit this mapping (in any thread). */
+  get faulted(): boolean {
+    return this.status[STATUS_FAULTS_I32] !== 0;
+  }
+
+  /** Throws ERR_MMAP_CLOSED or ERR_MMAP_FAULT when the mapping cannot be used. */
+  check(): void {
+    if (this.closed) throw this.closedError();
+    if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
+  }
+
+  closedError(): MmapError {
+    return misuse('ERR_MMAP_CLOSED', `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`);
+  }
+
+  faultError(): MmapError {
+    const offset = this.statusF64[STATUS_FAULT_OFFSET_F64];
+    const count = this.status[STATUS_FAULTS_I32];
+    return misuse(
+      'ERR_MMAP_FAULT',
+      `'${this.path}' could not be accessed at offset ${offset} (${count} page fault${count === 1 ? '' : 's'} caught): ` +
+        'the file was truncated by another process, or the disk is full under a sparse file. ' +
+        'Writes to the affected pages since then are lost; the mapping no longer reaches the file there. ' +
+        'Close this file and open it again once the cause is fixed.',
+    );
+  }
+
+  /**
+   * Copies `data` to `offset`. The caller has checked that the range is in
+   * the file. Big writes get their pages populated first (one system call
+   * instead of one fault per page); if that fails (disk full under a sparse
+   * file), nothing has been copied yet and the error is thrown.
+   */
+  write(offset: number, data: Uint8Array): void {
+    const length = data.byteLength;
+    if (length >= POPULATE_MIN_BYTES) this.populate(offset, length);
+    const end = offset + length;
+    if (end <= this.firstLength) {
+      this.first.set(data, offset);
+      return;
+    }
+    this.writeSpanning(offset, data);
+  }
+
+  private writeSpanning(offset: number, data: Uint8Array): void {
+    let done = 0;
+    const length = data.byteLength;
+    while (done < length) {
+      const at = offset + done;
+      const index = Math.floor(at / VIEW_BYTES);
+      const inner = at - index * VIEW_BYTES;
+      const view = this.views[index];
+      const n = Math.min(length - done, view.length - inner);
+      view.set(n === length ? data : data.subarray(done, done + n), inner);
+      done += n;
+    }
+  }
+
+  private populate(offset: number, length: number): void {
+    if (!populateSupported) return;
+    const err = native.populate(this.key, offset, length);
+    if (err === 0) return;
+    if (err === EINVAL) {
+      // Kernel older than 5.14: no MADV_POPULATE_WRITE. Copy straight away.
+      populateSupported = false;
+      return;
+    }
+    throw fromNative(
+      { code: errnoName(err), errno: -err, syscall: 'madvise', message: `${errnoName(err)}: cannot reserve pages for writing, madvise` },
+      this.path,
+    );
+  }
+
+  /** Copies `length` bytes at `offset` into `target` at `targetOffset`. */
+  read(offset: number, length: number, target: Uint8Array, targetOffset: number): void {
+    const end = offset + length;
+    if (end <= this.firstLength) {
+      target.set(this.first.subarray(offset, end), targetOffset);
+      return;
+    }
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const index = Math.floor(at / VIEW_BYTES);
+      const inner = at - index * VIEW_BYTES;
+      const view = this.views[index];
+      const n = Math.min(length - done, view.length - inner);
+      target.set(view.subarray(inner, inner + n), targetOffset + done);
+      done += n;
+    }
+  }
+
+  /**
+   * A view of `length` bytes at `offset`: zero-copy when the bytes lie in one
+   * view (always, for files up to 1 GiB), a copy when they straddle views.
+   */
+  slice(offset: number, length: number): Uint8Array {
+    const end = offset + length;
+    if (end <= this.firstLength) return this.first.subarray(offset, end);
+    const index = Math.floor(offset / VIEW_BYTES);
+    const inner = offset - index * VIEW_BYTES;
+    const view = this.views[index];
+    if (inner + length <= view.length) return view.subarray(inner, inner + length);
+    const copy = new Uint8Array(length);
+    this.read(offset, length, copy, 0);
+    return copy;
+  }
+
+  /** Sets `length` bytes at `offset` to `value`. */
+  fill(offset: number, length: number, value: number): void {
+    if (length >= POPULATE_MIN_BYTES) this.populate(offset, length);
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const index = Math.floor(at / VIEW_BYTES);
+      const inner = at - index * VIEW_BYTES;
+      const view = this.views[index];
+      const n = Math.min(length - done, view.length - inner);
+      view.fill(value, inner, inner + n);
+      done += n;
+    }
+  }
+
+  /** Runs a native sync; maps its errors; reports a fault recorded meanwhile. */
+  sync(offset: number, length: number, mode: SyncMode): void {
+    this.check();
+    try {
+      native.sync(this.key, offset, length, mode);
+    } catch (error) {
+      throw fromNative(error, this.path);
+    }
+    if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
+  }
+
+  /** {@link sync} on the libuv thread pool. */
+  async syncAsync(offset: number, length: number, mode: SyncMode): Promise<void> {
+    this.check();
+    try {
+      await native.syncAsync(this.key, offset, length, mode);
+    } catch (error) {
+      throw fromNative(error, this.path);
+    }
+    if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
+  }
+
+  /** madvise over a range. */
+  advise(offset: number, length: number, advice: number): void {
+    this.check();
+    try {
+      native.advise(this.key, offset, length, advice);
+    } catch (error) {
+      throw fromNative(error, this.path);
+    }
+  }
+
+  /** Detaches this thread's views (they become zero-length) and drops the reference. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native.detach(this.#token);
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = { 5: 'EIO', 12: 'ENOMEM', 14: 'EFAULT', 28: 'ENOSPC', 122: 'EDQUOT', 4: 'EINTR', 11: 'EAGAIN' };
+
+function errnoName(err: number): string {
+  return ERRNO_NAMES[err] ?? `E${err}`;
+}

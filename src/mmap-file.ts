@@ -1,0 +1,338 @@
+import {
+  consumedError,
+  invalidRangeError,
+  mintRange,
+  rangeState,
+  type AllocatedRange,
+  type RangeState,
+  type RangeTransfer,
+} from './allocated-range.js';
+import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
+import { ConcurrentAllocator } from './concurrent-allocator.js';
+import { misuse, type MmapError } from './errors.js';
+import {
+  MappedFile,
+  attachShared,
+  openViews,
+  openViewsAsync,
+  toCreateRequest,
+  toBytes,
+  toPath,
+  type CreateFileOptions,
+  type PathLike,
+  type SharedMappedFile,
+} from './mapped-file.js';
+import type { MappedViews } from './mapped-views.js';
+import { native, SyncMode } from './native/binding.js';
+import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from './native/status-page.js';
+import { SequentialAllocator } from './sequential-allocator.js';
+import { mintReceipt, receiptState, type WriteReceipt } from './write-receipt.js';
+
+/** Which allocator a file comes with. */
+export type AllocatorChoice = 'sequential' | 'concurrent';
+
+/** Options of {@link MmapFile.create}. */
+export interface CreateOptions extends CreateFileOptions {
+  /** `'sequential'` (default, one thread) or `'concurrent'` (every thread, wait-free). */
+  allocator?: AllocatorChoice;
+}
+
+/** Options of {@link MmapFile.open}. */
+export interface OpenOptions {
+  /** `'sequential'` (default) or `'concurrent'`; taken from `allocatorState` when that is given. */
+  allocator?: AllocatorChoice;
+  /** Resume allocation where a saved allocator stopped (`allocator.saveState()`). */
+  allocatorState?: AllocatorState;
+}
+
+/** A file together with the allocator that hands out its ranges. */
+export interface OpenedFile<A> {
+  file: MmapFile;
+  allocator: A;
+}
+
+/** Allocator type for an options object. */
+export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
+  ? ConcurrentAllocator
+  : O extends { allocatorState: { kind: 'concurrent' } }
+    ? ConcurrentAllocator
+    : O extends { allocatorState: AllocatorState }
+      ? SequentialAllocator | ConcurrentAllocator
+      : SequentialAllocator;
+
+/**
+ * A memory-mapped file written through ranges: many threads write disjoint
+ * parts of one file at once, with no lock and no system call per write.
+ *
+ * Ranges come from the file's allocator, so two writers can never overlap;
+ * `writeRange` checks the range is genuine, belongs to this file and is
+ * held by this thread, checks the data length, and copies once.
+ *
+ * @example
+ * ```ts
+ * import { MmapFile, ALIGNMENT } from 'ranged-mmap';
+ *
+ * const { file, allocator } = MmapFile.create('out.bin', 256 * ALIGNMENT);
+ * const range = allocator.allocate(128 * ALIGNMENT)!;
+ * const receipt = file.writeRange(range, new Uint8Array(range.length).fill(1));
+ * file.flushRange(receipt);
+ * file.syncAll();
+ * file.close();
+ * ```
+ */
+export class MmapFile extends MappedFile {
+  private constructor(views: MappedViews) {
+    super(views);
+  }
+
+  /**
+   * Creates (or replaces) a file of exactly `size` bytes, reserves its disk
+   * blocks (unless `sparse`), maps it, and returns it with its allocator.
+   *
+   * @example
+   * ```ts
+   * const { file, allocator } = MmapFile.create('out.bin', 1 << 20, { allocator: 'concurrent' });
+   * ```
+   */
+  static create<O extends CreateOptions = {}>(path: PathLike, size: number | bigint, options?: O): OpenedFile<AllocatorFor<O>> {
+    const kind = toAllocatorKind(options?.allocator);
+    return withAllocator(openViews(toCreateRequest(path, size, options)), kind, 0) as OpenedFile<AllocatorFor<O>>;
+  }
+
+  /** {@link create}, with the file work on the libuv thread pool. */
+  static async createAsync<O extends CreateOptions = {}>(path: PathLike, size: number | bigint, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
+    const kind = toAllocatorKind(options?.allocator);
+    return withAllocator(await openViewsAsync(toCreateRequest(path, size, options)), kind, 0) as OpenedFile<AllocatorFor<O>>;
+  }
+
+  /**
+   * Maps an existing, non-empty file for reading and writing, with a fresh
+   * allocator (starting at 0) or one resumed from `allocatorState`.
+   *
+   * @example
+   * ```ts
+   * const { file, allocator } = MmapFile.open('existing.bin');
+   * console.log(file.size, allocator.remaining);
+   * ```
+   */
+  static open<O extends OpenOptions = {}>(path: PathLike, options?: O): OpenedFile<AllocatorFor<O>> {
+    const p = toPath(path);
+    const kind = toAllocatorKind(options?.allocatorState?.kind ?? options?.allocator);
+    const views = openViews(p);
+    return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
+  }
+
+  /** {@link open}, with the file work on the libuv thread pool. */
+  static async openAsync<O extends OpenOptions = {}>(path: PathLike, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
+    const p = toPath(path);
+    const kind = toAllocatorKind(options?.allocatorState?.kind ?? options?.allocator);
+    const views = await openViewsAsync(p);
+    return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
+  }
+
+  /**
+   * Turns a handle from {@link share}, posted from another thread, into a
+   * file over the same memory, with the file's concurrent allocator (or
+   * `null` if it was made with a sequential one, which stays in its thread).
+   *
+   * @example
+   * ```ts
+   * // worker.js
+   * parentPort.on('message', (handle) => {
+   *   const { file, allocator } = MmapFile.fromShared(handle);
+   *   // ... allocate and write ...
+   *   file.close();
+   * });
+   * ```
+   */
+  static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null> {
+    const views = attachShared(handle);
+    const file = new MmapFile(views);
+    const concurrent = views.status[STATUS_ALLOCATOR_KIND_I32] === AllocatorKind.Concurrent;
+    return { file, allocator: concurrent ? new ConcurrentAllocator(views) : null };
+  }
+
+  /**
+   * Copies `data` into `range` and returns the receipt. `data.byteLength`
+   * must equal `range.length`; nothing is written otherwise. Any
+   * `ArrayBufferView` is accepted; a `Uint8Array` (or `Buffer`) is fastest.
+   *
+   * @throws ERR_MMAP_INVALID_RANGE, ERR_MMAP_FOREIGN_RANGE, ERR_MMAP_RANGE_CONSUMED,
+   *   ERR_MMAP_LENGTH_MISMATCH, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   * @example
+   * ```ts
+   * const receipt = file.writeRange(range, Buffer.alloc(range.length, 7));
+   * ```
+   */
+  writeRange(range: AllocatedRange, data: ArrayBufferView): WriteReceipt {
+    const s = rangeState(range);
+    const v = this.views;
+    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
+      throw this.#refusal(range, s, 'writeRange');
+    }
+    const length = s.end - s.start;
+    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
+    if (bytes.byteLength !== length) {
+      throw misuse(
+        'ERR_MMAP_LENGTH_MISMATCH',
+        `writeRange needs exactly ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}. Nothing was written`,
+      );
+    }
+    v.write(s.start, bytes);
+    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+    return (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt;
+  }
+
+  /**
+   * Copies the bytes of `range` into the start of `target` and returns how
+   * many were copied (`range.length`).
+   *
+   * @throws ERR_MMAP_BUFFER_TOO_SMALL when `target` is shorter than the range.
+   * @example
+   * ```ts
+   * const buf = Buffer.alloc(range.length);
+   * file.readRange(range, buf);
+   * ```
+   */
+  readRange(range: AllocatedRange, target: ArrayBufferView): number {
+    const s = rangeState(range);
+    const v = this.views;
+    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
+      throw this.#refusal(range, s, 'readRange');
+    }
+    const length = s.end - s.start;
+    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
+    if (bytes.byteLength < length) {
+      throw misuse(
+        'ERR_MMAP_BUFFER_TOO_SMALL',
+        `readRange needs a buffer of at least ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}`,
+      );
+    }
+    v.read(s.start, length, bytes, 0);
+    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+    return length;
+  }
+
+  /**
+   * Starts write-back of the written range and returns without waiting
+   * (`sync_file_range`). Takes only a receipt, so only written ranges are
+   * flushed.
+   */
+  flushRange(receipt: WriteReceipt): void {
+    const r = this.#receipt(receipt, 'flushRange');
+    this.views.sync(r.start, r.end - r.start, SyncMode.Schedule);
+  }
+
+  /** {@link flushRange} on the libuv thread pool. */
+  flushRangeAsync(receipt: WriteReceipt): Promise<void> {
+    const r = this.#receipt(receipt, 'flushRangeAsync');
+    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Schedule);
+  }
+
+  /** Writes the range back and waits until it is on disk (`msync(MS_SYNC)`). */
+  syncRange(receipt: WriteReceipt): void {
+    const r = this.#receipt(receipt, 'syncRange');
+    this.views.sync(r.start, r.end - r.start, SyncMode.Range);
+  }
+
+  /** {@link syncRange} on the libuv thread pool. */
+  syncRangeAsync(receipt: WriteReceipt): Promise<void> {
+    const r = this.#receipt(receipt, 'syncRangeAsync');
+    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Range);
+  }
+
+  /**
+   * Claims, in this thread, a range another thread gave up with
+   * `range.transfer()`. Each transfer can be claimed once.
+   *
+   * @throws ERR_MMAP_RANGE_CLAIMED when it was claimed already (or never issued).
+   * @example
+   * ```ts
+   * parentPort.on('message', (msg) => {
+   *   const range = file.receiveRange(msg.range);
+   *   file.writeRange(range, data);
+   * });
+   * ```
+   */
+  receiveRange(transfer: RangeTransfer): AllocatedRange {
+    const v = this.views;
+    v.check();
+    const t = transfer as Partial<RangeTransfer> | null;
+    if (
+      typeof t !== 'object' || t === null || t.kind !== 'ranged-mmap:range' ||
+      typeof t.file !== 'number' || typeof t.start !== 'number' || typeof t.end !== 'number' || typeof t.ticket !== 'number'
+    ) {
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'receiveRange() takes the object that range.transfer() returned, posted to this thread as is');
+    }
+    if (t.file !== v.key) {
+      throw misuse('ERR_MMAP_FOREIGN_RANGE', `the transferred range [${t.start}, ${t.end}) belongs to another file, not '${v.path}'`);
+    }
+    let claimed = false;
+    try {
+      claimed = native.ticketClaim(t.file, t.ticket, t.start, t.end);
+    } catch {
+      claimed = false;
+    }
+    if (!claimed) {
+      throw misuse(
+        'ERR_MMAP_RANGE_CLAIMED',
+        `the transferred range [${t.start}, ${t.end}) was already claimed (each transfer can be received once), or was never issued`,
+      );
+    }
+    return mintRange(v.key, t.start, t.end);
+  }
+
+  #receipt(receipt: WriteReceipt, what: string) {
+    const r = receiptState(receipt);
+    if (r === undefined) {
+      throw misuse('ERR_MMAP_INVALID_RECEIPT', `${what} takes the WriteReceipt that writeRange returned; got ${receipt === null ? 'null' : typeof receipt}`);
+    }
+    if (r.key !== this.views.key) {
+      throw misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: the receipt for [${r.start}, ${r.end}) comes from another file, not '${this.views.path}'`);
+    }
+    return r;
+  }
+
+  /** Slow path: says precisely why a range cannot be used. */
+  #refusal(range: unknown, s: RangeState | undefined, what: string): MmapError {
+    const v = this.views;
+    if (s === undefined) return invalidRangeError(range, what);
+    if (v.closed) return v.closedError();
+    if (s.key !== v.key) {
+      return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${s.start}, ${s.end}) was allocated for another file, not '${v.path}'`);
+    }
+    if (!s.live) return consumedError(s, what === 'writeRange' ? 'write' : 'read');
+    return v.faultError();
+  }
+}
+
+function toAllocatorKind(choice: unknown): AllocatorKind {
+  if (choice === undefined || choice === 'sequential') return AllocatorKind.Sequential;
+  if (choice === 'concurrent') return AllocatorKind.Concurrent;
+  throw misuse('ERR_MMAP_INVALID_ARGUMENT', `allocator must be 'sequential' or 'concurrent'; got ${String(choice)}`);
+}
+
+function withAllocator(views: MappedViews, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
+  // The kind is recorded in the shared status page, so a worker learns it
+  // from the mapping itself and not from a handle it was sent.
+  views.status[STATUS_ALLOCATOR_KIND_I32] = kind;
+  const file = Reflect.construct(MmapFile, [views]) as MmapFile;
+  if (kind === AllocatorKind.Concurrent) {
+    Atomics.store(views.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(nextPos));
+    return { file, allocator: new ConcurrentAllocator(views) };
+  }
+  return { file, allocator: new SequentialAllocator(views, nextPos) };
+}
+
+function withResumedAllocator(views: MappedViews, kind: AllocatorKind, state: AllocatorState | undefined) {
+  let next = 0;
+  if (state !== undefined) {
+    try {
+      next = validateAllocatorState(state, views.size, views.path).nextPos;
+    } catch (error) {
+      views.close();
+      throw error;
+    }
+  }
+  return withAllocator(views, kind, next);
+}

@@ -1,0 +1,69 @@
+/**
+ * Loads the native core and describes its surface. Nothing else in the
+ * library talks to the addon directly.
+ *
+ * The addon prefers a prebuilt binary under `prebuilds/linux-x64/` (so
+ * installing the package needs no compiler) and falls back to a local
+ * `build/Release` made by node-gyp.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import load from 'node-gyp-build';
+import { MmapError } from '../errors.js';
+
+/** [key, size, token, statusPage, view0, view1, ...] */
+export type NativeAttachment = [number, number, number, ArrayBuffer, ...ArrayBuffer[]];
+
+/** Values of the native `rm_sync_mode`. */
+export const enum SyncMode {
+  Schedule = 0,
+  Range = 1,
+  All = 2,
+  Data = 3,
+}
+
+export interface NativeBinding {
+  /** Opens (or creates) and maps a file; null when the file is empty. */
+  open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): NativeAttachment | null;
+  /** Same as open, on the libuv thread pool. */
+  openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<NativeAttachment | null>;
+  /** Gives this thread its own buffers over a live mapping. */
+  attach(key: number): NativeAttachment;
+  /** Detaches this thread's buffers of one attachment and drops its reference. */
+  detach(token: number): void;
+  sync(key: number, offset: number, length: number, mode: SyncMode): void;
+  syncAsync(key: number, offset: number, length: number, mode: SyncMode): Promise<void>;
+  advise(key: number, offset: number, length: number, advice: number): void;
+  /** MADV_POPULATE_WRITE; returns 0 or a positive errno. */
+  populate(key: number, offset: number, length: number): number;
+  pwrite(key: number, offset: number, data: Uint8Array): void;
+  ticketIssue(key: number, start: number, end: number): number;
+  ticketClaim(key: number, ticket: number, start: number, end: number): boolean;
+  liveMappings(): number;
+  threadAttachments(): number;
+  /** Bytes covered by one ArrayBuffer view; files are cut into views this big. */
+  readonly viewBytes: number;
+}
+
+function loadBinding(): NativeBinding {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new MmapError(
+      'ERR_MMAP_UNSUPPORTED_PLATFORM',
+      `ranged-mmap supports Linux on x64; this is ${process.platform} on ${process.arch}. ` +
+        'Use node:fs file handles on this platform.',
+    );
+  }
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  try {
+    return load(root) as NativeBinding;
+  } catch (error) {
+    throw new MmapError(
+      'ERR_MMAP_UNSUPPORTED_PLATFORM',
+      `ranged-mmap could not load its native core from ${root}: ${(error as Error).message}. ` +
+        'Reinstall the package, or build it from source with `npm run build:native`.',
+    );
+  }
+}
+
+/** The loaded native core (one per thread; the mapping table behind it is per process). */
+export const native: NativeBinding = loadBinding();

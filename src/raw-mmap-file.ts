@@ -1,0 +1,141 @@
+import { toOffset } from './alignment.js';
+import { misuse } from './errors.js';
+import {
+  MappedFile,
+  attachShared,
+  openViews,
+  openViewsAsync,
+  toBytes,
+  toCreateRequest,
+  toPath,
+  type CreateFileOptions,
+  type PathLike,
+  type SharedMappedFile,
+} from './mapped-file.js';
+import type { MappedViews } from './mapped-views.js';
+import { SyncMode } from './native/binding.js';
+import { STATUS_FAULTS_I32 } from './native/status-page.js';
+
+/**
+ * The unchecked layer (the seeds' `MmapFileInner`): write and read at any
+ * offset, from any thread, with no range ownership. Disjointness is the
+ * caller's job: two threads writing the same bytes at once get a mix.
+ *
+ * "Unchecked" is only about ownership. Every call is still bounds-checked,
+ * a closed file is an error, and no call can crash the process.
+ *
+ * @example
+ * ```ts
+ * import { RawMmapFile } from 'ranged-mmap';
+ * const file = RawMmapFile.create('raw.bin', 1024);
+ * file.writeAt(0, new Uint8Array(512).fill(1));
+ * file.writeAt(512, new Uint8Array(512).fill(2));
+ * file.flush();
+ * file.close();
+ * ```
+ */
+export class RawMmapFile extends MappedFile {
+  private constructor(views: MappedViews) {
+    super(views);
+  }
+
+  /** Creates (or replaces) a file of exactly `size` bytes and maps it. */
+  static create(path: PathLike, size: number | bigint, options?: CreateFileOptions): RawMmapFile {
+    return new RawMmapFile(openViews(toCreateRequest(path, size, options)));
+  }
+
+  /** {@link create} on the libuv thread pool. */
+  static async createAsync(path: PathLike, size: number | bigint, options?: CreateFileOptions): Promise<RawMmapFile> {
+    return new RawMmapFile(await openViewsAsync(toCreateRequest(path, size, options)));
+  }
+
+  /** Maps an existing, non-empty file for reading and writing. */
+  static open(path: PathLike): RawMmapFile {
+    return new RawMmapFile(openViews(toPath(path)));
+  }
+
+  /** {@link open} on the libuv thread pool. */
+  static async openAsync(path: PathLike): Promise<RawMmapFile> {
+    return new RawMmapFile(await openViewsAsync(toPath(path)));
+  }
+
+  /** A file over the same memory from a `share()` handle posted by another thread. */
+  static fromShared(handle: SharedMappedFile): RawMmapFile {
+    return new RawMmapFile(attachShared(handle));
+  }
+
+  /**
+   * Copies `data` to `offset`. The whole of `data` must fit in the file.
+   * @throws ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   */
+  writeAt(offset: number | bigint, data: ArrayBufferView): void {
+    const v = this.views;
+    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
+    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
+    const start = this.checkSpan(offset, bytes.byteLength, 'writeAt');
+    v.write(start, bytes);
+    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+  }
+
+  /**
+   * Fills all of `target` with the bytes at `offset` and returns how many
+   * were read (`target.byteLength`).
+   * @throws ERR_MMAP_OUT_OF_BOUNDS when the file ends before `target` is full.
+   */
+  readAt(offset: number | bigint, target: ArrayBufferView): number {
+    const v = this.views;
+    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
+    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
+    const start = this.checkSpan(offset, bytes.byteLength, 'readAt');
+    v.read(start, bytes.byteLength, bytes, 0);
+    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+    return bytes.byteLength;
+  }
+
+  /**
+   * The `length` bytes at `offset` as a `Uint8Array` over the mapping itself
+   * (no copy) when they lie within one internal 1 GiB view, which is always
+   * the case for files up to 1 GiB; a copy when they straddle two views.
+   * The view becomes zero-length when the file is closed in this thread, so
+   * holding it after close is harmless. Writing through it is unchecked.
+   */
+  readSlice(offset: number | bigint, length: number | bigint): Uint8Array {
+    this.views.check();
+    const n = toOffset(length, 'length');
+    return this.views.slice(this.checkSpan(offset, n, 'readSlice'), n);
+  }
+
+  /** Sets `length` bytes at `offset` to `value` (0 to 255). */
+  fill(offset: number | bigint, length: number | bigint, value: number): void {
+    this.views.check();
+    if (!Number.isInteger(value) || value < 0 || value > 255) {
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', `value must be a byte, 0 to 255; got ${value}`);
+    }
+    const n = toOffset(length, 'length');
+    this.views.fill(this.checkSpan(offset, n, 'fill'), n, value);
+    if (this.views.faulted) throw this.views.faultError();
+  }
+
+  /** Sets `length` bytes at `offset` to zero. */
+  zero(offset: number | bigint, length: number | bigint): void {
+    this.fill(offset, length, 0);
+  }
+
+  /** Starts write-back of `length` bytes at `offset` without waiting. */
+  flushRange(offset: number | bigint, length: number | bigint): void {
+    const n = toOffset(length, 'length');
+    this.views.sync(this.checkSpan(offset, n, 'flushRange'), n, SyncMode.Schedule);
+  }
+
+  /** Writes `length` bytes at `offset` back to disk and waits (`msync(MS_SYNC)`). */
+  syncRange(offset: number | bigint, length: number | bigint): void {
+    const n = toOffset(length, 'length');
+    this.views.sync(this.checkSpan(offset, n, 'syncRange'), n, SyncMode.Range);
+  }
+
+  /** {@link syncRange} on the libuv thread pool. */
+  syncRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const n = toOffset(length, 'length');
+    return this.views.syncAsync(this.checkSpan(offset, n, 'syncRangeAsync'), n, SyncMode.Range);
+  }
+}

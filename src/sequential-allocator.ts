@@ -1,0 +1,73 @@
+import { ALIGNMENT, toOffset } from './alignment.js';
+import { mintRange, type AllocatedRange } from './allocated-range.js';
+import type { AllocatorState } from './allocator-state.js';
+import { misuse } from './errors.js';
+import type { MappedViews } from './mapped-views.js';
+
+/**
+ * Hands out consecutive, non-overlapping ranges of one file, from the start
+ * to the end, in one thread. Requests are rounded up to a multiple of 4096
+ * bytes; the last range is cut at the end of the file; `null` means the file
+ * is fully allocated.
+ *
+ * @example
+ * ```ts
+ * const { file, allocator } = MmapFile.create('out.bin', 10_000);
+ * allocator.allocate(1);     // [0, 4096)
+ * allocator.allocate(4096);  // [4096, 8192)
+ * allocator.allocate(4096);  // [8192, 10000): clamped at the end
+ * allocator.allocate(1);     // null
+ * ```
+ */
+export class SequentialAllocator {
+  readonly #views: MappedViews;
+  #next: number;
+
+  /** @internal Made by MmapFile.create / MmapFile.open. */
+  constructor(views: MappedViews, nextPos: number) {
+    this.#views = views;
+    this.#next = nextPos;
+  }
+
+  /**
+   * Allocates `size` bytes rounded up to 4096, or what is left at the end of
+   * the file; `null` when nothing is left. `size` must be at least 1.
+   */
+  allocate(size: number | bigint): AllocatedRange | null {
+    const n = toOffset(size, 'size');
+    if (n === 0) throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'size must be at least 1 byte (it is rounded up to 4096)');
+    if (this.#views.closed) throw this.#views.closedError();
+    const total = this.#views.size;
+    const start = this.#next;
+    if (start >= total) return null;
+    const want = Math.ceil(n / ALIGNMENT) * ALIGNMENT;
+    const end = want >= total - start ? total : start + want;
+    this.#next = end;
+    return mintRange(this.#views.key, start, end);
+  }
+
+  /** Bytes not yet allocated. */
+  get remaining(): number {
+    return this.#views.size - this.#next;
+  }
+
+  /** Where the next allocation starts. */
+  get nextPos(): number {
+    return this.#next;
+  }
+
+  /** Size of the file this allocator covers. */
+  get totalSize(): number {
+    return this.#views.size;
+  }
+
+  /** The allocator's position as plain JSON, to resume with `MmapFile.open(path, { allocatorState })`. */
+  saveState(): AllocatorState {
+    return { kind: 'sequential', nextPos: this.#next, totalSize: this.#views.size };
+  }
+
+  /** Same as {@link saveState}, so `JSON.stringify(allocator)` works. */
+  toJSON(): AllocatorState {
+    return this.saveState();
+  }
+}
