@@ -1,0 +1,22 @@
+// Runs the compiled test suite with node's test runner.
+// Usage: node scripts/run-tests.mjs [name-filter ...]
+// Test files run one at a time (--test-concurrency=1): several of them start
+// worker threads or child processes and map large files, and the machine
+// has two cores.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const dir = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '.test-dist');
+const filters = process.argv.slice(2);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort()
+  .map((f) => join(dir, f));
+if (files.length === 0) {
+  console.error('no test files found in .test-dist; run `npm run build:test` first');
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
