@@ -504,6 +504,85 @@ static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref buffer_ref; /* keeps the caller's typed array alive meanwhile */
+  rm_mapping *m;
+  uint8_t *data;
+  uint64_t offset, length;
+  int into_mapping;
+} copy_job;
+
+static void copy_job_execute(napi_env env, void *data) {
+  (void)env;
+  copy_job *job = data;
+  /* A page fault here may wait on the disk, which is why this runs on the
+   * pool. A SIGBUS here is caught by the same process-wide guard and shows
+   * up in the status page, which TypeScript checks when the promise ends. */
+  if (job->into_mapping)
+    memmove(job->m->base + job->offset, job->data, (size_t)job->length);
+  else
+    memmove(job->data, job->m->base + job->offset, (size_t)job->length);
+}
+
+static void copy_job_complete(napi_env env, napi_status status, void *data) {
+  copy_job *job = data;
+  rm_table_release(job->m);
+  napi_delete_reference(env, job->buffer_ref);
+  if (status == napi_ok)
+    napi_resolve_deferred(env, job->deferred, undefined(env));
+  else
+    napi_reject_deferred(env, job->deferred,
+                         rm_make_errno_error(env, ECANCELED, "memcpy", NULL));
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/* copyAsync(key, offset, uint8array, intoMapping) -> Promise<void>
+ * Copies between the mapping and the array on the libuv pool. */
+static napi_value js_copy_async(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *bytes;
+  napi_value ab;
+  size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[2], &type, &length, &bytes, &ab,
+                               &byte_offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native copyAsync expects a Uint8Array");
+    return NULL;
+  }
+  napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
+  uint64_t offset, len;
+  rm_mapping *m = acquire_span(env, span, &offset, &len);
+  if (m == NULL) return NULL;
+  copy_job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    rm_table_release(m);
+    return rm_throw_errno(env, ENOMEM, "memcpy", NULL);
+  }
+  job->m = m;
+  job->data = bytes;
+  job->offset = offset;
+  job->length = len;
+  job->into_mapping = get_bool(env, argv[3]);
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "ranged-mmap:copy", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[2], 1, &job->buffer_ref) != napi_ok ||
+      napi_create_async_work(env, NULL, name, copy_job_execute, copy_job_complete,
+                             job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    rm_table_release(m);
+    free(job);
+    return NULL;
+  }
+  return promise;
+}
+
 /* ---- range hand-over tickets --------------------------------------------- */
 
 /* ticketIssue(key, start, end) -> ticket id */
@@ -577,6 +656,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"syncAsync", NULL, js_sync_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"advise", NULL, js_advise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"populate", NULL, js_populate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyAsync", NULL, js_copy_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pwrite", NULL, js_pwrite, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketIssue", NULL, js_ticket_issue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketClaim", NULL, js_ticket_claim, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { toOffset } from './alignment.js';
 import { misuse } from './errors.js';
 import { MappedViews } from './mapped-views.js';
-import { SyncMode } from './native/binding.js';
+import { native, SyncMode } from './native/binding.js';
+import { STATUS_FAULTS_I32 } from './native/status-page.js';
+import { fromNative } from './errors.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -197,6 +199,21 @@ export abstract class MappedFile implements Disposable, AsyncDisposable {
   /** `await using` support; closes the file. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+
+  /**
+   * @internal Copies between the mapping and `bytes` on the libuv pool, so a
+   * page fault that waits on the disk does not block the event loop.
+   * The caller has checked the span.
+   */
+  protected async copyAsync(offset: number, bytes: Uint8Array, intoMapping: boolean): Promise<void> {
+    const v = this.views;
+    try {
+      await native.copyAsync(v.key, offset, bytes, intoMapping);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
+    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
   }
 
   /** @internal Range check shared by the raw layer. */

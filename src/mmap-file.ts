@@ -184,6 +184,62 @@ export class MmapFile extends MappedFile {
   }
 
   /**
+   * {@link writeRange} with the copy on the libuv thread pool: use it when
+   * the pages may have to be read from disk first (a file opened, not
+   * created) and the event loop must stay free. Checks happen before the
+   * promise is made, so a refused call throws synchronously. Do not modify,
+   * transfer or detach `data` until the promise settles.
+   *
+   * @example
+   * ```ts
+   * const receipt = await file.writeRangeAsync(range, data);
+   * ```
+   */
+  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
+    const s = rangeState(range);
+    const v = this.views;
+    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
+      throw this.#refusal(range, s, 'writeRangeAsync');
+    }
+    const length = s.end - s.start;
+    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
+    if (bytes.byteLength !== length) {
+      throw misuse(
+        'ERR_MMAP_LENGTH_MISMATCH',
+        `writeRangeAsync needs exactly ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}. Nothing was written`,
+      );
+    }
+    return this.copyAsync(s.start, bytes, true).then(
+      () => (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt,
+    );
+  }
+
+  /**
+   * {@link readRange} with the copy on the libuv thread pool.
+   *
+   * @example
+   * ```ts
+   * const n = await file.readRangeAsync(range, Buffer.alloc(range.length));
+   * ```
+   */
+  readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
+    const s = rangeState(range);
+    const v = this.views;
+    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
+      throw this.#refusal(range, s, 'readRangeAsync');
+    }
+    const length = s.end - s.start;
+    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
+    if (bytes.byteLength < length) {
+      throw misuse(
+        'ERR_MMAP_BUFFER_TOO_SMALL',
+        `readRangeAsync needs a buffer of at least ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}`,
+      );
+    }
+    return this.copyAsync(s.start, bytes.subarray(0, length), false).then(() => length);
+  }
+
+  /**
    * Copies the bytes of `range` into the start of `target` and returns how
    * many were copied (`range.length`).
    *
@@ -301,7 +357,7 @@ export class MmapFile extends MappedFile {
     if (s.key !== v.key) {
       return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${s.start}, ${s.end}) was allocated for another file, not '${v.path}'`);
     }
-    if (!s.live) return consumedError(s, what === 'writeRange' ? 'write' : 'read');
+    if (!s.live) return consumedError(s, what.startsWith('write') ? 'write' : 'read');
     return v.faultError();
   }
 }

@@ -78,6 +78,25 @@ export class RawMmapFile extends MappedFile {
   }
 
   /**
+   * {@link writeAt} with the copy on the libuv thread pool (for pages that
+   * may have to come from disk first). Checks throw synchronously. Do not
+   * modify, transfer or detach `data` until the promise settles.
+   */
+  writeAtAsync(offset: number | bigint, data: ArrayBufferView): Promise<void> {
+    this.views.check();
+    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
+    return this.copyAsync(this.checkSpan(offset, bytes.byteLength, 'writeAtAsync'), bytes, true);
+  }
+
+  /** {@link readAt} with the copy on the libuv thread pool; resolves to the bytes read. */
+  readAtAsync(offset: number | bigint, target: ArrayBufferView): Promise<number> {
+    this.views.check();
+    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
+    const start = this.checkSpan(offset, bytes.byteLength, 'readAtAsync');
+    return this.copyAsync(start, bytes, false).then(() => bytes.byteLength);
+  }
+
+  /**
    * Fills all of `target` with the bytes at `offset` and returns how many
    * were read (`target.byteLength`).
    * @throws ERR_MMAP_OUT_OF_BOUNDS when the file ends before `target` is full.
