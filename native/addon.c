@@ -478,6 +478,20 @@ static napi_value js_populate(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* residentPages(key, offset, length) -> pages of the span in the page cache */
+static napi_value js_resident_pages(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint64_t offset, length, resident = 0;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  rm_mapping *m = acquire_span(env, argv, &offset, &length);
+  if (m == NULL) return NULL;
+  const char *syscall = "mincore";
+  int err = rm_resident_pages(m, offset, length, &resident, &syscall);
+  rm_table_release(m);
+  if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
+  return make_double(env, (double)resident);
+}
+
 /* pwrite(key, offset, uint8array) */
 static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -658,6 +672,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"populate", NULL, js_populate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyAsync", NULL, js_copy_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pwrite", NULL, js_pwrite, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"residentPages", NULL, js_resident_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketIssue", NULL, js_ticket_issue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketClaim", NULL, js_ticket_claim, NULL, NULL, NULL, napi_enumerable, NULL},
       {"liveMappings", NULL, js_live_mappings, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -89,6 +89,31 @@ int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
   return rm_advise(m, offset, length, MADV_POPULATE_WRITE, syscall);
 }
 
+int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length,
+                      uint64_t *resident, const char **syscall) {
+  /* mincore fills one byte per page; walk the range in pieces so the vector
+   * stays on the stack whatever the length. */
+  unsigned char vec[1024];
+  const uint64_t piece = (uint64_t)sizeof vec * 4096;
+  uint8_t *addr;
+  size_t len;
+  *resident = 0;
+  if (length == 0) return 0;
+  page_span(m, offset, length, &addr, &len);
+  while (len > 0) {
+    size_t n = len < piece ? len : (size_t)piece;
+    if (mincore(addr, n, vec) != 0) {
+      *syscall = "mincore";
+      return errno;
+    }
+    size_t pages = (n + 4095) / 4096;
+    for (size_t i = 0; i < pages; i++) *resident += vec[i] & 1;
+    addr += n;
+    len -= n;
+  }
+  return 0;
+}
+
 int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
                   uint64_t length, const char **syscall) {
   const uint8_t *p = data;

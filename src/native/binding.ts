@@ -37,6 +37,8 @@ export interface NativeBinding {
   /** MADV_POPULATE_WRITE; returns 0 or a positive errno. */
   populate(key: number, offset: number, length: number): number;
   pwrite(key: number, offset: number, data: Uint8Array): void;
+  /** Pages of the span that are in the page cache (mincore). */
+  residentPages(key: number, offset: number, length: number): number;
   /** Copies between the mapping at `offset` and `bytes` on the libuv pool. */
   copyAsync(key: number, offset: number, bytes: Uint8Array, intoMapping: boolean): Promise<void>;
   ticketIssue(key: number, start: number, end: number): number;
