@@ -1,0 +1,30 @@
+// The runnable examples in examples/ (the ones README shows) run and check
+// their own results; here each runs in a child process and must succeed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+function run(script: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [examples + script, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+test('examples/quick-start.mjs writes, reads back and finds the bytes on disk', () => {
+  const out = run('quick-start.mjs');
+  assert.match(out, /read back 0xcd/);
+  assert.match(out, /on disk: 1048576 bytes, first 0xab, at 512 KiB 0xcd/);
+});
+
+test('examples/workers.mjs: moved range and two allocating workers, every byte owned', () => {
+  const out = run('workers.mjs');
+  assert.match(out, /still usable here\? false/);
+  assert.match(out, /every byte written by exactly the thread that owned it/);
+});
+
+test('examples/demo.mjs (64 MiB, 4 workers) verifies every byte', () => {
+  const out = run('demo.mjs', '--size-mib', '64', '--workers', '4', '--chunk-kib', '1024');
+  assert.match(out, /ranges +(\d+ \+ ){3}\d+ = 64\n/);
+  assert.match(out, /verified +every byte correct/);
+});
