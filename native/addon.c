@@ -34,8 +34,8 @@
 typedef struct attachment {
   uint32_t token;
   rm_mapping *m;
-  size_t nrefs;
-  napi_ref *refs; /* status page buffer, then one buffer per view */
+  size_t nrefs;   /* 1 + number of views of the mapping */
+  napi_ref *refs; /* status page buffer, then one slot per view (NULL until made) */
   struct attachment *next;
 } attachment;
 
@@ -139,30 +139,42 @@ static rm_mapping *acquire_span(napi_env env, napi_value *argv, uint64_t *offset
 
 /* ---- open / attach / detach ---------------------------------------------- */
 
-static int add_buffer(napi_env env, attachment *a, napi_value arr, uint32_t index,
-                      void *data, size_t len) {
+/* Makes an ArrayBuffer over [data, data+len) and keeps a reference to it in
+ * slot `slot` of the attachment, so that detach can reach it later. */
+static napi_value make_buffer(napi_env env, attachment *a, size_t slot, void *data,
+                              size_t len) {
   napi_value ab;
   /* No finalizer: the memory belongs to the mapping table, which frees it
    * only after every thread has detached or exited. */
   if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok)
-    return 0;
-  if (napi_create_reference(env, ab, 1, &a->refs[a->nrefs]) != napi_ok) return 0;
-  a->nrefs++;
-  return napi_set_element(env, arr, index, ab) == napi_ok;
+    return NULL;
+  if (napi_create_reference(env, ab, 1, &a->refs[slot]) != napi_ok) return NULL;
+  return ab;
 }
 
 static void detach_buffers(napi_env env, attachment *a) {
   for (size_t i = 0; i < a->nrefs; i++) {
+    if (a->refs[i] == NULL) continue;
     napi_value ab;
     if (napi_get_reference_value(env, a->refs[i], &ab) == napi_ok && ab != NULL)
       napi_detach_arraybuffer(env, ab);
     napi_delete_reference(env, a->refs[i]);
+    a->refs[i] = NULL;
   }
-  a->nrefs = 0;
+}
+
+static attachment *find_attachment(env_state *st, uint32_t token) {
+  for (attachment *a = st->head; a != NULL; a = a->next)
+    if (a->token == token) return a;
+  return NULL;
 }
 
 /* Gives this thread an attachment to m, taking over the caller's reference
- * to it. Returns [key, size, token, statusBuffer, view0, view1, ...]. */
+ * to it. Returns [key, size, token, statusBuffer]. The views over the file
+ * are made on first use (view()): V8 counts every ArrayBuffer's length as
+ * memory of the isolate and collects garbage early when that grows, so
+ * eager 1 GiB views in short-lived workers that only ever pwrite or sync
+ * would cost each of them a full GC for nothing. */
 static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   env_state *st = get_state(env);
   size_t nviews = (size_t)((m->size + RM_VIEW_BYTES - 1) / RM_VIEW_BYTES);
@@ -176,19 +188,16 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   }
   a->m = m;
   a->refs = refs;
+  a->nrefs = nviews + 1;
   a->token = ++st->next_token;
 
-  napi_value out;
-  napi_create_array_with_length(env, nviews + 4, &out);
+  napi_value out, status;
+  napi_create_array_with_length(env, 4, &out);
   int ok = napi_set_element(env, out, 0, make_double(env, (double)m->key)) == napi_ok &&
            napi_set_element(env, out, 1, make_double(env, (double)m->size)) == napi_ok &&
            napi_set_element(env, out, 2, make_double(env, a->token)) == napi_ok &&
-           add_buffer(env, a, out, 3, m->status, RM_STATUS_BYTES);
-  for (size_t i = 0; ok && i < nviews; i++) {
-    uint64_t off = (uint64_t)i * RM_VIEW_BYTES;
-    uint64_t len = m->size - off < RM_VIEW_BYTES ? m->size - off : RM_VIEW_BYTES;
-    ok = add_buffer(env, a, out, (uint32_t)(i + 4), m->base + off, (size_t)len);
-  }
+           (status = make_buffer(env, a, 0, m->status, RM_STATUS_BYTES)) != NULL &&
+           napi_set_element(env, out, 3, status) == napi_ok;
   if (!ok) {
     detach_buffers(env, a);
     free(a->refs);
@@ -202,7 +211,33 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   return out;
 }
 
-/* attach(key) -> [key, size, token, statusBuffer, view0, view1, ...] */
+/* view(token, index) -> this thread's ArrayBuffer over view `index` of an
+ * attached mapping (made once, then the same buffer every call). */
+static napi_value js_view(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t token = 0, index = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  napi_get_value_uint32(env, argv[0], &token);
+  napi_get_value_uint32(env, argv[1], &index);
+  attachment *a = find_attachment(get_state(env), token);
+  if (a == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file is closed in this thread");
+    return NULL;
+  }
+  if ((size_t)index + 1 >= a->nrefs) {
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native view index lies outside the file");
+    return NULL;
+  }
+  napi_value ab;
+  if (a->refs[index + 1] != NULL &&
+      napi_get_reference_value(env, a->refs[index + 1], &ab) == napi_ok && ab != NULL)
+    return ab;
+  uint64_t off = (uint64_t)index * RM_VIEW_BYTES;
+  uint64_t len = a->m->size - off < RM_VIEW_BYTES ? a->m->size - off : RM_VIEW_BYTES;
+  return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
+}
+
+/* attach(key) -> [key, size, token, statusBuffer] */
 static napi_value js_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
@@ -672,6 +707,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"populate", NULL, js_populate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyAsync", NULL, js_copy_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pwrite", NULL, js_pwrite, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"view", NULL, js_view, NULL, NULL, NULL, napi_enumerable, NULL},
       {"residentPages", NULL, js_resident_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketIssue", NULL, js_ticket_issue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketClaim", NULL, js_ticket_claim, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -20,6 +20,7 @@ export const VIEW_BYTES = native.viewBytes;
  */
 export const LARGE_WRITE_BYTES = 256 * 1024;
 
+const EMPTY = new Uint8Array(0);
 let populateSupported = true;
 const EINVAL = 22;
 const EFAULT = 14;
@@ -37,11 +38,14 @@ export class MappedViews {
   readonly status: Int32Array;
   readonly statusF64: Float64Array;
   readonly statusI64: BigInt64Array;
-  /** One view per VIEW_BYTES of the file. */
-  readonly views: Uint8Array[];
-  /** views[0]: most writes land here; kept apart for the fast path. */
-  readonly first: Uint8Array;
-  readonly firstLength: number;
+  /**
+   * One view per VIEW_BYTES of the file, made on first use (see view()):
+   * a thread that only writes big chunks (pwrite) or syncs never makes any.
+   */
+  readonly #views: (Uint8Array | undefined)[];
+  /** View 0, where most writes land; zero-length until made, which routes the first small write through view(). */
+  first: Uint8Array = EMPTY;
+  firstLength = 0;
   readonly #token: number;
 
   constructor(path: string, attachment: NativeAttachment) {
@@ -53,10 +57,25 @@ export class MappedViews {
     this.status = new Int32Array(status);
     this.statusF64 = new Float64Array(status);
     this.statusI64 = new BigInt64Array(status);
-    this.views = [];
-    for (let i = 4; i < attachment.length; i++) this.views.push(new Uint8Array(attachment[i] as ArrayBuffer));
-    this.first = this.views[0];
-    this.firstLength = this.first.length;
+    this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
+  }
+
+  /** This thread's view number `index` over the mapping, made on first use. */
+  view(index: number): Uint8Array {
+    const existing = this.#views[index];
+    if (existing !== undefined) return existing;
+    let view: Uint8Array;
+    try {
+      view = new Uint8Array(native.view(this.#token, index));
+    } catch (error) {
+      throw fromNative(error, this.path);
+    }
+    this.#views[index] = view;
+    if (index === 0) {
+      this.first = view;
+      this.firstLength = view.length;
+    }
+    return view;
   }
 
   /** Opens or creates and maps a file; null if it is empty. */
@@ -170,7 +189,7 @@ export class MappedViews {
       const at = offset + done;
       const index = Math.floor(at / VIEW_BYTES);
       const inner = at - index * VIEW_BYTES;
-      const view = this.views[index];
+      const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
       view.set(n === length ? data : data.subarray(done, done + n), inner);
       done += n;
@@ -214,7 +233,7 @@ export class MappedViews {
       const at = offset + done;
       const index = Math.floor(at / VIEW_BYTES);
       const inner = at - index * VIEW_BYTES;
-      const view = this.views[index];
+      const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
       target.set(view.subarray(inner, inner + n), targetOffset + done);
       done += n;
@@ -230,7 +249,7 @@ export class MappedViews {
     if (end <= this.firstLength) return this.first.subarray(offset, end);
     const index = Math.floor(offset / VIEW_BYTES);
     const inner = offset - index * VIEW_BYTES;
-    const view = this.views[index];
+    const view = this.view(index);
     if (inner + length <= view.length) return view.subarray(inner, inner + length);
     const copy = new Uint8Array(length);
     this.read(offset, length, copy, 0);
@@ -245,7 +264,7 @@ export class MappedViews {
       const at = offset + done;
       const index = Math.floor(at / VIEW_BYTES);
       const inner = at - index * VIEW_BYTES;
-      const view = this.views[index];
+      const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
       view.fill(value, inner, inner + n);
       done += n;
@@ -288,6 +307,9 @@ export class MappedViews {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.first = EMPTY;
+    this.firstLength = 0;
+    this.#views.fill(undefined);
     native.detach(this.#token);
   }
 }

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import load from 'node-gyp-build';
 import { MmapError } from '../errors.js';
 
-/** [key, size, token, statusPage, view0, view1, ...] */
-export type NativeAttachment = [number, number, number, ArrayBuffer, ...ArrayBuffer[]];
+/** [key, size, token, statusPage]; views over the file come from `view()`. */
+export type NativeAttachment = [number, number, number, ArrayBuffer];
 
 /** Values of the native `rm_sync_mode`. */
 export const enum SyncMode {
@@ -29,6 +29,8 @@ export interface NativeBinding {
   openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<NativeAttachment | null>;
   /** Gives this thread its own buffers over a live mapping. */
   attach(key: number): NativeAttachment;
+  /** This thread's ArrayBuffer over view `index` (VIEW_BYTES each) of an attachment, made on first use. */
+  view(token: number, index: number): ArrayBuffer;
   /** Detaches this thread's buffers of one attachment and drops its reference. */
   detach(token: number): void;
   sync(key: number, offset: number, length: number, mode: SyncMode): void;
