@@ -22,7 +22,7 @@ import {
   type PathLike,
   type SharedMappedFile,
 } from './mapped-file.js';
-import type { MappedViews } from './mapped-views.js';
+import { LARGE_WRITE_BYTES, type MappedViews } from './mapped-views.js';
 import { native, SyncMode } from './native/binding.js';
 import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from './native/status-page.js';
 import { SequentialAllocator } from './sequential-allocator.js';
@@ -178,9 +178,12 @@ export class MmapFile extends MappedFile {
         `writeRange needs exactly ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}. Nothing was written`,
       );
     }
-    v.write(s.start, bytes);
+    const start = s.start;
+    // The common case inline: a small write inside the first view is one copy.
+    if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
+    else v.write(start, bytes);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt;
+    return (s.receipt ??= mintReceipt({ key: s.key, start, end: s.end })) as WriteReceipt;
   }
 
   /**

@@ -1,0 +1,179 @@
+// read (BENCH.md): a 1 GiB file, warm (in the page cache, and for the
+// subject mapped and touched by the warm-up repetition).
+//  - random: 4 KiB records at random 4K-aligned offsets (fixed seed); the
+//    consumer XORs one 32-bit word per 64-byte line of each record. Peer
+//    fs.readSync into a buffer; subject RawMmapFile.readAt into a buffer
+//    ("random-4k"), and readSlice, a view of the mapping read in place
+//    ("random-4k-slice": the zero-copy way to read a record).
+//  - scan: the whole file in 1 MiB steps; subject reads through the mapping
+//    with no copy (readSlice is a view of the mapping), peer fs.readSync
+//    into a 1 MiB buffer. Both XOR one 32-bit word per 64-byte line.
+// Each word of the file holds its own index, so both checksums are known
+// in advance and every repetition is checked against them.
+import { openSync, closeSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { RawMmapFile } from 'ranged-mmap';
+import { alternate } from '../lib/alternate.mjs';
+import { removeAndSync } from '../lib/files.mjs';
+import { prng } from '../lib/random.mjs';
+import { speedups, summary } from '../lib/stats.mjs';
+
+const MiB = 1024 * 1024;
+const PAGE = 4096;
+const STEP = MiB;
+const LINE_WORDS = 16;
+
+export async function read({ dir, quick, log }) {
+  const size = (quick ? 256 : 1024) * MiB;
+  const count = quick ? 200_000 : 1_000_000;
+  const reps = 5;
+  const path = join(dir, 'read.bin');
+  writeIndexFile(path, size);
+  const file = RawMmapFile.open(path);
+  const fd = openSync(path, 'r');
+  const pages = size / PAGE;
+  const offsets = new Float64Array(count);
+  const next = prng(99);
+  let expectedRandom = 0;
+  for (let i = 0; i < count; i++) {
+    const page = Math.floor(next() * pages);
+    offsets[i] = page * PAGE;
+    for (let w = 0; w < PAGE / 4; w += LINE_WORDS) expectedRandom ^= page * (PAGE / 4) + w;
+  }
+  let expectedScan = 0;
+  for (let w = 0; w < size / 4; w += LINE_WORDS) expectedScan ^= w;
+
+  const results = [];
+  try {
+    // random 4 KiB reads
+    {
+      const buf = Buffer.alloc(PAGE);
+      const words = new Int32Array(buf.buffer, buf.byteOffset, PAGE / 4);
+      const whole = file.readSlice(0, size); // the file is 1 GiB at most: one view
+      const mapped = new Int32Array(whole.buffer, whole.byteOffset, size / 4);
+      const sums = {};
+      const copying = (name, readOne) => ({
+        name,
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (let i = 0; i < count; i++) {
+            readOne(offsets[i]);
+            for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= words[w];
+          }
+          const ms = performance.now() - t0;
+          sums[name] = x;
+          return ms;
+        },
+      });
+      const inPlace = {
+        name: 'ranged-mmap',
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (let i = 0; i < count; i++) {
+            const record = file.readSlice(offsets[i], PAGE);
+            const at = record.byteOffset / 4;
+            for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= mapped[at + w];
+          }
+          const ms = performance.now() - t0;
+          sums['ranged-mmap'] = x;
+          return ms;
+        },
+      };
+      const checked = (c) => ({
+        ...c,
+        verify() {
+          if (sums[c.name] !== expectedRandom) throw new Error(`checksum ${sums[c.name]}, expected ${expectedRandom}`);
+        },
+      });
+      const peer = checked(copying('fs.readSync', (o) => readSync(fd, buf, 0, PAGE, o)));
+      log('read random-4k (readAt)');
+      let r = await alternate([checked(copying('ranged-mmap', (o) => file.readAt(o, buf))), peer], reps, log);
+      results.push(entry('random-4k', r.times, r.verified));
+      log('read random-4k (readSlice, in place)');
+      r = await alternate([checked(inPlace), peer], reps, log);
+      results.push(entry('random-4k-slice', r.times, r.verified));
+    }
+    // sequential scan
+    {
+      log('read scan');
+      const buf = Buffer.alloc(STEP);
+      const bufWords = new Int32Array(buf.buffer, buf.byteOffset, STEP / 4);
+      let sums = {};
+      const xorLines = (words) => {
+        let x = 0;
+        for (let i = 0; i < words.length; i += LINE_WORDS) x ^= words[i];
+        return x;
+      };
+      const contenders = [
+        {
+          name: 'ranged-mmap',
+          run() {
+            let x = 0;
+            const t0 = performance.now();
+            for (let o = 0; o < size; o += STEP) {
+              const slice = file.readSlice(o, STEP);
+              x ^= xorLines(new Int32Array(slice.buffer, slice.byteOffset, STEP / 4));
+            }
+            const ms = performance.now() - t0;
+            sums['ranged-mmap'] = x;
+            return ms;
+          },
+        },
+        {
+          name: 'fs.readSync',
+          run() {
+            let x = 0;
+            const t0 = performance.now();
+            for (let o = 0; o < size; o += STEP) {
+              readSync(fd, buf, 0, STEP, o);
+              x ^= xorLines(bufWords);
+            }
+            const ms = performance.now() - t0;
+            sums['fs.readSync'] = x;
+            return ms;
+          },
+        },
+      ].map((c) => ({
+        ...c,
+        verify() {
+          if (sums[c.name] !== expectedScan) throw new Error(`checksum ${sums[c.name]}, expected ${expectedScan}`);
+        },
+      }));
+      const { times, verified } = await alternate(contenders, reps, log);
+      results.push(entry('scan-1m', times, verified));
+    }
+  } finally {
+    file.close();
+    closeSync(fd);
+    removeAndSync(path);
+  }
+  return results;
+}
+
+function entry(variant, times, verified) {
+  return {
+    scenario: 'read',
+    variant,
+    workers: 1,
+    peer: 'fs.readSync',
+    speedup: speedups(times['ranged-mmap'], times['fs.readSync']),
+    subject: { ...summary(times['ranged-mmap']), unit: 'ms' },
+    peerValue: { ...summary(times['fs.readSync']), unit: 'ms' },
+    verified,
+  };
+}
+
+/** A file whose every 32-bit little-endian word holds its own index. */
+function writeIndexFile(path, size) {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.allocUnsafe(16 * MiB);
+  const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length / 4);
+  for (let o = 0; o < size; o += chunk.length) {
+    const base = o / 4;
+    for (let i = 0; i < words.length; i++) words[i] = base + i;
+    writeSync(fd, chunk, 0, chunk.length, o);
+  }
+  closeSync(fd);
+}
