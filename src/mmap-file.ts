@@ -117,7 +117,7 @@ export class MmapFile extends MappedFile {
    */
   static open<O extends OpenOptions = {}>(path: PathLike, options?: O): OpenedFile<AllocatorFor<O>> {
     const p = toPath(path);
-    const kind = toAllocatorKind(options?.allocatorState?.kind ?? options?.allocator);
+    const kind = openAllocatorKind(options);
     const views = openViews(p);
     return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
   }
@@ -125,7 +125,7 @@ export class MmapFile extends MappedFile {
   /** {@link open}, with the file work on the libuv thread pool. */
   static async openAsync<O extends OpenOptions = {}>(path: PathLike, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
     const p = toPath(path);
-    const kind = toAllocatorKind(options?.allocatorState?.kind ?? options?.allocator);
+    const kind = openAllocatorKind(options);
     const views = await openViewsAsync(p);
     return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
   }
@@ -363,6 +363,18 @@ export class MmapFile extends MappedFile {
     if (!s.live) return consumedError(s, what.startsWith('write') ? 'write' : 'read');
     return v.faultError();
   }
+}
+
+/** The allocator kind for open(): a saved state's kind wins over the `allocator` option. */
+function openAllocatorKind(options: OpenOptions | undefined): AllocatorKind {
+  const state: unknown = options?.allocatorState;
+  if (state === undefined) return toAllocatorKind(options?.allocator);
+  const kind = typeof state === 'object' && state !== null ? (state as { kind?: unknown }).kind : undefined;
+  if (kind !== 'sequential' && kind !== 'concurrent') {
+    // validateAllocatorState (after the file is open) says precisely what is wrong.
+    validateAllocatorState(state, 0, '');
+  }
+  return toAllocatorKind(kind);
 }
 
 function toAllocatorKind(choice: unknown): AllocatorKind {
