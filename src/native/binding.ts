@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import load from 'node-gyp-build';
+import { createRequire } from 'node:module';
 import { MmapError } from '../errors.js';
 
 /** [key, size, token, statusPage]; views over the file come from `view()`. */
@@ -60,7 +61,11 @@ function loadBinding(): NativeBinding {
     );
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // For contributors' checks only (scripts/check-native.sh loads an
+  // AddressSanitizer build this way); never set in normal use.
+  const override = process.env.RANGED_MMAP_ADDON;
   try {
+    if (override) return createRequire(import.meta.url)(override) as NativeBinding;
     return load(root) as NativeBinding;
   } catch (error) {
     throw new MmapError(
