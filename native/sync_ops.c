@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -23,6 +26,28 @@ static void page_span(rm_mapping *m, uint64_t offset, uint64_t length,
   if (end > m->map_len) end = m->map_len;
   *addr = m->base + start;
   *len = (size_t)(end - start);
+}
+
+/* Records a lost stretch of the file in the status page, exactly as the
+ * SIGBUS guard records a fault, so every later call on the file (in any
+ * thread) reports it. */
+static void record_loss(rm_mapping *m, uint64_t offset) {
+  _Atomic int32_t *faults = (_Atomic int32_t *)m->status;
+  if (atomic_fetch_add(faults, 1) == 0) {
+    double at = (double)offset;
+    memcpy(m->status + 8 * RM_STATUS_FAULT_OFFSET_F64, &at, sizeof at);
+  }
+}
+
+/* True (and recorded) if another process has made the file shorter than
+ * the mapping: the pages past its end are gone, whatever was acknowledged
+ * there. Writes and syncs that go through the file descriptor would not
+ * notice otherwise (pwrite even grows the file back, leaving a hole). */
+static int file_shrank(rm_mapping *m) {
+  struct stat st;
+  if (fstat(m->fd, &st) != 0 || (uint64_t)st.st_size >= m->size) return 0;
+  record_loss(m, (uint64_t)st.st_size);
+  return 1;
 }
 
 int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
@@ -59,12 +84,14 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
         *syscall = "fsync";
         return errno;
       }
+      file_shrank(m); /* reported by the caller from the status page */
       return 0;
     case RM_SYNC_DATA:
       if (fdatasync(m->fd) != 0) {
         *syscall = "fdatasync";
         return errno;
       }
+      file_shrank(m);
       return 0;
   }
   *syscall = "msync";
@@ -117,6 +144,9 @@ int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length,
 int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
                   uint64_t length, const char **syscall) {
   const uint8_t *p = data;
+  /* Never let a pwrite grow a file that another process has truncated:
+   * the write would land past a hole and look like success. */
+  if (file_shrank(m)) return 0;
   while (length > 0) {
     ssize_t n = pwrite(m->fd, p, (size_t)length, (off_t)offset);
     if (n < 0) {
