@@ -12,5 +12,10 @@ export function benchDir(parent = tmpdir()) {
 
 export function removeAndSync(...paths) {
   for (const p of paths) rmSync(p, { force: true });
+  syncDisk();
+}
+
+/** Writes back every dirty page of the system, so none is left to land in the next repetition. */
+export function syncDisk() {
   execFileSync('sync');
 }

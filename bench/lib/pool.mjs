@@ -47,3 +47,18 @@ export class WorkerPool {
     this.#workers = [];
   }
 }
+
+/**
+ * Starts `count` workers, waits until they are ready, runs `fn(pool)` and
+ * always ends them: live workers would keep the process running after a
+ * failure.
+ */
+export async function withPool(script, count, fn) {
+  const pool = new WorkerPool(script, count);
+  try {
+    await pool.ready();
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}

@@ -2,7 +2,7 @@
 // workers (2 workers). Write j goes to a random page of [firstPage,
 // firstPage + pages) and carries j in its first 4 bytes, so the final file
 // is known: each page holds the last write that hit it.
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { RawMmapFile } from 'ranged-mmap';
 import { prng } from './random.mjs';
 
@@ -58,4 +58,25 @@ export function expectedPages(totalPages, jobs) {
     for (let j = 0; j < count; j++) last[firstPage + Math.floor(next() * pages)] = base + j;
   }
   return last;
+}
+
+const REDIRTY_STEP = 1024 * 1024;
+
+/**
+ * Makes every page of a mapped file dirty again without changing a byte:
+ * each MiB is written back onto itself through the mapping (readSlice is a
+ * view of the mapping, and writeAt of that size populates the pages for
+ * writing first).
+ */
+export function redirtyMapped(file) {
+  for (let o = 0; o < file.size; o += REDIRTY_STEP) file.writeAt(o, file.readSlice(o, Math.min(REDIRTY_STEP, file.size - o)));
+}
+
+/** The same for a file written with pwrite: each MiB read and written back. */
+export function redirtyFd(fd, size) {
+  const buf = Buffer.allocUnsafe(REDIRTY_STEP);
+  for (let o = 0; o < size; o += REDIRTY_STEP) {
+    const n = readSync(fd, buf, 0, Math.min(REDIRTY_STEP, size - o), o);
+    writeSync(fd, buf, 0, n, o);
+  }
 }

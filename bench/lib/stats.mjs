@@ -23,4 +23,20 @@ export function speedups(subject, peer, higherIsBetter = false) {
   return summary(out);
 }
 
-export const round = (x, digits = 2) => Number(x.toFixed(digits));
+/**
+ * One result entry (the shape bench/README.md documents). The raw
+ * per-repetition values are kept so a later reader can recompute or
+ * re-pair them; `verified` needs both sides to have produced right bytes.
+ */
+export function comparison({ scenario, variant, workers, subject, peer, times, verified, unit, higherIsBetter = false }) {
+  return {
+    scenario,
+    variant,
+    workers,
+    peer,
+    speedup: speedups(times[subject], times[peer], higherIsBetter),
+    subject: { ...summary(times[subject]), unit, values: times[subject] },
+    peerValue: { ...summary(times[peer]), unit, values: times[peer] },
+    verified: verified[subject] && verified[peer],
+  };
+}

@@ -8,89 +8,88 @@
 // writeRange (+ flushRange, the seeds' idiom, in the sync variant); then
 // syncAll. Peers: the same workers write the same buffers with
 // fs.writeSync (pwrite) or a FileHandle (fs.promises), then one fsync.
+//
+// Workers are started and their chunk buffers filled before any timing, the
+// same pool serves all three contenders, and the clock covers create ->
+// all workers done (-> sync) -> close. The subject's create reserves the
+// blocks (fallocate, the library default) inside the timed part; the peers
+// open an empty file and let the writes extend it, as a Node user would.
 import { openSync, closeSync, fsyncSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
-import { WorkerPool } from '../lib/pool.mjs';
-import { speedups, summary } from '../lib/stats.mjs';
+import { withPool } from '../lib/pool.mjs';
+import { comparison } from '../lib/stats.mjs';
 
 const MiB = 1024 * 1024;
 const workerScript = new URL('../workers/headline-worker.mjs', import.meta.url);
 
-export async function headline({ dir, quick, log }) {
+export async function headline({ dir, quick, reps, log }) {
   const size = (quick ? 128 : 512) * MiB;
   const chunkSize = 12 * MiB;
-  const chunks = Math.ceil(size / chunkSize);
-  const reps = 5;
   const path = join(dir, 'headline.bin');
   const results = [];
 
   for (const workers of [2, 12]) {
-    const pool = new WorkerPool(workerScript, workers);
-    await pool.ready();
-    const mine = (w) => Array.from({ length: chunks }, (_, i) => i).filter((i) => i % workers === w);
-    await pool.run(Array.from({ length: workers }, (_, w) => ({ kind: 'prepare', chunks: mine(w), chunkSize, size })));
+    results.push(...(await withPool(workerScript, workers, (pool) => measure({ pool, workers, path, size, chunkSize, reps, log }))));
+  }
+  return results;
+}
 
-    for (const variant of ['sync', 'nosync']) {
-      const sync = variant === 'sync';
-      log(`headline W=${workers} ${variant}`);
-      const contenders = [
-        {
-          name: 'ranged-mmap',
-          async run() {
-            const t0 = performance.now();
-            const { file, allocator } = MmapFile.create(path, size);
-            const transfers = Array.from({ length: workers }, () => []);
-            for (let i = 0; i < chunks; i++) transfers[i % workers].push(allocator.allocate(chunkSize).transfer());
-            const shared = file.share();
-            await pool.run(transfers.map((t) => ({ kind: 'mmap', shared, transfers: t, flush: sync })));
-            if (sync) file.syncAll();
-            file.close();
-            return performance.now() - t0;
-          },
+/** Both variants for one W, on one pool of W workers shared by every contender. */
+async function measure({ pool, workers, path, size, chunkSize, reps, log }) {
+  const chunks = Math.ceil(size / chunkSize);
+  const mine = (w) => Array.from({ length: chunks }, (_, i) => i).filter((i) => i % workers === w);
+  await pool.run(Array.from({ length: workers }, (_, w) => ({ kind: 'prepare', chunks: mine(w), chunkSize, size })));
+  const results = [];
+  for (const variant of ['sync', 'nosync']) {
+    const sync = variant === 'sync';
+    log(`headline W=${workers} ${variant}`);
+    const contenders = [
+      {
+        name: 'ranged-mmap',
+        async run() {
+          const t0 = performance.now();
+          const { file, allocator } = MmapFile.create(path, size);
+          const transfers = Array.from({ length: workers }, () => []);
+          for (let i = 0; i < chunks; i++) transfers[i % workers].push(allocator.allocate(chunkSize).transfer());
+          const shared = file.share();
+          await pool.run(transfers.map((t) => ({ kind: 'mmap', shared, transfers: t, flush: sync })));
+          if (sync) file.syncAll();
+          file.close();
+          return performance.now() - t0;
         },
-        {
-          name: 'fs.writeSync',
-          async run() {
-            const t0 = performance.now();
-            const fd = openSync(path, 'w');
-            await pool.run(Array.from({ length: workers }, () => ({ kind: 'writeSync', path })));
-            if (sync) fsyncSync(fd);
-            closeSync(fd);
-            return performance.now() - t0;
-          },
+      },
+      {
+        name: 'fs.writeSync',
+        async run() {
+          const t0 = performance.now();
+          const fd = openSync(path, 'w');
+          await pool.run(Array.from({ length: workers }, () => ({ kind: 'writeSync', path })));
+          if (sync) fsyncSync(fd);
+          closeSync(fd);
+          return performance.now() - t0;
         },
-        {
-          name: 'FileHandle.write',
-          async run() {
-            const t0 = performance.now();
-            const fh = await open(path, 'w');
-            await pool.run(Array.from({ length: workers }, () => ({ kind: 'fileHandle', path })));
-            if (sync) await fh.sync();
-            await fh.close();
-            return performance.now() - t0;
-          },
+      },
+      {
+        name: 'FileHandle.write',
+        async run() {
+          const t0 = performance.now();
+          const fh = await open(path, 'w');
+          await pool.run(Array.from({ length: workers }, () => ({ kind: 'fileHandle', path })));
+          if (sync) await fh.sync();
+          await fh.close();
+          return performance.now() - t0;
         },
-      ].map((c) => ({ ...c, verify: () => verify(path, size, chunkSize), cleanup: () => removeAndSync(path) }));
+      },
+    ].map((c) => ({ ...c, verify: () => verify(path, size, chunkSize), cleanup: () => removeAndSync(path) }));
 
-      const { times, verified } = await alternate(contenders, reps, log);
-      for (const peer of ['FileHandle.write', 'fs.writeSync']) {
-        results.push({
-          scenario: 'headline',
-          variant: sync ? 'sync' : 'nosync',
-          workers,
-          peer,
-          speedup: speedups(times['ranged-mmap'], times[peer]),
-          subject: { ...summary(times['ranged-mmap']), unit: 'ms' },
-          peerValue: { ...summary(times[peer]), unit: 'ms' },
-          verified,
-        });
-      }
+    const { times, verified } = await alternate(contenders, reps, log);
+    for (const peer of ['FileHandle.write', 'fs.writeSync']) {
+      results.push(comparison({ scenario: 'headline', variant, workers, subject: 'ranged-mmap', peer, times, verified, unit: 'ms' }));
     }
-    await pool.close();
   }
   return results;
 }

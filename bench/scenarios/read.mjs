@@ -16,17 +16,16 @@ import { RawMmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { prng } from '../lib/random.mjs';
-import { speedups, summary } from '../lib/stats.mjs';
+import { comparison } from '../lib/stats.mjs';
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
 const STEP = MiB;
 const LINE_WORDS = 16;
 
-export async function read({ dir, quick, log }) {
+export async function read({ dir, quick, reps, log }) {
   const size = (quick ? 256 : 1024) * MiB;
   const count = quick ? 200_000 : 1_000_000;
-  const reps = 5;
   const path = join(dir, 'read.bin');
   writeIndexFile(path, size);
   const file = RawMmapFile.open(path);
@@ -153,16 +152,7 @@ export async function read({ dir, quick, log }) {
 }
 
 function entry(variant, times, verified) {
-  return {
-    scenario: 'read',
-    variant,
-    workers: 1,
-    peer: 'fs.readSync',
-    speedup: speedups(times['ranged-mmap'], times['fs.readSync']),
-    subject: { ...summary(times['ranged-mmap']), unit: 'ms' },
-    peerValue: { ...summary(times['fs.readSync']), unit: 'ms' },
-    verified,
-  };
+  return comparison({ scenario: 'read', variant, workers: 1, subject: 'ranged-mmap', peer: 'fs.readSync', times, verified, unit: 'ms' });
 }
 
 /** A file whose every 32-bit little-endian word holds its own index. */

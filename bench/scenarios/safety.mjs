@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { MmapFile, RawMmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
-import { speedups, summary } from '../lib/stats.mjs';
+import { comparison } from '../lib/stats.mjs';
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
 
-export async function safety({ dir, quick, log }) {
+export async function safety({ dir, quick, reps, log }) {
   const size = 64 * MiB;
   const rounds = quick ? 8 : 32;
   const path = join(dir, 'safety.bin');
@@ -52,20 +52,9 @@ export async function safety({ dir, quick, log }) {
     },
   ];
   log('safety');
-  const { times, verified } = await alternate(contenders, 5, log);
+  const { times, verified } = await alternate(contenders, reps, log);
   raw.close();
   file.close();
   removeAndSync(path);
-  return [
-    {
-      scenario: 'safety',
-      variant: 'writeRange-4k',
-      workers: 1,
-      peer: 'Uint8Array.set',
-      speedup: speedups(times.writeRange, times['Uint8Array.set']),
-      subject: { ...summary(times.writeRange), unit: 'ms' },
-      peerValue: { ...summary(times['Uint8Array.set']), unit: 'ms' },
-      verified,
-    },
-  ];
+  return [comparison({ scenario: 'safety', variant: 'writeRange-4k', workers: 1, subject: 'writeRange', peer: 'Uint8Array.set', times, verified, unit: 'ms' })];
 }
