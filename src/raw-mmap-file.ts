@@ -12,7 +12,7 @@ import {
   type PathLike,
   type SharedMappedFile,
 } from './mapped-file.js';
-import type { MappedViews } from './mapped-views.js';
+import { LARGE_WRITE_BYTES, type MappedViews } from './mapped-views.js';
 import { SyncMode } from './native/binding.js';
 import { STATUS_FAULTS_I32 } from './native/status-page.js';
 
@@ -70,9 +70,18 @@ export class RawMmapFile extends MappedFile {
    */
   writeAt(offset: number | bigint, data: ArrayBufferView): void {
     const v = this.views;
-    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
     const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
-    const start = this.checkSpan(offset, bytes.byteLength, 'writeAt');
+    const length = bytes.byteLength;
+    // Fast path: a small write inside view 0 at a plain integer offset. The
+    // `>>> 0` test accepts exactly the integers 0..2^32-1; view 0 is at most
+    // 1 GiB, and zero-length once closed, so a closed file never gets here.
+    if (typeof offset === 'number' && offset >>> 0 === offset && length < LARGE_WRITE_BYTES && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
+      v.first.set(bytes, offset);
+      if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+      return;
+    }
+    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
+    const start = this.checkSpan(offset, length, 'writeAt');
     v.write(start, bytes);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
   }
@@ -103,8 +112,15 @@ export class RawMmapFile extends MappedFile {
    */
   readAt(offset: number | bigint, target: ArrayBufferView): number {
     const v = this.views;
-    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
     const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
+    const length = bytes.byteLength;
+    // Fast path, as in writeAt.
+    if (typeof offset === 'number' && offset >>> 0 === offset && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
+      bytes.set(v.first.subarray(offset, offset + length));
+      if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+      return length;
+    }
+    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
     const start = this.checkSpan(offset, bytes.byteLength, 'readAt');
     v.read(start, bytes.byteLength, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
