@@ -1,18 +1,75 @@
-// Starting test workers and waiting for them on real events only.
-import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
-import type { ConcJob, ConcReport } from './fixtures/conc-worker.js';
+// Test workers that are waited on through real events only: the worker's
+// messages, its 'error' and its 'exit'. Every event is recorded from the
+// moment the worker is made, so none is missed by a listener attached late,
+// and a worker that dies before answering fails the test instead of
+// leaving it waiting forever.
+import { Worker, type TransferListItem } from 'node:worker_threads';
 
+/** Compiled worker scripts, next to the compiled tests. */
 export const concWorkerUrl = new URL('./fixtures/conc-worker.js', import.meta.url);
+export const lifeWorkerUrl = new URL('./fixtures/life-worker.js', import.meta.url);
 
-export function startWorker(job: ConcJob): Worker {
-  return new Worker(concWorkerUrl, { workerData: job });
+export class TestWorker {
+  readonly worker: Worker;
+  /** Resolves with the exit code (it never rejects). */
+  readonly exited: Promise<number>;
+  /** The uncaught error the worker died of, if any. */
+  error: Error | undefined;
+  readonly #inbox: unknown[] = [];
+  readonly #waiting: { resolve: (m: unknown) => void; reject: (e: Error) => void }[] = [];
+  #gone: Error | undefined;
+
+  constructor(url: URL, workerData: unknown) {
+    this.worker = new Worker(url, { workerData });
+    this.worker.on('message', (m: unknown) => {
+      const w = this.#waiting.shift();
+      if (w !== undefined) w.resolve(m);
+      else this.#inbox.push(m);
+    });
+    this.worker.on('error', (e: Error) => {
+      this.error = e;
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code: number) => {
+        this.#gone = this.error ?? new Error(`worker exited with code ${code} before sending the awaited message`);
+        for (const w of this.#waiting.splice(0)) w.reject(this.#gone);
+        resolve(code);
+      });
+    });
+  }
+
+  /** The next message, in order; rejects if the worker exits first. */
+  next<T>(): Promise<T> {
+    if (this.#inbox.length > 0) return Promise.resolve(this.#inbox.shift() as T);
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    return new Promise<T>((resolve, reject) => this.#waiting.push({ resolve: resolve as (m: unknown) => void, reject }));
+  }
+
+  post(message: unknown, transfer?: readonly TransferListItem[]): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** The worker's one report, after checking it also exited cleanly. */
+  async report<T>(): Promise<T> {
+    const report = await this.next<T>();
+    const code = await this.exited;
+    if (code !== 0) throw this.error ?? new Error(`worker exited with code ${code}`);
+    return report;
+  }
 }
 
-/** Resolves with the worker's report once it has also exited with code 0. */
-export async function runWorker(job: ConcJob): Promise<ConcReport> {
-  const worker = startWorker(job);
-  const [[report], [code]] = await Promise.all([once(worker, 'message'), once(worker, 'exit')]);
-  if (code !== 0) throw new Error(`worker ${job.kind} exited with ${code}`);
-  return report as ConcReport;
+/** Runs a job to completion: its report, once the worker has exited with 0. */
+export function runJob<T>(url: URL, job: unknown): Promise<T> {
+  return new TestWorker(url, job).report<T>();
+}
+
+/** Calls `fn` and gives the error code it failed with, 'ok' if it did not (awaiting a promise it returns). */
+export async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+    return 'ok';
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? code : `no code: ${String(error)}`;
+  }
 }
