@@ -14,12 +14,12 @@
  * ```
  * @packageDocumentation
  */
-export { ALIGNMENT, MAX_OFFSET, alignDown, alignUp } from './alignment.js';
-export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpResult } from './allocated-range.js';
-export type { AllocatorState } from './allocator-state.js';
-export { ConcurrentAllocator } from './concurrent-allocator.js';
+export { ALIGNMENT, MAX_OFFSET, alignDown, alignUp } from './ranges/alignment.js';
+export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpResult } from './ranges/allocated-range.js';
+export type { AllocatorState } from './ranges/allocator-state.js';
+export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
 export { MmapError, type MmapErrorCode, type SystemErrorDetails } from './errors.js';
-export type { CreateFileOptions, PathLike, SharedMappedFile } from './mapped-file.js';
+export type { CreateFileOptions, PathLike, SharedMappedFile } from './core/mapped-file-base.js';
 export {
   MmapFile,
   type AllocatorChoice,
@@ -27,8 +27,8 @@ export {
   type CreateOptions,
   type OpenOptions,
   type OpenedFile,
-} from './mmap-file.js';
-export { RawMmapFile } from './raw-mmap-file.js';
-export { SequentialAllocator } from './sequential-allocator.js';
-export { WriteReceipt } from './write-receipt.js';
-export { inspectNative, type NativeInspection } from './inspect.js';
+} from './ranges/mmap-file.js';
+export { RawMmapFile } from './ranges/raw-mmap-file.js';
+export { SequentialAllocator } from './ranges/sequential-allocator.js';
+export { WriteReceipt } from './ranges/write-receipt.js';
+export { inspectNative, type NativeInspection } from './core/inspect.js';

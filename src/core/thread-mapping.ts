@@ -6,9 +6,9 @@
  *
  * Not exported from the package.
  */
-import { MmapError, fromNative, misuse } from './errors.js';
-import { native, SyncMode, type NativeAttachment } from './native/binding.js';
-import { STATUS_FAULTS_I32, STATUS_FAULT_OFFSET_F64 } from './native/status-page.js';
+import { MmapError, fromNative, misuse } from '../errors.js';
+import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
+import { STATUS_FAULTS_I32, STATUS_FAULT_OFFSET_F64 } from '../native/status-page.js';
 
 /** Bytes covered by one view (1 GiB); files larger than that get several. */
 export const VIEW_BYTES = native.viewBytes;
@@ -25,7 +25,7 @@ let populateSupported = true;
 const EINVAL = 22;
 const EFAULT = 14;
 
-export class MappedViews {
+export class ThreadMapping {
   /** Key of the mapping in the native process-wide table. */
   readonly key: number;
   /** File size in bytes. */
@@ -79,31 +79,31 @@ export class MappedViews {
   }
 
   /** Opens or creates and maps a file; null if it is empty. */
-  static open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): MappedViews | null {
+  static open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): ThreadMapping | null {
     let attachment: NativeAttachment | null;
     try {
       attachment = native.open(path, create, exclusive, sparse, mode, size);
     } catch (error) {
       throw fromNative(error, path);
     }
-    return attachment === null ? null : new MappedViews(path, attachment);
+    return attachment === null ? null : new ThreadMapping(path, attachment);
   }
 
   /** {@link open} on the libuv thread pool. */
-  static async openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<MappedViews | null> {
+  static async openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<ThreadMapping | null> {
     let attachment: NativeAttachment | null;
     try {
       attachment = await native.openAsync(path, create, exclusive, sparse, mode, size);
     } catch (error) {
       throw fromNative(error, path);
     }
-    return attachment === null ? null : new MappedViews(path, attachment);
+    return attachment === null ? null : new ThreadMapping(path, attachment);
   }
 
   /** Attaches this thread to a mapping opened elsewhere in the process. */
-  static attach(path: string, key: number): MappedViews {
+  static attach(path: string, key: number): ThreadMapping {
     try {
-      return new MappedViews(path, native.attach(key));
+      return new ThreadMapping(path, native.attach(key));
     } catch (error) {
       throw fromNative(error, path);
     }

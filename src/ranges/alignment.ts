@@ -1,4 +1,7 @@
-import { misuse } from './errors.js';
+import { misuse } from '../errors.js';
+import { MAX_OFFSET, checkBigint, toOffset } from '../core/arguments.js';
+
+export { MAX_OFFSET };
 
 /**
  * Allocation granularity: every range an allocator hands out starts on a
@@ -13,8 +16,6 @@ import { misuse } from './errors.js';
  */
 export const ALIGNMENT = 4096;
 
-/** Largest byte offset the library accepts: 2^53 - 1. */
-export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
 /**
  * Rounds up to the next multiple of {@link ALIGNMENT} (a multiple stays as
@@ -58,32 +59,4 @@ export function alignDown(value: number | bigint): number | bigint {
   }
   const n = toOffset(value, 'value');
   return n - (n % ALIGNMENT);
-}
-
-function checkBigint(value: bigint, name: string): void {
-  if (value < 0n || value > BigInt(MAX_OFFSET)) {
-    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `${name} must be between 0 and 2^53 - 1; got ${value}n`);
-  }
-}
-
-/**
- * Validates an offset or size given as a number or bigint and returns it as
- * a number: a whole number in [0, 2^53).
- */
-export function toOffset(value: unknown, name: string): number {
-  if (typeof value === 'number') {
-    if (Number.isSafeInteger(value) && value >= 0) return value;
-    throw misuse(
-      'ERR_MMAP_INVALID_ARGUMENT',
-      `${name} must be a whole number between 0 and 2^53 - 1 (number or bigint); got ${value}`,
-    );
-  }
-  if (typeof value === 'bigint') {
-    checkBigint(value, name);
-    return Number(value);
-  }
-  throw misuse(
-    'ERR_MMAP_INVALID_ARGUMENT',
-    `${name} must be a number or a bigint; got ${value === null ? 'null' : typeof value}`,
-  );
 }

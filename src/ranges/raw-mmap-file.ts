@@ -1,20 +1,18 @@
-import { toOffset } from './alignment.js';
-import { misuse } from './errors.js';
+import { toBytes, toOffset, toPath } from '../core/arguments.js';
+import { misuse } from '../errors.js';
 import {
-  MappedFile,
+  MappedFileBase,
   attachShared,
   openViews,
   openViewsAsync,
-  toBytes,
   toCreateRequest,
-  toPath,
   type CreateFileOptions,
   type PathLike,
   type SharedMappedFile,
-} from './mapped-file.js';
-import { LARGE_WRITE_BYTES, type MappedViews } from './mapped-views.js';
-import { SyncMode } from './native/binding.js';
-import { STATUS_FAULTS_I32 } from './native/status-page.js';
+} from '../core/mapped-file-base.js';
+import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
+import { SyncMode } from '../native/binding.js';
+import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 
 /**
  * The unchecked layer (the seeds' `MmapFileInner`): write and read at any
@@ -34,8 +32,8 @@ import { STATUS_FAULTS_I32 } from './native/status-page.js';
  * file.close();
  * ```
  */
-export class RawMmapFile extends MappedFile {
-  private constructor(views: MappedViews) {
+export class RawMmapFile extends MappedFileBase {
+  private constructor(views: ThreadMapping) {
     super(views);
   }
 

@@ -1,4 +1,4 @@
-import { native } from './native/binding.js';
+import { native } from '../native/binding.js';
 
 /** Counts from the native core, for leak checks in tests and tools. */
 export interface NativeInspection {

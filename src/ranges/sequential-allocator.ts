@@ -1,8 +1,9 @@
-import { ALIGNMENT, toOffset } from './alignment.js';
+import { toOffset } from '../core/arguments.js';
+import { ALIGNMENT } from './alignment.js';
 import { mintRange, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
-import { misuse } from './errors.js';
-import type { MappedViews } from './mapped-views.js';
+import { misuse } from '../errors.js';
+import type { ThreadMapping } from '../core/thread-mapping.js';
 
 /**
  * Hands out consecutive, non-overlapping ranges of one file, from the start
@@ -20,11 +21,11 @@ import type { MappedViews } from './mapped-views.js';
  * ```
  */
 export class SequentialAllocator {
-  readonly #views: MappedViews;
+  readonly #views: ThreadMapping;
   #next: number;
 
   /** @internal Made by MmapFile.create / MmapFile.open. */
-  constructor(views: MappedViews, nextPos: number) {
+  constructor(views: ThreadMapping, nextPos: number) {
     this.#views = views;
     this.#next = nextPos;
   }

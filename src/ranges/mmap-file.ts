@@ -9,22 +9,21 @@ import {
 } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { misuse, type MmapError } from './errors.js';
+import { misuse, type MmapError } from '../errors.js';
 import {
-  MappedFile,
+  MappedFileBase,
   attachShared,
   openViews,
   openViewsAsync,
   toCreateRequest,
-  toBytes,
-  toPath,
   type CreateFileOptions,
   type PathLike,
   type SharedMappedFile,
-} from './mapped-file.js';
-import { LARGE_WRITE_BYTES, type MappedViews } from './mapped-views.js';
-import { native, SyncMode } from './native/binding.js';
-import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from './native/status-page.js';
+} from '../core/mapped-file-base.js';
+import { toBytes, toPath } from '../core/arguments.js';
+import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
+import { native, SyncMode } from '../native/binding.js';
+import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from '../native/status-page.js';
 import { SequentialAllocator } from './sequential-allocator.js';
 import { mintReceipt, receiptState, type WriteReceipt } from './write-receipt.js';
 
@@ -80,8 +79,8 @@ export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
  * file.close();
  * ```
  */
-export class MmapFile extends MappedFile {
-  private constructor(views: MappedViews) {
+export class MmapFile extends MappedFileBase {
+  private constructor(views: ThreadMapping) {
     super(views);
   }
 
@@ -383,7 +382,7 @@ function toAllocatorKind(choice: unknown): AllocatorKind {
   throw misuse('ERR_MMAP_INVALID_ARGUMENT', `allocator must be 'sequential' or 'concurrent'; got ${String(choice)}`);
 }
 
-function withAllocator(views: MappedViews, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
+function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
   // The kind is recorded in the shared status page, so a worker learns it
   // from the mapping itself and not from a handle it was sent.
   views.status[STATUS_ALLOCATOR_KIND_I32] = kind;
@@ -395,7 +394,7 @@ function withAllocator(views: MappedViews, kind: AllocatorKind, nextPos: number)
   return { file, allocator: new SequentialAllocator(views, nextPos) };
 }
 
-function withResumedAllocator(views: MappedViews, kind: AllocatorKind, state: AllocatorState | undefined) {
+function withResumedAllocator(views: ThreadMapping, kind: AllocatorKind, state: AllocatorState | undefined) {
   let next = 0;
   if (state !== undefined) {
     try {

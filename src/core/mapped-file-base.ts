@@ -1,10 +1,9 @@
-import { fileURLToPath } from 'node:url';
-import { toOffset } from './alignment.js';
-import { misuse } from './errors.js';
-import { MappedViews } from './mapped-views.js';
-import { native, SyncMode } from './native/binding.js';
-import { STATUS_FAULTS_I32 } from './native/status-page.js';
-import { fromNative } from './errors.js';
+import { toOffset, toPath } from './arguments.js';
+import { misuse } from '../errors.js';
+import { ThreadMapping } from './thread-mapping.js';
+import { native, SyncMode } from '../native/binding.js';
+import { STATUS_FAULTS_I32 } from '../native/status-page.js';
+import { fromNative } from '../errors.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -35,23 +34,6 @@ export interface SharedMappedFile {
 /** A path as the public API takes it. */
 export type PathLike = string | URL;
 
-/** @internal */
-export function toPath(path: unknown): string {
-  if (typeof path === 'string') {
-    if (path.length === 0) throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'path must not be empty');
-    if (path.includes('\0')) throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'path must not contain a NUL byte');
-    return path;
-  }
-  if (path instanceof URL) return fileURLToPath(path);
-  throw misuse('ERR_MMAP_INVALID_ARGUMENT', `path must be a string or a file: URL; got ${path === null ? 'null' : typeof path}`);
-}
-
-/** @internal Any ArrayBufferView as bytes, without copying. */
-export function toBytes(value: unknown, name: string): Uint8Array {
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  throw misuse('ERR_MMAP_INVALID_ARGUMENT', `${name} must be a Uint8Array, Buffer or other ArrayBufferView; got ${value === null ? 'null' : typeof value}`);
-}
-
 /** @internal Validated create arguments, in the order the native core takes them. */
 export interface CreateRequest {
   path: string;
@@ -78,21 +60,21 @@ export function toCreateRequest(path: unknown, size: unknown, options: CreateFil
 }
 
 /** @internal */
-export function openViews(req: CreateRequest | string): MappedViews {
+export function openViews(req: CreateRequest | string): ThreadMapping {
   const views =
     typeof req === 'string'
-      ? MappedViews.open(req, false, false, false, 0, 0)
-      : MappedViews.open(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
+      ? ThreadMapping.open(req, false, false, false, 0, 0)
+      : ThreadMapping.open(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
   if (views === null) throw emptyFileError(req as string);
   return views;
 }
 
 /** @internal */
-export async function openViewsAsync(req: CreateRequest | string): Promise<MappedViews> {
+export async function openViewsAsync(req: CreateRequest | string): Promise<ThreadMapping> {
   const views =
     typeof req === 'string'
-      ? await MappedViews.openAsync(req, false, false, false, 0, 0)
-      : await MappedViews.openAsync(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
+      ? await ThreadMapping.openAsync(req, false, false, false, 0, 0)
+      : await ThreadMapping.openAsync(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
   if (views === null) throw emptyFileError(req as string);
   return views;
 }
@@ -102,12 +84,12 @@ function emptyFileError(path: string) {
 }
 
 /** @internal Checks a share handle and attaches this thread to its mapping. */
-export function attachShared(handle: unknown): MappedViews {
+export function attachShared(handle: unknown): ThreadMapping {
   const h = handle as Partial<SharedMappedFile> | null;
   if (typeof h !== 'object' || h === null || h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
   }
-  const views = MappedViews.attach(h.path, h.key);
+  const views = ThreadMapping.attach(h.path, h.key);
   if (views.size !== h.size) {
     views.close();
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${String(h.size)} bytes but the mapping has ${views.size}; the handle was altered`);
@@ -120,12 +102,12 @@ export function attachShared(handle: unknown): MappedViews {
  * flushing, syncing, sharing with other threads and closing.
  * @internal Not exported; see {@link MmapFile} and {@link RawMmapFile}.
  */
-export abstract class MappedFile implements Disposable, AsyncDisposable {
+export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   /** @internal This thread's views of the mapping. */
-  protected readonly views: MappedViews;
+  protected readonly views: ThreadMapping;
 
   /** @internal */
-  protected constructor(views: MappedViews) {
+  protected constructor(views: ThreadMapping) {
     this.views = views;
   }
 

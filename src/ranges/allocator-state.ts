@@ -1,5 +1,5 @@
-import { toOffset } from './alignment.js';
-import { misuse } from './errors.js';
+import { toOffset } from '../core/arguments.js';
+import { misuse } from '../errors.js';
 
 /**
  * A saved allocator position, plain JSON, so work can resume in a later

@@ -1,9 +1,10 @@
-import { ALIGNMENT, toOffset } from './alignment.js';
+import { toOffset } from '../core/arguments.js';
+import { ALIGNMENT } from './alignment.js';
 import { mintRange, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
-import { misuse } from './errors.js';
-import type { MappedViews } from './mapped-views.js';
-import { STATUS_ALLOC_NEXT_I64 } from './native/status-page.js';
+import { misuse } from '../errors.js';
+import type { ThreadMapping } from '../core/thread-mapping.js';
+import { STATUS_ALLOC_NEXT_I64 } from '../native/status-page.js';
 
 /**
  * Hands out non-overlapping ranges of one file to every thread at once,
@@ -24,10 +25,10 @@ import { STATUS_ALLOC_NEXT_I64 } from './native/status-page.js';
  * ```
  */
 export class ConcurrentAllocator {
-  readonly #views: MappedViews;
+  readonly #views: ThreadMapping;
 
   /** @internal Made by MmapFile.create / open / fromShared. */
-  constructor(views: MappedViews) {
+  constructor(views: ThreadMapping) {
     this.#views = views;
   }
 
