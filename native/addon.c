@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fault_guard.h"
 #include "file_ops.h"
@@ -249,42 +251,119 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
                      "shared any more");
     return NULL;
   }
+  rm_fault_guard_ensure();
   return attach_mapping(env, m);
 }
 
-/* open(path, create, exclusive, sparse, mode, size)
- *   -> null for an empty file, else as attach() */
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!get_args(env, info, 6, argv)) return NULL;
-  char path[PATH_MAX + 1];
+/* ---- the fault record --------------------------------------------------- */
+
+/* An Error with code ERR_MMAP_FAULT when a guarded fault (or a loss found by
+ * fstat) has been recorded for m, else NULL. It carries what TypeScript
+ * needs to say what happened: how many faults, where the first one was, and
+ * how long the file is now (shorter than the mapping: it was truncated). */
+static napi_value fault_error(napi_env env, rm_mapping *m) {
+  double first = 0;
+  int32_t faults = rm_mapping_faults(m, &first);
+  if (faults == 0) return NULL;
+  struct stat st;
+  double now = fstat(m->fd, &st) == 0 ? (double)st.st_size : -1;
+  napi_value code, msg, error;
+  napi_create_string_utf8(env, "ERR_MMAP_FAULT", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, "a page of the mapping could not be accessed",
+                          NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_set_named_property(env, error, "faults", make_double(env, faults));
+  napi_set_named_property(env, error, "offset", make_double(env, first));
+  napi_set_named_property(env, error, "fileSize", make_double(env, now));
+  napi_set_named_property(env, error, "mappedSize", make_double(env, (double)m->size));
+  return error;
+}
+
+/* faultInfo(key) -> the ERR_MMAP_FAULT error for that mapping, or null. */
+static napi_value js_fault_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint64_t key;
+  if (!get_args(env, info, 1, argv) || !get_u64(env, argv[0], &key)) return NULL;
+  rm_mapping *m = rm_table_acquire(key);
+  napi_value out = NULL;
+  if (m != NULL) {
+    out = fault_error(env, m);
+    rm_table_release(m);
+  }
+  if (out == NULL) napi_get_null(env, &out);
+  return out;
+}
+
+/* ---- open ---------------------------------------------------------------- */
+
+static int get_named_bool(napi_env env, napi_value obj, const char *name) {
+  napi_value v;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
+  return get_bool(env, v);
+}
+
+/* Reads the one options object TypeScript builds for open and create:
+ * { path, create, exclusive, sparse, mode, size }. The path must not hold a
+ * NUL: C would see only the part before it and open another file. */
+static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req) {
+  memset(req, 0, sizeof *req);
+  napi_value v;
   size_t len = 0;
-  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok)
-    return NULL;
-  if (len >= PATH_MAX) return rm_throw_errno(env, ENAMETOOLONG, "open", path);
-  rm_open_request req;
-  memset(&req, 0, sizeof req);
-  req.create = get_bool(env, argv[1]);
-  req.exclusive = get_bool(env, argv[2]);
-  req.sparse = get_bool(env, argv[3]);
+  if (napi_get_named_property(env, obj, "path", &v) != napi_ok) return 0;
+  if (napi_get_value_string_utf8(env, v, req->path, sizeof req->path, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native open: path must be a string");
+    return 0;
+  }
+  if (len >= sizeof req->path - 1) {
+    rm_throw_errno(env, ENAMETOOLONG, "open", NULL);
+    return 0;
+  }
+  if (len == 0 || strlen(req->path) != len) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "native open: path must be non-empty and hold no NUL byte");
+    return 0;
+  }
+  req->create = get_named_bool(env, obj, "create");
+  req->exclusive = get_named_bool(env, obj, "exclusive");
+  req->sparse = get_named_bool(env, obj, "sparse");
   int32_t mode = 0666;
-  napi_get_value_int32(env, argv[4], &mode);
-  req.mode = mode & 07777;
-  if (!get_u64(env, argv[5], &req.size)) return NULL;
+  if (napi_get_named_property(env, obj, "mode", &v) == napi_ok)
+    napi_get_value_int32(env, v, &mode);
+  req->mode = mode & 07777;
+  if (req->create) {
+    if (napi_get_named_property(env, obj, "size", &v) != napi_ok || !get_u64(env, v, &req->size))
+      return 0;
+    if (req->size == 0 || req->size > (uint64_t)INT64_MAX) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native open: size must be at least 1");
+      return 0;
+    }
+  }
+  return 1;
+}
 
-  rm_open_result res;
-  const char *syscall = "open";
-  int err = rm_file_open_and_map(path, &req, &res, &syscall);
-  if (err != 0) return rm_throw_errno(env, err, syscall, path);
-
-  if (res.mapping == NULL) { /* an empty file: nothing to map */
+/* What open() resolves to: null for an empty file, else as attach(). */
+static napi_value open_result(napi_env env, rm_mapping *m) {
+  if (m == NULL) {
     napi_value nul;
     napi_get_null(env, &nul);
     return nul;
   }
   /* The mapping's first reference goes to this thread's attachment, so
    * closing the file here (and everywhere it was shared) is what frees it. */
-  return attach_mapping(env, res.mapping);
+  return attach_mapping(env, m);
+}
+
+/* open({ path, create, exclusive, sparse, mode, size }) */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  rm_open_request req;
+  if (!get_args(env, info, 1, argv) || !parse_open_request(env, argv[0], &req)) return NULL;
+  rm_fault_guard_ensure();
+  rm_open_result res;
+  const char *syscall = "open";
+  int err = rm_file_open_and_map(&req, &res, &syscall);
+  if (err != 0) return rm_throw_errno(env, err, syscall, req.path);
+  return open_result(env, res.mapping);
 }
 
 /* detach(token): detaches this thread's buffers of that attachment (every
@@ -309,175 +388,239 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* ---- one request type for every call that runs on the libuv pool --------
+ *
+ * The rule every async call follows: the work on the pool touches only
+ * memory the request owns. The mapping is pinned by a reference taken when
+ * the call is made; the caller's bytes are never touched off the JavaScript
+ * thread, because JavaScript can transfer, detach, shrink or unmap them at
+ * any moment while the work runs (a view over another mapping that is
+ * closed, a transferred buffer that is then collected, a resizable buffer
+ * that shrinks). Writes copy the caller's bytes into a bounce buffer before
+ * queueing; reads fill a bounce buffer on the pool and copy it out on the
+ * JavaScript thread at completion, after checking that the target is still
+ * there and still long enough. */
+
+typedef enum { RQ_OPEN, RQ_SYNC, RQ_COPY_IN, RQ_COPY_OUT, RQ_FILL } rq_kind;
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  char path[PATH_MAX + 1];
-  rm_open_request req;
-  rm_open_result res;
+  rq_kind kind;
   int err;
   const char *syscall;
-} open_job;
+  rm_mapping *m;       /* pinned for the request's life (not for RQ_OPEN) */
+  uint64_t offset, length;
+  rm_sync_mode mode;   /* RQ_SYNC */
+  int fill_value;      /* RQ_FILL */
+  uint8_t *bounce;     /* RQ_COPY_*: owned by the request */
+  napi_ref target;     /* RQ_COPY_OUT: the caller's typed array */
+  rm_open_request open; /* RQ_OPEN */
+  rm_open_result opened;
+} rm_request;
 
-static void open_job_execute(napi_env env, void *data) {
+static void request_free(napi_env env, rm_request *rq) {
+  if (rq->m != NULL) rm_table_release(rq->m);
+  if (rq->target != NULL) napi_delete_reference(env, rq->target);
+  free(rq->bounce);
+  free(rq);
+}
+
+static void request_execute(napi_env env, void *data) {
   (void)env;
-  open_job *job = data;
-  job->err = rm_file_open_and_map(job->path, &job->req, &job->res, &job->syscall);
+  rm_request *rq = data;
+  switch (rq->kind) {
+    case RQ_OPEN:
+      rq->err = rm_file_open_and_map(&rq->open, &rq->opened, &rq->syscall);
+      break;
+    case RQ_SYNC:
+      rq->err = rm_sync(rq->m, rq->offset, rq->length, rq->mode, &rq->syscall);
+      break;
+    case RQ_COPY_IN:
+      /* A page fault here may wait on the disk, which is why this runs on
+       * the pool. A SIGBUS is caught by the guard and recorded. */
+      memcpy(rq->m->base + rq->offset, rq->bounce, (size_t)rq->length);
+      break;
+    case RQ_COPY_OUT:
+      memcpy(rq->bounce, rq->m->base + rq->offset, (size_t)rq->length);
+      break;
+    case RQ_FILL:
+      memset(rq->m->base + rq->offset, rq->fill_value, (size_t)rq->length);
+      break;
+  }
 }
 
-static void open_job_complete(napi_env env, napi_status status, void *data) {
-  open_job *job = data;
-  if (status != napi_ok && job->err == 0) {
-    /* Cancelled after the file was mapped: give the mapping back. */
-    if (job->res.mapping != NULL) rm_table_release(job->res.mapping);
-    job->err = ECANCELED;
+/* Settles the promise; returns the value to resolve with, or NULL after
+ * storing the rejection in *error. */
+static napi_value request_result(napi_env env, rm_request *rq, napi_value *error) {
+  if (rq->err != 0) {
+    *error = rm_make_errno_error(env, rq->err, rq->syscall,
+                                 rq->kind == RQ_OPEN ? rq->open.path : NULL);
+    return NULL;
   }
-  if (job->err != 0) {
-    napi_reject_deferred(env, job->deferred,
-                         rm_make_errno_error(env, job->err, job->syscall, job->path));
-  } else if (job->res.mapping == NULL) {
-    napi_value nul;
-    napi_get_null(env, &nul);
-    napi_resolve_deferred(env, job->deferred, nul);
-  } else {
+  if (rq->kind == RQ_OPEN) {
+    rm_mapping *m = rq->opened.mapping;
+    rq->opened.mapping = NULL;
     /* Attaching creates ArrayBuffers, so it happens here, on the JS thread. */
-    napi_value out = attach_mapping(env, job->res.mapping);
-    if (out != NULL) {
-      napi_resolve_deferred(env, job->deferred, out);
-    } else {
-      napi_value exc;
-      napi_get_and_clear_last_exception(env, &exc);
-      napi_reject_deferred(env, job->deferred, exc);
-    }
+    napi_value out = open_result(env, m);
+    if (out == NULL) napi_get_and_clear_last_exception(env, error);
+    return out;
   }
-  napi_delete_async_work(env, job->work);
-  free(job);
+  /* A fault recorded while the work ran (or found by syncAll's fstat) is
+   * read from the mapping itself: the calling thread may have closed its
+   * handle, and its view of the status page with it, in the meantime. */
+  if ((*error = fault_error(env, rq->m)) != NULL) return NULL;
+  if (rq->kind == RQ_COPY_OUT && rq->length > 0) {
+    napi_value target;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *bytes = NULL;
+    if (napi_get_reference_value(env, rq->target, &target) != napi_ok || target == NULL ||
+        napi_get_typedarray_info(env, target, &type, &length, &bytes, NULL, NULL) != napi_ok ||
+        bytes == NULL || length < rq->length) {
+      napi_value code, msg;
+      napi_create_string_utf8(env, "ERR_MMAP_BUFFER_DETACHED", NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env, "the target buffer was detached, transferred or shrunk "
+                              "while the read was in flight; nothing was copied into it",
+                              NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, code, msg, error);
+      return NULL;
+    }
+    memcpy(bytes, rq->bounce, (size_t)rq->length);
+  }
+  return undefined(env);
 }
 
-/* openAsync(...) -> Promise of what open() returns, work on the libuv pool */
-static napi_value js_open_async(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!get_args(env, info, 6, argv)) return NULL;
-  open_job *job = calloc(1, sizeof *job);
-  if (job == NULL) return rm_throw_errno(env, ENOMEM, "open", NULL);
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, argv[0], job->path, sizeof job->path, &len) != napi_ok) {
-    free(job);
-    return NULL;
+static void request_complete(napi_env env, napi_status status, void *data) {
+  rm_request *rq = data;
+  if (status != napi_ok && rq->err == 0) {
+    /* Cancelled: give back a mapping the work may have made. */
+    if (rq->kind == RQ_OPEN && rq->opened.mapping != NULL) {
+      rm_table_release(rq->opened.mapping);
+      rq->opened.mapping = NULL;
+    }
+    rq->err = ECANCELED;
+    rq->syscall = "uv_queue_work";
   }
-  if (len >= PATH_MAX) {
-    free(job);
-    return rm_throw_errno(env, ENAMETOOLONG, "open", NULL);
-  }
-  job->req.create = get_bool(env, argv[1]);
-  job->req.exclusive = get_bool(env, argv[2]);
-  job->req.sparse = get_bool(env, argv[3]);
-  int32_t mode = 0666;
-  napi_get_value_int32(env, argv[4], &mode);
-  job->req.mode = mode & 07777;
-  if (!get_u64(env, argv[5], &job->req.size)) {
-    free(job);
-    return NULL;
-  }
-  job->syscall = "open";
+  napi_value error = NULL;
+  napi_value value = request_result(env, rq, &error);
+  if (value != NULL)
+    napi_resolve_deferred(env, rq->deferred, value);
+  else
+    napi_reject_deferred(env, rq->deferred, error);
+  napi_delete_async_work(env, rq->work);
+  request_free(env, rq);
+}
+
+/* Queues rq and returns its promise; on failure frees rq and returns NULL. */
+static napi_value request_queue(napi_env env, rm_request *rq) {
+  static const char *names[] = {"ranged-mmap:open", "ranged-mmap:sync",
+                                "ranged-mmap:copy", "ranged-mmap:copy",
+                                "ranged-mmap:fill"};
   napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "ranged-mmap:open", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, open_job_execute, open_job_complete,
-                             job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    free(job);
+  if (napi_create_promise(env, &rq->deferred, &promise) != napi_ok) {
+    request_free(env, rq);
     return NULL;
+  }
+  napi_create_string_utf8(env, names[rq->kind], NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, request_execute, request_complete, rq,
+                             &rq->work) != napi_ok) {
+    napi_reject_deferred(env, rq->deferred, rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
+    request_free(env, rq);
+    return promise;
+  }
+  if (napi_queue_async_work(env, rq->work) != napi_ok) {
+    napi_reject_deferred(env, rq->deferred, rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
+    napi_delete_async_work(env, rq->work);
+    request_free(env, rq);
   }
   return promise;
 }
 
+static rm_request *request_new(napi_env env, rq_kind kind, const char *syscall) {
+  rm_request *rq = calloc(1, sizeof *rq);
+  if (rq == NULL) {
+    rm_throw_errno(env, ENOMEM, syscall, NULL);
+    return NULL;
+  }
+  rq->kind = kind;
+  rq->syscall = syscall;
+  return rq;
+}
+
+/* openAsync(options) -> Promise of what open() returns */
+static napi_value js_open_async(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  rm_request *rq = request_new(env, RQ_OPEN, "open");
+  if (rq == NULL) return NULL;
+  if (!parse_open_request(env, argv[0], &rq->open)) {
+    request_free(env, rq);
+    return NULL;
+  }
+  rm_fault_guard_ensure();
+  return request_queue(env, rq);
+}
+
 /* ---- sync, advice, populate, pwrite -------------------------------------- */
 
-/* sync(key, offset, length, mode) */
+static int get_sync_mode(napi_env env, napi_value v, rm_sync_mode *mode) {
+  int32_t n = -1;
+  napi_get_value_int32(env, v, &n);
+  if (n != RM_SYNC_SCHEDULE && n != RM_SYNC_RANGE && n != RM_SYNC_ALL) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native sync: unknown mode");
+    return 0;
+  }
+  *mode = (rm_sync_mode)n;
+  return 1;
+}
+
+/* sync(key, offset, length, mode); throws ERR_MMAP_FAULT when a fault has
+ * been recorded, so no caller can report durability for lost pages. */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
-  int32_t mode = 0;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  rm_sync_mode mode;
+  if (!get_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
-  napi_get_value_int32(env, argv[3], &mode);
   const char *syscall = "msync";
-  int err = rm_sync(m, offset, length, (rm_sync_mode)mode, &syscall);
+  int err = rm_sync(m, offset, length, mode, &syscall);
+  napi_value fault = err == 0 ? fault_error(env, m) : NULL;
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
+  if (fault != NULL) {
+    napi_throw(env, fault);
+    return NULL;
+  }
   return undefined(env);
-}
-
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  rm_mapping *m;
-  uint64_t offset, length;
-  rm_sync_mode mode;
-  int err;
-  const char *syscall;
-} sync_job;
-
-static void sync_job_execute(napi_env env, void *data) {
-  (void)env;
-  sync_job *job = data;
-  job->err = rm_sync(job->m, job->offset, job->length, job->mode, &job->syscall);
-}
-
-static void sync_job_complete(napi_env env, napi_status status, void *data) {
-  sync_job *job = data;
-  /* The job held its own reference, so the fd stayed open even if every
-   * thread closed the file while the disk was busy. */
-  rm_table_release(job->m);
-  if (status != napi_ok) job->err = ECANCELED;
-  if (job->err == 0)
-    napi_resolve_deferred(env, job->deferred, undefined(env));
-  else
-    napi_reject_deferred(env, job->deferred,
-                         rm_make_errno_error(env, job->err, job->syscall, NULL));
-  napi_delete_async_work(env, job->work);
-  free(job);
 }
 
 /* syncAsync(key, offset, length, mode) -> Promise<void>, on the libuv pool */
 static napi_value js_sync_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
-  int32_t mode = 0;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  rm_sync_mode mode;
+  if (!get_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
-  napi_get_value_int32(env, argv[3], &mode);
-  sync_job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
+  rm_request *rq = request_new(env, RQ_SYNC, "msync");
+  if (rq == NULL) {
     rm_table_release(m);
-    return rm_throw_errno(env, ENOMEM, "msync", NULL);
-  }
-  job->m = m;
-  job->offset = offset;
-  job->length = length;
-  job->mode = (rm_sync_mode)mode;
-  job->syscall = "msync";
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "ranged-mmap:sync", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, sync_job_execute, sync_job_complete,
-                             job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    rm_table_release(m);
-    free(job);
     return NULL;
   }
-  return promise;
+  rq->m = m; /* the request's reference keeps the fd open meanwhile */
+  rq->offset = offset;
+  rq->length = length;
+  rq->mode = mode;
+  return request_queue(env, rq);
 }
 
 /* advise(key, offset, length, advice) */
 static napi_value js_advise(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
-  int32_t advice = 0;
+  int32_t advice = -1;
   if (!get_args(env, info, 4, argv)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
@@ -527,109 +670,108 @@ static napi_value js_resident_pages(napi_env env, napi_callback_info info) {
   return make_double(env, (double)resident);
 }
 
+/* The bytes of a Uint8Array, from its internal slots (never from a property
+ * JavaScript could have overridden). */
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  bool is_typedarray = false;
+  void *p = NULL;
+  if (napi_is_typedarray(env, v, &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, v, &type, length, &p, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native call expects a Uint8Array");
+    return 0;
+  }
+  *data = p;
+  return 1;
+}
+
 /* pwrite(key, offset, uint8array) */
 static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
-  napi_typedarray_type type;
+  uint8_t *data;
   size_t length;
-  void *data;
-  napi_value ab;
-  size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[2], &type, &length, &data, &ab,
-                               &byte_offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native pwrite expects a Uint8Array");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length)) return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
   if (m == NULL) return NULL;
   const char *syscall = "pwrite";
-  int err = rm_pwrite_all(m, offset, data, len, &syscall);
+  int err = len == 0 ? 0 : rm_pwrite_all(m, offset, data, len, &syscall);
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
   return undefined(env);
 }
 
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref buffer_ref; /* keeps the caller's typed array alive meanwhile */
-  rm_mapping *m;
-  uint8_t *data;
-  uint64_t offset, length;
-  int into_mapping;
-} copy_job;
-
-static void copy_job_execute(napi_env env, void *data) {
-  (void)env;
-  copy_job *job = data;
-  /* A page fault here may wait on the disk, which is why this runs on the
-   * pool. A SIGBUS here is caught by the same process-wide guard and shows
-   * up in the status page, which TypeScript checks when the promise ends. */
-  if (job->into_mapping)
-    memmove(job->m->base + job->offset, job->data, (size_t)job->length);
-  else
-    memmove(job->data, job->m->base + job->offset, (size_t)job->length);
-}
-
-static void copy_job_complete(napi_env env, napi_status status, void *data) {
-  copy_job *job = data;
-  rm_table_release(job->m);
-  napi_delete_reference(env, job->buffer_ref);
-  if (status == napi_ok)
-    napi_resolve_deferred(env, job->deferred, undefined(env));
-  else
-    napi_reject_deferred(env, job->deferred,
-                         rm_make_errno_error(env, ECANCELED, "memcpy", NULL));
-  napi_delete_async_work(env, job->work);
-  free(job);
-}
-
 /* copyAsync(key, offset, uint8array, intoMapping) -> Promise<void>
- * Copies between the mapping and the array on the libuv pool. */
+ * Copies between the mapping and the array; the part that may wait on the
+ * disk runs on the libuv pool (see the request comment above). */
 static napi_value js_copy_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  if (!get_args(env, info, 4, argv)) return NULL;
-  napi_typedarray_type type;
+  uint8_t *data;
   size_t length;
-  void *bytes;
-  napi_value ab;
-  size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[2], &type, &length, &bytes, &ab,
-                               &byte_offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native copyAsync expects a Uint8Array");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length)) return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
   if (m == NULL) return NULL;
-  copy_job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
+  int into_mapping = get_bool(env, argv[3]);
+  rm_request *rq = request_new(env, into_mapping ? RQ_COPY_IN : RQ_COPY_OUT, "memcpy");
+  if (rq == NULL) {
     rm_table_release(m);
-    return rm_throw_errno(env, ENOMEM, "memcpy", NULL);
-  }
-  job->m = m;
-  job->data = bytes;
-  job->offset = offset;
-  job->length = len;
-  job->into_mapping = get_bool(env, argv[3]);
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "ranged-mmap:copy", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_reference(env, argv[2], 1, &job->buffer_ref) != napi_ok ||
-      napi_create_async_work(env, NULL, name, copy_job_execute, copy_job_complete,
-                             job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    rm_table_release(m);
-    free(job);
     return NULL;
   }
-  return promise;
+  rq->m = m;
+  rq->offset = offset;
+  rq->length = len;
+  rq->bounce = malloc(len > 0 ? (size_t)len : 1);
+  if (rq->bounce == NULL) {
+    request_free(env, rq);
+    return rm_throw_errno(env, ENOMEM, "malloc", NULL);
+  }
+  if (into_mapping) {
+    /* The caller's bytes, taken now, on this thread. */
+    memcpy(rq->bounce, data, (size_t)len);
+  } else if (napi_create_reference(env, argv[2], 1, &rq->target) != napi_ok) {
+    request_free(env, rq);
+    return NULL;
+  }
+  return request_queue(env, rq);
+}
+
+/* fillAsync(key, offset, length, value) -> Promise<void>: memset on the pool */
+static napi_value js_fill_async(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint64_t offset, length;
+  uint32_t value = 256;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  if (napi_get_value_uint32(env, argv[3], &value) != napi_ok || value > 255) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native fill: value must be a byte");
+    return NULL;
+  }
+  rm_mapping *m = acquire_span(env, argv, &offset, &length);
+  if (m == NULL) return NULL;
+  rm_request *rq = request_new(env, RQ_FILL, "memset");
+  if (rq == NULL) {
+    rm_table_release(m);
+    return NULL;
+  }
+  rq->m = m;
+  rq->offset = offset;
+  rq->length = length;
+  rq->fill_value = (int)value;
+  return request_queue(env, rq);
+}
+
+/* guardEnsure() -> 1 if the SIGBUS guard had been replaced and is back in
+ * front, 0 if it was in place. */
+static napi_value js_guard_ensure(napi_env env, napi_callback_info info) {
+  (void)info;
+  int r = rm_fault_guard_ensure();
+  if (r < 0) return rm_throw_errno(env, errno, "sigaction", NULL);
+  napi_value v;
+  napi_create_int32(env, r, &v);
+  return v;
 }
 
 /* ---- range hand-over tickets --------------------------------------------- */
@@ -688,7 +830,7 @@ static napi_value js_thread_attachments(napi_env env, napi_callback_info info) {
 /* ---- module -------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
-  if (rm_fault_guard_install() != 0)
+  if (rm_fault_guard_ensure() < 0)
     return rm_throw_errno(env, errno, "sigaction", NULL);
   env_state *st = calloc(1, sizeof *st);
   if (st == NULL) return rm_throw_errno(env, ENOMEM, "init", NULL);
@@ -711,6 +853,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"residentPages", NULL, js_resident_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketIssue", NULL, js_ticket_issue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ticketClaim", NULL, js_ticket_claim, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fillAsync", NULL, js_fill_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"faultInfo", NULL, js_fault_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"guardEnsure", NULL, js_guard_ensure, NULL, NULL, NULL, napi_enumerable, NULL},
       {"liveMappings", NULL, js_live_mappings, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadAttachments", NULL, js_thread_attachments, NULL, NULL, NULL,
        napi_enumerable, NULL},
@@ -719,6 +864,15 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value view_bytes;
   napi_create_double(env, (double)RM_VIEW_BYTES, &view_bytes);
   napi_set_named_property(env, exports, "viewBytes", view_bytes);
+  /* The status page layout, so TypeScript's copy of it can be checked. */
+  napi_value layout;
+  napi_create_object(env, &layout);
+  napi_set_named_property(env, layout, "faultsI32", make_double(env, RM_STATUS_FAULTS_I32));
+  napi_set_named_property(env, layout, "allocatorKindI32", make_double(env, RM_STATUS_ALLOC_KIND_I32));
+  napi_set_named_property(env, layout, "faultOffsetF64", make_double(env, RM_STATUS_FAULT_OFFSET_F64));
+  napi_set_named_property(env, layout, "allocNextI64", make_double(env, RM_STATUS_ALLOC_NEXT_I64));
+  napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
+  napi_set_named_property(env, exports, "statusLayout", layout);
   return exports;
 }
 

@@ -11,6 +11,13 @@
  *
  * Faults outside our mappings go to whatever handler was installed before
  * us, or to the default action (death by SIGBUS, as without us).
+ *
+ * JavaScript can take the signal over: process.on('SIGBUS') makes libuv
+ * install its own handler, and removing the last listener makes libuv put
+ * back SIG_DFL. Either way ours is gone. rm_fault_guard_ensure() notices
+ * that and installs ours again in front, chaining to whatever it found;
+ * TypeScript calls it whenever a SIGBUS listener comes or goes, and the
+ * native side calls it on every open and attach.
  */
 #include "fault_guard.h"
 #include "mapping_table.h"
@@ -21,20 +28,26 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static struct sigaction previous;
+/* The handler we chain to. It can be replaced while another thread is in
+ * the handler, so it lives in two slots and an index flips between them:
+ * a reader always sees a whole struct. */
+static struct sigaction previous[2];
+static atomic_int previous_slot = 0;
 static atomic_int installed = 0;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t page_mask;
 
 static void chain_to_previous(int sig, siginfo_t *info, void *ctx) {
-  if (previous.sa_flags & SA_SIGINFO) {
-    if (previous.sa_sigaction != NULL) {
-      previous.sa_sigaction(sig, info, ctx);
+  const struct sigaction *prev = &previous[atomic_load(&previous_slot)];
+  if (prev->sa_flags & SA_SIGINFO) {
+    if (prev->sa_sigaction != NULL) {
+      prev->sa_sigaction(sig, info, ctx);
       return;
     }
-  } else if (previous.sa_handler == SIG_IGN) {
+  } else if (prev->sa_handler == SIG_IGN) {
     return;
-  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != NULL) {
-    previous.sa_handler(sig);
+  } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != NULL) {
+    prev->sa_handler(sig);
     return;
   }
   /* Default action: restore it and let the fault happen again on return
@@ -73,18 +86,37 @@ static void on_sigbus(int sig, siginfo_t *info, void *ctx) {
   chain_to_previous(sig, info, ctx);
 }
 
-int rm_fault_guard_install(void) {
-  int expected = 0;
-  if (!atomic_compare_exchange_strong(&installed, &expected, 1)) return 0;
-  page_mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_sigbus;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGBUS, &sa, &previous) != 0) {
-    atomic_store(&installed, 0);
-    return -1;
+static int is_ours(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_sigbus;
+}
+
+int rm_fault_guard_ensure(void) {
+  struct sigaction current, ours;
+  if (atomic_load(&installed) && sigaction(SIGBUS, NULL, &current) == 0 &&
+      is_ours(&current))
+    return 0; /* the common case: still in place, no lock taken */
+  pthread_mutex_lock(&install_lock);
+  int result = 0;
+  if (sigaction(SIGBUS, NULL, &current) != 0) {
+    result = -1;
+  } else if (!is_ours(&current)) {
+    page_mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
+    /* Chain to what is there now: libuv's handler while JavaScript listens,
+     * SIG_DFL once it stopped listening. */
+    int slot = 1 - atomic_load(&previous_slot);
+    previous[slot] = current;
+    atomic_store(&previous_slot, slot);
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = on_sigbus;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&ours.sa_mask);
+    if (sigaction(SIGBUS, &ours, NULL) != 0) {
+      result = -1;
+    } else {
+      result = atomic_load(&installed) ? 1 : 0;
+      atomic_store(&installed, 1);
+    }
   }
-  return 0;
+  pthread_mutex_unlock(&install_lock);
+  return result;
 }

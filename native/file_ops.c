@@ -6,6 +6,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,102 +29,168 @@ static int reserve_blocks(int fd, uint64_t size, const char **syscall) {
   return err;
 }
 
-static int open_for_create(const char *path, const rm_open_request *req,
-                           int *created, const char **syscall) {
-  int flags = O_RDWR | O_CLOEXEC | O_CREAT;
-  /* Try to create it fresh first, so that on failure we know whether the
-   * file was ours to remove. */
-  int fd = open(path, flags | O_EXCL, (mode_t)req->mode);
-  if (fd >= 0) {
-    *created = 1;
-    return fd;
-  }
-  if (errno != EEXIST || req->exclusive) {
-    *syscall = "open";
-    return -errno;
-  }
-  fd = open(path, O_RDWR | O_CLOEXEC | O_TRUNC);
-  if (fd < 0) {
-    *syscall = "open";
-    return -errno;
-  }
-  *created = 0;
-  return fd;
-}
-
-int rm_file_open_and_map(const char *path, const rm_open_request *req,
-                         rm_open_result *out, const char **syscall) {
-  int created = 0;
-  int fd;
-  int err = 0;
-  uint64_t size;
-
-  if (req->create) {
-    fd = open_for_create(path, req, &created, syscall);
-    if (fd < 0) return -fd;
-    size = req->size;
-    if (ftruncate(fd, (off_t)size) != 0) {
-      err = errno;
-      *syscall = "ftruncate";
-      goto fail;
-    }
-    if (!req->sparse && (err = reserve_blocks(fd, size, syscall)) != 0) goto fail;
-  } else {
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-      *syscall = "open";
-      return errno;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-      err = errno;
-      *syscall = "fstat";
-      goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-      err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-      *syscall = "open";
-      goto fail;
-    }
-    size = (uint64_t)st.st_size;
-    if (size == 0) {
-      close(fd);
-      out->mapping = NULL;
-      return 0;
-    }
-  }
-
+/* Maps [0, size) of fd shared, read-write, and registers it. */
+static int map_and_register(int fd, uint64_t size, rm_mapping **out,
+                            const char **syscall) {
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
   uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {
-    err = errno;
     *syscall = "mmap";
-    goto fail;
+    return errno;
   }
   uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (status == MAP_FAILED) {
-    err = errno;
+    int err = errno;
     *syscall = "mmap";
     munmap(base, map_len);
-    goto fail;
+    return err;
   }
   rm_mapping *m = rm_table_insert(fd, base, size, map_len, status);
   if (m == NULL) {
-    err = EMFILE;
     *syscall = "mmap";
     munmap(status, RM_STATUS_BYTES);
     munmap(base, map_len);
-    goto fail;
+    return EMFILE;
   }
+  *out = m;
+  return 0;
+}
+
+static int open_existing(const rm_open_request *req, rm_open_result *out,
+                         const char **syscall) {
+  int fd = open(req->path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    *syscall = "open";
+    return errno;
+  }
+  struct stat st;
+  int err = 0;
+  if (fstat(fd, &st) != 0) {
+    err = errno;
+    *syscall = "fstat";
+  } else if (!S_ISREG(st.st_mode)) {
+    err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    *syscall = "open";
+  } else if (st.st_size == 0) {
+    close(fd);
+    out->mapping = NULL;
+    return 0;
+  } else {
+    err = map_and_register(fd, (uint64_t)st.st_size, &out->mapping, syscall);
+  }
+  if (err != 0) close(fd);
+  return err;
+}
+
+/* Splits "dir/name" into the directory part (for the temporary file and
+ * the directory fsync). A path without a slash lives in ".". */
+static void directory_of(const char *path, char *dir, size_t cap) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, cap, ".");
+  } else if (slash == path) {
+    snprintf(dir, cap, "/");
+  } else {
+    snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+  }
+}
+
+/* The file a create is about: a symlink is followed, as open() would, so
+ * the rename replaces its target and not the link. */
+static int destination_of(const char *path, char *dest) {
+  struct stat st;
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, dest) != NULL)
+    return 0;
+  if (strlen(path) >= PATH_MAX) return ENAMETOOLONG;
+  strcpy(dest, path);
+  return 0;
+}
+
+static atomic_uint temp_counter = 0;
+
+/* Moves the finished temporary file to its name. */
+static int publish(const char *temp, const char *dest, int exclusive,
+                   const char **syscall) {
+  if (!exclusive) {
+    if (rename(temp, dest) == 0) return 0;
+    *syscall = "rename";
+    return errno;
+  }
+  if (renameat2(AT_FDCWD, temp, AT_FDCWD, dest, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) {
+    *syscall = "rename";
+    return errno;
+  }
+  /* A file system without RENAME_NOREPLACE: link() also refuses to replace. */
+  if (link(temp, dest) != 0) {
+    *syscall = "link";
+    return errno;
+  }
+  unlink(temp);
+  return 0;
+}
+
+static int create_new(const rm_open_request *req, rm_open_result *out,
+                      const char **syscall) {
+  char dest[PATH_MAX], dir[PATH_MAX], temp[PATH_MAX];
+  int err = destination_of(req->path, dest);
+  if (err != 0) {
+    *syscall = "open";
+    return err;
+  }
+  /* Refuse early what the final rename would refuse anyway, before any
+   * work: an existing name with `exclusive`, a directory, a device. */
+  struct stat old;
+  int replacing = stat(dest, &old) == 0;
+  if (replacing && (req->exclusive || !S_ISREG(old.st_mode))) {
+    *syscall = "open";
+    return req->exclusive ? EEXIST : S_ISDIR(old.st_mode) ? EISDIR : EINVAL;
+  }
+  directory_of(dest, dir, sizeof dir);
+  if ((size_t)snprintf(temp, sizeof temp, "%s/.ranged-mmap-%ld-%u.tmp", dir,
+                       (long)getpid(), atomic_fetch_add(&temp_counter, 1)) >= sizeof temp) {
+    *syscall = "open";
+    return ENAMETOOLONG;
+  }
+  int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)req->mode);
+  if (fd < 0) {
+    *syscall = "open";
+    return errno;
+  }
+  /* A replaced file keeps its permission bits and, where allowed, owner. */
+  if (replacing) {
+    if (fchmod(fd, old.st_mode & 07777) != 0) { /* best effort */ }
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* best effort */ }
+  }
+  rm_mapping *m = NULL;
+  if (ftruncate(fd, (off_t)req->size) != 0) {
+    err = errno;
+    *syscall = "ftruncate";
+  } else if (!req->sparse && (err = reserve_blocks(fd, req->size, syscall)) != 0) {
+    /* err set */
+  } else if ((err = map_and_register(fd, req->size, &m, syscall)) != 0) {
+    /* err set */
+  }
+  if (err != 0) {
+    close(fd);
+    unlink(temp);
+    return err;
+  }
+  m->reserved = !req->sparse;
+  if ((err = publish(temp, dest, req->exclusive, syscall)) != 0) {
+    unlink(temp);
+    rm_table_release(m); /* unmaps and closes fd */
+    return err;
+  }
+  m->dir_path = strdup(dir); /* NULL on ENOMEM: the name is then not synced */
   out->mapping = m;
   return 0;
+}
 
-fail:
-  close(fd);
-  /* A file we made ourselves and could not finish is removed, so a failed
-   * create leaves the directory as it was. */
-  if (created) unlink(path);
-  return err;
+int rm_file_open_and_map(const rm_open_request *req, rm_open_result *out,
+                         const char **syscall) {
+  out->mapping = NULL;
+  return req->create ? create_new(req, out, syscall) : open_existing(req, out, syscall);
 }

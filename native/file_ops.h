@@ -6,13 +6,18 @@
 #ifndef RANGED_MMAP_FILE_OPS_H
 #define RANGED_MMAP_FILE_OPS_H
 
+#include <limits.h>
 #include <stdint.h>
 
+/* Everything an open or create asks for, parsed once from the options
+ * object TypeScript passes (addon.c, parse_open_request). New options are
+ * new fields here, not new arguments along the way. */
 typedef struct {
+  char path[PATH_MAX];
   int create;     /* make the file (size must be > 0) */
   int exclusive;  /* with create: fail if it exists */
   int sparse;     /* with create: do not reserve blocks */
-  int mode;       /* with create: permission bits */
+  int mode;       /* with create: permission bits of a new file */
   uint64_t size;  /* with create: exact size in bytes */
 } rm_open_request;
 
@@ -24,7 +29,10 @@ typedef struct {
   rm_mapping *mapping;
 } rm_open_result;
 
-int rm_file_open_and_map(const char *path, const rm_open_request *req,
-                         rm_open_result *out, const char **syscall);
+/* A create builds the new file under a temporary name in the destination's
+ * directory and renames it into place only once it is sized, reserved and
+ * mapped: a create that fails leaves the path exactly as it was. */
+int rm_file_open_and_map(const rm_open_request *req, rm_open_result *out,
+                         const char **syscall);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_l
   m->status = status;
   m->refs = 1;
   m->next_ticket = 1;
+  pthread_mutex_init(&m->dir_lock, NULL);
 
   pthread_mutex_lock(&table_lock);
   uint32_t slot = RM_MAX_MAPPINGS;
@@ -101,6 +103,8 @@ void rm_table_release(rm_mapping *m) {
   munmap(m->base, m->map_len);
   munmap(m->status, RM_STATUS_BYTES);
   close(m->fd);
+  free(m->dir_path);
+  pthread_mutex_destroy(&m->dir_lock);
   free_tickets(m->tickets);
   free(m);
 }
@@ -157,4 +161,19 @@ uint8_t *rm_guard_lookup(uintptr_t addr, uintptr_t *base_out) {
     return atomic_load(&guards[i].status);
   }
   return NULL;
+}
+
+int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset) {
+  int32_t n = atomic_load((_Atomic int32_t *)m->status);
+  if (n != 0 && first_offset != NULL)
+    memcpy(first_offset, m->status + 8 * RM_STATUS_FAULT_OFFSET_F64, sizeof *first_offset);
+  return n;
+}
+
+void rm_mapping_record_loss(rm_mapping *m, uint64_t offset) {
+  _Atomic int32_t *faults = (_Atomic int32_t *)m->status;
+  if (atomic_fetch_add(faults, 1) == 0) {
+    double at = (double)offset;
+    memcpy(m->status + 8 * RM_STATUS_FAULT_OFFSET_F64, &at, sizeof at);
+  }
 }

@@ -11,6 +11,7 @@
 #define RANGED_MMAP_MAPPING_TABLE_H
 
 #include <stdint.h>
+#include <pthread.h>
 #include <stddef.h>
 
 /* Slots in the table; a key is (generation << SLOT_BITS) | slot, so keys are
@@ -22,6 +23,7 @@
 /* Layout of the per-mapping status page, shared with TypeScript
  * (src/native/status-page.ts must agree). */
 #define RM_STATUS_FAULTS_I32 0        /* int32: number of guarded faults */
+#define RM_STATUS_ALLOC_KIND_I32 1    /* int32: allocator kind (TypeScript's) */
 #define RM_STATUS_FAULT_OFFSET_F64 1  /* float64 at byte 8: first fault offset */
 #define RM_STATUS_ALLOC_NEXT_I64 2    /* int64 at byte 16: concurrent allocator */
 #define RM_STATUS_BYTES 4096
@@ -41,6 +43,11 @@ typedef struct rm_mapping {
   uint64_t map_len;    /* length passed to mmap (size rounded to pages) */
   uint8_t *status;     /* RM_STATUS_BYTES of anonymous memory */
   int refs;            /* attachments + in-flight async operations */
+  int reserved;        /* every block of [0, size) was allocated at create */
+  char *dir_path;      /* directory of a created file, fsynced once by the
+                          first syncAll so the new name is durable; NULL after
+                          (a path, not a descriptor: a mapping holds one fd) */
+  pthread_mutex_t dir_lock;
   uint64_t next_ticket;
   rm_ticket *tickets;
 } rm_mapping;
@@ -55,6 +62,12 @@ rm_mapping *rm_table_acquire(uint64_t key);
 
 /* Drops a reference; the last one unmaps the memory and closes the file. */
 void rm_table_release(rm_mapping *m);
+
+/* Guarded faults recorded so far, and the offset of the first one. */
+int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset);
+
+/* Records a lost stretch of the file exactly as the SIGBUS guard does. */
+void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
 
 /* Number of live mappings (for leak tests). */
 uint32_t rm_table_count(void);

@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,17 +31,6 @@ static void page_span(rm_mapping *m, uint64_t offset, uint64_t length,
   *len = (size_t)(end - start);
 }
 
-/* Records a lost stretch of the file in the status page, exactly as the
- * SIGBUS guard records a fault, so every later call on the file (in any
- * thread) reports it. */
-static void record_loss(rm_mapping *m, uint64_t offset) {
-  _Atomic int32_t *faults = (_Atomic int32_t *)m->status;
-  if (atomic_fetch_add(faults, 1) == 0) {
-    double at = (double)offset;
-    memcpy(m->status + 8 * RM_STATUS_FAULT_OFFSET_F64, &at, sizeof at);
-  }
-}
-
 /* True (and recorded) if another process has made the file shorter than
  * the mapping: the pages past its end are gone, whatever was acknowledged
  * there. Writes and syncs that go through the file descriptor would not
@@ -46,8 +38,33 @@ static void record_loss(rm_mapping *m, uint64_t offset) {
 static int file_shrank(rm_mapping *m) {
   struct stat st;
   if (fstat(m->fd, &st) != 0 || (uint64_t)st.st_size >= m->size) return 0;
-  record_loss(m, (uint64_t)st.st_size);
+  rm_mapping_record_loss(m, (uint64_t)st.st_size);
   return 1;
+}
+
+/* A created file reaches its name by rename(); until the directory is
+ * synced, a crash can lose the name even though the data is durable. The
+ * first syncAll pays for that once; later ones find no directory to sync. The lock
+ * makes a concurrent syncAll wait for the first one's directory sync instead
+ * of returning early. */
+static int sync_directory(rm_mapping *m) {
+  int err = 0;
+  pthread_mutex_lock(&m->dir_lock);
+  if (m->dir_path != NULL) {
+    int fd = open(m->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* A directory that is gone or cannot be opened has no name to lose. */
+    if (fd >= 0) {
+      if (fsync(fd) != 0 && errno != EINVAL) err = errno;
+      close(fd);
+    }
+    if (err == 0) {
+      free(m->dir_path);
+      m->dir_path = NULL;
+    }
+  }
+  pthread_mutex_unlock(&m->dir_lock);
+  errno = err;
+  return err == 0 ? 0 : -1;
 }
 
 int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
@@ -84,14 +101,11 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
         *syscall = "fsync";
         return errno;
       }
-      file_shrank(m); /* reported by the caller from the status page */
-      return 0;
-    case RM_SYNC_DATA:
-      if (fdatasync(m->fd) != 0) {
-        *syscall = "fdatasync";
+      if (sync_directory(m) != 0) {
+        *syscall = "fsync";
         return errno;
       }
-      file_shrank(m);
+      file_shrank(m); /* reported by the caller from the status page */
       return 0;
   }
   *syscall = "msync";
@@ -147,6 +161,16 @@ int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
   /* Never let a pwrite grow a file that another process has truncated:
    * the write would land past a hole and look like success. */
   if (file_shrank(m)) return 0;
+  /* On a file whose blocks were not all reserved at create (sparse, or
+   * opened rather than created), reserve this span first: a full disk then
+   * fails the whole call before a byte is written, instead of leaving the
+   * first part of the data behind when pwrite runs out of space midway. */
+  if (!m->reserved && length > 0 &&
+      fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) != 0 &&
+      (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
+    *syscall = "fallocate";
+    return errno;
+  }
   while (length > 0) {
     ssize_t n = pwrite(m->fd, p, (size_t)length, (off_t)offset);
     if (n < 0) {

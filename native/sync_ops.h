@@ -12,8 +12,7 @@
 typedef enum {
   RM_SYNC_SCHEDULE = 0, /* start write-back of the range, do not wait */
   RM_SYNC_RANGE = 1,    /* write the range back and wait for it */
-  RM_SYNC_ALL = 2,      /* data, size and block allocation durable */
-  RM_SYNC_DATA = 3      /* data durable (fdatasync) */
+  RM_SYNC_ALL = 2       /* data, size, block allocation and name durable */
 } rm_sync_mode;
 
 int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,

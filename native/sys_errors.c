@@ -1,42 +1,12 @@
+/*
+ * System errors cross to TypeScript as numbers: errno (negative, as Node
+ * reports it), the system call and the path. TypeScript names them with
+ * util.getSystemErrorMap(), the same table Node's own fs errors come from,
+ * so no errno table is kept here.
+ */
 #include "sys_errors.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
-
-static const char *errno_name(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case ENFILE: return "ENFILE";
-    case EMFILE: return "EMFILE";
-    case ETXTBSY: return "ETXTBSY";
-    case EFBIG: return "EFBIG";
-    case ENOSPC: return "ENOSPC";
-    case EROFS: return "EROFS";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ENOSYS: return "ENOSYS";
-    case ELOOP: return "ELOOP";
-    case EOVERFLOW: return "EOVERFLOW";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EDQUOT: return "EDQUOT";
-    case EINTR: return "EINTR";
-    case ENXIO: return "ENXIO";
-    default: return "EUNKNOWN";
-  }
-}
 
 static void set_string(napi_env env, napi_value obj, const char *name,
                        const char *value) {
@@ -47,21 +17,11 @@ static void set_string(napi_env env, napi_value obj, const char *name,
 
 napi_value rm_make_errno_error(napi_env env, int err, const char *syscall,
                                const char *path) {
-  char message[4200];
-  char description[256];
-  const char *code = errno_name(err);
-  /* Node words its fs errors in lower case ("no such file or directory"). */
-  snprintf(description, sizeof description, "%s", strerror(err));
-  if (description[0] >= 'A' && description[0] <= 'Z') description[0] += 'a' - 'A';
-  if (path != NULL)
-    snprintf(message, sizeof message, "%s: %s, %s '%s'", code, description,
-             syscall, path);
-  else
-    snprintf(message, sizeof message, "%s: %s, %s", code, description, syscall);
-  napi_value msg, code_v, error, errno_v;
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
-  napi_create_error(env, code_v, msg, &error);
+  char text[96];
+  snprintf(text, sizeof text, "%s failed with errno %d", syscall, err);
+  napi_value msg, error, errno_v;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
   napi_create_int32(env, -err, &errno_v);
   napi_set_named_property(env, error, "errno", errno_v);
   set_string(env, error, "syscall", syscall);

@@ -3,9 +3,8 @@
 
 #include <node_api.h>
 
-/* Builds an Error shaped like Node's fs errors: message
- * "CODE: description, syscall 'path'", and properties code, errno
- * (negative, as libuv reports it), syscall and, when given, path. */
+/* Builds an Error carrying errno (negative, as libuv reports it), syscall
+ * and, when given, path; TypeScript turns it into an MmapError. */
 napi_value rm_make_errno_error(napi_env env, int err, const char *syscall,
                                const char *path);
 

@@ -18,8 +18,9 @@ export { ALIGNMENT, MAX_OFFSET, alignDown, alignUp } from './ranges/alignment.js
 export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpResult } from './ranges/allocated-range.js';
 export type { AllocatorState } from './ranges/allocator-state.js';
 export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
-export { MmapError, type MmapErrorCode, type SystemErrorDetails } from './errors.js';
-export type { CreateFileOptions, PathLike, SharedMappedFile } from './core/mapped-file-base.js';
+export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCode, type SystemErrorCode, type SystemErrorDetails } from './errors.js';
+export type { CreateFileOptions, SharedMappedFile } from './core/mapped-file-base.js';
+export type { PathLike } from './core/arguments.js';
 export {
   MmapFile,
   type AllocatorChoice,

@@ -23,6 +23,21 @@ function throwsCode(fn: () => unknown, code: string, message: RegExp): MmapError
   return caught;
 }
 
+/** Asserts that `fn` throws Node's own argument error: the right class, code and message. */
+function throwsArg(fn: () => unknown, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_URL_SCHEME', message: RegExp): Error {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  const Class = code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError;
+  assert.ok(caught instanceof Class && !(caught instanceof MmapError), `expected a ${Class.name} ${code}, got ${String(caught)}`);
+  assert.equal((caught as { code?: unknown }).code, code, (caught as Error).message);
+  assert.match((caught as Error).message, message);
+  return caught as Error;
+}
+
 async function rejectsCode(fn: () => Promise<unknown>, code: string, message: RegExp): Promise<void> {
   await assert.rejects(fn, (error: unknown) => {
     assert.ok(error instanceof MmapError, `expected an MmapError ${code}, got ${String(error)}`);
@@ -166,7 +181,7 @@ async function rejectsCodeOrThrows(fn: () => Promise<unknown>, code: string): Pr
   await assert.rejects(p, { code });
 }
 
-test('ERR_MMAP_OUT_OF_BOUNDS and ERR_MMAP_INVALID_ARGUMENT: raw offsets are checked; the file is unchanged', async () => {
+test('ERR_MMAP_OUT_OF_BOUNDS, ERR_OUT_OF_RANGE and ERR_INVALID_ARG_TYPE: raw offsets are checked; the file is unchanged', async () => {
   const t = tempDir();
   try {
     const path = t.path('raw.bin');
@@ -177,26 +192,29 @@ test('ERR_MMAP_OUT_OF_BOUNDS and ERR_MMAP_INVALID_ARGUMENT: raw offsets are chec
     const page = new Uint8Array(ALIGNMENT).fill(1);
     throwsCode(() => raw.writeAt(10_000 - ALIGNMENT + 1, page), 'ERR_MMAP_OUT_OF_BOUNDS', /10000/);
     throwsCode(() => raw.writeAt(10_000n, new Uint8Array(1)), 'ERR_MMAP_OUT_OF_BOUNDS', /10000/);
-    throwsCode(() => raw.writeAt(2n ** 60n, page), 'ERR_MMAP_INVALID_ARGUMENT', /2\^53/);
+    throwsArg(() => raw.writeAt(2n ** 60n, page), 'ERR_OUT_OF_RANGE', /"offset".*2\^53 - 1. Received 1152921504606846976n/);
     throwsCode(() => raw.writeAt(Number.MAX_SAFE_INTEGER, page), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
-    for (const bad of [-1, 1.5, NaN, Infinity, '0', null, undefined]) {
-      throwsCode(() => raw.writeAt(bad as number, page), 'ERR_MMAP_INVALID_ARGUMENT', /whole number|number or a bigint/);
+    for (const bad of [-1, 1.5, NaN, Infinity, -Infinity, 2 ** 53]) {
+      throwsArg(() => raw.writeAt(bad, page), 'ERR_OUT_OF_RANGE', /The value of "offset" is out of range. It must be an integer >= 0/);
+    }
+    for (const bad of ['0', null, undefined, Symbol('s'), {}, { valueOf: () => 0 }]) {
+      throwsArg(() => raw.writeAt(bad as never, page), 'ERR_INVALID_ARG_TYPE', /The "offset" argument must be of type number or bigint/);
     }
     throwsCode(() => raw.readAt(9_999, new Uint8Array(2)), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
     throwsCode(() => raw.readSlice(0, 10_001), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
     throwsCode(() => raw.fill(9_000, 1_001, 1), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
-    throwsCode(() => raw.fill(0, 1, 256), 'ERR_MMAP_INVALID_ARGUMENT', /byte, 0 to 255/);
+    throwsArg(() => raw.fill(0, 1, 256), 'ERR_OUT_OF_RANGE', /"value".*a byte, an integer from 0 to 255. Received 256/);
     throwsCode(() => raw.zero(10_000, 1), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
     throwsCode(() => raw.flushRange(0, 10_001), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
     throwsCode(() => raw.syncRange(5_000, 5_001), 'ERR_MMAP_OUT_OF_BOUNDS', /./);
-    throwsCode(() => raw.writeAt(0, 'text' as never), 'ERR_MMAP_INVALID_ARGUMENT', /Uint8Array/);
+    throwsArg(() => raw.writeAt(0, 'text' as never), 'ERR_INVALID_ARG_TYPE', /"data" argument must be an instance of Buffer, TypedArray or DataView/);
     await rejectsCodeOrThrows(() => raw.writeAtAsync(10_000, page), 'ERR_MMAP_OUT_OF_BOUNDS');
     await rejectsCodeOrThrows(() => raw.readAtAsync(10_000, page), 'ERR_MMAP_OUT_OF_BOUNDS');
     await rejectsCodeOrThrows(() => raw.syncRangeAsync(0, 10_001), 'ERR_MMAP_OUT_OF_BOUNDS');
     raw.close();
     assert.equal(snapshot(path), before);
     throwsCode(() => alignUp(Number.MAX_SAFE_INTEGER), 'ERR_MMAP_OUT_OF_BOUNDS', /2\^53/);
-    throwsCode(() => alignUp(-1n), 'ERR_MMAP_INVALID_ARGUMENT', /2\^53/);
+    throwsArg(() => alignUp(-1n), 'ERR_OUT_OF_RANGE', /2\^53/);
   } finally {
     t.cleanup();
   }
@@ -207,11 +225,15 @@ test('create and open refuse bad arguments and leave no file, or the old one unt
   try {
     const path = t.path('c.bin');
     throwsCode(() => MmapFile.create(path, 0), 'ERR_MMAP_EMPTY_FILE', /size 0.*at least 1 byte/);
-    for (const bad of [-1, 1.5, NaN, '10', null]) throwsCode(() => MmapFile.create(path, bad as number), 'ERR_MMAP_INVALID_ARGUMENT', /./);
-    throwsCode(() => MmapFile.create(path, 4096, { allocator: 'parallel' as never }), 'ERR_MMAP_INVALID_ARGUMENT', /'sequential' or 'concurrent'/);
-    throwsCode(() => MmapFile.create('', 4096), 'ERR_MMAP_INVALID_ARGUMENT', /empty/);
-    throwsCode(() => MmapFile.create('a\0b', 4096), 'ERR_MMAP_INVALID_ARGUMENT', /NUL/);
-    throwsCode(() => MmapFile.create(42 as never, 4096), 'ERR_MMAP_INVALID_ARGUMENT', /string or a file: URL/);
+    for (const bad of [-1, 1.5, NaN]) throwsArg(() => MmapFile.create(path, bad), 'ERR_OUT_OF_RANGE', /"size"/);
+    for (const bad of ['10', null]) throwsArg(() => MmapFile.create(path, bad as never), 'ERR_INVALID_ARG_TYPE', /"size"/);
+    throwsArg(() => MmapFile.create(path, 4096, { allocator: 'parallel' as never }), 'ERR_INVALID_ARG_VALUE', /'options.allocator' must be 'sequential' or 'concurrent'. Received type string \("parallel"\)/);
+    throwsArg(() => MmapFile.create('', 4096), 'ERR_INVALID_ARG_VALUE', /'path' must be a non-empty string/);
+    throwsArg(() => MmapFile.create('a\0b', 4096), 'ERR_INVALID_ARG_VALUE', /'path' must be a string without null bytes/);
+    throwsArg(() => MmapFile.create(42 as never, 4096), 'ERR_INVALID_ARG_TYPE', /"path" argument must be of type string or an instance of URL. Received 42/);
+    throwsArg(() => MmapFile.create(path, 4096, 'fast' as never), 'ERR_INVALID_ARG_TYPE', /"options" argument must be of type object/);
+    throwsArg(() => MmapFile.create(path, 4096, { mode: 0o10000 }), 'ERR_OUT_OF_RANGE', /options.mode/);
+    throwsArg(() => MmapFile.create(path, 4096, { sparse: 'yes' as never }), 'ERR_INVALID_ARG_TYPE', /options.sparse/);
     assert.equal(existsSync(path), false);
     await assert.rejects(MmapFile.createAsync(path, 0), { code: 'ERR_MMAP_EMPTY_FILE' });
     assert.equal(existsSync(path), false);

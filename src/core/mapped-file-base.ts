@@ -1,9 +1,7 @@
-import { toOffset, toPath } from './arguments.js';
-import { misuse } from '../errors.js';
+import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
+import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
-import { STATUS_FAULTS_I32 } from '../native/status-page.js';
-import { fromNative } from '../errors.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -31,70 +29,72 @@ export interface SharedMappedFile {
   readonly size: number;
 }
 
-/** A path as the public API takes it. */
-export type PathLike = string | URL;
-
-/** @internal Validated create arguments, in the order the native core takes them. */
-export interface CreateRequest {
+/** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
+export interface OpenRequest {
   path: string;
-  size: number;
+  create: boolean;
   exclusive: boolean;
   sparse: boolean;
   mode: number;
+  /** Exact size of a new file; 0 for an open. */
+  size: number;
 }
 
-/** @internal */
-export function toCreateRequest(path: unknown, size: unknown, options: CreateFileOptions | undefined): CreateRequest {
+/** @internal Reads create's arguments, each once, in order; the options object is not touched again. */
+export function toCreateRequest(path: unknown, size: unknown, options: Partial<Record<'exclusive' | 'mode' | 'sparse', unknown>>): OpenRequest {
   const p = toPath(path);
   const n = toOffset(size, 'size');
   if (n === 0) {
-    throw misuse('ERR_MMAP_EMPTY_FILE', `cannot create '${p}' with size 0: an empty file cannot be mapped; give a size of at least 1 byte`);
+    throw misuse('ERR_MMAP_EMPTY_FILE', `cannot create '${p}' with size 0: an empty file cannot be mapped; give a size of at least 1 byte`, p);
   }
-  const o = options ?? {};
-  if (typeof o !== 'object') throw misuse('ERR_MMAP_INVALID_ARGUMENT', `options must be an object; got ${typeof o}`);
-  const mode = o.mode ?? 0o666;
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
-    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `options.mode must be permission bits between 0 and 0o7777; got ${String(mode)}`);
-  }
-  return { path: p, size: n, exclusive: o.exclusive === true, sparse: o.sparse === true, mode };
+  const mode = options.mode ?? 0o666;
+  if (typeof mode !== 'number') throw argTypeError('options.mode', 'of type number', mode);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw outOfRange('options.mode', 'permission bits, an integer from 0 to 0o7777', mode);
+  return { path: p, create: true, size: n, exclusive: toBoolean(options.exclusive, 'options.exclusive'), sparse: toBoolean(options.sparse, 'options.sparse'), mode };
+}
+
+/** @internal The option names {@link toCreateRequest} reads. */
+export const CREATE_OPTION_KEYS = ['exclusive', 'mode', 'sparse'] as const;
+
+/** @internal */
+export function toOpenRequest(path: unknown): OpenRequest {
+  return { path: toPath(path), create: false, size: 0, exclusive: false, sparse: false, mode: 0 };
 }
 
 /** @internal */
-export function openViews(req: CreateRequest | string): ThreadMapping {
-  const views =
-    typeof req === 'string'
-      ? ThreadMapping.open(req, false, false, false, 0, 0)
-      : ThreadMapping.open(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
-  if (views === null) throw emptyFileError(req as string);
-  return views;
+export function openMapping(req: OpenRequest): ThreadMapping {
+  const mapping = ThreadMapping.open(req);
+  if (mapping === null) throw emptyFileError(req.path);
+  return mapping;
 }
 
 /** @internal */
-export async function openViewsAsync(req: CreateRequest | string): Promise<ThreadMapping> {
-  const views =
-    typeof req === 'string'
-      ? await ThreadMapping.openAsync(req, false, false, false, 0, 0)
-      : await ThreadMapping.openAsync(req.path, true, req.exclusive, req.sparse, req.mode, req.size);
-  if (views === null) throw emptyFileError(req as string);
-  return views;
+export async function openMappingAsync(req: OpenRequest): Promise<ThreadMapping> {
+  const mapping = await ThreadMapping.openAsync(req);
+  if (mapping === null) throw emptyFileError(req.path);
+  return mapping;
 }
 
 function emptyFileError(path: string) {
-  return misuse('ERR_MMAP_EMPTY_FILE', `'${path}' is empty: an empty file cannot be mapped. Create it with MmapFile.create(path, size), or extend it first`);
+  return misuse(
+    'ERR_MMAP_EMPTY_FILE',
+    `'${path}' is empty: an empty file cannot be mapped. Create it with MmapFile.create(path, size), or extend it first`,
+    path,
+  );
 }
 
 /** @internal Checks a share handle and attaches this thread to its mapping. */
 export function attachShared(handle: unknown): ThreadMapping {
-  const h = handle as Partial<SharedMappedFile> | null;
-  if (typeof h !== 'object' || h === null || h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string') {
+  const h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size']);
+  if (h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string' || typeof h.size !== 'number') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
   }
-  const views = ThreadMapping.attach(h.path, h.key);
-  if (views.size !== h.size) {
-    views.close();
-    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${String(h.size)} bytes but the mapping has ${views.size}; the handle was altered`);
+  const mapping = ThreadMapping.attach(h.path, h.key);
+  if (mapping.size !== h.size) {
+    mapping.close();
+    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${h.size} bytes but the mapping has ${mapping.size}; the handle was altered`);
   }
-  return views;
+  return mapping;
 }
 
 /**
@@ -191,11 +191,14 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   protected async copyAsync(offset: number, bytes: Uint8Array, intoMapping: boolean): Promise<void> {
     const v = this.views;
     try {
+      // The native side copies the caller's bytes before it returns (writes)
+      // or into them on this thread at completion (reads), and reports a
+      // fault from the mapping itself: this thread may close its handle (and
+      // its view of the status page) while the copy runs.
       await native.copyAsync(v.key, offset, bytes, intoMapping);
     } catch (error) {
       throw fromNative(error, v.path);
     }
-    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
   }
 
   /** @internal Range check shared by the raw layer. */
@@ -206,7 +209,8 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
       throw misuse(
         'ERR_MMAP_OUT_OF_BOUNDS',
         `${what} of ${length} bytes at offset ${start} would pass the end of '${this.views.path}' (${size} bytes); ` +
-          `the offset must be at most ${Math.max(0, size - length)}`,
+          (length > size ? `at most ${size} bytes fit` : `the offset must be at most ${size - length}`),
+        this.views.path,
       );
     }
     return start;

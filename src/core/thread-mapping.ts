@@ -6,9 +6,10 @@
  *
  * Not exported from the package.
  */
-import { MmapError, fromNative, misuse } from '../errors.js';
+import { MmapError, faultError, fromNative, misuse } from '../errors.js';
 import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
-import { STATUS_FAULTS_I32, STATUS_FAULT_OFFSET_F64 } from '../native/status-page.js';
+import { STATUS_FAULTS_I32 } from '../native/status-page.js';
+import type { OpenRequest } from './mapped-file-base.js';
 
 /** Bytes covered by one view (1 GiB); files larger than that get several. */
 export const VIEW_BYTES = native.viewBytes;
@@ -36,7 +37,6 @@ export class ThreadMapping {
   closed = false;
   /** Shared status page: fault counter and allocator state. */
   readonly status: Int32Array;
-  readonly statusF64: Float64Array;
   readonly statusI64: BigInt64Array;
   /**
    * One view per VIEW_BYTES of the file, made on first use (see view()):
@@ -55,7 +55,6 @@ export class ThreadMapping {
     this.#token = attachment[2];
     const status = attachment[3];
     this.status = new Int32Array(status);
-    this.statusF64 = new Float64Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
   }
@@ -79,25 +78,25 @@ export class ThreadMapping {
   }
 
   /** Opens or creates and maps a file; null if it is empty. */
-  static open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): ThreadMapping | null {
+  static open(req: OpenRequest): ThreadMapping | null {
     let attachment: NativeAttachment | null;
     try {
-      attachment = native.open(path, create, exclusive, sparse, mode, size);
+      attachment = native.open(req);
     } catch (error) {
-      throw fromNative(error, path);
+      throw fromNative(error, req.path);
     }
-    return attachment === null ? null : new ThreadMapping(path, attachment);
+    return attachment === null ? null : new ThreadMapping(req.path, attachment);
   }
 
   /** {@link open} on the libuv thread pool. */
-  static async openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<ThreadMapping | null> {
+  static async openAsync(req: OpenRequest): Promise<ThreadMapping | null> {
     let attachment: NativeAttachment | null;
     try {
-      attachment = await native.openAsync(path, create, exclusive, sparse, mode, size);
+      attachment = await native.openAsync(req);
     } catch (error) {
-      throw fromNative(error, path);
+      throw fromNative(error, req.path);
     }
-    return attachment === null ? null : new ThreadMapping(path, attachment);
+    return attachment === null ? null : new ThreadMapping(req.path, attachment);
   }
 
   /** Attaches this thread to a mapping opened elsewhere in the process. */
@@ -121,19 +120,19 @@ export class ThreadMapping {
   }
 
   closedError(): MmapError {
-    return misuse('ERR_MMAP_CLOSED', `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`);
+    return misuse('ERR_MMAP_CLOSED', `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`, this.path);
   }
 
+  /** The ERR_MMAP_FAULT for this mapping, with what the native core knows of its cause. */
   faultError(): MmapError {
-    const offset = this.statusF64[STATUS_FAULT_OFFSET_F64];
-    const count = this.status[STATUS_FAULTS_I32];
-    return misuse(
-      'ERR_MMAP_FAULT',
-      `'${this.path}' could not be accessed at offset ${offset} (${count} page fault${count === 1 ? '' : 's'} caught): ` +
-        'the file was truncated by another process, or the disk is full under a sparse file. ' +
-        'Writes to the affected pages since then are lost; the mapping no longer reaches the file there. ' +
-        'Close this file and open it again once the cause is fixed.',
-    );
+    let info: unknown = null;
+    try {
+      info = native.faultInfo(this.key);
+    } catch {
+      // The mapping is gone in every thread: no cause to read.
+    }
+    const fault = info === null ? { faults: this.status[STATUS_FAULTS_I32] ?? 1, offset: 0, fileSize: -1, mappedSize: this.size } : info;
+    return faultError(this.path, fault as Parameters<typeof faultError>[1]);
   }
 
   /**
@@ -211,14 +210,12 @@ export class ThreadMapping {
       // been copied, so the file is as it was.
       throw misuse(
         'ERR_MMAP_FAULT',
-        `'${this.path}' has no file pages behind bytes ${offset}..${offset + length}: the file was truncated by another ` +
-          'process, or the disk is full under a sparse file. Nothing was written; close the file and open it again once the cause is fixed.',
+        `'${this.path}' has no file pages behind bytes ${offset}..${offset + length}: the file was truncated, ` +
+          'or the disk is full under a sparse file. Nothing was written; close the file and open it again once the cause is fixed.',
+        this.path,
       );
     }
-    throw fromNative(
-      { code: errnoName(err), errno: -err, syscall: 'madvise', message: `${errnoName(err)}: cannot reserve pages for writing, madvise` },
-      this.path,
-    );
+    throw fromNative({ errno: -err, syscall: 'madvise' }, this.path);
   }
 
   /** Copies `length` bytes at `offset` into `target` at `targetOffset`. */
@@ -271,7 +268,10 @@ export class ThreadMapping {
     }
   }
 
-  /** Runs a native sync; maps its errors; reports a fault recorded meanwhile. */
+  /**
+   * Runs a native sync and maps its errors. The native core itself throws
+   * ERR_MMAP_FAULT when a fault was recorded, before or during the sync.
+   */
   sync(offset: number, length: number, mode: SyncMode): void {
     this.check();
     try {
@@ -279,25 +279,17 @@ export class ThreadMapping {
     } catch (error) {
       throw fromNative(error, this.path);
     }
-    if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
   }
 
-  /** {@link sync} on the libuv thread pool. */
+  /**
+   * {@link sync} on the libuv thread pool. Checks throw synchronously; the
+   * fault record is read from the mapping when the work is done, so closing
+   * this thread's handle meanwhile changes nothing.
+   */
   async syncAsync(offset: number, length: number, mode: SyncMode): Promise<void> {
     this.check();
     try {
       await native.syncAsync(this.key, offset, length, mode);
-    } catch (error) {
-      throw fromNative(error, this.path);
-    }
-    if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
-  }
-
-  /** madvise over a range. */
-  advise(offset: number, length: number, advice: number): void {
-    this.check();
-    try {
-      native.advise(this.key, offset, length, advice);
     } catch (error) {
       throw fromNative(error, this.path);
     }
@@ -312,10 +304,4 @@ export class ThreadMapping {
     this.#views.fill(undefined);
     native.detach(this.#token);
   }
-}
-
-const ERRNO_NAMES: Record<number, string> = { 5: 'EIO', 12: 'ENOMEM', 14: 'EFAULT', 28: 'ENOSPC', 122: 'EDQUOT', 4: 'EINTR', 11: 'EAGAIN' };
-
-function errnoName(err: number): string {
-  return ERRNO_NAMES[err] ?? `E${err}`;
 }

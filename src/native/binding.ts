@@ -20,14 +20,32 @@ export const enum SyncMode {
   Schedule = 0,
   Range = 1,
   All = 2,
-  Data = 3,
+}
+
+/** The options object `open`/`openAsync` take (native/file_ops.h, rm_open_request). */
+export interface NativeOpenRequest {
+  path: string;
+  create: boolean;
+  exclusive: boolean;
+  sparse: boolean;
+  mode: number;
+  size: number;
+}
+
+/** Where the status page keeps what (native/mapping_table.h), exported so a test can compare. */
+export interface NativeStatusLayout {
+  faultsI32: number;
+  allocatorKindI32: number;
+  faultOffsetF64: number;
+  allocNextI64: number;
+  bytes: number;
 }
 
 export interface NativeBinding {
   /** Opens (or creates) and maps a file; null when the file is empty. */
-  open(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): NativeAttachment | null;
+  open(req: NativeOpenRequest): NativeAttachment | null;
   /** Same as open, on the libuv thread pool. */
-  openAsync(path: string, create: boolean, exclusive: boolean, sparse: boolean, mode: number, size: number): Promise<NativeAttachment | null>;
+  openAsync(req: NativeOpenRequest): Promise<NativeAttachment | null>;
   /** Gives this thread its own buffers over a live mapping. */
   attach(key: number): NativeAttachment;
   /** This thread's ArrayBuffer over view `index` (VIEW_BYTES each) of an attachment, made on first use. */
@@ -42,8 +60,19 @@ export interface NativeBinding {
   pwrite(key: number, offset: number, data: Uint8Array): void;
   /** Pages of the span that are in the page cache (mincore). */
   residentPages(key: number, offset: number, length: number): number;
-  /** Copies between the mapping at `offset` and `bytes` on the libuv pool. */
+  /**
+   * Copies between the mapping at `offset` and `bytes`; the mapping side runs
+   * on the libuv pool through a bounce buffer, so `bytes` is only touched on
+   * this thread (at the call for writes, at completion for reads).
+   */
   copyAsync(key: number, offset: number, bytes: Uint8Array, intoMapping: boolean): Promise<void>;
+  /** Sets `length` bytes at `offset` to `value` on the libuv pool. */
+  fillAsync(key: number, offset: number, length: number, value: number): Promise<void>;
+  /** The ERR_MMAP_FAULT error for a mapping (count, first offset, file size now), or null. */
+  faultInfo(key: number): object | null;
+  /** Puts the SIGBUS guard back in front if something replaced it; 1 if it had been replaced. */
+  guardEnsure(): number;
+  readonly statusLayout: NativeStatusLayout;
   ticketIssue(key: number, start: number, end: number): number;
   ticketClaim(key: number, ticket: number, start: number, end: number): boolean;
   liveMappings(): number;
@@ -78,3 +107,14 @@ function loadBinding(): NativeBinding {
 
 /** The loaded native core (one per thread; the mapping table behind it is per process). */
 export const native: NativeBinding = loadBinding();
+
+// A SIGBUS listener in JavaScript makes libuv install its own handler, and
+// removing the last one makes libuv restore the default: either way the
+// native fault guard is gone. Node's own listeners for these events were
+// registered at start-up, before this one, so when this runs libuv has
+// already changed the handler, and the guard goes back in front of it.
+const onSignalListenerChange = (event: string | symbol): void => {
+  if (event === 'SIGBUS') native.guardEnsure();
+};
+process.on('newListener', onSignalListenerChange);
+process.on('removeListener', onSignalListenerChange);

@@ -11,6 +11,8 @@ export interface RangeState {
   readonly end: number;
   /** False once the range was split or handed to another thread. */
   live: boolean;
+  /** Async copies in flight on this range; while any is, it cannot be split or handed over. */
+  pending: number;
   /** Receipt of the last write, reused so a repeated write allocates nothing. */
   receipt: object | undefined;
 }
@@ -61,7 +63,7 @@ export class AllocatedRange {
   static {
     stateOf = (value) =>
       typeof value === 'object' && value !== null && #state in value ? (value as AllocatedRange).#state : undefined;
-    mint = (key, start, end) => new AllocatedRange({ key, start, end, live: true, receipt: undefined });
+    mint = (key, start, end) => new AllocatedRange({ key, start, end, live: true, pending: 0, receipt: undefined });
   }
 
   /** First byte of the range (inclusive). */
@@ -148,6 +150,13 @@ export class AllocatedRange {
   #liveState(what: string): RangeState {
     const s = this.#state;
     if (!s.live) throw consumedError(s, what);
+    if (s.pending !== 0) {
+      throw misuse(
+        'ERR_MMAP_RANGE_BUSY',
+        `cannot ${what} range [${s.start}, ${s.end}): ${s.pending} async read or write on it ${s.pending === 1 ? 'is' : 'are'} still in flight. ` +
+          'Await it first, so its bytes cannot land in a range someone else holds by then.',
+      );
+    }
     return s;
   }
 
@@ -169,8 +178,8 @@ export class AllocatedRange {
     let ticket: number;
     try {
       ticket = native.ticketIssue(s.key, s.start, s.end);
-    } catch (error) {
-      throw misuse('ERR_MMAP_CLOSED', `the file of range [${s.start}, ${s.end}) is closed in every thread; the range cannot be handed over (${(error as Error).message})`);
+    } catch {
+      throw misuse('ERR_MMAP_CLOSED', `the file of range [${s.start}, ${s.end}) is closed in every thread; the range cannot be handed over`);
     }
     s.live = false;
     return { kind: 'ranged-mmap:range', file: s.key, start: s.start, end: s.end, ticket };

@@ -2,7 +2,7 @@ import { toOffset } from '../core/arguments.js';
 import { ALIGNMENT } from './alignment.js';
 import { mintRange, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
-import { misuse } from '../errors.js';
+import { outOfRange } from '../errors.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_ALLOC_NEXT_I64 } from '../native/status-page.js';
 
@@ -26,10 +26,16 @@ import { STATUS_ALLOC_NEXT_I64 } from '../native/status-page.js';
  */
 export class ConcurrentAllocator {
   readonly #views: ThreadMapping;
+  /** The file size as a bigint, for the exhaustion check. */
+  readonly #totalBig: bigint;
+  /** The largest step the counter may take: the file size rounded up to 4096. */
+  readonly #maxStep: number;
 
   /** @internal Made by MmapFile.create / open / fromShared. */
   constructor(views: ThreadMapping) {
     this.#views = views;
+    this.#totalBig = BigInt(views.size);
+    this.#maxStep = Math.ceil(views.size / ALIGNMENT) * ALIGNMENT;
   }
 
   /**
@@ -39,14 +45,23 @@ export class ConcurrentAllocator {
    */
   allocate(size: number | bigint): AllocatedRange | null {
     const n = toOffset(size, 'size');
-    if (n === 0) throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'size must be at least 1 byte (it is rounded up to 4096)');
+    if (n === 0) throw outOfRange('size', 'an integer >= 1 and <= 2^53 - 1 (it is rounded up to 4096)', size);
     const v = this.#views;
     if (v.closed) throw v.closedError();
     const total = v.size;
-    const want = Math.ceil(n / ALIGNMENT) * ALIGNMENT;
-    // Past the end the counter keeps growing harmlessly: 2^63 bytes away.
+    // The counter must never wrap: a wrapped counter hands out ranges that
+    // overlap live ones. So (1) no step is larger than the file, (2) once the
+    // counter has reached the end nobody adds to it again, and (3) a value
+    // that is negative (it could only be one if it had wrapped) means
+    // exhausted. Past the end, only threads already between their load and
+    // their add can still add, one step each: the counter stays within
+    // (threads + 1) * file size, far below 2^63 for any real file.
+    const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
+    if (seen >= this.#totalBig || seen < 0n) return null;
+    const rounded = Math.ceil(n / ALIGNMENT) * ALIGNMENT;
+    const want = rounded < this.#maxStep ? rounded : this.#maxStep;
     const start = Number(Atomics.add(v.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(want)));
-    if (start >= total) return null;
+    if (start >= total || start < 0) return null;
     const end = want >= total - start ? total : start + want;
     return mintRange(v.key, start, end);
   }
@@ -61,7 +76,7 @@ export class ConcurrentAllocator {
     const v = this.#views;
     if (v.closed) throw v.closedError();
     const next = Number(Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64));
-    return next > v.size ? v.size : next;
+    return next > v.size || next < 0 ? v.size : next;
   }
 
   /** Size of the file this allocator covers. */

@@ -9,18 +9,19 @@ import {
 } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { misuse, type MmapError } from '../errors.js';
+import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
 import {
+  CREATE_OPTION_KEYS,
   MappedFileBase,
   attachShared,
-  openViews,
-  openViewsAsync,
+  openMapping,
+  openMappingAsync,
   toCreateRequest,
+  toOpenRequest,
   type CreateFileOptions,
-  type PathLike,
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
-import { toBytes, toPath } from '../core/arguments.js';
+import { byteLengthOf, prefixOf, readOptions, toBytes, type PathLike } from '../core/arguments.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
 import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from '../native/status-page.js';
@@ -94,14 +95,18 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   static create<O extends CreateOptions = {}>(path: PathLike, size: number | bigint, options?: O): OpenedFile<AllocatorFor<O>> {
-    const kind = toAllocatorKind(options?.allocator);
-    return withAllocator(openViews(toCreateRequest(path, size, options)), kind, 0) as OpenedFile<AllocatorFor<O>>;
+    const o = readOptions(options, 'options', CREATE_KEYS);
+    const req = toCreateRequest(path, size, o);
+    const kind = toAllocatorKind(o.allocator);
+    return withAllocator(openMapping(req), kind, 0) as OpenedFile<AllocatorFor<O>>;
   }
 
   /** {@link create}, with the file work on the libuv thread pool. */
   static async createAsync<O extends CreateOptions = {}>(path: PathLike, size: number | bigint, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
-    const kind = toAllocatorKind(options?.allocator);
-    return withAllocator(await openViewsAsync(toCreateRequest(path, size, options)), kind, 0) as OpenedFile<AllocatorFor<O>>;
+    const o = readOptions(options, 'options', CREATE_KEYS);
+    const req = toCreateRequest(path, size, o);
+    const kind = toAllocatorKind(o.allocator);
+    return withAllocator(await openMappingAsync(req), kind, 0) as OpenedFile<AllocatorFor<O>>;
   }
 
   /**
@@ -115,18 +120,18 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   static open<O extends OpenOptions = {}>(path: PathLike, options?: O): OpenedFile<AllocatorFor<O>> {
-    const p = toPath(path);
-    const kind = openAllocatorKind(options);
-    const views = openViews(p);
-    return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
+    const req = toOpenRequest(path);
+    const o = readOptions(options, 'options', OPEN_KEYS);
+    const kind = openAllocatorKind(o);
+    return withResumedAllocator(openMapping(req), kind, o.allocatorState) as OpenedFile<AllocatorFor<O>>;
   }
 
   /** {@link open}, with the file work on the libuv thread pool. */
   static async openAsync<O extends OpenOptions = {}>(path: PathLike, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
-    const p = toPath(path);
-    const kind = openAllocatorKind(options);
-    const views = await openViewsAsync(p);
-    return withResumedAllocator(views, kind, options?.allocatorState) as OpenedFile<AllocatorFor<O>>;
+    const req = toOpenRequest(path);
+    const o = readOptions(options, 'options', OPEN_KEYS);
+    const kind = openAllocatorKind(o);
+    return withResumedAllocator(await openMappingAsync(req), kind, o.allocatorState) as OpenedFile<AllocatorFor<O>>;
   }
 
   /**
@@ -164,19 +169,21 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   writeRange(range: AllocatedRange, data: ArrayBufferView): WriteReceipt {
+    // 1. Read the user's values: the data's length from its internal slots
+    //    (no getter, no Proxy trap, no user code at all).
+    let bytes: Uint8Array;
+    let dataLength: number;
+    if (typedArrayTag(data) === 'Uint8Array' && (dataLength = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
+    else dataLength = byteLengthOf((bytes = toBytes(data, 'data')));
+    // 2. Check the range: genuine, this file's, held by this thread, file open.
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'writeRange');
     }
     const length = s.end - s.start;
-    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
-    if (bytes.byteLength !== length) {
-      throw misuse(
-        'ERR_MMAP_LENGTH_MISMATCH',
-        `writeRange needs exactly ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}. Nothing was written`,
-      );
-    }
+    if (dataLength !== length) throw lengthMismatch('writeRange', s, dataLength);
+    // 3. Copy. Nothing between the checks and here can run user code.
     const start = s.start;
     // The common case inline: a small write inside the first view is one copy.
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
@@ -198,21 +205,26 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
+    const bytes = toBytes(data, 'data');
+    const dataLength = byteLengthOf(bytes);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'writeRangeAsync');
     }
-    const length = s.end - s.start;
-    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
-    if (bytes.byteLength !== length) {
-      throw misuse(
-        'ERR_MMAP_LENGTH_MISMATCH',
-        `writeRangeAsync needs exactly ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}. Nothing was written`,
-      );
-    }
+    if (dataLength !== s.end - s.start) throw lengthMismatch('writeRangeAsync', s, dataLength);
+    // The range is busy until the copy lands: it cannot be split or handed
+    // over meanwhile, so the bytes can only reach the owner's own range.
+    s.pending++;
     return this.copyAsync(s.start, bytes, true).then(
-      () => (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt,
+      () => {
+        s.pending--;
+        return (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt;
+      },
+      (error: unknown) => {
+        s.pending--;
+        throw error;
+      },
     );
   }
 
@@ -225,20 +237,26 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
+    const bytes = toBytes(target, 'target');
+    const targetLength = byteLengthOf(bytes);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'readRangeAsync');
     }
     const length = s.end - s.start;
-    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
-    if (bytes.byteLength < length) {
-      throw misuse(
-        'ERR_MMAP_BUFFER_TOO_SMALL',
-        `readRangeAsync needs a buffer of at least ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}`,
-      );
-    }
-    return this.copyAsync(s.start, bytes.subarray(0, length), false).then(() => length);
+    if (targetLength < length) throw bufferTooSmall('readRangeAsync', s, targetLength);
+    s.pending++;
+    return this.copyAsync(s.start, targetLength === length ? bytes : prefixOf(bytes, length), false).then(
+      () => {
+        s.pending--;
+        return length;
+      },
+      (error: unknown) => {
+        s.pending--;
+        throw error;
+      },
+    );
   }
 
   /**
@@ -253,19 +271,17 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   readRange(range: AllocatedRange, target: ArrayBufferView): number {
+    let bytes: Uint8Array;
+    let targetLength: number;
+    if (typedArrayTag(target) === 'Uint8Array' && (targetLength = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
+    else targetLength = byteLengthOf((bytes = toBytes(target, 'target')));
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'readRange');
     }
     const length = s.end - s.start;
-    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
-    if (bytes.byteLength < length) {
-      throw misuse(
-        'ERR_MMAP_BUFFER_TOO_SMALL',
-        `readRange needs a buffer of at least ${length} bytes for range [${s.start}, ${s.end}); got ${bytes.byteLength}`,
-      );
-    }
+    if (targetLength < length) throw bufferTooSmall('readRange', s, targetLength);
     v.read(s.start, length, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
     return length;
@@ -314,22 +330,30 @@ export class MmapFile extends MappedFileBase {
    */
   receiveRange(transfer: RangeTransfer): AllocatedRange {
     const v = this.views;
+    let t: Partial<Record<'kind' | 'file' | 'start' | 'end' | 'ticket', unknown>>;
+    try {
+      t = readOptions(transfer, 'transfer', TRANSFER_KEYS);
+    } catch {
+      t = {};
+    }
     v.check();
-    const t = transfer as Partial<RangeTransfer> | null;
     if (
-      typeof t !== 'object' || t === null || t.kind !== 'ranged-mmap:range' ||
+      t.kind !== 'ranged-mmap:range' ||
       typeof t.file !== 'number' || typeof t.start !== 'number' || typeof t.end !== 'number' || typeof t.ticket !== 'number'
     ) {
-      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'receiveRange() takes the object that range.transfer() returned, posted to this thread as is');
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'receiveRange() takes the object that range.transfer() returned, posted to this thread as is', v.path);
     }
     if (t.file !== v.key) {
-      throw misuse('ERR_MMAP_FOREIGN_RANGE', `the transferred range [${t.start}, ${t.end}) belongs to another file, not '${v.path}'`);
+      throw misuse('ERR_MMAP_FOREIGN_RANGE', `the transferred range [${t.start}, ${t.end}) belongs to another file, not '${v.path}'`, v.path);
     }
-    let claimed = false;
+    let claimed: boolean;
     try {
       claimed = native.ticketClaim(t.file, t.ticket, t.start, t.end);
-    } catch {
-      claimed = false;
+    } catch (error) {
+      // Not a claim that lost: the ticket's numbers are not even valid, or
+      // the mapping is gone. Say so instead of calling it claimed.
+      const cause = fromNative(error, v.path);
+      throw misuse('ERR_MMAP_RANGE_CLAIMED', `the transferred range [${t.start}, ${t.end}) cannot be claimed: ${cause.message}`, v.path);
     }
     if (!claimed) {
       throw misuse(
@@ -364,10 +388,25 @@ export class MmapFile extends MappedFileBase {
   }
 }
 
+const CREATE_KEYS = [...CREATE_OPTION_KEYS, 'allocator'] as const;
+const OPEN_KEYS = ['allocator', 'allocatorState'] as const;
+const TRANSFER_KEYS = ['kind', 'file', 'start', 'end', 'ticket'] as const;
+
+function lengthMismatch(what: string, s: RangeState, got: number): MmapError {
+  return misuse(
+    'ERR_MMAP_LENGTH_MISMATCH',
+    `${what} needs exactly ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}. Nothing was written`,
+  );
+}
+
+function bufferTooSmall(what: string, s: RangeState, got: number): MmapError {
+  return misuse('ERR_MMAP_BUFFER_TOO_SMALL', `${what} needs a buffer of at least ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}`);
+}
+
 /** The allocator kind for open(): a saved state's kind wins over the `allocator` option. */
-function openAllocatorKind(options: OpenOptions | undefined): AllocatorKind {
-  const state: unknown = options?.allocatorState;
-  if (state === undefined) return toAllocatorKind(options?.allocator);
+function openAllocatorKind(options: Partial<Record<'allocator' | 'allocatorState', unknown>>): AllocatorKind {
+  const state: unknown = options.allocatorState;
+  if (state === undefined) return toAllocatorKind(options.allocator);
   const kind = typeof state === 'object' && state !== null ? (state as { kind?: unknown }).kind : undefined;
   if (kind !== 'sequential' && kind !== 'concurrent') {
     // validateAllocatorState (after the file is open) says precisely what is wrong.
@@ -379,7 +418,7 @@ function openAllocatorKind(options: OpenOptions | undefined): AllocatorKind {
 function toAllocatorKind(choice: unknown): AllocatorKind {
   if (choice === undefined || choice === 'sequential') return AllocatorKind.Sequential;
   if (choice === 'concurrent') return AllocatorKind.Concurrent;
-  throw misuse('ERR_MMAP_INVALID_ARGUMENT', `allocator must be 'sequential' or 'concurrent'; got ${String(choice)}`);
+  throw argValueError('options.allocator', "must be 'sequential' or 'concurrent'", choice);
 }
 
 function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
@@ -394,7 +433,7 @@ function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: numbe
   return { file, allocator: new SequentialAllocator(views, nextPos) };
 }
 
-function withResumedAllocator(views: ThreadMapping, kind: AllocatorKind, state: AllocatorState | undefined) {
+function withResumedAllocator(views: ThreadMapping, kind: AllocatorKind, state: unknown) {
   let next = 0;
   if (state !== undefined) {
     try {

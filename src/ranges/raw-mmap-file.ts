@@ -1,17 +1,18 @@
-import { toBytes, toOffset, toPath } from '../core/arguments.js';
-import { misuse } from '../errors.js';
+import { byteLengthOf, readOptions, toBytes, toOffset, type PathLike } from '../core/arguments.js';
+import { fromNative, outOfRange, typedArrayTag } from '../errors.js';
 import {
+  CREATE_OPTION_KEYS,
   MappedFileBase,
   attachShared,
-  openViews,
-  openViewsAsync,
+  openMapping,
+  openMappingAsync,
   toCreateRequest,
+  toOpenRequest,
   type CreateFileOptions,
-  type PathLike,
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
-import { SyncMode } from '../native/binding.js';
+import { native, SyncMode } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 
 /**
@@ -39,22 +40,22 @@ export class RawMmapFile extends MappedFileBase {
 
   /** Creates (or replaces) a file of exactly `size` bytes and maps it. */
   static create(path: PathLike, size: number | bigint, options?: CreateFileOptions): RawMmapFile {
-    return new RawMmapFile(openViews(toCreateRequest(path, size, options)));
+    return new RawMmapFile(openMapping(toCreateRequest(path, size, readOptions(options, 'options', CREATE_OPTION_KEYS))));
   }
 
   /** {@link create} on the libuv thread pool. */
   static async createAsync(path: PathLike, size: number | bigint, options?: CreateFileOptions): Promise<RawMmapFile> {
-    return new RawMmapFile(await openViewsAsync(toCreateRequest(path, size, options)));
+    return new RawMmapFile(await openMappingAsync(toCreateRequest(path, size, readOptions(options, 'options', CREATE_OPTION_KEYS))));
   }
 
   /** Maps an existing, non-empty file for reading and writing. */
   static open(path: PathLike): RawMmapFile {
-    return new RawMmapFile(openViews(toPath(path)));
+    return new RawMmapFile(openMapping(toOpenRequest(path)));
   }
 
   /** {@link open} on the libuv thread pool. */
   static async openAsync(path: PathLike): Promise<RawMmapFile> {
-    return new RawMmapFile(await openViewsAsync(toPath(path)));
+    return new RawMmapFile(await openMappingAsync(toOpenRequest(path)));
   }
 
   /** A file over the same memory from a `share()` handle posted by another thread. */
@@ -67,9 +68,12 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
    */
   writeAt(offset: number | bigint, data: ArrayBufferView): void {
+    // Lengths from internal slots, read before anything else (see core/arguments.ts).
+    let bytes: Uint8Array;
+    let length: number;
+    if (typedArrayTag(data) === 'Uint8Array' && (length = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
+    else length = byteLengthOf((bytes = toBytes(data, 'data')));
     const v = this.views;
-    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
-    const length = bytes.byteLength;
     // Fast path: a small write inside view 0 at a plain integer offset. The
     // `>>> 0` test accepts exactly the integers 0..2^32-1; view 0 is at most
     // 1 GiB, and zero-length once closed, so a closed file never gets here.
@@ -78,9 +82,9 @@ export class RawMmapFile extends MappedFileBase {
       if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
       return;
     }
-    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
     const start = this.checkSpan(offset, length, 'writeAt');
-    v.write(start, bytes);
+    if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
+    if (length !== 0) v.write(start, bytes);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
   }
 
@@ -90,17 +94,24 @@ export class RawMmapFile extends MappedFileBase {
    * modify, transfer or detach `data` until the promise settles.
    */
   writeAtAsync(offset: number | bigint, data: ArrayBufferView): Promise<void> {
+    const bytes = toBytes(data, 'data');
+    const start = this.checkSpan(offset, byteLengthOf(bytes), 'writeAtAsync');
     this.views.check();
-    const bytes = data instanceof Uint8Array ? data : toBytes(data, 'data');
-    return this.copyAsync(this.checkSpan(offset, bytes.byteLength, 'writeAtAsync'), bytes, true);
+    return this.copyAsync(start, bytes, true);
   }
 
-  /** {@link readAt} with the copy on the libuv thread pool; resolves to the bytes read. */
+  /**
+   * {@link readAt} with the copy on the libuv thread pool; resolves to the
+   * bytes read. The bytes land in `target` on this thread when the copy is
+   * done; if `target` was detached or shrunk meanwhile, the promise rejects
+   * with ERR_MMAP_BUFFER_DETACHED and nothing is copied.
+   */
   readAtAsync(offset: number | bigint, target: ArrayBufferView): Promise<number> {
+    const bytes = toBytes(target, 'target');
+    const length = byteLengthOf(bytes);
+    const start = this.checkSpan(offset, length, 'readAtAsync');
     this.views.check();
-    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
-    const start = this.checkSpan(offset, bytes.byteLength, 'readAtAsync');
-    return this.copyAsync(start, bytes, false).then(() => bytes.byteLength);
+    return this.copyAsync(start, bytes, false).then(() => length);
   }
 
   /**
@@ -109,20 +120,22 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS when the file ends before `target` is full.
    */
   readAt(offset: number | bigint, target: ArrayBufferView): number {
+    let bytes: Uint8Array;
+    let length: number;
+    if (typedArrayTag(target) === 'Uint8Array' && (length = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
+    else length = byteLengthOf((bytes = toBytes(target, 'target')));
     const v = this.views;
-    const bytes = target instanceof Uint8Array ? target : toBytes(target, 'target');
-    const length = bytes.byteLength;
     // Fast path, as in writeAt.
     if (typeof offset === 'number' && offset >>> 0 === offset && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
       bytes.set(v.first.subarray(offset, offset + length));
       if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
       return length;
     }
+    const start = this.checkSpan(offset, length, 'readAt');
     if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
-    const start = this.checkSpan(offset, bytes.byteLength, 'readAt');
-    v.read(start, bytes.byteLength, bytes, 0);
+    if (length !== 0) v.read(start, length, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return bytes.byteLength;
+    return length;
   }
 
   /**
@@ -133,20 +146,37 @@ export class RawMmapFile extends MappedFileBase {
    * holding it after close is harmless. Writing through it is unchecked.
    */
   readSlice(offset: number | bigint, length: number | bigint): Uint8Array {
-    this.views.check();
     const n = toOffset(length, 'length');
-    return this.views.slice(this.checkSpan(offset, n, 'readSlice'), n);
+    const start = this.checkSpan(offset, n, 'readSlice');
+    this.views.check();
+    return this.views.slice(start, n);
   }
 
   /** Sets `length` bytes at `offset` to `value` (0 to 255). */
   fill(offset: number | bigint, length: number | bigint, value: number): void {
-    this.views.check();
-    if (!Number.isInteger(value) || value < 0 || value > 255) {
-      throw misuse('ERR_MMAP_INVALID_ARGUMENT', `value must be a byte, 0 to 255; got ${value}`);
-    }
     const n = toOffset(length, 'length');
-    this.views.fill(this.checkSpan(offset, n, 'fill'), n, value);
+    const start = this.checkSpan(offset, n, 'fill');
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) throw outOfRange('value', 'a byte, an integer from 0 to 255', value);
+    this.views.check();
+    this.views.fill(start, n, value);
     if (this.views.faulted) throw this.views.faultError();
+  }
+
+  /**
+   * {@link fill} on the libuv thread pool, for spans whose pages may have to
+   * come from disk first. Checks reject before anything is written.
+   */
+  async fillAsync(offset: number | bigint, length: number | bigint, value: number): Promise<void> {
+    const n = toOffset(length, 'length');
+    const start = this.checkSpan(offset, n, 'fillAsync');
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) throw outOfRange('value', 'a byte, an integer from 0 to 255', value);
+    const v = this.views;
+    v.check();
+    try {
+      await native.fillAsync(v.key, start, n, value);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
   }
 
   /** Sets `length` bytes at `offset` to zero. */
@@ -158,6 +188,12 @@ export class RawMmapFile extends MappedFileBase {
   flushRange(offset: number | bigint, length: number | bigint): void {
     const n = toOffset(length, 'length');
     this.views.sync(this.checkSpan(offset, n, 'flushRange'), n, SyncMode.Schedule);
+  }
+
+  /** {@link flushRange} on the libuv thread pool. */
+  flushRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const n = toOffset(length, 'length');
+    return this.views.syncAsync(this.checkSpan(offset, n, 'flushRangeAsync'), n, SyncMode.Schedule);
   }
 
   /** Writes `length` bytes at `offset` back to disk and waits (`msync(MS_SYNC)`). */

@@ -2,7 +2,7 @@ import { toOffset } from '../core/arguments.js';
 import { ALIGNMENT } from './alignment.js';
 import { mintRange, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
-import { misuse } from '../errors.js';
+import { outOfRange } from '../errors.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 
 /**
@@ -36,7 +36,7 @@ export class SequentialAllocator {
    */
   allocate(size: number | bigint): AllocatedRange | null {
     const n = toOffset(size, 'size');
-    if (n === 0) throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'size must be at least 1 byte (it is rounded up to 4096)');
+    if (n === 0) throw outOfRange('size', 'an integer >= 1 and <= 2^53 - 1 (it is rounded up to 4096)', size);
     if (this.#views.closed) throw this.#views.closedError();
     const total = this.#views.size;
     const start = this.#next;
