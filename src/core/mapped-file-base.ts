@@ -2,6 +2,7 @@ import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
+import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -21,13 +22,23 @@ export interface CreateFileOptions {
  * What `share()` returns: a plain object to post to a worker thread, where
  * `fromShared()` turns it back into a file over the same memory (no copy).
  */
-export interface SharedMappedFile {
+export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocatorKind> {
   readonly kind: 'ranged-mmap:file';
   /** Key of the mapping in the process-wide table. */
   readonly key: number;
   readonly path: string;
   readonly size: number;
+  /**
+   * The allocator the file was made with (`'none'` for a RawMmapFile): what
+   * `MmapFile.fromShared()` gives the receiving thread, and what its type says.
+   */
+  readonly allocator: A;
 }
+
+/** What {@link SharedMappedFile.allocator} can say. */
+export type SharedAllocatorKind = 'sequential' | 'concurrent' | 'none';
+
+const SHARED_KIND_NAMES: readonly SharedAllocatorKind[] = ['none', 'sequential', 'concurrent'];
 
 /** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
 export interface OpenRequest {
@@ -85,14 +96,23 @@ function emptyFileError(path: string) {
 
 /** @internal Checks a share handle and attaches this thread to its mapping. */
 export function attachShared(handle: unknown): ThreadMapping {
-  const h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size']);
+  let h: Partial<Record<'kind' | 'key' | 'path' | 'size' | 'allocator', unknown>>;
+  try {
+    h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size', 'allocator']);
+  } catch {
+    h = {};
+  }
   if (h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string' || typeof h.size !== 'number') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
   }
   const mapping = ThreadMapping.attach(h.path, h.key);
-  if (mapping.size !== h.size) {
+  const allocator = SHARED_KIND_NAMES[mapping.status[STATUS_ALLOCATOR_KIND_I32]!];
+  if (mapping.size !== h.size || h.allocator !== allocator) {
     mapping.close();
-    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${h.size} bytes but the mapping has ${mapping.size}; the handle was altered`);
+    throw misuse(
+      'ERR_MMAP_INVALID_ARGUMENT',
+      `the shared handle says ${h.size} bytes and allocator ${String(h.allocator)}, but the mapping has ${mapping.size} bytes and allocator ${allocator}; the handle was altered`,
+    );
   }
   return mapping;
 }
@@ -159,8 +179,9 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
    * `fromShared(handle)` gives a file over the same memory.
    */
   share(): SharedMappedFile {
-    this.views.check();
-    return { kind: 'ranged-mmap:file', key: this.views.key, path: this.views.path, size: this.views.size };
+    const v = this.views;
+    v.check();
+    return { kind: 'ranged-mmap:file', key: v.key, path: v.path, size: v.size, allocator: SHARED_KIND_NAMES[v.status[STATUS_ALLOCATOR_KIND_I32]!]! };
   }
 
   /**

@@ -45,20 +45,47 @@ export interface OpenOptions {
   allocatorState?: AllocatorState;
 }
 
-/** A file together with the allocator that hands out its ranges. */
-export interface OpenedFile<A> {
-  file: MmapFile;
+/**
+ * A file together with the allocator that hands out its ranges. Disposable:
+ * `using opened = MmapFile.create(...)` (or `await using`) closes the file
+ * at the end of the block.
+ *
+ * @example
+ * ```ts
+ * {
+ *   using opened = MmapFile.create('out.bin', 1 << 20);
+ *   const range = opened.allocator.allocate(4096)!;
+ *   opened.file.writeRange(range, new Uint8Array(4096));
+ * } // closed here
+ * ```
+ */
+export interface OpenedFile<A extends SequentialAllocator | ConcurrentAllocator | null> extends Disposable, AsyncDisposable {
+  file: MmapFile<KindOfAllocator<A>>;
   allocator: A;
 }
 
-/** Allocator type for an options object. */
-export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
-  ? ConcurrentAllocator
-  : O extends { allocatorState: { kind: 'concurrent' } }
+/** The allocator kind an allocator type stands for. */
+export type KindOfAllocator<A> = A extends ConcurrentAllocator ? 'concurrent' : A extends SequentialAllocator ? 'sequential' : AllocatorChoice;
+
+type Field<O, K extends string> = K extends keyof O ? O[K] : undefined;
+type OptionKind<A> = A extends undefined ? 'sequential' : A extends AllocatorChoice ? A : never;
+type StateKind<S> = S extends { kind: infer K } ? K : never;
+/** Which allocator kinds an options type can produce: a union when it cannot be known. */
+type KindOf<O> = [Field<O, 'allocatorState'>] extends [undefined]
+  ? OptionKind<Field<O, 'allocator'>>
+  : StateKind<Field<O, 'allocatorState'>> | (undefined extends Field<O, 'allocatorState'> ? OptionKind<Field<O, 'allocator'>> : never);
+
+/**
+ * The allocator type for an options type: `SequentialAllocator` by default,
+ * `ConcurrentAllocator` for `{ allocator: 'concurrent' }` (or a saved
+ * concurrent state), and the union when the options' type does not say
+ * (a variable typed `CreateOptions`, a conditional value).
+ */
+export type AllocatorFor<O> = [KindOf<O>] extends ['sequential']
+  ? SequentialAllocator
+  : [KindOf<O>] extends ['concurrent']
     ? ConcurrentAllocator
-    : O extends { allocatorState: AllocatorState }
-      ? SequentialAllocator | ConcurrentAllocator
-      : SequentialAllocator;
+    : SequentialAllocator | ConcurrentAllocator;
 
 /**
  * A memory-mapped file written through ranges: many threads write disjoint
@@ -80,7 +107,7 @@ export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
  * file.close();
  * ```
  */
-export class MmapFile extends MappedFileBase {
+export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends MappedFileBase {
   private constructor(views: ThreadMapping) {
     super(views);
   }
@@ -149,11 +176,23 @@ export class MmapFile extends MappedFileBase {
    * });
    * ```
    */
+  static fromShared(handle: SharedMappedFile<'concurrent'>): OpenedFile<ConcurrentAllocator>;
+  static fromShared(handle: SharedMappedFile<'sequential' | 'none'>): OpenedFile<null>;
+  static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null>;
   static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null> {
     const views = attachShared(handle);
-    const file = new MmapFile(views);
     const concurrent = views.status[STATUS_ALLOCATOR_KIND_I32] === AllocatorKind.Concurrent;
-    return { file, allocator: concurrent ? new ConcurrentAllocator(views) : null };
+    return opened(new MmapFile(views), concurrent ? new ConcurrentAllocator(views) : null);
+  }
+
+  /**
+   * A plain object to `postMessage` to a worker thread; there,
+   * `MmapFile.fromShared(handle)` gives a file over the same memory and, for
+   * a concurrent allocator, the same allocator. Its type carries the
+   * allocator kind, so `fromShared` is typed without a `!`.
+   */
+  override share(): SharedMappedFile<K> {
+    return super.share() as SharedMappedFile<K>;
   }
 
   /**
@@ -421,6 +460,20 @@ function toAllocatorKind(choice: unknown): AllocatorKind {
   throw argValueError('options.allocator', "must be 'sequential' or 'concurrent'", choice);
 }
 
+/** The disposable pair create/open/fromShared return. */
+function opened<A extends SequentialAllocator | ConcurrentAllocator | null>(file: MmapFile, allocator: A): OpenedFile<A> {
+  return {
+    file: file as MmapFile<KindOfAllocator<A>>,
+    allocator,
+    [Symbol.dispose]() {
+      file.close();
+    },
+    async [Symbol.asyncDispose]() {
+      file.close();
+    },
+  };
+}
+
 function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
   // The kind is recorded in the shared status page, so a worker learns it
   // from the mapping itself and not from a handle it was sent.
@@ -428,9 +481,9 @@ function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: numbe
   const file = Reflect.construct(MmapFile, [views]) as MmapFile;
   if (kind === AllocatorKind.Concurrent) {
     Atomics.store(views.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(nextPos));
-    return { file, allocator: new ConcurrentAllocator(views) };
+    return opened(file, new ConcurrentAllocator(views));
   }
-  return { file, allocator: new SequentialAllocator(views, nextPos) };
+  return opened(file, new SequentialAllocator(views, nextPos));
 }
 
 function withResumedAllocator(views: ThreadMapping, kind: AllocatorKind, state: unknown) {

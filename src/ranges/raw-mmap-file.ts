@@ -139,11 +139,22 @@ export class RawMmapFile extends MappedFileBase {
   }
 
   /**
-   * The `length` bytes at `offset` as a `Uint8Array` over the mapping itself
-   * (no copy) when they lie within one internal 1 GiB view, which is always
-   * the case for files up to 1 GiB; a copy when they straddle two views.
-   * The view becomes zero-length when the file is closed in this thread, so
-   * holding it after close is harmless. Writing through it is unchecked.
+   * The `length` bytes at `offset` as a **live, writable** `Uint8Array` over
+   * the mapping itself, with no copy: reading it reads the file, and
+   * **writing into it writes the file**, with no check of any kind (no
+   * bounds past the view, no ownership, no fault report until the next
+   * checked call). Use {@link readAt} for a private copy.
+   *
+   * Zero-copy when the bytes lie within one internal 1 GiB view (always, for
+   * files up to 1 GiB); a private copy when they straddle two views. The
+   * view becomes zero-length when the file is closed in this thread, so
+   * holding it after close is harmless.
+   *
+   * @example
+   * ```ts
+   * const live = raw.readSlice(0, 4);
+   * live[0] = 9;            // the file's first byte is now 9
+   * ```
    */
   readSlice(offset: number | bigint, length: number | bigint): Uint8Array {
     const n = toOffset(length, 'length');
