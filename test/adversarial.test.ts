@@ -187,25 +187,26 @@ test('close() with every async form in flight: each settles with its honest resu
 
 // ---- 2. range ownership ---------------------------------------------------
 
-test('the concurrent counter never wraps: 5,000 huge requests after exhaustion are all null, and the first range is never handed out twice', () => {
-  const t = tempDir();
-  try {
-    const size = 16 * ALIGNMENT;
-    const { file, allocator } = MmapFile.create(t.path('w.bin'), size, { allocator: 'concurrent' });
-    const first = allocator.allocate(ALIGNMENT)!;
-    const rest = allocator.allocate(2 ** 53 - 1)!;
-    assert.deepEqual([rest.start, rest.end], [ALIGNMENT, size], 'a huge request is clamped at the end');
-    for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2 ** 53 - 1), null, `call ${i}`);
-    for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2n ** 53n - 1n), null);
-    assert.equal(allocator.remaining, 0);
-    assert.equal(allocator.nextPos, size);
-    assert.deepEqual(allocator.saveState(), { kind: 'concurrent', nextPos: size, totalSize: size });
-    assert.equal(first.isLive, true);
-    file.close();
-  } finally {
-    t.cleanup();
-  }
-});
+for (const [label, size] of [['Int32 page counter, 64 KiB file', 16 * ALIGNMENT], ['BigInt byte counter, 64 GiB sparse file', 64 * 2 ** 30]] as const) {
+  test(`the concurrent counter never wraps (${label}): 5,000 huge requests after exhaustion are all null, and the first range is never handed out twice`, () => {
+    const t = tempDir();
+    try {
+      const { file, allocator } = MmapFile.create(t.path('w.bin'), size, { allocator: 'concurrent', sparse: true });
+      const first = allocator.allocate(ALIGNMENT)!;
+      const rest = allocator.allocate(2 ** 53 - 1)!;
+      assert.deepEqual([rest.start, rest.end], [ALIGNMENT, size], 'a huge request is clamped at the end');
+      for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2 ** 53 - 1), null, `call ${i}`);
+      for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2n ** 53n - 1n), null);
+      assert.equal(allocator.remaining, 0);
+      assert.equal(allocator.nextPos, size);
+      assert.deepEqual(allocator.saveState(), { kind: 'concurrent', nextPos: size, totalSize: size });
+      assert.equal(first.isLive, true);
+      file.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+}
 
 /** A Buffer whose own byteLength getter says `lie` bytes. */
 function lyingOwnGetter(real: number, lie: number): Uint8Array {

@@ -120,6 +120,7 @@ test('the status page layout in TypeScript is the one the native core uses', () 
     allocatorKindI32: layout.STATUS_ALLOCATOR_KIND_I32,
     faultOffsetF64: layout.STATUS_FAULT_OFFSET_F64,
     allocNextI64: layout.STATUS_ALLOC_NEXT_I64,
+    allocNextPagesI32: layout.STATUS_ALLOC_NEXT_PAGES_I32,
     bytes: 4096,
   });
 });

@@ -38,6 +38,7 @@ export interface NativeStatusLayout {
   allocatorKindI32: number;
   faultOffsetF64: number;
   allocNextI64: number;
+  allocNextPagesI32: number;
   bytes: number;
 }
 

@@ -24,7 +24,7 @@ import {
 import { byteLengthOf, prefixOf, readOptions, toBytes, type PathLike } from '../core/arguments.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
-import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from '../native/status-page.js';
+import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_FAULTS_I32 } from '../native/status-page.js';
 import { SequentialAllocator } from './sequential-allocator.js';
 import { mintReceipt, receiptState, type WriteReceipt } from './write-receipt.js';
 
@@ -479,10 +479,7 @@ function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: numbe
   // from the mapping itself and not from a handle it was sent.
   views.status[STATUS_ALLOCATOR_KIND_I32] = kind;
   const file = Reflect.construct(MmapFile, [views]) as MmapFile;
-  if (kind === AllocatorKind.Concurrent) {
-    Atomics.store(views.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(nextPos));
-    return opened(file, new ConcurrentAllocator(views));
-  }
+  if (kind === AllocatorKind.Concurrent) return opened(file, ConcurrentAllocator.start(views, nextPos));
   return opened(file, new SequentialAllocator(views, nextPos));
 }
 
