@@ -64,7 +64,8 @@ export type MmapErrorCode =
   | 'ERR_MMAP_INVALID_ARGUMENT'
   | 'ERR_MMAP_INVALID_STATE'
   | 'ERR_MMAP_FAULT'
-  | 'ERR_MMAP_UNSUPPORTED_PLATFORM';
+  | 'ERR_MMAP_UNSUPPORTED_PLATFORM'
+  | 'ERR_MMAP_NATIVE_LOAD_FAILED';
 
 /** Makes a misuse error. */
 export function misuse(code: MmapErrorCode, message: string): MmapError {
