@@ -193,7 +193,14 @@ function installedApp(): NonNullable<typeof shared> {
 test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no build output, tests or source maps', () => {
   const prebuilds = packed.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f));
   assert.equal(prebuilds.length, 1, `prebuilds in the tarball: ${prebuilds.join(', ')}`);
-  for (const f of ['package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/LICENSE-MIT', 'package/LICENSE-APACHE', 'package/README.md']) {
+  for (const f of [
+    'package/package.json',
+    'package/dist/index.js',
+    'package/dist/index.d.ts',
+    'package/LICENSE-MIT',
+    'package/LICENSE-APACHE',
+    'package/README.md',
+  ]) {
     assert.ok(packed.includes(f), `${f} missing`);
   }
   assert.deepEqual(
@@ -201,7 +208,10 @@ test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no b
     [],
   );
   // Maps would point at ../src/*.ts, which is not shipped.
-  assert.deepEqual(packed.filter((f) => f.endsWith('.map')), []);
+  assert.deepEqual(
+    packed.filter((f) => f.endsWith('.map')),
+    [],
+  );
 });
 
 test('package.json: no dependency, no install or prepare script, gypfile false, Linux x64 only', () => {
@@ -259,8 +269,26 @@ export const report = (e: unknown): string | undefined => (e instanceof MmapErro
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(
     process.execPath,
-    [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
-      '--lib', 'es2023,esnext.disposable', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'types.mts'],
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--lib',
+      'es2023,esnext.disposable',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(root, 'node_modules', '@types'),
+      'types.mts',
+    ],
     { cwd: app, encoding: 'utf8' },
   );
   assert.equal(r.status, 0, `tsc on the installed types:\n${r.stdout}\n${r.stderr}`);
@@ -286,12 +314,7 @@ ${LOADED_BINARIES}${USE_IT}`,
   assertUsed(cjs, installed, 'CommonJS require');
 
   // Any Node 20: dynamic import() from CommonJS, the README's other form.
-  const dyn = runScript(
-    app,
-    env,
-    'import.cjs',
-    `import('ranged-mmap').then(({ MmapFile, RawMmapFile, ALIGNMENT }) => {\n${LOADED_BINARIES}${USE_IT}});`,
-  );
+  const dyn = runScript(app, env, 'import.cjs', `import('ranged-mmap').then(({ MmapFile, RawMmapFile, ALIGNMENT }) => {\n${LOADED_BINARIES}${USE_IT}});`);
   assertUsed(dyn, installed, 'CommonJS import()');
 });
 
