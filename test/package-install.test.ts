@@ -416,7 +416,7 @@ test('a missing binary is a clear ERR_MMAP_NATIVE_LOAD_FAILED that names the pat
   assert.equal(viaEnv.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
   assert.ok(viaEnv.message.includes(nowhere), viaEnv.message);
   assert.match(viaEnv.message, /RANGED_MMAP_NATIVE_BINDING/);
-  assert.match(viaEnv.message, /Cannot find module|ENOENT|cannot open/i, 'the real load error is in the message');
+  assert.match(viaEnv.message, /no such file/i, 'what went wrong is in the message');
 
   // A copy of the installed package whose prebuild was removed (a bundler
   // that left the .node file behind does the same).

@@ -89,11 +89,12 @@ function loadBinding(): NativeBinding {
   if (override !== undefined && override !== '') {
     const file = resolve(override);
     try {
+      if (!existsSync(file)) throw new Error('no such file');
       return require(file) as NativeBinding;
     } catch (error) {
       throw new MmapError(
         'ERR_MMAP_NATIVE_LOAD_FAILED',
-        `ranged-mmap could not load its native core from ${file}, named by ${BINDING_ENV}: ${reason(error)}. ` +
+        `ranged-mmap could not load its native core from ${file}, named by ${BINDING_ENV} (${reason(error)}). ` +
           `Set ${BINDING_ENV} to the absolute path of the ranged_mmap .node file you ship (it is in ` +
           'prebuilds/linux-x64/ of the installed package), or unset it to use the one in the package.',
       );
@@ -106,7 +107,8 @@ function loadBinding(): NativeBinding {
     try {
       return require(file) as NativeBinding;
     } catch (error) {
-      tried.push(`${file}: ${reason(error)}`);
+      const why = reason(error);
+      tried.push(why.startsWith(file) ? why : `${file}: ${why}`);
     }
   }
   const what = tried.length === 0 ? `no binary in ${join(root, 'prebuilds', 'linux-x64')} or ${join(root, 'build', 'Release')}` : tried.join('; ');
@@ -114,14 +116,14 @@ function loadBinding(): NativeBinding {
     'ERR_MMAP_NATIVE_LOAD_FAILED',
     `ranged-mmap could not load its native core (${what}). ` +
       'Reinstall ranged-mmap so that its prebuilt binary is in place; if you bundle or move the binary, ' +
-      `set ${BINDING_ENV} to its absolute path; to build it from source, run \`node-gyp rebuild\` in ${root} ` +
-      '(needs a C compiler and Python).',
+      `set ${BINDING_ENV} to its absolute path; to build it from source, run \`npx node-gyp rebuild\` in ${root} ` +
+      '(needs a C compiler, make and Python).',
   );
 }
 
-/** The message of whatever a failed load threw. */
+/** The first line of whatever a failed load threw (require adds its stack of callers below). */
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)).split('\n', 1)[0]!;
 }
 
 /** The loaded native core (one per thread; the mapping table behind it is per process). */
