@@ -119,8 +119,10 @@ export function attachShared(handle: unknown): ThreadMapping {
 
 /**
  * What every mapped file has, whichever API writes it: size, path,
- * flushing, syncing, sharing with other threads and closing.
- * @internal Not exported; see {@link MmapFile} and {@link RawMmapFile}.
+ * flushing, syncing, sharing with other threads and closing. Not exported
+ * (see {@link MmapFile} and {@link RawMmapFile}), but kept in the public
+ * types because the public classes extend it; only its internal members
+ * are stripped from them.
  */
 export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   /** @internal This thread's views of the mapping. */
