@@ -19,12 +19,17 @@ export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpR
 export type { AllocatorState } from './ranges/allocator-state.js';
 export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
 export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCode, type SystemErrorCode, type SystemErrorDetails } from './errors.js';
-export type { CreateFileOptions, SharedMappedFile } from './core/mapped-file-base.js';
-export type { PathLike } from './core/arguments.js';
+export type { CreateFileOptions, SharedAllocatorKind, SharedMappedFile } from './core/mapped-file-base.js';
+export type { PathLike } from './core/path-like.js';
 export {
   MmapFile,
   type AllocatorChoice,
   type AllocatorFor,
+  type KindOfAllocator,
+  type OptionsAllocatorKind,
+  type OptionField,
+  type AllocatorOptionKind,
+  type SavedStateKind,
   type CreateOptions,
   type OpenOptions,
   type OpenedFile,

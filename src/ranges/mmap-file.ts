@@ -21,7 +21,8 @@ import {
   type CreateFileOptions,
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
-import { byteLengthOf, prefixOf, readOptions, toBytes, type PathLike } from '../core/arguments.js';
+import { byteLengthOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
 import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_FAULTS_I32 } from '../native/status-page.js';
@@ -67,13 +68,16 @@ export interface OpenedFile<A extends SequentialAllocator | ConcurrentAllocator 
 /** The allocator kind an allocator type stands for. */
 export type KindOfAllocator<A> = A extends ConcurrentAllocator ? 'concurrent' : A extends SequentialAllocator ? 'sequential' : AllocatorChoice;
 
-type Field<O, K extends string> = K extends keyof O ? O[K] : undefined;
-type OptionKind<A> = A extends undefined ? 'sequential' : A extends AllocatorChoice ? A : never;
-type StateKind<S> = S extends { kind: infer K } ? K : never;
+/** The type of option `K` of options type `O`, or undefined when `O` has no such option. */
+export type OptionField<O, K extends string> = K extends keyof O ? O[K] : undefined;
+/** The allocator kind an `allocator` option's type stands for. */
+export type AllocatorOptionKind<A> = A extends undefined ? 'sequential' : A extends AllocatorChoice ? A : never;
+/** The allocator kind a saved state's type stands for. */
+export type SavedStateKind<S> = S extends { kind: infer K } ? K : never;
 /** Which allocator kinds an options type can produce: a union when it cannot be known. */
-type KindOf<O> = [Field<O, 'allocatorState'>] extends [undefined]
-  ? OptionKind<Field<O, 'allocator'>>
-  : StateKind<Field<O, 'allocatorState'>> | (undefined extends Field<O, 'allocatorState'> ? OptionKind<Field<O, 'allocator'>> : never);
+export type OptionsAllocatorKind<O> = [OptionField<O, 'allocatorState'>] extends [undefined]
+  ? AllocatorOptionKind<OptionField<O, 'allocator'>>
+  : SavedStateKind<OptionField<O, 'allocatorState'>> | (undefined extends OptionField<O, 'allocatorState'> ? AllocatorOptionKind<OptionField<O, 'allocator'>> : never);
 
 /**
  * The allocator type for an options type: `SequentialAllocator` by default,
@@ -81,9 +85,9 @@ type KindOf<O> = [Field<O, 'allocatorState'>] extends [undefined]
  * concurrent state), and the union when the options' type does not say
  * (a variable typed `CreateOptions`, a conditional value).
  */
-export type AllocatorFor<O> = [KindOf<O>] extends ['sequential']
+export type AllocatorFor<O> = [OptionsAllocatorKind<O>] extends ['sequential']
   ? SequentialAllocator
-  : [KindOf<O>] extends ['concurrent']
+  : [OptionsAllocatorKind<O>] extends ['concurrent']
     ? ConcurrentAllocator
     : SequentialAllocator | ConcurrentAllocator;
 

@@ -1,4 +1,5 @@
-import { byteLengthOf, readOptions, toBytes, toOffset, type PathLike } from '../core/arguments.js';
+import { byteLengthOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
+import type { PathLike } from '../core/path-like.js';
 import { fromNative, outOfRange, typedArrayTag } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
