@@ -38,3 +38,4 @@ export { RawMmapFile } from './ranges/raw-mmap-file.js';
 export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
+export { MappingCursor } from './core/mapping-cursor.js';

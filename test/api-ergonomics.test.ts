@@ -124,3 +124,49 @@ test('the status page layout in TypeScript is the one the native core uses', () 
     bytes: 4096,
   });
 });
+
+test('cursor(): seek checks bounds and state and returns where the bytes are in a per-thread view; no new view per seek', () => {
+  const t = tempDir();
+  try {
+    const path = t.path('cur.bin');
+    const raw = RawMmapFile.create(path, 3 * ALIGNMENT);
+    raw.writeAt(0, pattern(3 * ALIGNMENT, 8));
+    const cursor = raw.cursor();
+    const at = cursor.seek(100, 16);
+    const bytes = cursor.bytes;
+    assert.deepEqual(bytes.subarray(at, at + 16), pattern(3 * ALIGNMENT, 8).subarray(100, 116));
+    for (let i = 0; i < 1000; i++) cursor.seek((i * 7) % (2 * ALIGNMENT), 64);
+    assert.equal(cursor.bytes, bytes, 'the same view every time');
+    assert.equal(cursor.seek(3 * ALIGNMENT, 0), 3 * ALIGNMENT);
+    assert.throws(() => cursor.seek(3 * ALIGNMENT - 1, 2), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
+    assert.throws(() => cursor.seek(1.5, 2), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => cursor.seek(-1, 2), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => cursor.seek('0' as never, 2), { code: 'ERR_INVALID_ARG_TYPE' });
+    raw.close();
+    assert.equal(bytes.length, 0, 'the view is detached by close');
+    assert.throws(() => cursor.seek(0, 1), { code: 'ERR_MMAP_CLOSED' });
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cursor() over a file larger than one window: seek moves to the window that holds the span, and says -1 for a span across two', () => {
+  const t = tempDir();
+  try {
+    const window = 2 ** 30;
+    const raw = RawMmapFile.create(t.path('big.bin'), 2 * window + ALIGNMENT, { sparse: true });
+    raw.writeAt(window - 2, Uint8Array.of(1, 2, 3, 4));
+    const cursor = raw.cursor();
+    assert.equal(cursor.seek(window - 2, 4), -1);
+    assert.equal(cursor.seek(window, 2), 0);
+    assert.equal(cursor.windowStart, window);
+    assert.deepEqual([...cursor.bytes.subarray(0, 2)], [3, 4]);
+    assert.equal(cursor.seek(2 * window + 10, 4), 10);
+    assert.equal(cursor.windowStart, 2 * window);
+    assert.equal(cursor.seek(window - 2, 2), window - 2);
+    assert.deepEqual([...cursor.bytes.subarray(window - 2, window)], [1, 2]);
+    raw.close();
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,6 +1,7 @@
 import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
+import { MappingCursor } from './mapping-cursor.js';
 import { native, SyncMode } from '../native/binding.js';
 import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
@@ -184,6 +185,22 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
     const v = this.views;
     v.check();
     return { kind: 'ranged-mmap:file', key: v.key, path: v.path, size: v.size, allocator: SHARED_KIND_NAMES[v.status[STATUS_ALLOCATOR_KIND_I32]!]! };
+  }
+
+  /**
+   * A {@link MappingCursor} for in-place, allocation-free access to this
+   * file's bytes in this thread (see there).
+   *
+   * @example
+   * ```ts
+   * const cursor = file.cursor();
+   * const at = cursor.seek(4096, 16);
+   * console.log(cursor.bytes[at]);
+   * ```
+   */
+  cursor(): MappingCursor {
+    this.views.check();
+    return new MappingCursor(this.views);
   }
 
   /**
