@@ -361,7 +361,7 @@ test('a create that replaces a file keeps its permission bits; exclusive never r
   }
 });
 
-test('a large write into a sparse file on a full disk is refused whole: ENOSPC and not one byte of it in the file (child process, private tmpfs)', async () => {
+test('on a full disk (child process, private tmpfs): a create that does not fit leaves the existing file byte for byte; a large write into a sparse file is refused whole', async () => {
   const t = tempDir('ranged-mmap-tmpfs-');
   try {
     const script = `mount -t tmpfs -o size=2m tmpfs "$0" && exec "$1" "$2" "$0"`;
@@ -369,6 +369,10 @@ test('a large write into a sparse file on a full disk is refused whole: ENOSPC a
     const result = await runChild('unshare', ['-rm', 'sh', '-c', script, t.dir, process.execPath, child]);
     assert.equal(result.signal, null, result.stderr);
     assert.equal(result.code, 0, result.stderr);
+    const create = result.events.find((e) => e.event === 'create') as unknown as { code: string; keptIntact: boolean; entries: string[] };
+    assert.equal(create.code, 'ENOSPC');
+    assert.equal(create.keptIntact, true, 'the existing 100 KiB file is untouched');
+    assert.deepEqual(create.entries, ['keep.bin'], 'no temporary file is left behind');
     const report = result.events.find((e) => e.event === 'report') as unknown as { failedAt: number; code: string; syscall: string; nonZeroInFailedSpan: number; okWrites: number };
     assert.ok(report !== undefined, JSON.stringify(result.events) + result.stderr);
     assert.ok(report.okWrites > 0, 'the first writes fit and succeed');
