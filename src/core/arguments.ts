@@ -134,6 +134,15 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   return new Uint8Array(buffer, offset, length);
 }
 
+/**
+ * {@link toBytes} with the common case first: a non-empty genuine
+ * Uint8Array is returned as it is after two intrinsic reads (this is on
+ * every write and read path).
+ */
+export function bytesOf(value: unknown, name: string): Uint8Array {
+  return typedArrayTag(value) === 'Uint8Array' && byteLengthOf(value) !== 0 ? (value as Uint8Array) : toBytes(value, name);
+}
+
 /** The first `length` bytes of a genuine Uint8Array, located through internal slots. */
 export function prefixOf(bytes: Uint8Array, length: number): Uint8Array {
   return new Uint8Array(typedBuffer(bytes), typedByteOffset(bytes), length);

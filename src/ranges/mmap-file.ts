@@ -9,7 +9,7 @@ import {
 } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
+import { argValueError, fromNative, misuse, type MmapError } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -21,7 +21,7 @@ import {
   type CreateFileOptions,
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
-import { byteLengthOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
 import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -214,10 +214,8 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   writeRange(range: AllocatedRange, data: ArrayBufferView): WriteReceipt {
     // 1. Read the user's values: the data's length from its internal slots
     //    (no getter, no Proxy trap, no user code at all).
-    let bytes: Uint8Array;
-    let dataLength: number;
-    if (typedArrayTag(data) === 'Uint8Array' && (dataLength = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
-    else dataLength = byteLengthOf((bytes = toBytes(data, 'data')));
+    const bytes = bytesOf(data, 'data');
+    const dataLength = byteLengthOf(bytes);
     // 2. Check the range: genuine, this file's, held by this thread, file open.
     const s = rangeState(range);
     const v = this.views;
@@ -314,10 +312,8 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * ```
    */
   readRange(range: AllocatedRange, target: ArrayBufferView): number {
-    let bytes: Uint8Array;
-    let targetLength: number;
-    if (typedArrayTag(target) === 'Uint8Array' && (targetLength = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
-    else targetLength = byteLengthOf((bytes = toBytes(target, 'target')));
+    const bytes = bytesOf(target, 'target');
+    const targetLength = byteLengthOf(bytes);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {

@@ -1,6 +1,6 @@
-import { byteLengthOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
+import { byteLengthOf, bytesOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
 import type { PathLike } from '../core/path-like.js';
-import { fromNative, outOfRange, typedArrayTag } from '../errors.js';
+import { fromNative, outOfRange } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -69,11 +69,8 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
    */
   writeAt(offset: number | bigint, data: ArrayBufferView): void {
-    // Lengths from internal slots, read before anything else (see core/arguments.ts).
-    let bytes: Uint8Array;
-    let length: number;
-    if (typedArrayTag(data) === 'Uint8Array' && (length = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
-    else length = byteLengthOf((bytes = toBytes(data, 'data')));
+    const bytes = bytesOf(data, 'data');
+    const length = byteLengthOf(bytes);
     const v = this.views;
     // Fast path: a small write inside view 0 at a plain integer offset. The
     // `>>> 0` test accepts exactly the integers 0..2^32-1; view 0 is at most
@@ -121,10 +118,8 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS when the file ends before `target` is full.
    */
   readAt(offset: number | bigint, target: ArrayBufferView): number {
-    let bytes: Uint8Array;
-    let length: number;
-    if (typedArrayTag(target) === 'Uint8Array' && (length = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
-    else length = byteLengthOf((bytes = toBytes(target, 'target')));
+    const bytes = bytesOf(target, 'target');
+    const length = byteLengthOf(bytes);
     const v = this.views;
     // Fast path, as in writeAt.
     if (typeof offset === 'number' && offset >>> 0 === offset && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
