@@ -53,6 +53,10 @@ typedef struct rm_mapping {
   pthread_mutex_t dir_lock;
   uint64_t next_ticket;
   rm_ticket *tickets;
+  char *path;          /* the path it was opened with (NULL if none), and */
+  uint64_t nonce;      /* a random number below 2^53: share() handles carry
+                          both, and attach() refuses a handle whose key was
+                          swapped for another live mapping's */
 } rm_mapping;
 
 /* Registers a new mapping and returns it with one reference, which the

@@ -34,6 +34,8 @@ export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocato
    * `MmapFile.fromShared()` gives the receiving thread, and what its type says.
    */
   readonly allocator: A;
+  /** Binds the handle to its mapping: a handle whose key or path was edited is refused. */
+  readonly nonce: number;
 }
 
 /** What {@link SharedMappedFile.allocator} can say. */
@@ -97,9 +99,9 @@ function emptyFileError(path: string) {
 
 /** @internal Checks a share handle and attaches this thread to its mapping. */
 export function attachShared(handle: unknown): ThreadMapping {
-  let h: Partial<Record<'kind' | 'key' | 'path' | 'size' | 'allocator', unknown>>;
+  let h: Partial<Record<'kind' | 'key' | 'path' | 'size' | 'allocator' | 'nonce', unknown>>;
   try {
-    h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size', 'allocator']);
+    h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size', 'allocator', 'nonce']);
   } catch {
     h = {};
   }
@@ -108,11 +110,12 @@ export function attachShared(handle: unknown): ThreadMapping {
   }
   const mapping = ThreadMapping.attach(h.path, h.key);
   const allocator = SHARED_KIND_NAMES[mapping.status[STATUS_ALLOCATOR_KIND_I32]!];
-  if (mapping.size !== h.size || h.allocator !== allocator) {
+  if (mapping.size !== h.size || h.allocator !== allocator || h.nonce !== mapping.nonce || h.path !== mapping.nativePath) {
     mapping.close();
     throw misuse(
       'ERR_MMAP_INVALID_ARGUMENT',
-      `the shared handle says ${h.size} bytes and allocator ${String(h.allocator)}, but the mapping has ${mapping.size} bytes and allocator ${allocator}; the handle was altered`,
+      `the shared handle for '${h.path}' does not match the mapping its key names (size, allocator, path or nonce differ): ` +
+        'the handle was altered; post the object file.share() returned as it is',
     );
   }
   return mapping;
@@ -184,7 +187,14 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   share(): SharedMappedFile {
     const v = this.views;
     v.check();
-    return { kind: 'ranged-mmap:file', key: v.key, path: v.path, size: v.size, allocator: SHARED_KIND_NAMES[v.status[STATUS_ALLOCATOR_KIND_I32]!]! };
+    return {
+      kind: 'ranged-mmap:file',
+      key: v.key,
+      path: v.path,
+      size: v.size,
+      allocator: SHARED_KIND_NAMES[v.status[STATUS_ALLOCATOR_KIND_I32]!]!,
+      nonce: v.nonce,
+    };
   }
 
   /**

@@ -14,8 +14,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MmapError } from '../errors.js';
 
-/** [key, size, token, statusPage]; views over the file come from `view()`. */
-export type NativeAttachment = [number, number, number, ArrayBuffer];
+/**
+ * [key, size, token, statusPage, path, nonce]; views over the file come from
+ * `view()`. `path` (null for mappings not opened by path) and `nonce` bind
+ * share() handles to their mapping.
+ */
+export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number];
 
 /** Values of the native `rm_sync_mode`. */
 export const enum SyncMode {
