@@ -72,6 +72,11 @@ async function truncatedUnderChild(mode: TruncateMode): Promise<void> {
 
     // The call into the lost region, or at the latest the next one, says so.
     assertFault(report.first ?? report.next, path, `${mode}: first call after the truncation, or the syncAll after it`);
+    // Every mode but one makes a call that cannot race the truncation (a
+    // copy into or out of the mapping, an fstat before a sync): that very
+    // call must fail, not a later one. Only the large write may take pwrite,
+    // which the kernel can refuse in more than one way.
+    if (mode !== 'range-large') assertFault(report.first, path, `${mode}: the first call after the truncation`);
     assertFault(report.next, path, `${mode}: syncAll after the fault`);
     // The handle stays spoiled: no later call pretends all is well.
     assertFault(report.later.syncAll, path, 'a later syncAll');
@@ -129,6 +134,9 @@ test('truncated while a worker thread writes: the worker gets ERR_MMAP_FAULT, th
     assert.ok(acked !== undefined, 'the child never got ready');
     const report = only(result, 'report') as unknown as WorkerReport;
     assertFault(report.worker.write ?? report.worker.syncAll, path, 'the worker: a write past the end, or the syncAll after it');
+    // Each write is one page copied into the mapping, after the truncation: the first one must fail.
+    assertFault(report.worker.write, path, 'the worker: its first write past the new end');
+    assert.equal(report.worker.writesDone, 0, 'writes past the new end that returned success');
     assertFault(report.worker.syncAll, path, 'the worker: syncAll after the fault');
     // The fault is recorded for the mapping, not for one thread.
     assertFault(report.mainSyncAll, path, 'the main thread: syncAll on its own handle');
