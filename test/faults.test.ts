@@ -2,7 +2,7 @@
 // Every scenario runs in a child process (a SIGBUS that escaped would kill
 // the test runner otherwise); the parent plays the other process, checks how
 // the child ended, reads its JSON report, and checks the file on disk.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,13 +10,15 @@ import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { expectedContent, firstDifference, fixture, only, runChild, type ChildResult } from './fault-helpers.js';
+import { expectedContent, firstDifference, fixture, killChildren, only, runChild, type ChildResult } from './fault-helpers.js';
 import { TMPFS_BYTES, TRUNCATED_SIZE, type AckedWrite, type CallOutcome, type ErrorInfo } from './fixtures/fault-layout.js';
 import type { TruncateMode, TruncateReport } from './fixtures/fault-truncate-child.js';
 import type { WorkerReport } from './fixtures/fault-worker-child.js';
 import type { DiskFullMode, PreallocReport, SparseReport } from './fixtures/fault-diskfull-child.js';
 
 const TIMEOUT = { timeout: 120_000 };
+// A test that times out must not leave its child (and the child's workers) running.
+afterEach(killChildren);
 
 function story(result: ChildResult): string {
   return `exit code ${result.code}, signal ${result.signal}\nevents: ${JSON.stringify(result.events)}\nstderr: ${result.stderr}`;
