@@ -6,7 +6,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
@@ -230,10 +230,10 @@ test('full disk under a sparse file: writeAtAsync (copy on the libuv pool) ends 
 
 // --- c. a SIGBUS that is not the library's -------------------------------------
 
-async function sigbusChild(mode: string, onArmed: (kill: () => void) => void = () => {}): Promise<ChildResult> {
+async function sigbusChild(mode: string, onArmed: (kill: () => void) => void = () => {}, extra: string[] = []): Promise<ChildResult> {
   const t = tempDir('ranged-mmap-sigbus-');
   try {
-    return await runChild(process.execPath, [fixture('fault-sigbus-child.js'), t.dir, mode], (event, child) => {
+    return await runChild(process.execPath, [fixture('fault-sigbus-child.js'), t.dir, mode, ...extra], (event, child) => {
       if (event.event === 'armed')
         onArmed(() => {
           child.kill('SIGBUS');
@@ -268,4 +268,51 @@ test('a SIGBUS listener installed before the library still gets sent signals, an
   assert.equal((armed.fault as ErrorInfo | null)?.code, 'ERR_MMAP_FAULT', 'the fault in the mapping is an error');
   assert.equal(armed.listenerCallsAfterFault, 0, 'the fault in the mapping did not reach the listener');
   assert.equal(only(result, 'survived').listenerCalls, 1, 'the sent SIGBUS reached the listener once');
+});
+
+/**
+ * A shared object whose constructor makes a real SIGBUS with no help from
+ * the library: it maps a file of its own, shrinks the file, and reads the
+ * page the file no longer backs. Node cannot map a file by itself, so this
+ * is the smallest honest way to fault outside the library's mappings.
+ */
+const FOREIGN_FAULT_C = `
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+__attribute__((constructor)) static void fault_outside_ranged_mmap(void) {
+  const char *path = getenv("FOREIGN_FAULT_FILE");
+  if (path == NULL) return;
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ftruncate(fd, 2 * 4096) != 0) _exit(90);
+  volatile unsigned char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) _exit(91);
+  p[0] = 1;
+  if (ftruncate(fd, 0) != 0) _exit(92);
+  volatile unsigned char lost = p[4096]; /* no file page behind it: SIGBUS */
+  (void)lost;
+}
+`;
+
+test('a real SIGBUS outside the library\'s mappings (another mapping of the process loses its file) still kills the process', TIMEOUT, async () => {
+  const build = tempDir('ranged-mmap-foreign-');
+  try {
+    writeFileSync(build.path('foreign-fault.c'), FOREIGN_FAULT_C);
+    // The C compiler node-gyp needs to build the addon from source. A
+    // missing compiler fails this test: it is never skipped.
+    try {
+      execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', build.path('foreign-fault.so'), build.path('foreign-fault.c')], { stdio: 'pipe' });
+    } catch (error) {
+      assert.fail(`this test compiles a 20-line C helper with \`cc\` (the compiler node-gyp uses for the addon); it could not: ${String(error)}`);
+    }
+    const result = await sigbusChild('foreign', () => {}, [build.path('foreign-fault.so')]);
+    assert.equal(result.signal, 'SIGBUS', story(result));
+    const armed = only(result, 'armed');
+    assert.equal((armed.fault as ErrorInfo | null)?.code, 'ERR_MMAP_FAULT', 'the guard caught the fault in its own mapping first');
+    assert.equal(result.events.filter((e) => e.event === 'survived').length, 0, story(result));
+  } finally {
+    build.cleanup();
+  }
 });
