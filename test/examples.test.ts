@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
 function run(script: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [examples + script, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return execFileSync(process.execPath, [examples + script, ...args], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
 }
 
 test('examples/quick-start.mjs writes, reads back and finds the bytes on disk', () => {
