@@ -171,11 +171,22 @@ const MUTANTS = [
   },
   {
     id: 'conc-exhausted',
-    what: 'the concurrent allocator misses exhaustion by one byte',
+    // The check after the add matters only when another thread exhausted the
+    // file between this one's load and its add: one thread alone is always
+    // stopped by the check before the add. Expected to survive (race-only).
+    what: 'the concurrent allocator misses exhaustion by one page when racing (race-only path)',
     file: 'ranges/concurrent-allocator.js',
     find: 'if (page >= totalPages || page < 0)',
     replace: 'if (page > totalPages || page < 0)',
     tests: ALLOCATORS,
+  },
+  {
+    id: 'conc-adds-after-end',
+    what: 'the concurrent allocator keeps adding to its counter after exhaustion (the counter wraps)',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'if (seen >= totalPages || seen < 0)',
+    replace: 'if (false)',
+    tests: ['adversarial', ...ALLOCATORS],
   },
   // --- transfers, receipts, shared handles
   {

@@ -187,7 +187,14 @@ test('close() with every async form in flight: each settles with its honest resu
 
 // ---- 2. range ownership ---------------------------------------------------
 
-for (const [label, size] of [['Int32 page counter, 64 KiB file', 16 * ALIGNMENT], ['BigInt byte counter, 64 GiB sparse file', 64 * 2 ** 30]] as const) {
+// The 4 GiB file is the page counter at its largest: each huge request adds
+// 2^20 pages, so without the exhaustion check the Int32 would wrap after
+// 2,048 of them and hand out [0, ...) again.
+for (const [label, size] of [
+  ['Int32 page counter, 64 KiB file', 16 * ALIGNMENT],
+  ['Int32 page counter at its largest, 4 GiB sparse file', 4 * 2 ** 30],
+  ['BigInt byte counter, 64 GiB sparse file', 64 * 2 ** 30],
+] as const) {
   test(`the concurrent counter never wraps (${label}): 5,000 huge requests after exhaustion are all null, and the first range is never handed out twice`, () => {
     const t = tempDir();
     try {
