@@ -1,8 +1,10 @@
 // The results table printed at the end of a run.
 const fmt = (x) => (x === null || x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
+const hostCount = (v) => (v.reportedKiB ? v.reportedKiB.filter((k) => k > 0).length : '-');
+
 export function printTable(results) {
-  const rows = [['scenario', 'variant', 'W', 'peer', 'speedup median (min-max)', 'ours', 'peer', 'slow', 'ok']];
+  const rows = [['scenario', 'variant', 'W', 'peer', 'speedup median (min-max)', 'ours', 'peer', 'slow', 'host', 'ok']];
   for (const r of results) {
     rows.push([
       r.scenario,
@@ -14,6 +16,8 @@ export function printTable(results) {
       r.peerValue ? `${fmt(r.peerValue.median)} ${r.peerValue.unit}` : '-',
       // repetitions > 1.5x the contender's fastest in this run: ours/peer
       `${r.subject.slow ?? '-'}/${r.peerValue ? (r.peerValue.slow ?? '-') : '-'}`,
+      // repetitions during which the kernel reported free pages to the host: ours/peer
+      `${hostCount(r.subject)}/${r.peerValue ? hostCount(r.peerValue) : '-'}`,
       r.verified ? 'yes' : 'NO',
     ]);
   }
