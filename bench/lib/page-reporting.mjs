@@ -6,6 +6,10 @@
 //  - /proc/vmstat lines about the balloon, reporting or free pages;
 //  - whether a virtio balloon device offers VIRTIO_BALLOON_F_REPORTING
 //    (feature bit 5).
+//  - DAMON (kdamond) schemes, when the admin sysfs has any: on this VM a
+//    `pageout` scheme reclaims page cache that is unmapped and idle for
+//    about a minute, which is then freed and reported to the host. Read
+//    only: stats are whatever the kernel last published.
 // Sources that are absent are listed under `missing`, so a results file
 // from another kernel says what could not be read.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -65,6 +69,29 @@ export function pageReporting() {
     if (!balloon) missing.push('virtio_balloon device');
   } catch {
     missing.push('/sys/bus/virtio/devices');
+  }
+  const damon = '/sys/kernel/mm/damon/admin/kdamonds';
+  try {
+    for (const k of readdirSync(damon).filter((d) => /^\d+$/.test(d))) {
+      const kd = `${damon}/${k}`;
+      counters[`damon.${k}.state`] = parse(readFileSync(`${kd}/state`, 'utf8'));
+      for (const c of readdirSync(`${kd}/contexts`).filter((d) => /^\d+$/.test(d))) {
+        const ctx = `${kd}/contexts/${c}`;
+        counters[`damon.${k}.${c}.operations`] = parse(readFileSync(`${ctx}/operations`, 'utf8'));
+        for (const sc of readdirSync(`${ctx}/schemes`).filter((d) => /^\d+$/.test(d))) {
+          const base = `${ctx}/schemes/${sc}`;
+          const key = `damon.${k}.${c}.scheme${sc}`;
+          for (const f of ['action', 'access_pattern/age/min', 'access_pattern/nr_accesses/max', 'quotas/bytes', 'quotas/reset_interval_ms', 'stats/nr_applied', 'stats/sz_applied']) {
+            try {
+              counters[`${key}.${f.replaceAll('/', '.')}`] = parse(readFileSync(`${base}/${f}`, 'utf8'));
+            } catch {}
+          }
+        }
+      }
+      sources.push(kd);
+    }
+  } catch {
+    missing.push(damon);
   }
   return { counters, sources, missing };
 }
