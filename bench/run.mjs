@@ -95,6 +95,35 @@ writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 printTable(results);
 console.log(`\n${results.length} comparisons in ${report.seconds} s (order seed ${orderSeed}); written to ${out}`);
 console.log(`warm steps: ${warmStats.steps}, ${Math.round(warmStats.totalMiB)} MiB touched and freed in ${Math.round(warmStats.totalMs)} ms (short touch ${warmStats.shortTouch}, short release ${warmStats.shortRelease})`);
+{
+  // Slow repetitions (> 1.5x the side's fastest) and how many of them had a
+  // host page report inside them; each side counted once (the subject of
+  // headline or read appears in two entries).
+  const seen = new Set();
+  let slow = 0;
+  let slowReported = 0;
+  let reportedReps = 0;
+  let allReps = 0;
+  for (const r of results) {
+    for (const v of [r.subject, r.peerValue]) {
+      if (!v || !v.reportedKiB) continue;
+      const key = `${r.scenario} ${r.variant} ${r.workers} ${v.values.join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const best = v.unit === 'ms' ? Math.min(...v.values) : Math.max(...v.values);
+      v.values.forEach((x, i) => {
+        const isSlow = v.unit === 'ms' ? x > 1.5 * best : x * 1.5 < best;
+        allReps++;
+        if (v.reportedKiB[i] > 0) reportedReps++;
+        if (isSlow) {
+          slow++;
+          if (v.reportedKiB[i] > 0) slowReported++;
+        }
+      });
+    }
+  }
+  console.log(`slow repetitions (> 1.5x the side's fastest): ${slow} of ${allReps}, ${slowReported} of them with a host page report inside; repetitions with a report inside: ${reportedReps} of ${allReps}`);
+}
 if (results.some((r) => r.verified === false)) {
   console.error('some results failed verification');
   process.exitCode = 1;
