@@ -6,7 +6,7 @@
 // No peer and no speedup. Verified: every allocation succeeded and the
 // shared counter moved by exactly that many pages, so none was lost or
 // handed out twice. Before every repetition, the memory warm step of
-// BENCH.md (32 MiB: the scenario itself touches almost no memory).
+// BENCH.md (64 MiB: the scenario itself touches almost no memory).
 import { join } from 'node:path';
 import { MmapFile } from 'ranged-mmap';
 import { removeAndSync } from '../lib/files.mjs';
