@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only=headline,read] [--reps=N] [--seed=N] [--dir=DIR] [--out=FILE] [--verbose]
+// npm run bench [-- --quick] [--only=headline,read] [--reps=N] [--seed=N] [--warm-factor=X] [--dir=DIR] [--out=FILE] [--verbose]
 // Runs the scenarios of ../shared/BENCH.md against node:fs and bare-mapping
 // peers in the same process run, prints a table, and writes
 // bench/results/latest.json:
@@ -15,7 +15,7 @@ import { benchDir } from './lib/files.mjs';
 import { machine } from './lib/machine.mjs';
 import { setOrderSeed, phaseSeconds } from './lib/alternate.mjs';
 import { pageReporting, counterDelta } from './lib/page-reporting.mjs';
-import { warmStats } from './lib/warm.mjs';
+import { warmStats, setWarmFactor } from './lib/warm.mjs';
 import { printTable } from './lib/table.mjs';
 import { headline } from './scenarios/headline.mjs';
 import { random4k } from './scenarios/random-4k.mjs';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     reps: { type: 'string', default: '5' },
     seed: { type: 'string' },
+    'warm-factor': { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +46,10 @@ if (!Number.isInteger(reps) || reps < 5) throw new Error(`--reps must be an inte
 const orderSeed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 if (!Number.isInteger(orderSeed) || orderSeed < 0) throw new Error(`--seed must be a non-negative integer; got '${values.seed}'`);
 setOrderSeed(orderSeed);
+// The memory warm step touches and frees warm-factor x the scenario's size (at least 1).
+const warmFactor = Number(values['warm-factor']);
+if (!(warmFactor >= 1)) throw new Error(`--warm-factor must be a number >= 1; got '${values['warm-factor']}'`);
+setWarmFactor(warmFactor);
 const only = values.only ? values.only.split(',') : Object.keys(scenarios);
 for (const name of only) if (!(name in scenarios)) throw new Error(`unknown scenario '${name}'; known: ${Object.keys(scenarios).join(', ')}`);
 
@@ -81,6 +86,7 @@ const report = {
   quick: values.quick,
   reps,
   orderSeed,
+  warmFactor,
   date: new Date().toISOString(),
   seconds: Math.round((performance.now() - started) / 1000),
   scenarioSeconds,

@@ -80,5 +80,12 @@ export function warmMemory(bytes) {
  * steps (9 short releases); never for 64 MiB and more.
  */
 export function warmSize(scenarioBytes) {
-  return Math.max(scenarioBytes, 64 * MiB);
+  return Math.max(Math.ceil(scenarioBytes * warmFactor), 64 * MiB);
+}
+
+let warmFactor = 1;
+
+/** Multiplies every scenario's warm size (run.mjs --warm-factor; default 1). */
+export function setWarmFactor(factor) {
+  warmFactor = factor;
 }
