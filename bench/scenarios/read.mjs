@@ -3,9 +3,9 @@
 //  - random: 4 KiB records at random 4K-aligned offsets (fixed seed); the
 //    consumer XORs one 32-bit word per 64-byte line of each record. Peer
 //    fs.readSync into a buffer; subject RawMmapFile.readAt into a buffer
-//    ("random-4k"), and readSlice, a view of the mapping read in place
-//    ("random-4k-slice": the zero-copy way to read a record). Second peer
-//    in both, the bare mapping: a plain Uint8Array over the same mapping
+//    ("random-4k"), readSlice, a view of the mapping read in place
+//    ("random-4k-slice"), and cursor.seek, the same in place with no new
+//    view per record ("random-4k-cursor"). Second peer in each, the bare mapping: a plain Uint8Array over the same mapping
 //    (readSlice(0, size), view 0 of the mapping, made once), no checks:
 //    target.set(view.subarray(o, o + 4096)) for the copy, and the words
 //    read straight from an Int32Array over that view for in place.
@@ -85,6 +85,25 @@ export async function read({ dir, quick, reps, log }) {
           return ms;
         },
       };
+      // The allocation-free in-place read: cursor.seek checks bounds and the
+      // file's state and says where the record is in this thread's view of
+      // the mapping (view 0 here: the file is 1 GiB at most, so `mapped`
+      // covers the same memory).
+      const cursor = file.cursor();
+      const cursorInPlace = {
+        name: 'ranged-mmap',
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (let i = 0; i < count; i++) {
+            const at = cursor.seek(offsets[i], PAGE) / 4;
+            for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= mapped[at + w];
+          }
+          const ms = performance.now() - t0;
+          sums['ranged-mmap'] = x;
+          return ms;
+        },
+      };
       const checked = (c) => ({
         ...c,
         verify() {
@@ -114,6 +133,9 @@ export async function read({ dir, quick, reps, log }) {
       log('read random-4k (readSlice, in place)');
       r = await alternate([checked(inPlace), peer, checked(bareInPlace)], reps, log, { warmBytes, label: 'read random-4k-slice' });
       results.push(...entries('random-4k-slice', r));
+      log('read random-4k (cursor, in place, no allocation)');
+      r = await alternate([checked(cursorInPlace), peer, checked(bareInPlace)], reps, log, { warmBytes, label: 'read random-4k-cursor' });
+      results.push(...entries('random-4k-cursor', r));
     }
     // sequential scan
     {
