@@ -890,7 +890,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, layout, "faultOffsetF64", make_double(env, RM_STATUS_FAULT_OFFSET_F64));
   napi_set_named_property(env, layout, "allocNextI64", make_double(env, RM_STATUS_ALLOC_NEXT_I64));
   napi_set_named_property(env, layout, "allocNextPagesI32", make_double(env, RM_STATUS_ALLOC_PAGES_I32));
-  napi_set_named_property(env, layout, "largeWritesI32", make_double(env, RM_STATUS_LARGE_WRITES_I32));
   napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
   napi_set_named_property(env, exports, "statusLayout", layout);
   return exports;

@@ -29,7 +29,6 @@
                                          (bytes; files over 4 GiB) */
 #define RM_STATUS_ALLOC_PAGES_I32 6   /* int32 at byte 24: concurrent allocator
                                          (4 KiB pages; files up to 4 GiB) */
-#define RM_STATUS_LARGE_WRITES_I32 7  /* int32 at byte 28: large writes in flight */
 #define RM_STATUS_BYTES 4096
 
 typedef struct rm_ticket {

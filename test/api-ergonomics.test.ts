@@ -121,7 +121,6 @@ test('the status page layout in TypeScript is the one the native core uses', () 
     faultOffsetF64: layout.STATUS_FAULT_OFFSET_F64,
     allocNextI64: layout.STATUS_ALLOC_NEXT_I64,
     allocNextPagesI32: layout.STATUS_ALLOC_NEXT_PAGES_I32,
-    largeWritesI32: layout.STATUS_LARGE_WRITES_I32,
     bytes: 4096,
   });
 });

@@ -8,7 +8,7 @@
  */
 import { MmapError, faultError, fromNative, misuse } from '../errors.js';
 import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
-import { STATUS_FAULTS_I32, STATUS_LARGE_WRITES_I32 } from '../native/status-page.js';
+import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
 /** Bytes covered by one view (1 GiB); files larger than that get several. */
@@ -152,57 +152,44 @@ export class ThreadMapping {
    * routes write the same page cache, so readers of the mapping see the
    * bytes either way.
    */
-  write(offset: number, data: Uint8Array, length: number): void {
+  write(offset: number, data: Uint8Array): void {
+    const length = data.byteLength;
     if (length >= LARGE_WRITE_BYTES) {
-      this.writeLarge(offset, data, length);
+      this.writeLarge(offset, data);
       return;
     }
     if (offset + length <= this.firstLength) {
       this.first.set(data, offset);
       return;
     }
-    this.writeSpanning(offset, data, length);
+    this.writeSpanning(offset, data);
   }
 
-  /**
-   * The route of a large write. pwrite copies once (the kernel fills fresh
-   * page-cache pages straight from `data`), but takes the file's inode lock,
-   * so two threads pwriting one file take turns. Populate + copy touches
-   * memory twice (the kernel zero-fills, then we copy) but takes no file
-   * lock, so writers run side by side. Hence: pwrite only for mostly cold
-   * pages with no other large write in flight on this mapping (any thread);
-   * populate + copy for warm pages (nothing to fill) or when others write.
-   */
-  private writeLarge(offset: number, data: Uint8Array, length: number): void {
-    const status = this.status;
-    const others = Atomics.add(status, STATUS_LARGE_WRITES_I32, 1);
+  private writeLarge(offset: number, data: Uint8Array): void {
+    const length = data.byteLength;
+    const pages = Math.ceil(length / 4096);
+    let resident: number;
     try {
-      if (others === 0) {
-        let resident: number;
-        try {
-          resident = native.residentPages(this.key, offset, length);
-        } catch (error) {
-          throw fromNative(error, this.path);
-        }
-        if (resident * 2 < Math.ceil(length / 4096)) {
-          try {
-            native.pwrite(this.key, offset, data);
-          } catch (error) {
-            throw fromNative(error, this.path);
-          }
-          return;
-        }
-      }
-      this.populate(offset, length);
-      if (offset + length <= this.firstLength) this.first.set(data, offset);
-      else this.writeSpanning(offset, data, length);
-    } finally {
-      if (!this.closed) Atomics.sub(status, STATUS_LARGE_WRITES_I32, 1);
+      resident = native.residentPages(this.key, offset, length);
+    } catch (error) {
+      throw fromNative(error, this.path);
     }
+    if (resident * 2 < pages) {
+      try {
+        native.pwrite(this.key, offset, data);
+      } catch (error) {
+        throw fromNative(error, this.path);
+      }
+      return;
+    }
+    this.populate(offset, length);
+    if (offset + length <= this.firstLength) this.first.set(data, offset);
+    else this.writeSpanning(offset, data);
   }
 
-  private writeSpanning(offset: number, data: Uint8Array, length: number): void {
+  private writeSpanning(offset: number, data: Uint8Array): void {
     let done = 0;
+    const length = data.byteLength;
     while (done < length) {
       const at = offset + done;
       const index = Math.floor(at / VIEW_BYTES);

@@ -45,7 +45,6 @@ export interface NativeStatusLayout {
   faultOffsetF64: number;
   allocNextI64: number;
   allocNextPagesI32: number;
-  largeWritesI32: number;
   bytes: number;
 }
 

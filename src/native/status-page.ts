@@ -19,8 +19,6 @@ export const STATUS_FAULT_OFFSET_F64 = 1;
 export const STATUS_ALLOC_NEXT_I64 = 2;
 /** Int32 index: next position (4 KiB pages) of the concurrent allocator of a file up to 4 GiB (no BigInt on the hot path). */
 export const STATUS_ALLOC_NEXT_PAGES_I32 = 6;
-/** Int32 index: large writes in flight on the mapping, all threads (they choose their route by it). */
-export const STATUS_LARGE_WRITES_I32 = 7;
 
 /** Values at STATUS_ALLOCATOR_KIND_I32. */
 export const enum AllocatorKind {
