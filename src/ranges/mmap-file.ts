@@ -228,7 +228,7 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     const start = s.start;
     // The common case inline: a small write inside the first view is one copy.
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
-    else v.write(start, bytes);
+    else v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
     return (s.receipt ??= mintReceipt({ key: s.key, start, end: s.end })) as WriteReceipt;
   }
