@@ -176,16 +176,16 @@ const MUTANTS = [
     // stopped by the check before the add. Expected to survive (race-only).
     what: 'the concurrent allocator misses exhaustion by one page when racing (race-only path)',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (page >= totalPages || page < 0)',
-    replace: 'if (page > totalPages || page < 0)',
+    find: 'if (page >= totalPages || page < 0)\n                    return null;',
+    replace: 'if (page > totalPages || page < 0)\n                    return null;',
     tests: ALLOCATORS,
   },
   {
     id: 'conc-adds-after-end',
     what: 'the concurrent allocator keeps adding to its counter after exhaustion (the counter wraps)',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (seen >= totalPages || seen < 0)',
-    replace: 'if (false)',
+    find: 'if (seen >= totalPages || seen < 0)\n                return null;',
+    replace: 'if (false)\n                return null;',
     tests: ['adversarial', ...ALLOCATORS],
   },
   // --- transfers, receipts, shared handles
