@@ -112,7 +112,7 @@ console.log(`warm steps: ${warmStats.steps}, ${Math.round(warmStats.totalMiB)} M
   let allReps = 0;
   for (const r of results) {
     for (const v of [r.subject, r.peerValue]) {
-      if (!v || !v.reportedKiB) continue;
+      if (!v?.reportedKiB) continue;
       const key = `${r.scenario} ${r.variant} ${r.workers} ${v.values.join(',')}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -358,7 +358,7 @@ function runFile(file) {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => (out += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
+    child.on('close', (_code, signal) => {
       clearTimeout(timer);
       running = undefined;
       if (signal === 'SIGKILL') return resolve(null);

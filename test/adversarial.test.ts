@@ -295,13 +295,30 @@ test('no user code runs inside writeRange: valueOf and getters are never called,
     const range: AllocatedRange = allocator.allocate(2 * ALIGNMENT)!;
     const data = new Uint8Array(2 * ALIGNMENT).fill(5);
     let ran = 0;
-    Object.defineProperty(data, 'buffer', { get: () => (ran++, range.splitAtAlignUp(ALIGNMENT), new ArrayBuffer(0)) });
-    Object.defineProperty(data, 'byteOffset', { get: () => (ran++, range.transfer(), 0) });
+    Object.defineProperty(data, 'buffer', {
+      get: () => {
+        ran++;
+        range.splitAtAlignUp(ALIGNMENT);
+        return new ArrayBuffer(0);
+      },
+    });
+    Object.defineProperty(data, 'byteOffset', {
+      get: () => {
+        ran++;
+        range.transfer();
+        return 0;
+      },
+    });
     file.writeRange(range, data);
     assert.equal(ran, 0);
     assert.equal(range.isLive, true, 'the range is still whole and held here');
     const raw = RawMmapFile.open(path);
-    const offset = { valueOf: () => (ran++, 0) };
+    const offset = {
+      valueOf: () => {
+        ran++;
+        return 0;
+      },
+    };
     assert.throws(() => raw.writeAt(offset as never, data), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => raw.readAt(offset as never, data), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.equal(ran, 0);

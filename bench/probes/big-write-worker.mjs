@@ -15,7 +15,10 @@ const handlers = {
     for (const index of job.chunks) {
       const length = Math.min(chunkSize, job.size - index * chunkSize);
       let buf = buffers.get(index);
-      if (!buf) buffers.set(index, (buf = Buffer.allocUnsafe(length)));
+      if (!buf) {
+        buf = Buffer.allocUnsafe(length);
+        buffers.set(index, buf);
+      }
       buf.fill((index + job.value) & 0xff);
     }
     return 'prepared';

@@ -142,7 +142,7 @@ export async function read({ dir, quick, reps, log }) {
       log('read scan');
       const buf = Buffer.alloc(STEP);
       const bufWords = new Int32Array(buf.buffer, buf.byteOffset, STEP / 4);
-      let sums = {};
+      const sums = {};
       const xorLines = (words) => {
         let x = 0;
         for (let i = 0; i < words.length; i += LINE_WORDS) x ^= words[i];

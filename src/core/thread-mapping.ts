@@ -6,8 +6,8 @@
  *
  * Not exported from the package.
  */
-import { MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
+import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
+import { native, type SyncMode, type NativeAttachment } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
