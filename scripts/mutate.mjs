@@ -253,9 +253,8 @@ const MUTANTS = [
     id: 'write-ignores-fault',
     what: 'writeRange returns a receipt after its copy faulted',
     file: 'ranges/mmap-file.js',
-    anchor: 'mintReceipt({ key: s.key, start, end: s.end })',
-    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)',
-    replace: 'if (false)',
+    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return receiptFor(s);',
+    replace: 'if (false)\n            throw v.faultError();\n        return receiptFor(s);',
     tests: FAULTS,
   },
   {
