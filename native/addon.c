@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bind_ring.h"
 #include "fault_guard.h"
 #include "file_ops.h"
 #include "mapping_table.h"
@@ -873,6 +874,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, layout, "allocNextI64", make_double(env, RM_STATUS_ALLOC_NEXT_I64));
   napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
   napi_set_named_property(env, exports, "statusLayout", layout);
+  if (!rm_register_ring(env, exports)) return NULL; /* vmap: rings (native/bind_ring.c) */
   return exports;
 }
 

@@ -33,3 +33,7 @@ export { RawMmapFile } from './ranges/raw-mmap-file.js';
 export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
+
+// ---- vmap: maps and rings (SPEC §4) ----
+export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
+export { pageSize, allocationSize } from './vmap/system.js';
