@@ -37,3 +37,4 @@ export { inspectNative, type NativeInspection } from './core/inspect.js';
 // ---- vmap: maps and rings (SPEC §4) ----
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
+export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';

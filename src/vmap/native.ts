@@ -20,3 +20,29 @@ export interface VmapNativeBinding {
 }
 
 export const vnative = native as unknown as VmapNativeBinding;
+
+/** What `mapCreate` takes (native/vmap_map.h, rm_vmap_request). */
+export interface NativeMapRequest {
+  /** The caller's descriptor, or -1 for anonymous memory. */
+  fd: number;
+  offset: number;
+  length: number;
+  /** Also map the shared (writing) half. */
+  shared: boolean;
+  populate: boolean;
+  /** Expose the shared half (MemoryMapMut over a file) rather than the private one. */
+  exposeShared: boolean;
+}
+
+export interface VmapMapBinding {
+  mapCreate(req: NativeMapRequest): ArrayBuffer;
+  /** Detaches `buffer` and returns a new buffer over the shared or private half (resetting the private half first if asked). */
+  mapExpose(buffer: ArrayBuffer, exposeShared: boolean, resetPrivate: boolean): ArrayBuffer;
+  mapClose(buffer: ArrayBuffer): void;
+  mapFlush(buffer: ArrayBuffer, fd: number, offset: number, length: number, sync: boolean): void;
+  mapFaults(buffer: ArrayBuffer): object | null;
+  liveMaps(): number;
+  readonly mapMaxLength: number;
+}
+
+export const mnative = native as unknown as VmapMapBinding;
