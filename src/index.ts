@@ -38,3 +38,4 @@ export { inspectNative, type NativeInspection } from './core/inspect.js';
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
+export { BufReader, BufWriter } from './vmap/buf.js';

@@ -10,6 +10,7 @@
  * released by `close()` or, if the ring is dropped without it, when its
  * buffer is garbage-collected.
  */
+import { Readable, Writable } from 'node:stream';
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { vnative } from './native.js';
@@ -26,8 +27,8 @@ function toCapacityHint(value: unknown): number {
   return n;
 }
 
-/** Reads what `write` accepts: a string (written as UTF-8) or bytes. */
-function toWriteData(data: unknown): Uint8Array | string {
+/** @internal Reads what `write` accepts: a string, or a plain Uint8Array over the caller's bytes. */
+export function toWriteData(data: unknown): Uint8Array | string {
   if (typeof data === 'string') return data;
   try {
     // A plain Uint8Array over the same memory, located through internal
@@ -223,6 +224,7 @@ export abstract class RingBase {
     const limit = this.writeLen;
     if (count > limit) throw outOfRange('n', `an integer >= 0 and <= ${limit} (the writable bytes)`, n);
     this.publish(count);
+    if (count > 0) this.published();
   }
 
   /**
@@ -235,8 +237,10 @@ export abstract class RingBase {
    */
   clear(): void {
     this.memory();
+    const n = this.used;
     this.head = 0;
     this.used = 0;
+    if (n > 0 && this.#wakeWriter !== null) this.#wake('writer');
   }
 
   /**
@@ -255,6 +259,9 @@ export abstract class RingBase {
     this.#closed = true;
     this.#bytes = EMPTY;
     vnative.ringClose(this.#buffer);
+    // Adapters waiting on the ring learn it is gone.
+    if (this.#wakeReader !== null) this.#wake('reader');
+    if (this.#wakeWriter !== null) this.#wake('writer');
   }
 
   /** `using ring = new Ring(n)` closes it at the end of the block. */
@@ -266,6 +273,113 @@ export abstract class RingBase {
   protected release(n: number): void {
     this.used -= n;
     this.head = this.used === 0 ? 0 : (this.head + n) % this.#capacity;
+    if (this.#wakeWriter !== null && n > 0) this.#wake('writer');
+  }
+
+  /** @internal Wakes a stream adapter waiting for data after bytes were published. */
+  protected published(): void {
+    if (this.#wakeReader !== null) this.#wake('reader');
+  }
+
+  /** The adapters' wake-ups (one reader and one writer at a time). */
+  #wakeReader: (() => void) | null = null;
+  #wakeWriter: (() => void) | null = null;
+  /** Set when the writable() side ended: readable() ends once drained. */
+  #ended = false;
+
+  #wake(which: 'reader' | 'writer'): void {
+    const fn = which === 'reader' ? this.#wakeReader : this.#wakeWriter;
+    if (which === 'reader') this.#wakeReader = null;
+    else this.#wakeWriter = null;
+    // On a later tick: the wake-up may push into a stream, which must not
+    // happen inside the caller's read or write.
+    if (fn !== null) process.nextTick(fn);
+  }
+
+  /**
+   * A Node `Readable` of the ring's bytes: it emits what is written into
+   * the ring (by {@link write}, {@link commit} or {@link writable}) and
+   * ends once the {@link writable} side has ended and the ring is drained.
+   * Chunks are copies, so the ring's memory is free again at once. One
+   * reader at a time.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises';
+   * const ring = new Ring(1 << 16);
+   * await Promise.all([
+   *   pipeline(fs.createReadStream('in'), ring.writable()),
+   *   pipeline(ring.readable(), fs.createWriteStream('out')),
+   * ]);
+   * ```
+   */
+  readable(): Readable {
+    const pump = (): void => {
+      if (this.#closed) {
+        stream.destroy(misuse('ERR_MMAP_CLOSED', 'the ring was closed while its readable() was reading'));
+        return;
+      }
+      for (;;) {
+        if (this.used > 0) {
+          const chunk = Buffer.from(this.readSlice()); // a copy
+          this.release(chunk.length);
+          if (!stream.push(chunk)) return; // Node calls read() again when it wants more
+        } else if (this.#ended) {
+          stream.push(null);
+          return;
+        } else {
+          this.#wakeReader = pump;
+          return;
+        }
+      }
+    };
+    const stream = new Readable({ read: pump });
+    return stream;
+  }
+
+  /**
+   * A Node `Writable` into the ring. For a {@link Ring}, a chunk that does
+   * not fit waits (backpressure) until a reader frees space; for an
+   * {@link InfiniteRing}, writes never wait and overwrite the oldest bytes.
+   * Ending it ends {@link readable} once the ring is drained.
+   *
+   * @example
+   * ```ts
+   * const ring = new Ring(1 << 16);
+   * const w = ring.writable();
+   * w.write('line\n');
+   * w.end();
+   * ```
+   */
+  writable(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        let done = 0;
+        const step = (): void => {
+          if (this.#closed) {
+            callback(misuse('ERR_MMAP_CLOSED', 'the ring was closed while its writable() was writing'));
+            return;
+          }
+          for (;;) {
+            // An InfiniteRing always has room: it loops until the chunk is in.
+            const n = Math.min(this.writeLen, chunk.length - done);
+            if (n === 0) break;
+            this.put(this.memory(), chunk.subarray(done, done + n), n);
+            this.publish(n);
+            this.published();
+            done += n;
+          }
+          if (done === chunk.length) callback();
+          else this.#wakeWriter = step;
+        };
+        step();
+      },
+      final: (callback) => {
+        this.#ended = true;
+        this.published();
+        callback();
+      },
+    });
   }
 
   /** @internal Publishes `n` bytes written at the tail. */
@@ -336,6 +450,7 @@ export class Ring extends RingBase {
     if (n === 0) return 0;
     this.put(mem, bytes, n);
     this.used += n;
+    this.published();
     return n;
   }
 
@@ -402,6 +517,7 @@ export class InfiniteRing extends RingBase {
     }
     this.put(mem, bytes, n);
     this.publish(n);
+    this.published();
     return total;
   }
 
