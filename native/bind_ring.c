@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "bind_ring.h"
+#include "bind_shared_ring.h"
 #include "ring.h"
 #include "sys_errors.h"
 
@@ -134,6 +135,7 @@ int rm_register_ring(napi_env env, napi_value exports) {
       {"liveRings", NULL, js_live_rings, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return 0;
+  if (!rm_register_shared_ring(env, exports)) return 0;
   napi_value v;
   if (napi_create_double(env, (double)rm_page_size(), &v) != napi_ok ||
       napi_set_named_property(env, exports, "pageSize", v) != napi_ok)

@@ -39,3 +39,4 @@ export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
 export { BufReader, BufWriter } from './vmap/buf.js';
+export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';

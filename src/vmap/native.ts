@@ -46,3 +46,19 @@ export interface VmapMapBinding {
 }
 
 export const mnative = native as unknown as VmapMapBinding;
+
+/** SharedRing calls (native/bind_shared_ring.c). Roles: 1 producer, 2 consumer. */
+export interface SharedRingBinding {
+  srCreate(hint: number, path: string | null, mode: number): [number, ArrayBuffer];
+  srOpen(path: string): [number, ArrayBuffer];
+  srAttach(key: number): [number, ArrayBuffer];
+  srClaim(buffer: ArrayBuffer, role: 1 | 2): boolean;
+  /** The role's state (0 none, 1 live, 2 closed, 3 gone); -1 if a page of the ring was lost. */
+  srPeer(buffer: ArrayBuffer, role: 1 | 2): number;
+  /** Sleeps while header word `index` equals `expected`; true if `timeoutMs` ran out. */
+  srWait(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): boolean;
+  srWake(buffer: ArrayBuffer, index: number): void;
+  srClose(buffer: ArrayBuffer): void;
+}
+
+export const snative = native as unknown as SharedRingBinding;
