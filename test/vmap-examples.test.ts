@@ -18,3 +18,9 @@ test('examples/ring-lines.mjs: the seed ring example (fill, refused, read two li
   assert.match(out, /read back lines 1 and 2/);
   assert.match(out, /readSlice: \d+ bytes in one view, ending with "this is test line \d+"/);
 });
+
+test('examples/shared-ring.mjs: a producer worker feeds a consumer worker, every byte checked', () => {
+  const out = run('shared-ring.mjs', '--mib', '32');
+  assert.match(out, /8192 messages of 4096 bytes produced/);
+  assert.match(out, /consumer: 8192 messages, 0 wrong, end of stream seen: true/);
+});

@@ -287,3 +287,24 @@ test('the message helpers agree (guards the fixture itself)', () => {
   assert.ok(checkMessage(b, 0, 3));
   assert.ok(!checkMessage(b, 0, 4));
 });
+
+test('60 workers attach and exit without close(): every reference is released with its thread', async () => {
+  const live = inspectNative().liveMappings;
+  const ring = new SharedRing(pageSize());
+  const handle = ring.share();
+  for (let batch = 0; batch < 6; batch++) {
+    await Promise.all(
+      Array.from({ length: 10 }, () => {
+        const w = new Worker(peerUrl, { workerData: { sringAttachOnly: handle } });
+        const got = new Promise<unknown>((resolve) => w.on('message', resolve));
+        return new Promise<void>((resolve, reject) => {
+          w.on('error', reject);
+          w.on('exit', (c) => (c === 0 ? got.then(() => resolve()) : reject(new Error(`exit ${c}`))));
+        });
+      }),
+    );
+  }
+  assert.equal(inspectNative().liveMappings, live + 1);
+  ring.close();
+  assert.equal(inspectNative().liveMappings, live);
+});
