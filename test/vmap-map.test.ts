@@ -5,7 +5,7 @@
 // attacks, and leak checks.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Flush, MemoryMap, MemoryMapMut, MmapError, allocationSize, inspectNative, pageSize } from 'ranged-mmap';
@@ -469,4 +469,49 @@ test('maps dropped without close() are unmapped when garbage-collected (child pr
   assert.equal(report.afterKept, report.before + 1);
   assert.equal(report.after, report.before);
   assert.equal(report.fdsAfter, report.fdsBefore);
+});
+
+test('files past 4 GiB: windows above 4 GiB at odd offsets, a 4 GiB window, and a rest-of-file over 4 GiB refused', () => {
+  const path = fresh('big');
+  const fd = openSync(path, 'w+');
+  try {
+    ftruncateSync(fd, 5 * 2 ** 30); // sparse
+    writeSync(fd, 'hello', 2 ** 32 + 3);
+    writeSync(fd, 'Z', 2 ** 32 - 1);
+    const high = MemoryMap.withOptions().offset(2 ** 32 + 3).len(5).map(fd);
+    assert.equal(text(high.bytes), 'hello');
+    high.close();
+    const straddle = MemoryMapMut.withOptions().offset(2 ** 32 - 1).len(4).map(fd);
+    assert.equal(text(straddle.bytes), 'Z\0\0\0');
+    straddle.bytes[2] = 0x21;
+    straddle.flush(fd, Flush.Sync);
+    straddle.close();
+    const whole = MemoryMap.withOptions().len(2 ** 32).map(fd);
+    assert.equal(whole.length, 2 ** 32);
+    assert.equal(whole.bytes[2 ** 32 - 1], 0x5a);
+    whole.close();
+    throwsCode(() => MemoryMap.withOptions().map(fd), 'ERR_MMAP_OUT_OF_BOUNDS'); // 5 GiB to the end
+    const rest = MemoryMap.withOptions().offset(2 ** 32).map(fd); // exactly 1 GiB to the end
+    assert.equal(rest.length, 2 ** 30);
+    assert.equal(text(rest.bytes.subarray(0, 8)), '\0!\0hello'); // byte 2^32 + 1 was set through the straddling map
+    rest.close();
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('truncate() empties the file only once every check has passed', () => {
+  const path = fresh();
+  writeFileSync(path, 'keep me');
+  // Refused after open (a size past the largest file ext4 allows): the file keeps its bytes.
+  assert.throws(
+    () => MemoryMapMut.withOptions().truncate().offset(2 ** 50).len(4096).open(path),
+    (e: unknown) => code(e) === 'EFBIG' || code(e) === 'EINVAL',
+  );
+  assert.equal(readFileSync(path, 'utf8'), 'keep me');
+  const { map, fd } = MemoryMapMut.withOptions().truncate().offset(3).len(4).open(path);
+  assert.deepEqual([...readFileSync(path)], [0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(map.length, 4);
+  map.close();
+  closeSync(fd);
 });

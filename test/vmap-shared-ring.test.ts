@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { SharedRing, inspectNative, pageSize } from 'ranged-mmap';
@@ -307,4 +307,21 @@ test('60 workers attach and exit without close(): every reference is released wi
   assert.equal(inspectNative().liveMappings, live + 1);
   ring.close();
   assert.equal(inspectNative().liveMappings, live);
+});
+
+test('a ring file whose cursors were scribbled over by another process: ERR_MMAP_INVALID_STATE, no out-of-range access', () => {
+  const path = t.path('corrupt.ring');
+  const producer = SharedRing.create(path, pageSize());
+  const consumer = SharedRing.open(path);
+  producer.write('abc');
+  // Another process writes garbage into the producer's cursor (header word 16).
+  const fd = openSync(path, 'r+');
+  const garbage = Buffer.alloc(4);
+  garbage.writeInt32LE(0x7fff0000);
+  writeSync(fd, garbage, 0, 4, 16 * 4);
+  closeSync(fd);
+  assert.throws(() => consumer.read(new Uint8Array(16)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  assert.throws(() => consumer.tryRead(new Uint8Array(16)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  consumer.close();
+  producer.close();
 });

@@ -12,7 +12,7 @@
 import { read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { byteLengthOf, toBytes } from '../core/arguments.js';
-import { argTypeError, misuse, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { Ring, toWriteData } from './ring.js';
 
 const DEFAULT_CAPACITY = 64 * 1024;
@@ -21,11 +21,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function readAsync(fd: number, into: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => fsRead(fd, into, 0, into.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) => fsRead(fd, into, 0, into.length, null, (err, n) => (err ? reject(fromNative(err, `fd ${fd}`)) : resolve(n))));
 }
 
 function writeAsync(fd: number, from: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => fsWrite(fd, from, 0, from.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) => fsWrite(fd, from, 0, from.length, null, (err, n) => (err ? reject(fromNative(err, `fd ${fd}`)) : resolve(n))));
 }
 
 type Source = { fd: number } | { iterator: AsyncIterator<unknown> };

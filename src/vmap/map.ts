@@ -236,7 +236,9 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
     if (s.truncate && typeof s.len !== 'number') {
       throw misuse('ERR_MMAP_EMPTY_FILE', `truncate() empties '${p}': give len(n) for the size to map`, p);
     }
-    const base = (s.write ? constants.O_RDWR : constants.O_RDONLY) | (s.truncate ? constants.O_TRUNC : 0);
+    // No O_TRUNC: the file is emptied only once every check has passed, just
+    // before it is mapped (#make), so a refused call leaves it as it was.
+    const base = s.write ? constants.O_RDWR : constants.O_RDONLY;
     let fd: number;
     let created = false;
     try {
@@ -255,7 +257,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
       throw fromNative(error, p);
     }
     try {
-      return { map: this.#make(fd, p, s), fd };
+      return { map: this.#make(fd, p, s, s.truncate), fd };
     } catch (error) {
       // We opened it, so it is ours to close; a file we created goes too.
       closeSync(fd);
@@ -281,7 +283,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
    */
   map(fd: number): T {
     const f = toFd(fd);
-    return this.#make(f, `fd ${f}`, { ...this.#settings });
+    return this.#make(f, `fd ${f}`, { ...this.#settings }, false);
   }
 
   /**
@@ -309,7 +311,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
     return this.#wrap({ buffer, bytes: new Uint8Array(buffer), shared: false, writable: s.write || s.copy, label });
   }
 
-  #make(fd: number, label: string, s: MapSettings): T {
+  #make(fd: number, label: string, s: MapSettings, truncateFirst: boolean): T {
     let size: number;
     let isFile: boolean;
     try {
@@ -323,6 +325,20 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
     let length: number;
     if (typeof s.len === 'number') {
       length = s.len;
+      if (truncateFirst) {
+        // open() with truncate(): the file becomes offset + len zero bytes.
+        // Growing it first (which keeps its bytes) proves the size is
+        // possible, so a refusal (EFBIG, ...) leaves the old contents.
+        const target = s.offset + length;
+        try {
+          if (target > size) ftruncateSync(fd, target);
+          ftruncateSync(fd, 0);
+          ftruncateSync(fd, target);
+        } catch (error) {
+          throw fromNative(error, label);
+        }
+        size = target;
+      }
       if (s.offset + length > size) {
         if (s.write && !s.copy && (s.create || s.truncate)) {
           try {

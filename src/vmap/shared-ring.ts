@@ -215,6 +215,15 @@ export class SharedRing {
     return this.#closed;
   }
 
+  /** Bytes between the cursors, checked: another process could have scribbled over the header. */
+  #span(tail: number, head: number): number {
+    const used = (tail - head) >>> 0;
+    if (used > this.#capacity) {
+      throw misuse('ERR_MMAP_INVALID_STATE', `the shared ring's cursors are corrupt (${used} bytes between them, capacity ${this.#capacity}); the ring is broken`);
+    }
+    return used;
+  }
+
   #live(): void {
     if (this.#closed) throw misuse('ERR_MMAP_CLOSED', 'the shared ring is closed in this thread');
   }
@@ -269,7 +278,7 @@ export class SharedRing {
   #waitSpace(want: number): number {
     const h = this.#h;
     for (;;) {
-      const free = this.#capacity - ((this.#cursor - Atomics.load(h, HEAD)) >>> 0);
+      const free = this.#capacity - this.#span(this.#cursor, Atomics.load(h, HEAD) >>> 0);
       if (free >= want) return free;
       this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
       const seq = Atomics.load(h, SPACE_SEQ);
@@ -327,7 +336,7 @@ export class SharedRing {
     const bytes = typeof d === 'string' ? encoder.encode(d) : d;
     this.#claim(PRODUCER);
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
-    const free = this.#capacity - ((this.#cursor - Atomics.load(this.#h, HEAD)) >>> 0);
+    const free = this.#capacity - this.#span(this.#cursor, Atomics.load(this.#h, HEAD) >>> 0);
     const k = Math.min(free, byteLengthOf(bytes));
     if (k === 0) return 0;
     this.#data.set(bytes.subarray(0, k), this.#cursor & this.#mask);
@@ -394,13 +403,12 @@ export class SharedRing {
     this.#claim(CONSUMER);
     const h = this.#h;
     for (;;) {
-      let avail = (Atomics.load(h, TAIL) - this.#cursor) >>> 0;
+      let avail = this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
       if (avail >= want && avail > 0) return avail;
       const state = Atomics.load(h, PRODUCER_STATE);
       if (state === CLOSED) {
         // The producer stored its last tail before it closed.
-        avail = (Atomics.load(h, TAIL) - this.#cursor) >>> 0;
-        return avail;
+        return this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
       }
       this.#checkPeer(PRODUCER, state, false);
       const seq = Atomics.load(h, DATA_SEQ);
@@ -461,7 +469,7 @@ export class SharedRing {
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     this.#claim(CONSUMER);
-    const avail = (Atomics.load(this.#h, TAIL) - this.#cursor) >>> 0;
+    const avail = this.#span(Atomics.load(this.#h, TAIL) >>> 0, this.#cursor);
     const n = Math.min(avail, byteLengthOf(into));
     if (n === 0) {
       this.#checkPeer(PRODUCER, Atomics.load(this.#h, PRODUCER_STATE), false);
