@@ -13,7 +13,7 @@ import { ALIGNMENT, MmapFile } from 'ranged-mmap';
 if (isMainThread) {
   const dir = mkdtempSync(join(tmpdir(), 'ranged-mmap-example-'));
   const path = join(dir, 'shared.bin');
-  const { file, allocator } = MmapFile.create(path, 64 * ALIGNMENT, { allocator: 'concurrent' });
+  const { file, allocator } = MmapFile.create(path, 4096 * ALIGNMENT, { allocator: 'concurrent' });
 
   // 1. A range allocated here, moved to a worker. After transfer() the
   //    range is dead in this thread: writing it here would throw
@@ -24,7 +24,10 @@ if (isMainThread) {
   console.log(`moved ${first}: still usable here? ${first.isLive}`);
 
   // 2. Two workers allocate the rest themselves from the shared counter.
-  const pool = [1, 2].map((id) => new Worker(new URL(import.meta.url), { workerData: { shared: file.share(), job: 'allocate', id } }));
+  //    They wait for each other at a start line (a SharedArrayBuffer
+  //    counter), so both are drawing ranges at the same time.
+  const startLine = new Int32Array(new SharedArrayBuffer(4));
+  const pool = [1, 2].map((id) => new Worker(new URL(import.meta.url), { workerData: { shared: file.share(), job: 'allocate', id, startLine } }));
 
   const reports = await Promise.all([mover, ...pool].map(async (w) => (await once(w, 'message'))[0]));
   for (const r of reports) console.log(r);
@@ -44,11 +47,17 @@ if (isMainThread) {
     file.flushRange(file.writeRange(range, Buffer.alloc(range.length, 0xff)));
     parentPort.postMessage(`worker (moved range) wrote ${range}`);
   } else {
+    const { startLine, id } = workerData;
+    Atomics.add(startLine, 0, 1);
+    Atomics.notify(startLine, 0);
+    while (Atomics.load(startLine, 0) < 2) Atomics.wait(startLine, 0, 1);
+    const data = Buffer.alloc(ALIGNMENT, id);
     let n = 0;
-    for (let r = allocator.allocate(ALIGNMENT); r !== null; r = allocator.allocate(ALIGNMENT), n++) {
-      file.writeRange(r, Buffer.alloc(r.length, workerData.id));
+    for (const range of allocator.ranges(ALIGNMENT)) {
+      file.writeRange(range, data);
+      n++;
     }
-    parentPort.postMessage(`worker ${workerData.id} allocated and wrote ${n} ranges of 4 KiB`);
+    parentPort.postMessage(`worker ${id} allocated and wrote ${n} ranges of 4 KiB`);
   }
   file.close();
 }

@@ -174,7 +174,7 @@ static attachment *find_attachment(env_state *st, uint32_t token) {
 }
 
 /* Gives this thread an attachment to m, taking over the caller's reference
- * to it. Returns [key, size, token, statusBuffer]. The views over the file
+ * to it. Returns [key, size, token, statusBuffer, path, nonce]. The views over the file
  * are made on first use (view()): V8 counts every ArrayBuffer's length as
  * memory of the isolate and collects garbage early when that grows, so
  * eager 1 GiB views in short-lived workers that only ever pwrite or sync
@@ -195,13 +195,17 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   a->nrefs = nviews + 1;
   a->token = ++st->next_token;
 
-  napi_value out, status;
-  napi_create_array_with_length(env, 4, &out);
+  napi_value out, status, path;
+  napi_create_array_with_length(env, 6, &out);
+  if (m->path == NULL || napi_create_string_utf8(env, m->path, NAPI_AUTO_LENGTH, &path) != napi_ok)
+    napi_get_null(env, &path);
   int ok = napi_set_element(env, out, 0, make_double(env, (double)m->key)) == napi_ok &&
            napi_set_element(env, out, 1, make_double(env, (double)m->size)) == napi_ok &&
            napi_set_element(env, out, 2, make_double(env, a->token)) == napi_ok &&
            (status = make_buffer(env, a, 0, m->status, RM_STATUS_BYTES)) != NULL &&
-           napi_set_element(env, out, 3, status) == napi_ok;
+           napi_set_element(env, out, 3, status) == napi_ok &&
+           napi_set_element(env, out, 4, path) == napi_ok &&
+           napi_set_element(env, out, 5, make_double(env, (double)m->nonce)) == napi_ok;
   if (!ok) {
     detach_buffers(env, a);
     free(a->refs);
@@ -241,7 +245,7 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
 }
 
-/* attach(key) -> [key, size, token, statusBuffer] */
+/* attach(key) -> [key, size, token, statusBuffer, path, nonce] */
 static napi_value js_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
@@ -873,6 +877,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, layout, "allocatorKindI32", make_double(env, RM_STATUS_ALLOC_KIND_I32));
   napi_set_named_property(env, layout, "faultOffsetF64", make_double(env, RM_STATUS_FAULT_OFFSET_F64));
   napi_set_named_property(env, layout, "allocNextI64", make_double(env, RM_STATUS_ALLOC_NEXT_I64));
+  napi_set_named_property(env, layout, "allocNextPagesI32", make_double(env, RM_STATUS_ALLOC_PAGES_I32));
   napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
   napi_set_named_property(env, exports, "statusLayout", layout);
   if (!rm_register_ring(env, exports)) return NULL; /* vmap: rings (native/bind_ring.c) */

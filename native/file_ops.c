@@ -60,13 +60,14 @@ static int map_and_register(int fd, uint64_t size, rm_mapping **out,
 
 static int open_existing(const rm_open_request *req, rm_open_result *out,
                          const char **syscall) {
+  int err;
   int fd = open(req->path, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     *syscall = "open";
     return errno;
   }
   struct stat st;
-  int err = 0;
+  err = 0;
   if (fstat(fd, &st) != 0) {
     err = errno;
     *syscall = "fstat";
@@ -81,6 +82,7 @@ static int open_existing(const rm_open_request *req, rm_open_result *out,
     err = map_and_register(fd, (uint64_t)st.st_size, &out->mapping, syscall);
   }
   if (err != 0) close(fd);
+  else out->mapping->path = strdup(req->path); /* NULL on ENOMEM: handles then carry none */
   return err;
 }
 
@@ -185,6 +187,7 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
     return err;
   }
   m->dir_path = strdup(dir); /* NULL on ENOMEM: the name is then not synced */
+  m->path = strdup(req->path);
   out->mapping = m;
   return 0;
 }

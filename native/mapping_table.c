@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 /* The table proper: guarded by one mutex. Entries change only on open,
@@ -37,6 +38,11 @@ rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_l
   m->status = status;
   m->refs = 1;
   m->next_ticket = 1;
+  /* Not a secret against this process (it can share the file anyway), only
+   * a check that a handle was made for this mapping and not edited. */
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)(uintptr_t)m ^ (uint64_t)base;
+  m->nonce = r & (((uint64_t)1 << 53) - 1);
   pthread_mutex_init(&m->dir_lock, NULL);
 
   pthread_mutex_lock(&table_lock);
@@ -104,6 +110,7 @@ void rm_table_release(rm_mapping *m) {
   munmap(m->status, RM_STATUS_BYTES);
   if (!m->fd_borrowed) close(m->fd);
   free(m->dir_path);
+  free(m->path);
   pthread_mutex_destroy(&m->dir_lock);
   free_tickets(m->tickets);
   free(m);

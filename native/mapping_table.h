@@ -25,7 +25,10 @@
 #define RM_STATUS_FAULTS_I32 0        /* int32: number of guarded faults */
 #define RM_STATUS_ALLOC_KIND_I32 1    /* int32: allocator kind (TypeScript's) */
 #define RM_STATUS_FAULT_OFFSET_F64 1  /* float64 at byte 8: first fault offset */
-#define RM_STATUS_ALLOC_NEXT_I64 2    /* int64 at byte 16: concurrent allocator */
+#define RM_STATUS_ALLOC_NEXT_I64 2    /* int64 at byte 16: concurrent allocator
+                                         (bytes; files over 4 GiB) */
+#define RM_STATUS_ALLOC_PAGES_I32 6   /* int32 at byte 24: concurrent allocator
+                                         (4 KiB pages; files up to 4 GiB) */
 #define RM_STATUS_BYTES 4096
 
 typedef struct rm_ticket {
@@ -51,6 +54,10 @@ typedef struct rm_mapping {
   pthread_mutex_t dir_lock;
   uint64_t next_ticket;
   rm_ticket *tickets;
+  char *path;          /* the path it was opened with (NULL if none), and */
+  uint64_t nonce;      /* a random number below 2^53: share() handles carry
+                          both, and attach() refuses a handle whose key was
+                          swapped for another live mapping's */
 } rm_mapping;
 
 /* Registers a new mapping and returns it with one reference, which the

@@ -20,9 +20,9 @@ npm run build:test >/dev/null
 # Node itself is not built with ASan: preload the runtime, leave leak
 # checking off (V8 keeps memory until exit), and let SIGBUS/SIGSEGV reach
 # our fault guard and V8 instead of ASan's own handlers.
-RANGED_MMAP_ADDON="$PWD/$out/ranged_mmap.node" \
+RANGED_MMAP_NATIVE_BINDING="$PWD/$out/ranged_mmap.node" \
 LD_PRELOAD="$libasan $libubsan" \
 ASAN_OPTIONS=detect_leaks=0:handle_sigbus=0:handle_segv=0:allow_user_segv_handler=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  node scripts/run-tests.mjs smoke api errors properties concurrency lifecycle faults big-file-boundaries seed-examples vmap-
+  node scripts/run-tests.mjs adversarial api-ergonomics smoke api errors properties concurrency lifecycle faults big-file-boundaries seed-examples ownership forgery native-checks vmap-
 echo "native core clean under AddressSanitizer + UBSan"

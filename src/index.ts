@@ -19,12 +19,17 @@ export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpR
 export type { AllocatorState } from './ranges/allocator-state.js';
 export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
 export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCode, type SystemErrorCode, type SystemErrorDetails } from './errors.js';
-export type { CreateFileOptions, SharedMappedFile } from './core/mapped-file-base.js';
-export type { PathLike } from './core/arguments.js';
+export type { CreateFileOptions, SharedAllocatorKind, SharedMappedFile } from './core/mapped-file-base.js';
+export type { PathLike } from './core/path-like.js';
 export {
   MmapFile,
   type AllocatorChoice,
   type AllocatorFor,
+  type KindOfAllocator,
+  type OptionsAllocatorKind,
+  type OptionField,
+  type AllocatorOptionKind,
+  type SavedStateKind,
   type CreateOptions,
   type OpenOptions,
   type OpenedFile,
@@ -33,6 +38,7 @@ export { RawMmapFile } from './ranges/raw-mmap-file.js';
 export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
+export { MappingCursor } from './core/mapping-cursor.js';
 
 // ---- vmap: maps and rings (SPEC §4) ----
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';

@@ -246,12 +246,22 @@ test('big writes (pwrite route) and warm big writes (mapping route) land the sam
     const { file, allocator } = MmapFile.create(t.path('big.bin'), size);
     const r = allocator.allocate(size)!;
     const first = pattern(size, 5);
+    // The route is seen from outside the library: the kernel counts the
+    // bytes this process hands to write-family system calls (wchar in
+    // /proc/self/io). pwrite adds the whole write; a copy through the
+    // mapping adds nothing.
+    let wchar = bytesWrittenBySyscalls();
     file.writeRange(r, first); // cold pages: through the kernel
+    const pwriteBytes = bytesWrittenBySyscalls() - wchar;
+    assert.ok(pwriteBytes >= size, `a big write to cold pages should go through pwrite; write syscalls took ${pwriteBytes} of its ${size} bytes`);
     const view = new Uint8Array(size);
     file.readRange(r, view);
     assert.deepEqual(view, first, 'the mapping sees what pwrite wrote');
     const second = pattern(size, 6);
+    wchar = bytesWrittenBySyscalls();
     file.writeRange(r, second); // warm pages: through the mapping
+    const copyBytes = bytesWrittenBySyscalls() - wchar;
+    assert.ok(copyBytes < 64 * 1024, `a big write to warm pages should be a copy through the mapping; write syscalls took ${copyBytes} bytes`);
     file.syncAll();
     file.close();
     assert.deepEqual(new Uint8Array(readFileSync(t.path('big.bin'))), second);
@@ -276,3 +286,10 @@ test('inspectNative counts mappings and this thread\'s open files', () => {
     t.cleanup();
   }
 });
+
+/** Bytes this process has passed to write, pwrite and similar system calls so far (Linux task I/O accounting). */
+function bytesWrittenBySyscalls(): number {
+  const line = readFileSync('/proc/self/io', 'utf8').split('\n').find((l) => l.startsWith('wchar:'));
+  assert.ok(line !== undefined, '/proc/self/io has no wchar line (a kernel without task I/O accounting)');
+  return Number(line.slice('wchar:'.length).trim());
+}

@@ -2,14 +2,17 @@
 // thousands of ranges into one mapping at once, ranges move between
 // threads and can be claimed exactly once, and every byte on disk is
 // checked afterwards with node:fs.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ALIGNMENT, MmapFile, RawMmapFile, alignUp, type AllocatedRange, type RangeTransfer } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
-import { TestWorker, concWorkerUrl, runJob } from './worker-helpers.js';
+import { TestWorker, WORKER_TEST, concWorkerUrl, releaseTogether, runJob, terminateWorkers } from './worker-helpers.js';
 import { firstMismatch, patternFor } from './fixtures/conc-pattern.js';
 import type { AllocateReport, ClaimReport, ConcJob, ForgeReport, RawReport } from './fixtures/conc-worker.js';
+
+// A test that times out must not leave its workers running.
+afterEach(terminateWorkers);
 
 interface Owned {
   seed: number;
@@ -35,13 +38,7 @@ function start(job: ConcJob): TestWorker {
   return new TestWorker(concWorkerUrl, job);
 }
 
-/** Starts racing workers together: each says 'ready', then all get 'go'. */
-async function releaseTogether(workers: TestWorker[]): Promise<void> {
-  for (const w of workers) assert.equal(await w.next(), 'ready');
-  for (const w of workers) w.post('go');
-}
-
-test('4 workers allocate from one shared concurrent allocator until it is exhausted: the ranges tile the file and every byte is right', async () => {
+test('4 workers allocate from one shared concurrent allocator until it is exhausted: the ranges tile the file and every byte is right', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     // Not a multiple of 4096, so the last range is clamped at the end.
@@ -50,6 +47,8 @@ test('4 workers allocate from one shared concurrent allocator until it is exhaus
     const sizes = [4096, 5000, 1, 8192, 12288, 16384, 100, 7000, 16383, 4097];
     const workers = [0, 1, 2, 3].map((seed) => start({ kind: 'allocate', seed, file: file.share(), sizes, asyncEvery: 7 }));
     await releaseTogether(workers);
+    // Each worker has taken its first range and waits: all four own one.
+    await releaseTogether(workers, 'holding');
     const reports = await Promise.all(workers.map((w) => w.report<AllocateReport>()));
 
     // The counter is shared: the main thread's allocator is exhausted too.
@@ -69,7 +68,7 @@ test('4 workers allocate from one shared concurrent allocator until it is exhaus
       }
     }
     assert.ok(owners.length >= 2000, `only ${owners.length} ranges`);
-    assert.ok(reports.filter((r) => r.ranges.length > 0).length >= 2, 'only one worker got any range');
+    for (const [seed, report] of reports.entries()) assert.ok(report.ranges.length > 0, `worker ${seed} got no range`);
     const disk = readFileSync(t.path('alloc.bin'));
     assert.equal(disk.length, size);
     assertTiledAndWritten(disk, owners);
@@ -79,7 +78,7 @@ test('4 workers allocate from one shared concurrent allocator until it is exhaus
 });
 
 for (const allocatorKind of ['sequential', 'concurrent'] as const) {
-  test(`ranges allocated in the main thread (${allocatorKind} allocator) move to workers, are written there and are dead here`, async () => {
+  test(`ranges allocated in the main thread (${allocatorKind} allocator) move to workers, are written there and are dead here`, WORKER_TEST, async () => {
     const t = tempDir();
     try {
       const pages = 600;
@@ -123,7 +122,7 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
   });
 }
 
-test('two workers race to claim the same 300 transfers: each is won exactly once, the loser gets ERR_MMAP_RANGE_CLAIMED', async () => {
+test('two workers race to claim the same 300 transfers: each is won exactly once, the loser gets ERR_MMAP_RANGE_CLAIMED', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const count = 300;
@@ -146,7 +145,7 @@ test('two workers race to claim the same 300 transfers: each is won exactly once
   }
 });
 
-test('a transfer is refused by a worker of another file, and by a separate mapping of the same file; it stays claimable by its own file', async () => {
+test('a transfer is refused by a worker of another file, and by a separate mapping of the same file; it stays claimable by its own file', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const a = MmapFile.create(t.path('a.bin'), 4 * ALIGNMENT);
@@ -173,7 +172,7 @@ test('a transfer is refused by a worker of another file, and by a separate mappi
   }
 });
 
-test('forged and altered transfers are refused in a worker and leave the genuine one claimable; a posted or parsed range cannot be written', async () => {
+test('forged and altered transfers are refused in a worker and leave the genuine one claimable; a posted or parsed range cannot be written', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const { file, allocator } = MmapFile.create(t.path('forge.bin'), 16 * ALIGNMENT);
@@ -238,7 +237,7 @@ test('forged and altered transfers are refused in a worker and leave the genuine
   }
 });
 
-test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks (both write routes, sync and async)', async () => {
+test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks (both write routes, sync and async)', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const size = 3 * 1024 * 1024 + 10;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 
 function run(script: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [examples + script, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return execFileSync(process.execPath, [examples + script, ...args], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
 }
 
 test('examples/quick-start.mjs writes, reads back and finds the bytes on disk', () => {
@@ -21,6 +21,10 @@ test('examples/workers.mjs: moved range and two allocating workers, every byte o
   const out = run('workers.mjs');
   assert.match(out, /still usable here\? false/);
   assert.match(out, /every byte written by exactly the thread that owned it/);
+  // Each worker reports what it really wrote; together, every 4 KiB range after the moved 64 KiB.
+  const counts = [...out.matchAll(/worker (\d) allocated and wrote (\d+) ranges of 4 KiB/g)].map((m) => Number(m[2]));
+  assert.equal(counts.length, 2, out);
+  assert.equal(counts[0]! + counts[1]!, 4096 - 16, out);
 });
 
 test('examples/demo.mjs (64 MiB, 4 workers) verifies every byte', () => {

@@ -24,6 +24,17 @@ export interface ChildResult {
   stderr: string;
 }
 
+/** Children started by runChild that have not exited yet. */
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+/**
+ * Kills (SIGKILL) every child runChild started that is still running: call
+ * it from `afterEach`, so a test that timed out leaves nothing behind.
+ */
+export function killChildren(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /**
  * Runs `command args`, calls `onEvent` for every JSON line the child prints
  * (the handler may answer on `child.stdin`), and resolves once the child has
@@ -36,6 +47,8 @@ export function runChild(
   onEvent: (event: ChildEvent, child: ChildProcessWithoutNullStreams) => void = () => {},
 ): Promise<ChildResult> {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const events: ChildEvent[] = [];
   let stderr = '';
   child.stderr.setEncoding('utf8');

@@ -2,21 +2,23 @@
 // Every scenario runs in a child process (a SIGBUS that escaped would kill
 // the test runner otherwise); the parent plays the other process, checks how
 // the child ended, reads its JSON report, and checks the file on disk.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { expectedContent, firstDifference, fixture, only, runChild, type ChildResult } from './fault-helpers.js';
+import { expectedContent, firstDifference, fixture, killChildren, only, runChild, type ChildResult } from './fault-helpers.js';
 import { TMPFS_BYTES, TRUNCATED_SIZE, type AckedWrite, type CallOutcome, type ErrorInfo } from './fixtures/fault-layout.js';
 import type { TruncateMode, TruncateReport } from './fixtures/fault-truncate-child.js';
 import type { WorkerReport } from './fixtures/fault-worker-child.js';
 import type { DiskFullMode, PreallocReport, SparseReport } from './fixtures/fault-diskfull-child.js';
 
 const TIMEOUT = { timeout: 120_000 };
+// A test that times out must not leave its child (and the child's workers) running.
+afterEach(killChildren);
 
 function story(result: ChildResult): string {
   return `exit code ${result.code}, signal ${result.signal}\nevents: ${JSON.stringify(result.events)}\nstderr: ${result.stderr}`;
@@ -72,6 +74,11 @@ async function truncatedUnderChild(mode: TruncateMode): Promise<void> {
 
     // The call into the lost region, or at the latest the next one, says so.
     assertFault(report.first ?? report.next, path, `${mode}: first call after the truncation, or the syncAll after it`);
+    // Every mode but one makes a call that cannot race the truncation (a
+    // copy into or out of the mapping, an fstat before a sync): that very
+    // call must fail, not a later one. Only the large write may take pwrite,
+    // which the kernel can refuse in more than one way.
+    if (mode !== 'range-large') assertFault(report.first, path, `${mode}: the first call after the truncation`);
     assertFault(report.next, path, `${mode}: syncAll after the fault`);
     // The handle stays spoiled: no later call pretends all is well.
     assertFault(report.later.syncAll, path, 'a later syncAll');
@@ -129,6 +136,9 @@ test('truncated while a worker thread writes: the worker gets ERR_MMAP_FAULT, th
     assert.ok(acked !== undefined, 'the child never got ready');
     const report = only(result, 'report') as unknown as WorkerReport;
     assertFault(report.worker.write ?? report.worker.syncAll, path, 'the worker: a write past the end, or the syncAll after it');
+    // Each write is one page copied into the mapping, after the truncation: the first one must fail.
+    assertFault(report.worker.write, path, 'the worker: its first write past the new end');
+    assert.equal(report.worker.writesDone, 0, 'writes past the new end that returned success');
     assertFault(report.worker.syncAll, path, 'the worker: syncAll after the fault');
     // The fault is recorded for the mapping, not for one thread.
     assertFault(report.mainSyncAll, path, 'the main thread: syncAll on its own handle');
@@ -220,10 +230,10 @@ test('full disk under a sparse file: writeAtAsync (copy on the libuv pool) ends 
 
 // --- c. a SIGBUS that is not the library's -------------------------------------
 
-async function sigbusChild(mode: string, onArmed: (kill: () => void) => void = () => {}): Promise<ChildResult> {
+async function sigbusChild(mode: string, onArmed: (kill: () => void) => void = () => {}, extra: string[] = []): Promise<ChildResult> {
   const t = tempDir('ranged-mmap-sigbus-');
   try {
-    return await runChild(process.execPath, [fixture('fault-sigbus-child.js'), t.dir, mode], (event, child) => {
+    return await runChild(process.execPath, [fixture('fault-sigbus-child.js'), t.dir, mode, ...extra], (event, child) => {
       if (event.event === 'armed')
         onArmed(() => {
           child.kill('SIGBUS');
@@ -258,4 +268,51 @@ test('a SIGBUS listener installed before the library still gets sent signals, an
   assert.equal((armed.fault as ErrorInfo | null)?.code, 'ERR_MMAP_FAULT', 'the fault in the mapping is an error');
   assert.equal(armed.listenerCallsAfterFault, 0, 'the fault in the mapping did not reach the listener');
   assert.equal(only(result, 'survived').listenerCalls, 1, 'the sent SIGBUS reached the listener once');
+});
+
+/**
+ * A shared object whose constructor makes a real SIGBUS with no help from
+ * the library: it maps a file of its own, shrinks the file, and reads the
+ * page the file no longer backs. Node cannot map a file by itself, so this
+ * is the smallest honest way to fault outside the library's mappings.
+ */
+const FOREIGN_FAULT_C = `
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+__attribute__((constructor)) static void fault_outside_ranged_mmap(void) {
+  const char *path = getenv("FOREIGN_FAULT_FILE");
+  if (path == NULL) return;
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ftruncate(fd, 2 * 4096) != 0) _exit(90);
+  volatile unsigned char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) _exit(91);
+  p[0] = 1;
+  if (ftruncate(fd, 0) != 0) _exit(92);
+  volatile unsigned char lost = p[4096]; /* no file page behind it: SIGBUS */
+  (void)lost;
+}
+`;
+
+test('a real SIGBUS outside the library\'s mappings (another mapping of the process loses its file) still kills the process', TIMEOUT, async () => {
+  const build = tempDir('ranged-mmap-foreign-');
+  try {
+    writeFileSync(build.path('foreign-fault.c'), FOREIGN_FAULT_C);
+    // The C compiler node-gyp needs to build the addon from source. A
+    // missing compiler fails this test: it is never skipped.
+    try {
+      execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', build.path('foreign-fault.so'), build.path('foreign-fault.c')], { stdio: 'pipe' });
+    } catch (error) {
+      assert.fail(`this test compiles a 20-line C helper with \`cc\` (the compiler node-gyp uses for the addon); it could not: ${String(error)}`);
+    }
+    const result = await sigbusChild('foreign', () => {}, [build.path('foreign-fault.so')]);
+    assert.equal(result.signal, 'SIGBUS', story(result));
+    const armed = only(result, 'armed');
+    assert.equal((armed.fault as ErrorInfo | null)?.code, 'ERR_MMAP_FAULT', 'the guard caught the fault in its own mapping first');
+    assert.equal(result.events.filter((e) => e.event === 'survived').length, 0, story(result));
+  } finally {
+    build.cleanup();
+  }
 });

@@ -2,12 +2,12 @@
 // never a crash; closing in one thread never breaks another; a mapping
 // lives until the last thread using it closes or exits; and workers that
 // come and go, however they leave, leak no mapping and no descriptor.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ALIGNMENT, MmapFile, RawMmapFile, inspectNative, type AllocatedRange, type SharedMappedFile } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
-import { TestWorker, codeOf, lifeWorkerUrl, runJob } from './worker-helpers.js';
+import { TestWorker, WORKER_TEST, codeOf, lifeWorkerUrl, runJob, terminateWorkers } from './worker-helpers.js';
 import { checksum, firstMismatch, patternFor } from './fixtures/conc-pattern.js';
 import type {
   CloseThenUseReport,
@@ -18,6 +18,9 @@ import type {
   StaleReport,
   WriteThroughReport,
 } from './fixtures/life-worker.js';
+
+// A test that times out must not leave its workers running.
+afterEach(terminateWorkers);
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 const liveMappings = () => inspectNative().liveMappings;
@@ -36,7 +39,7 @@ async function assertAllClosed(calls: Record<string, () => unknown>): Promise<vo
 }
 
 for (const allocatorKind of ['sequential', 'concurrent'] as const) {
-  test(`use after close in the main thread (MmapFile, ${allocatorKind}): every call throws ERR_MMAP_CLOSED, copies keep their bytes`, async () => {
+  test(`use after close in the main thread (MmapFile, ${allocatorKind}): every call throws ERR_MMAP_CLOSED, copies keep their bytes`, WORKER_TEST, async () => {
     const t = tempDir();
     try {
       const base = liveMappings();
@@ -87,7 +90,7 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
   });
 }
 
-test('use after close in the main thread (RawMmapFile): every call throws ERR_MMAP_CLOSED, views made earlier go empty without crashing', async () => {
+test('use after close in the main thread (RawMmapFile): every call throws ERR_MMAP_CLOSED, views made earlier go empty without crashing', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const raw = RawMmapFile.create(t.path('r.bin'), 4 * ALIGNMENT);
@@ -133,7 +136,7 @@ test('use after close in the main thread (RawMmapFile): every call throws ERR_MM
   }
 });
 
-test('async work in flight when its file is closed finishes honestly: no false fault, its bytes are in the file, the mapping goes after it', async () => {
+test('async work in flight when its file is closed finishes honestly: no false fault, its bytes are in the file, the mapping goes after it', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const base = liveMappings();
@@ -182,7 +185,7 @@ test('async work in flight when its file is closed finishes honestly: no false f
   }
 });
 
-test("a worker closes its handle: there every call throws ERR_MMAP_CLOSED; the main thread's handles and views keep working", async () => {
+test("a worker closes its handle: there every call throws ERR_MMAP_CLOSED; the main thread's handles and views keep working", WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const base = liveMappings();
@@ -233,7 +236,7 @@ test("a worker closes its handle: there every call throws ERR_MMAP_CLOSED; the m
   }
 });
 
-test('the main thread closes while a worker keeps writing: the worker finishes, claims ranges sent just before the close, allocates the rest, and every byte is on disk', async () => {
+test('the main thread closes while a worker keeps writing: the worker finishes, claims ranges sent just before the close, allocates the rest, and every byte is on disk', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const base = liveMappings();
@@ -272,7 +275,7 @@ test('the main thread closes while a worker keeps writing: the worker finishes, 
   }
 });
 
-test('a share handle whose mapping is closed everywhere is refused with ERR_MMAP_CLOSED, also once another file took its place', async () => {
+test('a share handle whose mapping is closed everywhere is refused with ERR_MMAP_CLOSED, also once another file took its place', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const base = liveMappings();
@@ -310,7 +313,7 @@ test('a share handle whose mapping is closed everywhere is refused with ERR_MMAP
   }
 });
 
-test("a view's buffer posted to a worker in a transfer list stays readable there after the sender closed the file, and writing it does not reach the file", async () => {
+test("a view's buffer posted to a worker in a transfer list stays readable there after the sender closed the file, and writing it does not reach the file", WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const base = liveMappings();
@@ -356,7 +359,7 @@ async function warmUp(): Promise<void> {
 
 const ALL_EXITS: HoldExit[] = ['process.exit', 'return', 'close', 'throw', 'asyncExit', 'spin'];
 
-test('workers that leave while holding files and views (process.exit, return without close, uncaught throw, exit with async work pending, terminate while writing) leave the main thread working and nothing behind', async () => {
+test('workers that leave while holding files and views (process.exit, return without close, uncaught throw, exit with async work pending, terminate while writing) leave the main thread working and nothing behind', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     await warmUp();
@@ -392,7 +395,7 @@ test('workers that leave while holding files and views (process.exit, return wit
   }
 });
 
-test('200 workers open, write and leave in every way, 8 at a time: mappings, attachments and descriptors return to where they started', async () => {
+test('200 workers open, write and leave in every way, 8 at a time: mappings, attachments and descriptors return to where they started', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     await warmUp();

@@ -1,17 +1,33 @@
 // SPEC 5, "installs everywhere": the packed tarball carries a prebuilt
-// Node-API binary, so installing it needs no compiler and no install script.
+// Node-API binary and has no dependency, no install script and no
+// `gypfile`, so installing it needs nothing from the npm cache, no compiler
+// and no shell, and npm prints no install-scripts warning.
 //
 // `npm pack` runs in a staged copy of the sources (its prepack script builds
 // dist/ and the prebuild there), so the repository's own dist/ and build/
 // are left alone while other tests may be using them. The tarball is then
-// installed into fresh projects with a PATH that holds node and npm only,
-// and used from ESM and from CommonJS (both ways the README documents).
+// installed, offline and with an empty npm cache, into fresh projects with a
+// PATH that holds node and npm only, and used from ESM, from CommonJS and
+// from a worker thread (the ways the README documents).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
 
@@ -49,14 +65,29 @@ function lookup(env: NodeJS.ProcessEnv, tool: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+/** `npm install` of the tarball into `app` with an empty cache of its own, offline; returns npm's output. */
+function npmInstall(app: string, env: NodeJS.ProcessEnv, flags: string[]): { status: number | null; output: string } {
+  // A cache directory nobody has used: anything npm would need from the
+  // registry is ENOTCACHED, so the install proves the tarball is self-contained.
+  const cache = mkdtempSync(join(t.dir, 'empty-cache-'));
+  const r = spawnSync('npm', ['install', '--offline', '--cache', cache, '--no-audit', '--no-fund', ...flags, tarball], { cwd: app, env, encoding: 'utf8' });
+  return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
+}
+
 /** A fresh project made by `npm init -y`, with the tarball installed by `npm install ...flags`. */
-function freshProject(name: string, env: NodeJS.ProcessEnv, flags: string[]): string {
+function freshProject(name: string, env: NodeJS.ProcessEnv, flags: string[] = []): { app: string; output: string } {
   const app = join(t.dir, name);
   mkdirSync(app);
   execFileSync('npm', ['init', '-y'], { cwd: app, env, stdio: 'pipe' });
-  const r = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', ...flags, tarball], { cwd: app, env, encoding: 'utf8' });
-  assert.equal(r.status, 0, `npm install ${flags.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
-  return app;
+  const r = npmInstall(app, env, flags);
+  assert.equal(r.status, 0, `npm install ${flags.join(' ')} failed:\n${r.output}`);
+  return { app, output: r.output };
+}
+
+/** Runs a script in `app` with node from the restricted PATH; returns its exit status and output. */
+function runRaw(app: string, env: NodeJS.ProcessEnv, file: string, source: string): { status: number | null; stdout: string; stderr: string } {
+  writeFileSync(join(app, file), source);
+  return spawnSync('node', [file], { cwd: app, env, encoding: 'utf8' });
 }
 
 /** Runs a script in `app` with node from the restricted PATH and returns its stdout as JSON. */
@@ -110,10 +141,30 @@ function assertUsed(report: Record<string, unknown>, installed: string, what: st
   assert.ok(natives[0]!.startsWith(prebuilds + '/'), `${what}: loaded ${natives[0]}, not the prebuild in ${prebuilds}`);
 }
 
+/** The .d.ts files a user's compiler reads: dist/index.d.ts and every file it imports, transitively. */
+function publicDeclarations(pkg: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const pending = [join(pkg, 'dist', 'index.d.ts')];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    seen.set(file, text);
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)\.js'/g)) pending.push(join(dirname(file), `${m[1]}.d.ts`));
+  }
+  return seen;
+}
+
+/** The installed package of one app, shared by the tests below. */
+let shared: { app: string; installed: string; env: NodeJS.ProcessEnv; output: string } | null = null;
+
 before(() => {
   const stage = join(t.dir, 'stage');
   mkdirSync(stage);
-  for (const entry of ['package.json', 'tsconfig.json', 'README.md', 'binding.gyp', 'src', 'native']) {
+  // The sources prepack builds from, and what `files` ships as is.
+  const files = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] }).files;
+  const shipped = files.map((f) => f.replace(/\/$/, '')).filter((f) => f !== 'dist' && f !== 'prebuilds');
+  for (const entry of new Set(['package.json', 'tsconfig.json', 'src', ...shipped])) {
     cpSync(join(root, entry), join(stage, entry), { recursive: true });
   }
   // The dev dependencies prepack needs (typescript, prebuildify).
@@ -124,27 +175,127 @@ before(() => {
   assert.equal(tgz.length, 1, `npm pack made ${tgz.join(', ')}`);
   tarball = join(t.dir, tgz[0]!);
   packed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
+
+  // One install that most tests use: no compiler, no shell, no cache, no
+  // network, install scripts allowed (there must be none to run).
+  const env = restrictedEnv('bin-plain', { node: process.execPath, npm: onPath('npm') });
+  const { app, output } = freshProject('app-plain', env);
+  shared = { app, installed: join(app, 'node_modules', 'ranged-mmap'), env, output };
 });
 
 after(() => t.cleanup());
 
-test('the tarball holds dist/ and a linux-x64 prebuild, and no build output or tests', () => {
+function installedApp(): NonNullable<typeof shared> {
+  assert.ok(shared !== null, 'the shared install did not happen');
+  return shared;
+}
+
+test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no build output, tests or source maps', () => {
   const prebuilds = packed.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f));
   assert.equal(prebuilds.length, 1, `prebuilds in the tarball: ${prebuilds.join(', ')}`);
-  for (const f of ['package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts']) assert.ok(packed.includes(f), `${f} missing`);
-  assert.deepEqual(packed.filter((f) => /^package\/(build|test|\.test-dist|node_modules)\//.test(f)), []);
+  for (const f of [
+    'package/package.json',
+    'package/dist/index.js',
+    'package/dist/index.d.ts',
+    'package/LICENSE-MIT',
+    'package/LICENSE-APACHE',
+    'package/README.md',
+  ]) {
+    assert.ok(packed.includes(f), `${f} missing`);
+  }
+  assert.deepEqual(
+    packed.filter((f) => /^package\/(build|test|src|\.test-dist|node_modules)\//.test(f)),
+    [],
+  );
+  // Maps would point at ../src/*.ts, which is not shipped.
+  assert.deepEqual(
+    packed.filter((f) => f.endsWith('.map')),
+    [],
+  );
 });
 
-test('installed with --ignore-scripts and no compiler on PATH, it works from ESM and from CommonJS', { timeout: 120_000 }, () => {
-  const env = restrictedEnv('bin-plain', { node: process.execPath, npm: onPath('npm') });
+test('package.json: no dependency, no install or prepare script, gypfile false, Linux x64 only', () => {
+  const pkg = JSON.parse(readFileSync(join(installedApp().installed, 'package.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(pkg.dependencies, undefined);
+  const scripts = (pkg.scripts ?? {}) as Record<string, string>;
+  for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(scripts[hook], undefined, `${hook} script`);
+  assert.equal(pkg.gypfile, false);
+  assert.deepEqual(pkg.os, ['linux']);
+  assert.deepEqual(pkg.cpu, ['x64']);
+  assert.equal(pkg.license, 'MIT OR Apache-2.0');
+});
+
+test('installed offline from an empty cache, with no compiler and no shell on PATH, npm runs nothing and warns about nothing', () => {
+  const { env, installed, output } = installedApp();
   for (const tool of ['cc', 'gcc', 'g++', 'c++', 'make', 'python', 'python3', 'node-gyp', 'sh']) {
     assert.equal(lookup(env, tool), null, `${tool} is on the restricted PATH`);
   }
   assert.ok(lookup(env, 'node') !== null && lookup(env, 'npm') !== null);
-
-  const app = freshProject('app-plain', env, ['--ignore-scripts']);
-  const installed = join(app, 'node_modules', 'ranged-mmap');
+  assert.doesNotMatch(output, /install-scripts/, `npm warned about install scripts:\n${output}`);
+  assert.doesNotMatch(output, /npm warn|npm error/i, `npm said:\n${output}`);
   assert.equal(existsSync(join(installed, 'build')), false, 'no build/ dir: the prebuild is the only binary');
+  const packages = readdirSync(join(installed, '..')).filter((name) => !name.startsWith('.'));
+  assert.deepEqual(packages, ['ranged-mmap'], 'it installed something besides ranged-mmap');
+  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) assert.ok(readFileSync(join(installed, f), 'utf8').length > 900, `${f} is not a full licence text`);
+});
+
+test('the public types name no internals, carry no maps, and compile under --strict', () => {
+  const { app, installed } = installedApp();
+  const decls = publicDeclarations(installed);
+  assert.ok(decls.size > 5, `only ${[...decls.keys()].join(', ')}`);
+  for (const [file, text] of decls) {
+    for (const internal of ['MappedViews', 'ThreadMapping', 'toBytes', 'protected views', 'attachShared', '@internal', 'sourceMappingURL']) {
+      assert.ok(!text.includes(internal), `${file} mentions ${internal}`);
+    }
+  }
+  for (const file of readdirSync(join(installed, 'dist'), { recursive: true, encoding: 'utf8' })) {
+    if (file.endsWith('.js')) assert.ok(!readFileSync(join(installed, 'dist', file), 'utf8').includes('sourceMappingURL'), `${file} points at a map`);
+  }
+  // A user's strict project type-checks against the shipped .d.ts, with
+  // skipLibCheck off so that the declarations themselves are checked too.
+  writeFileSync(
+    join(app, 'types.mts'),
+    `import { MmapFile, RawMmapFile, MmapError, ALIGNMENT, type AllocatedRange } from 'ranged-mmap';
+const { file, allocator } = MmapFile.create('typed.bin', 2 * ALIGNMENT);
+const range: AllocatedRange | null = allocator.allocate(ALIGNMENT);
+if (range !== null) file.flushRange(file.writeRange(range, new Uint8Array(range.length)));
+const size: number = file.size;
+file.close();
+const raw = RawMmapFile.open('typed.bin');
+raw.close();
+export const report = (e: unknown): string | undefined => (e instanceof MmapError ? e.code : undefined) ?? String(size);
+`,
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--lib',
+      'es2023,esnext.disposable',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(root, 'node_modules', '@types'),
+      'types.mts',
+    ],
+    { cwd: app, encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, `tsc on the installed types:\n${r.stdout}\n${r.stderr}`);
+});
+
+test('it works from ESM and from CommonJS', { timeout: 60_000 }, () => {
+  const { app, installed, env } = installedApp();
   assert.equal(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).type, 'commonjs', 'npm init -y makes a CommonJS project');
 
   const esm = runScript(
@@ -163,31 +314,151 @@ ${LOADED_BINARIES}${USE_IT}`,
   assertUsed(cjs, installed, 'CommonJS require');
 
   // Any Node 20: dynamic import() from CommonJS, the README's other form.
-  const dyn = runScript(
-    app,
-    env,
-    'import.cjs',
-    `import('ranged-mmap').then(({ MmapFile, RawMmapFile, ALIGNMENT }) => {\n${LOADED_BINARIES}${USE_IT}});`,
-  );
+  const dyn = runScript(app, env, 'import.cjs', `import('ranged-mmap').then(({ MmapFile, RawMmapFile, ALIGNMENT }) => {\n${LOADED_BINARIES}${USE_IT}});`);
   assertUsed(dyn, installed, 'CommonJS import()');
 });
 
-test('installed with its install script allowed and still no compiler, the script finds the prebuild', { timeout: 120_000 }, () => {
-  // npm needs a shell to run scripts; a shell is not a compiler.
-  const env = restrictedEnv('bin-scripts', { node: process.execPath, npm: onPath('npm'), sh: '/bin/sh' });
-  for (const tool of ['cc', 'gcc', 'make', 'python3']) assert.equal(lookup(env, tool), null, `${tool} is on the restricted PATH`);
-  const app = freshProject('app-scripts', env, ['--foreground-scripts']);
-  const installed = join(app, 'node_modules', 'ranged-mmap');
-  // node-gyp-build compiles only when no prebuild fits; it could not have, and did not try.
-  assert.equal(existsSync(join(installed, 'build')), false, 'the install script built from source');
+test('it works from a worker thread: the worker loads the same prebuild and writes the shared file', { timeout: 60_000 }, () => {
+  const { app, installed, env } = installedApp();
+  writeFileSync(
+    join(app, 'writer.mjs'),
+    `import { MmapFile, ALIGNMENT } from 'ranged-mmap';
+import { parentPort, workerData } from 'node:worker_threads';
+const { file, allocator } = MmapFile.fromShared(workerData);
+const range = allocator.allocate(ALIGNMENT);
+file.writeRange(range, new Uint8Array(range.length).fill(0x77));
+file.close();
+parentPort.postMessage(range.start);
+`,
+  );
   const report = runScript(
     app,
     env,
-    'esm.mjs',
-    `import { MmapFile, RawMmapFile, ALIGNMENT } from 'ranged-mmap';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
-${LOADED_BINARIES}${USE_IT}`,
+    'workers.mjs',
+    `import { MmapFile, ALIGNMENT } from 'ranged-mmap';
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+const { file, allocator } = MmapFile.create('shared.bin', 2 * ALIGNMENT, { allocator: 'concurrent' });
+const mine = allocator.allocate(ALIGNMENT);
+file.writeRange(mine, new Uint8Array(mine.length).fill(0x11));
+const worker = new Worker(new URL('./writer.mjs', import.meta.url), { workerData: file.share() });
+const [theirs] = await once(worker, 'message');
+await once(worker, 'exit');
+file.syncAll();
+file.close();
+const disk = readFileSync('shared.bin');
+const natives = readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.slice(l.indexOf('/'))).filter((p) => p.endsWith('.node'));
+console.log(JSON.stringify({ mine: mine.start, theirs, main: disk[mine.start], worker: disk[theirs], size: disk.length, natives: [...new Set(natives)] }));
+`,
   );
-  assertUsed(report, installed, 'ESM after a scripted install');
+  assert.equal(report.size, 2 * 4096);
+  assert.notEqual(report.mine, report.theirs);
+  assert.equal(report.main, 0x11);
+  assert.equal(report.worker, 0x77, 'the worker’s bytes are in the file');
+  const natives = report.natives as string[];
+  assert.deepEqual(natives, [realpathSync(join(installed, 'prebuilds', 'linux-x64', readdirSync(join(installed, 'prebuilds', 'linux-x64'))[0]!))]);
+});
+
+/** What importing the package in `app` throws, as { name, code, message }. */
+function importError(app: string, env: NodeJS.ProcessEnv, preload = ''): { name: string; code: string; message: string } {
+  const r = runRaw(
+    app,
+    env,
+    'fails.mjs',
+    `${preload}
+try {
+  await import('ranged-mmap');
+  console.log(JSON.stringify({ loaded: true }));
+} catch (e) {
+  console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message }));
+}
+`,
+  );
+  assert.equal(r.status, 0, `fails.mjs crashed:\n${r.stdout}\n${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { loaded?: boolean; name: string; code: string; message: string };
+  assert.notEqual(out.loaded, true, 'the import succeeded');
+  return out;
+}
+
+test('a bundled or moved binary is loaded from RANGED_MMAP_NATIVE_BINDING', { timeout: 60_000 }, () => {
+  const { app, installed, env } = installedApp();
+  const dir = join(installed, 'prebuilds', 'linux-x64');
+  const vendor = join(app, 'vendor');
+  mkdirSync(vendor);
+  const moved = join(vendor, 'ranged_mmap.node');
+  cpSync(join(dir, readdirSync(dir)[0]!), moved);
+  const r = runRaw(
+    app,
+    { ...env, RANGED_MMAP_NATIVE_BINDING: moved },
+    'moved.mjs',
+    `import { MmapFile, ALIGNMENT } from 'ranged-mmap';
+import { readFileSync } from 'node:fs';
+const { file, allocator } = MmapFile.create('moved.bin', ALIGNMENT);
+file.writeRange(allocator.allocate(ALIGNMENT), new Uint8Array(ALIGNMENT).fill(5));
+file.close();
+const natives = readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.slice(l.indexOf('/'))).filter((p) => p.endsWith('.node'));
+console.log(JSON.stringify({ natives: [...new Set(natives)], byte: readFileSync('moved.bin')[100] }));
+`,
+  );
+  assert.equal(r.status, 0, `moved.mjs:\n${r.stdout}\n${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { natives: string[]; byte: number };
+  assert.deepEqual(out.natives, [realpathSync(moved)]);
+  assert.equal(out.byte, 5);
+});
+
+test('a missing binary is a clear ERR_MMAP_NATIVE_LOAD_FAILED that names the path and the remedy', { timeout: 60_000 }, () => {
+  const { app, installed, env } = installedApp();
+  // The variable names a file that is not there.
+  const nowhere = join(app, 'no-such-dir', 'ranged_mmap.node');
+  const viaEnv = importError(app, { ...env, RANGED_MMAP_NATIVE_BINDING: nowhere });
+  assert.equal(viaEnv.name, 'MmapError');
+  assert.equal(viaEnv.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
+  assert.ok(viaEnv.message.includes(nowhere), viaEnv.message);
+  assert.match(viaEnv.message, /RANGED_MMAP_NATIVE_BINDING/);
+  assert.match(viaEnv.message, /no such file/i, 'what went wrong is in the message');
+
+  // A copy of the installed package whose prebuild was removed (a bundler
+  // that left the .node file behind does the same).
+  const broken = join(t.dir, 'app-broken');
+  mkdirSync(join(broken, 'node_modules'), { recursive: true });
+  writeFileSync(join(broken, 'package.json'), '{"name":"app-broken","version":"1.0.0"}');
+  cpSync(installed, join(broken, 'node_modules', 'ranged-mmap'), { recursive: true });
+  rmSync(join(broken, 'node_modules', 'ranged-mmap', 'prebuilds'), { recursive: true });
+  const missing = importError(broken, env);
+  assert.equal(missing.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
+  assert.ok(missing.message.includes(join(realpathSync(broken), 'node_modules', 'ranged-mmap', 'prebuilds', 'linux-x64')), missing.message);
+  assert.match(missing.message, /Reinstall ranged-mmap/);
+  assert.match(missing.message, /RANGED_MMAP_NATIVE_BINDING/);
+  assert.doesNotMatch(missing.message, /npm run build:native/, 'a script users do not have');
+
+  // A file that is there but is not a loadable binary: the loader's own error is kept.
+  const junk = join(app, 'junk.node');
+  writeFileSync(junk, 'not an ELF file');
+  const bad = importError(app, { ...env, RANGED_MMAP_NATIVE_BINDING: junk });
+  assert.equal(bad.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
+  assert.ok(bad.message.includes(junk), bad.message);
+  assert.match(bad.message, /invalid ELF header|too short/i, bad.message);
+});
+
+test('an unsupported platform is refused: by npm at install, and with ERR_MMAP_UNSUPPORTED_PLATFORM at import', { timeout: 60_000 }, () => {
+  const { app, env } = installedApp();
+  const arm = join(t.dir, 'app-arm64');
+  mkdirSync(arm);
+  execFileSync('npm', ['init', '-y'], { cwd: arm, env, stdio: 'pipe' });
+  // npm checks `cpu` against its own process.arch (its --cpu flag only
+  // steers optional dependencies), so npm runs here as if on arm64.
+  const arm64 = join(t.dir, 'as-arm64.cjs');
+  writeFileSync(arm64, `Object.defineProperty(process, 'arch', { value: 'arm64' });\n`);
+  const r = npmInstall(arm, { ...env, NODE_OPTIONS: `--require ${arm64}` }, []);
+  assert.notEqual(r.status, 0, 'npm installed it for arm64');
+  assert.match(r.output, /EBADPLATFORM/);
+  assert.match(r.output, /x64/);
+
+  // An install forced past that check (or a copied node_modules) fails at
+  // import with a message, never a crash.
+  const e = importError(app, env, `Object.defineProperty(process, 'arch', { value: 'arm64' });`);
+  assert.equal(e.code, 'ERR_MMAP_UNSUPPORTED_PLATFORM');
+  assert.match(e.message, /Linux on x64/);
+  assert.match(e.message, /linux on arm64/);
 });

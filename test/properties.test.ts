@@ -24,8 +24,37 @@ function modelAllocate(state: { next: number }, size: number, total: number): [n
   return [start, end];
 }
 
-const fileSize = fc.integer({ min: 1, max: 64 * ALIGNMENT + 4095 });
-const requests = fc.array(fc.integer({ min: 1, max: 9 * ALIGNMENT }), { maxLength: 40 });
+/**
+ * Numbers in [min, max]: page-aligned ones, aligned ± 1, and arbitrary ones,
+ * equally often (uniform integers almost never land on a page boundary,
+ * where off-by-one-page bugs live).
+ */
+function nearAligned(min: number, max: number): fc.Arbitrary<number> {
+  const pages = fc.integer({ min: Math.ceil(min / ALIGNMENT), max: Math.floor(max / ALIGNMENT) });
+  const clamp = (v: number) => Math.min(max, Math.max(min, v));
+  return fc.oneof(
+    pages.map((p) => p * ALIGNMENT),
+    pages.map((p) => clamp(p * ALIGNMENT - 1)),
+    pages.map((p) => clamp(p * ALIGNMENT + 1)),
+    fc.integer({ min, max }),
+  );
+}
+
+/** A split position: one of the range's own edges (± 1), or any near-aligned or arbitrary number. */
+type PosChoice = 'start' | 'start-1' | 'start+1' | 'end' | 'end-1' | 'end+1' | number;
+const posChoice: fc.Arbitrary<PosChoice> = fc.oneof(
+  fc.constantFrom<PosChoice>('start', 'start-1', 'start+1', 'end', 'end-1', 'end+1'),
+  nearAligned(0, 24 * ALIGNMENT),
+);
+function resolvePos(choice: PosChoice, start: number, end: number): number {
+  if (typeof choice === 'number') return choice;
+  const base = choice.startsWith('start') ? start : end;
+  const delta = choice.endsWith('-1') ? -1 : choice.endsWith('+1') ? 1 : 0;
+  return Math.max(0, base + delta);
+}
+
+const fileSize = nearAligned(1, 64 * ALIGNMENT + 4095);
+const requests = fc.array(nearAligned(1, 9 * ALIGNMENT), { maxLength: 40 });
 
 for (const kind of ['sequential', 'concurrent'] as const) {
   test(`${kind} allocator matches the model and tiles the file exactly`, () => {
@@ -73,16 +102,17 @@ test('splitAtAlignUp and splitAtAlignDown match the model', () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 8 }),
-      fc.integer({ min: 1, max: 12 * ALIGNMENT }),
-      fc.integer({ min: 0, max: 24 * ALIGNMENT }),
+      nearAligned(1, 12 * ALIGNMENT),
+      posChoice,
       fc.boolean(),
-      (prefixPages, length, pos, up) => {
+      (prefixPages, length, choice, up) => {
         const size = prefixPages * ALIGNMENT + length;
         const { file, allocator } = open(size, 'sequential');
         try {
           if (prefixPages > 0) allocator.allocate(prefixPages * ALIGNMENT);
           const r = allocator.allocate(length)!;
           const [start, end] = [r.start, r.end];
+          const pos = resolvePos(choice, start, end);
           if (up) {
             const s = r.splitAtAlignUp(pos);
             const at = Math.ceil(pos / ALIGNMENT) * ALIGNMENT;
@@ -130,8 +160,8 @@ test('splitAtAlignUp and splitAtAlignDown match the model', () => {
 test('any sequence of splits keeps the live ranges disjoint and covering the original', () => {
   fc.assert(
     fc.property(
-      fc.integer({ min: 1, max: 32 * ALIGNMENT }),
-      fc.array(fc.tuple(fc.nat(), fc.nat({ max: 32 * ALIGNMENT }), fc.boolean()), { maxLength: 30 }),
+      nearAligned(1, 32 * ALIGNMENT),
+      fc.array(fc.tuple(fc.nat(), nearAligned(0, 32 * ALIGNMENT), fc.boolean()), { maxLength: 30 }),
       (length, steps) => {
         const { file, allocator } = open(length, 'sequential');
         try {
@@ -164,4 +194,107 @@ test('any sequence of splits keeps the live ranges disjoint and covering the ori
     ),
     { numRuns: 200 },
   );
+});
+
+// Fixed cases at the edges, with the expected bounds written out (not
+// computed by the same formula as the library): a range at 0 and one that
+// starts at page 2 and ends off a page boundary; positions at the start,
+// the end, one either side of each, and exactly on and next to every page.
+type Expected = 'outOfBounds' | 'lowOnly' | 'highOnly' | [number, number, number, number];
+const EDGE_CASES: { range: [number, number]; up: [number, Expected][]; down: [number, Expected][] }[] = [
+  {
+    range: [0, 16384],
+    up: [
+      [0, [0, 0, 0, 16384]],
+      [1, [0, 4096, 4096, 16384]],
+      [4095, [0, 4096, 4096, 16384]],
+      [4096, [0, 4096, 4096, 16384]],
+      [4097, [0, 8192, 8192, 16384]],
+      [8192, [0, 8192, 8192, 16384]],
+      [12287, [0, 12288, 12288, 16384]],
+      [12288, [0, 12288, 12288, 16384]],
+      [12289, 'lowOnly'],
+      [16383, 'lowOnly'],
+      [16384, 'lowOnly'],
+      [16385, 'outOfBounds'],
+    ],
+    down: [
+      [0, 'highOnly'],
+      [1, 'highOnly'],
+      [4095, 'highOnly'],
+      [4096, [0, 4096, 4096, 16384]],
+      [4097, [0, 4096, 4096, 16384]],
+      [8191, [0, 4096, 4096, 16384]],
+      [8192, [0, 8192, 8192, 16384]],
+      [12288, [0, 12288, 12288, 16384]],
+      [16383, [0, 12288, 12288, 16384]],
+      [16384, [0, 16384, 16384, 16384]],
+      [16385, 'outOfBounds'],
+    ],
+  },
+  {
+    range: [8192, 18192],
+    up: [
+      [0, 'outOfBounds'],
+      [8191, 'outOfBounds'],
+      [8192, [8192, 8192, 8192, 18192]],
+      [8193, [8192, 12288, 12288, 18192]],
+      [12287, [8192, 12288, 12288, 18192]],
+      [12288, [8192, 12288, 12288, 18192]],
+      [12289, [8192, 16384, 16384, 18192]],
+      [16384, [8192, 16384, 16384, 18192]],
+      [16385, 'lowOnly'],
+      [18191, 'lowOnly'],
+      [18192, 'lowOnly'],
+      [18193, 'outOfBounds'],
+    ],
+    down: [
+      [0, 'outOfBounds'],
+      [8191, 'outOfBounds'],
+      [8192, 'highOnly'],
+      [8193, 'highOnly'],
+      [12287, 'highOnly'],
+      [12288, [8192, 12288, 12288, 18192]],
+      [12289, [8192, 12288, 12288, 18192]],
+      [16383, [8192, 12288, 12288, 18192]],
+      [16384, [8192, 16384, 16384, 18192]],
+      [18191, [8192, 16384, 16384, 18192]],
+      [18192, [8192, 16384, 16384, 18192]],
+      [18193, 'outOfBounds'],
+    ],
+  },
+];
+
+test('splitAtAlignUp and splitAtAlignDown at the edges: start, end, ± 1, and on every page boundary', () => {
+  for (const { range: [start, end], up, down } of EDGE_CASES) {
+    for (const [direction, cases] of [['up', up], ['down', down]] as const) {
+      for (const [pos, expected] of cases) {
+        for (const asBigint of [false, true]) {
+          const { file, allocator } = open(end, 'sequential');
+          try {
+            if (start > 0) allocator.allocate(start);
+            const r = allocator.allocate(end - start)!;
+            assert.deepEqual([r.start, r.end], [start, end]);
+            const p = asBigint ? BigInt(pos) : pos;
+            const s = direction === 'up' ? r.splitAtAlignUp(p) : r.splitAtAlignDown(p);
+            const what = `[${start}, ${end}).splitAtAlign${direction === 'up' ? 'Up' : 'Down'}(${String(p)})`;
+            if (typeof expected === 'string') {
+              assert.equal(s.kind, expected, what);
+              const same = s.kind === 'outOfBounds' ? s.range : s.kind === 'lowOnly' ? s.low : s.kind === 'highOnly' ? s.high : undefined;
+              assert.equal(same, r, `${what}: gives back the range itself`);
+              assert.equal(r.isLive, true, `${what}: the range stays live`);
+            } else {
+              assert.equal(s.kind, 'split', what);
+              if (s.kind !== 'split') continue;
+              assert.deepEqual([s.low.start, s.low.end, s.high.start, s.high.end], expected, what);
+              assert.equal(r.isLive, false, `${what}: the split range is consumed`);
+              assert.ok(s.low.isLive && s.high.isLive, `${what}: both pieces are live`);
+            }
+          } finally {
+            file.close();
+          }
+        }
+      }
+    }
+  }
 });

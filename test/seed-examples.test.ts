@@ -2,30 +2,21 @@
 // worker_threads, `Arc`/`clone` becomes `share()` + `fromShared()`, ranges
 // move between threads with `transfer()` + `receiveRange()`. Each example
 // checks every byte of the file on disk afterwards.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { ALIGNMENT, MmapFile, RawMmapFile } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
 import type { ExampleJob, ExampleReport } from './fixtures/example-worker.js';
-
-const workerUrl = new URL('./fixtures/example-worker.js', import.meta.url);
+import { WORKER_TEST, exampleWorkerUrl, runJob, terminateWorkers } from './worker-helpers.js';
 
 /** Runs one example job in a worker; resolves with its report once it has exited cleanly. */
 function runWorker(job: ExampleJob): Promise<ExampleReport> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: job });
-    let report: ExampleReport | undefined;
-    worker.on('message', (m: ExampleReport) => (report = m));
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`worker exited with code ${code}`));
-      else if (report === undefined) reject(new Error('worker exited without a report'));
-      else resolve(report);
-    });
-  });
+  return runJob<ExampleReport>(exampleWorkerUrl, job);
 }
+
+// A test that times out must not leave its workers running.
+afterEach(terminateWorkers);
 
 /** Asserts that bytes [from, to) of `disk` all equal `value`. */
 function assertFilled(disk: Uint8Array, from: number, to: number, value: number): void {
@@ -34,7 +25,7 @@ function assertFilled(disk: Uint8Array, from: number, to: number, value: number)
   }
 }
 
-test('type-safe: two ranges allocated in the main thread, written by two workers', async () => {
+test('type-safe: two ranges allocated in the main thread, written by two workers', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const { file, allocator } = MmapFile.create(t.path('output.bin'), ALIGNMENT * 256);
@@ -57,7 +48,7 @@ test('type-safe: two ranges allocated in the main thread, written by two workers
   }
 });
 
-test('raw (unchecked offsets): two workers write disjoint halves of a 1024-byte file', async () => {
+test('raw (unchecked offsets): two workers write disjoint halves of a 1024-byte file', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const file = RawMmapFile.create(t.path('output.bin'), 1024);
@@ -78,7 +69,7 @@ test('raw (unchecked offsets): two workers write disjoint halves of a 1024-byte 
   }
 });
 
-test('concurrent allocator: four workers allocate 4 KiB ranges until the file is full', async () => {
+test('concurrent allocator: four workers allocate 4 KiB ranges until the file is full', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const pages = 100;
@@ -104,7 +95,7 @@ test('concurrent allocator: four workers allocate 4 KiB ranges until the file is
   }
 });
 
-test('async: writes and flushes with Promises, then an async sync', async () => {
+test('async: writes and flushes with Promises, then an async sync', WORKER_TEST, async () => {
   const t = tempDir();
   try {
     const { file, allocator } = await MmapFile.createAsync(t.path('output.bin'), ALIGNMENT * 256);
@@ -126,7 +117,7 @@ test('async: writes and flushes with Promises, then an async sync', async () => 
   }
 });
 
-test('reading: a range written and read back', () => {
+test('reading: a range written and read back', WORKER_TEST, () => {
   const t = tempDir();
   try {
     {
@@ -145,7 +136,7 @@ test('reading: a range written and read back', () => {
   }
 });
 
-test('opening an existing file: size, remaining, and more writes', () => {
+test('opening an existing file: size, remaining, and more writes', WORKER_TEST, () => {
   const t = tempDir();
   try {
     const existing = new Uint8Array(ALIGNMENT * 4).fill(9);

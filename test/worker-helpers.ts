@@ -8,6 +8,39 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
 /** Compiled worker scripts, next to the compiled tests. */
 export const concWorkerUrl = new URL('./fixtures/conc-worker.js', import.meta.url);
 export const lifeWorkerUrl = new URL('./fixtures/life-worker.js', import.meta.url);
+export const exampleWorkerUrl = new URL('./fixtures/example-worker.js', import.meta.url);
+export const shareForgeWorkerUrl = new URL('./fixtures/share-forge-worker.js', import.meta.url);
+
+/**
+ * node:test options for every test that starts workers: a hung worker fails
+ * the test after this long instead of hanging the run. Pair it with
+ * `afterEach(terminateWorkers)` in the file, so the workers of a test that
+ * timed out are ended and cannot keep the process alive.
+ */
+export const WORKER_TEST = { timeout: 120_000 };
+
+/** Workers made by TestWorker that have not exited yet. */
+const running = new Set<TestWorker>();
+
+/** Terminates every test worker still running (after a timeout or a failed assertion); resolves once they are gone. */
+export async function terminateWorkers(): Promise<void> {
+  const left = [...running];
+  await Promise.all(left.map((w) => w.worker.terminate()));
+  await Promise.all(left.map((w) => w.exited));
+}
+
+/**
+ * Resolves once every worker in `workers` has sent `signal` (it has opened its
+ * file and waits at the start line), then posts 'go' to all of them at once:
+ * they all start their work together, whatever the scheduler did before.
+ */
+export async function releaseTogether(workers: TestWorker[], signal = 'ready'): Promise<void> {
+  const ready = await Promise.all(workers.map((w) => w.next<unknown>()));
+  for (const [i, message] of ready.entries()) {
+    if (message !== signal) throw new Error(`worker ${i} sent ${JSON.stringify(message)} instead of '${signal}'`);
+  }
+  for (const w of workers) w.post('go');
+}
 
 export class TestWorker {
   readonly worker: Worker;
@@ -21,6 +54,7 @@ export class TestWorker {
 
   constructor(url: URL, workerData: unknown) {
     this.worker = new Worker(url, { workerData });
+    running.add(this);
     this.worker.on('message', (m: unknown) => {
       const w = this.#waiting.shift();
       if (w !== undefined) w.resolve(m);
@@ -31,6 +65,7 @@ export class TestWorker {
     });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code: number) => {
+        running.delete(this);
         this.#gone = this.error ?? new Error(`worker exited with code ${code} before sending the awaited message`);
         for (const w of this.#waiting.splice(0)) w.reject(this.#gone);
         resolve(code);

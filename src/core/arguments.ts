@@ -10,8 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { MmapError, argTypeError, argValueError, outOfRange, typedArrayTag, urlSchemeError } from '../errors.js';
 
-/** Largest byte offset the library accepts: 2^53 - 1. */
-export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+import { MAX_OFFSET } from './limits.js';
 
 const OFFSET_RANGE = 'an integer >= 0 and <= 2^53 - 1';
 
@@ -36,8 +35,7 @@ export function checkBigint(value: bigint, name: string): void {
   if (value < 0n || value > BigInt(MAX_OFFSET)) throw outOfRange(name, OFFSET_RANGE, value);
 }
 
-/** A path as the public API takes it. */
-export type PathLike = string | URL;
+import type { PathLike } from './path-like.js';
 
 const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
 const isUrl = (value: object): value is URL => {
@@ -134,6 +132,15 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   }
   if (length === 0 && isDetached(buffer)) throw detachedError(name);
   return new Uint8Array(buffer, offset, length);
+}
+
+/**
+ * {@link toBytes} with the common case first: a non-empty genuine
+ * Uint8Array is returned as it is after two intrinsic reads (this is on
+ * every write and read path).
+ */
+export function bytesOf(value: unknown, name: string): Uint8Array {
+  return typedArrayTag(value) === 'Uint8Array' && byteLengthOf(value) !== 0 ? (value as Uint8Array) : toBytes(value, name);
 }
 
 /** The first `length` bytes of a genuine Uint8Array, located through internal slots. */

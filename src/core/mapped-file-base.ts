@@ -1,7 +1,9 @@
 import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
+import { MappingCursor } from './mapping-cursor.js';
 import { native, SyncMode } from '../native/binding.js';
+import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -21,13 +23,25 @@ export interface CreateFileOptions {
  * What `share()` returns: a plain object to post to a worker thread, where
  * `fromShared()` turns it back into a file over the same memory (no copy).
  */
-export interface SharedMappedFile {
+export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocatorKind> {
   readonly kind: 'ranged-mmap:file';
   /** Key of the mapping in the process-wide table. */
   readonly key: number;
   readonly path: string;
   readonly size: number;
+  /**
+   * The allocator the file was made with (`'none'` for a RawMmapFile): what
+   * `MmapFile.fromShared()` gives the receiving thread, and what its type says.
+   */
+  readonly allocator: A;
+  /** Binds the handle to its mapping: a handle whose key or path was edited is refused. */
+  readonly nonce: number;
 }
+
+/** What {@link SharedMappedFile.allocator} can say. */
+export type SharedAllocatorKind = 'sequential' | 'concurrent' | 'none';
+
+const SHARED_KIND_NAMES: readonly SharedAllocatorKind[] = ['none', 'sequential', 'concurrent'];
 
 /** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
 export interface OpenRequest {
@@ -85,22 +99,34 @@ function emptyFileError(path: string) {
 
 /** @internal Checks a share handle and attaches this thread to its mapping. */
 export function attachShared(handle: unknown): ThreadMapping {
-  const h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size']);
+  let h: Partial<Record<'kind' | 'key' | 'path' | 'size' | 'allocator' | 'nonce', unknown>>;
+  try {
+    h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size', 'allocator', 'nonce']);
+  } catch {
+    h = {};
+  }
   if (h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string' || typeof h.size !== 'number') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
   }
   const mapping = ThreadMapping.attach(h.path, h.key);
-  if (mapping.size !== h.size) {
+  const allocator = SHARED_KIND_NAMES[mapping.status[STATUS_ALLOCATOR_KIND_I32]!];
+  if (mapping.size !== h.size || h.allocator !== allocator || h.nonce !== mapping.nonce || h.path !== mapping.nativePath) {
     mapping.close();
-    throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${h.size} bytes but the mapping has ${mapping.size}; the handle was altered`);
+    throw misuse(
+      'ERR_MMAP_INVALID_ARGUMENT',
+      `the shared handle for '${h.path}' does not match the mapping its key names (size, allocator, path or nonce differ): ` +
+        'the handle was altered; post the object file.share() returned as it is',
+    );
   }
   return mapping;
 }
 
 /**
  * What every mapped file has, whichever API writes it: size, path,
- * flushing, syncing, sharing with other threads and closing.
- * @internal Not exported; see {@link MmapFile} and {@link RawMmapFile}.
+ * flushing, syncing, sharing with other threads and closing. Not exported
+ * (see {@link MmapFile} and {@link RawMmapFile}), but kept in the public
+ * types because the public classes extend it; only its internal members
+ * are stripped from them.
  */
 export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   /** @internal This thread's views of the mapping. */
@@ -159,8 +185,32 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
    * `fromShared(handle)` gives a file over the same memory.
    */
   share(): SharedMappedFile {
+    const v = this.views;
+    v.check();
+    return {
+      kind: 'ranged-mmap:file',
+      key: v.key,
+      path: v.path,
+      size: v.size,
+      allocator: SHARED_KIND_NAMES[v.status[STATUS_ALLOCATOR_KIND_I32]!]!,
+      nonce: v.nonce,
+    };
+  }
+
+  /**
+   * A {@link MappingCursor} for in-place, allocation-free access to this
+   * file's bytes in this thread (see there).
+   *
+   * @example
+   * ```ts
+   * const cursor = file.cursor();
+   * const at = cursor.seek(4096, 16);
+   * console.log(cursor.bytes[at]);
+   * ```
+   */
+  cursor(): MappingCursor {
     this.views.check();
-    return { kind: 'ranged-mmap:file', key: this.views.key, path: this.views.path, size: this.views.size };
+    return new MappingCursor(this.views);
   }
 
   /**

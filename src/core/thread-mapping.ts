@@ -33,6 +33,10 @@ export class ThreadMapping {
   readonly size: number;
   /** Path the file was opened with. */
   readonly path: string;
+  /** The path the mapping was opened with, as the native table keeps it (null if none). */
+  readonly nativePath: string | null;
+  /** A random number fixed for the mapping's life; share() handles carry it. */
+  readonly nonce: number;
   /** True once this thread's attachment is closed. */
   closed = false;
   /** Shared status page: fault counter and allocator state. */
@@ -53,6 +57,8 @@ export class ThreadMapping {
     this.key = attachment[0];
     this.size = attachment[1];
     this.#token = attachment[2];
+    this.nativePath = attachment[4];
+    this.nonce = attachment[5];
     const status = attachment[3];
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);

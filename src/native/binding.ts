@@ -2,18 +2,24 @@
  * Loads the native core and describes its surface. Nothing else in the
  * library talks to the addon directly.
  *
- * The addon prefers a prebuilt binary under `prebuilds/linux-x64/` (so
- * installing the package needs no compiler) and falls back to a local
- * `build/Release` made by node-gyp.
+ * The package ships a prebuilt binary under `prebuilds/linux-x64/`, loaded
+ * directly (no install script, no compiler); a source build in
+ * `build/Release/` (contributors, `npm run build:native`) is preferred when
+ * present. `RANGED_MMAP_NATIVE_BINDING=/abs/path.node` replaces both, for
+ * users who bundle or move the binary.
  */
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import load from 'node-gyp-build';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MmapError } from '../errors.js';
 
-/** [key, size, token, statusPage]; views over the file come from `view()`. */
-export type NativeAttachment = [number, number, number, ArrayBuffer];
+/**
+ * [key, size, token, statusPage, path, nonce]; views over the file come from
+ * `view()`. `path` (null for mappings not opened by path) and `nonce` bind
+ * share() handles to their mapping.
+ */
+export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number];
 
 /** Values of the native `rm_sync_mode`. */
 export const enum SyncMode {
@@ -38,6 +44,7 @@ export interface NativeStatusLayout {
   allocatorKindI32: number;
   faultOffsetF64: number;
   allocNextI64: number;
+  allocNextPagesI32: number;
   bytes: number;
 }
 
@@ -81,28 +88,76 @@ export interface NativeBinding {
   readonly viewBytes: number;
 }
 
+/** Environment variable that points the loader at a binary of your own (bundled or moved). */
+const BINDING_ENV = 'RANGED_MMAP_NATIVE_BINDING';
+
+/** The `.node` files to try, in order, with where each comes from. */
+function candidates(root: string): string[] {
+  // A source build in the package directory (`npm run build:native` in a
+  // clone, or node-gyp run by hand) wins over the prebuild, so a contributor
+  // never tests a stale prebuild left over from `npm pack`.
+  const found = [join(root, 'build', 'Release', 'ranged_mmap.node')];
+  // prebuildify's output, shipped in the package: one Node-API binary for
+  // every Node version (its name carries tags such as `napi` and `glibc`).
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.node') && !name.includes('musl'));
+  } catch {
+    // no prebuilds directory: a clone before its first build
+  }
+  for (const name of names.sort()) found.push(join(dir, name));
+  return found;
+}
+
 function loadBinding(): NativeBinding {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new MmapError(
       'ERR_MMAP_UNSUPPORTED_PLATFORM',
-      `ranged-mmap supports Linux on x64; this is ${process.platform} on ${process.arch}. ` +
-        'Use node:fs file handles on this platform.',
+      `ranged-mmap supports Linux on x64 only; this is ${process.platform} on ${process.arch}, ` +
+        'for which it has no native core. Use node:fs file handles on this platform.',
     );
+  }
+  const require = createRequire(import.meta.url);
+  const override = process.env[BINDING_ENV];
+  if (override !== undefined && override !== '') {
+    const file = resolve(override);
+    try {
+      if (!existsSync(file)) throw new Error('no such file');
+      return require(file) as NativeBinding;
+    } catch (error) {
+      throw new MmapError(
+        'ERR_MMAP_NATIVE_LOAD_FAILED',
+        `ranged-mmap could not load its native core from ${file}, named by ${BINDING_ENV} (${reason(error)}). ` +
+          `Set ${BINDING_ENV} to the absolute path of the ranged_mmap .node file you ship (it is in ` +
+          'prebuilds/linux-x64/ of the installed package), or unset it to use the one in the package.',
+      );
+    }
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  // For contributors' checks only (scripts/check-native.sh loads an
-  // AddressSanitizer build this way); never set in normal use.
-  const override = process.env.RANGED_MMAP_ADDON;
-  try {
-    if (override) return createRequire(import.meta.url)(override) as NativeBinding;
-    return load(root) as NativeBinding;
-  } catch (error) {
-    throw new MmapError(
-      'ERR_MMAP_UNSUPPORTED_PLATFORM',
-      `ranged-mmap could not load its native core from ${root}: ${(error as Error).message}. ` +
-        'Reinstall the package, or build it from source with `npm run build:native`.',
-    );
+  const tried: string[] = [];
+  for (const file of candidates(root)) {
+    if (!existsSync(file)) continue;
+    try {
+      return require(file) as NativeBinding;
+    } catch (error) {
+      const why = reason(error);
+      tried.push(why.startsWith(file) ? why : `${file}: ${why}`);
+    }
   }
+  const what = tried.length === 0 ? `no binary in ${join(root, 'prebuilds', 'linux-x64')} or ${join(root, 'build', 'Release')}` : tried.join('; ');
+  throw new MmapError(
+    'ERR_MMAP_NATIVE_LOAD_FAILED',
+    `ranged-mmap could not load its native core (${what}). ` +
+      'Reinstall ranged-mmap so that its prebuilt binary is in place; if you bundle or move the binary, ' +
+      `set ${BINDING_ENV} to its absolute path; to build it from source, run \`npx node-gyp rebuild\` in ${root} ` +
+      '(needs a C compiler, make and Python).',
+  );
+}
+
+/** The first line of whatever a failed load threw (require adds its stack of callers below). */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n', 1)[0]!;
 }
 
 /** The loaded native core (one per thread; the mapping table behind it is per process). */

@@ -1,5 +1,6 @@
 import { misuse } from '../errors.js';
-import { MAX_OFFSET, checkBigint, toOffset } from '../core/arguments.js';
+import { checkBigint, toOffset } from '../core/arguments.js';
+import { MAX_OFFSET } from '../core/limits.js';
 
 export { MAX_OFFSET };
 

@@ -101,11 +101,18 @@ export class AllocatedRange {
    * - `{ kind: 'outOfBounds', range }` when `pos` is outside `[start, end]`
    *   (this same range, unchanged).
    *
+   * `pos` is an absolute file offset, not an offset into the range.
+   *
    * @example
    * ```ts
    * const r = allocator.allocate(3 * ALIGNMENT)!;   // [0, 12288)
    * const s = r.splitAtAlignUp(5000);
    * if (s.kind === 'split') console.log(s.low.end, s.high.start); // 8192 8192
+   *
+   * // A range that does not start at 0: positions are file offsets.
+   * const q = allocator.allocate(3 * ALIGNMENT)!;   // [12288, 24576)
+   * q.splitAtAlignUp(100).kind;                      // 'outOfBounds': 100 is before the range
+   * q.splitAtAlignUp(12288 + 100).kind;              // 'split' at 16384
    * ```
    */
   splitAtAlignUp(pos: number | bigint): SplitUpResult {

@@ -4,7 +4,7 @@ import { mintRange, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
 import { outOfRange } from '../errors.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
-import { STATUS_ALLOC_NEXT_I64 } from '../native/status-page.js';
+import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/status-page.js';
 
 /**
  * Hands out non-overlapping ranges of one file to every thread at once,
@@ -24,18 +24,32 @@ import { STATUS_ALLOC_NEXT_I64 } from '../native/status-page.js';
  * let r; while ((r = allocator!.allocate(ALIGNMENT)) !== null) file.writeRange(r, data);
  * ```
  */
+/** Files up to this many pages (4 GiB) count in an Int32 of pages. */
+const PAGE_COUNTER_MAX_PAGES = 1 << 20;
+
 export class ConcurrentAllocator {
   readonly #views: ThreadMapping;
   /** The file size as a bigint, for the exhaustion check. */
   readonly #totalBig: bigint;
-  /** The largest step the counter may take: the file size rounded up to 4096. */
-  readonly #maxStep: number;
+  /** The file size in 4 KiB pages, rounded up: also the largest step the counter may take. */
+  readonly #totalPages: number;
+  /** True when the counter counts pages in an Int32 (files up to 4 GiB): no BigInt per allocation. */
+  readonly #pageCounter: boolean;
 
   /** @internal Made by MmapFile.create / open / fromShared. */
   constructor(views: ThreadMapping) {
     this.#views = views;
     this.#totalBig = BigInt(views.size);
-    this.#maxStep = Math.ceil(views.size / ALIGNMENT) * ALIGNMENT;
+    this.#totalPages = Math.ceil(views.size / ALIGNMENT);
+    this.#pageCounter = this.#totalPages <= PAGE_COUNTER_MAX_PAGES;
+  }
+
+  /** @internal Sets the shared counter (create, or open with a saved state); the kind of counter follows the file size, so every thread agrees. */
+  static start(views: ThreadMapping, nextPos: number): ConcurrentAllocator {
+    const allocator = new ConcurrentAllocator(views);
+    if (allocator.#pageCounter) Atomics.store(views.status, STATUS_ALLOC_NEXT_PAGES_I32, Math.ceil(nextPos / ALIGNMENT));
+    else Atomics.store(views.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(nextPos));
+    return allocator;
   }
 
   /**
@@ -49,21 +63,48 @@ export class ConcurrentAllocator {
     const v = this.#views;
     if (v.closed) throw v.closedError();
     const total = v.size;
+    const totalPages = this.#totalPages;
     // The counter must never wrap: a wrapped counter hands out ranges that
     // overlap live ones. So (1) no step is larger than the file, (2) once the
     // counter has reached the end nobody adds to it again, and (3) a value
     // that is negative (it could only be one if it had wrapped) means
     // exhausted. Past the end, only threads already between their load and
     // their add can still add, one step each: the counter stays within
-    // (threads + 1) * file size, far below 2^63 for any real file.
-    const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
-    if (seen >= this.#totalBig || seen < 0n) return null;
-    const rounded = Math.ceil(n / ALIGNMENT) * ALIGNMENT;
-    const want = rounded < this.#maxStep ? rounded : this.#maxStep;
-    const start = Number(Atomics.add(v.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(want)));
-    if (start >= total || start < 0) return null;
-    const end = want >= total - start ? total : start + want;
-    return mintRange(v.key, start, end);
+    // (threads + 1) * file size. For the Int32 page counter that is below
+    // 2^31 with up to 2,047 threads racing at the very moment of exhaustion;
+    // the BigInt byte counter of larger files has 2^63 of room.
+    let want = Math.ceil(n / ALIGNMENT);
+    if (want > totalPages) want = totalPages;
+    let start: number;
+    if (this.#pageCounter) {
+      const seen = Atomics.load(v.status, STATUS_ALLOC_NEXT_PAGES_I32);
+      if (seen >= totalPages || seen < 0) return null;
+      const page = Atomics.add(v.status, STATUS_ALLOC_NEXT_PAGES_I32, want);
+      if (page >= totalPages || page < 0) return null;
+      start = page * ALIGNMENT;
+    } else {
+      const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
+      if (seen >= this.#totalBig || seen < 0n) return null;
+      start = Number(Atomics.add(v.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(want * ALIGNMENT)));
+      if (start >= total || start < 0) return null;
+    }
+    const bytes = want * ALIGNMENT;
+    return mintRange(v.key, start, bytes >= total - start ? total : start + bytes);
+  }
+
+  /**
+   * Allocates `size`-byte ranges until the file is exhausted, one per step,
+   * for `for...of`. Each range is allocated when the loop asks for it, so
+   * breaking out of the loop allocates nothing more.
+   *
+   * @example
+   * ```ts
+   * for (const range of allocator.ranges(64 * 1024)) file.writeRange(range, chunkFor(range));
+   * ```
+   */
+  *ranges(size: number | bigint): Generator<AllocatedRange, void, undefined> {
+    toOffset(size, 'size');
+    for (let r = this.allocate(size); r !== null; r = this.allocate(size)) yield r;
   }
 
   /** Bytes not yet allocated (a snapshot; other threads may be allocating). */
@@ -75,7 +116,9 @@ export class ConcurrentAllocator {
   get nextPos(): number {
     const v = this.#views;
     if (v.closed) throw v.closedError();
-    const next = Number(Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64));
+    const next = this.#pageCounter
+      ? Atomics.load(v.status, STATUS_ALLOC_NEXT_PAGES_I32) * ALIGNMENT
+      : Number(Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64));
     return next > v.size || next < 0 ? v.size : next;
   }
 

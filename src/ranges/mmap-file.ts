@@ -9,7 +9,7 @@ import {
 } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
+import { argValueError, fromNative, misuse, type MmapError } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -21,10 +21,11 @@ import {
   type CreateFileOptions,
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
-import { byteLengthOf, prefixOf, readOptions, toBytes, type PathLike } from '../core/arguments.js';
+import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
-import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_ALLOC_NEXT_I64, STATUS_FAULTS_I32 } from '../native/status-page.js';
+import { AllocatorKind, STATUS_ALLOCATOR_KIND_I32, STATUS_FAULTS_I32 } from '../native/status-page.js';
 import { SequentialAllocator } from './sequential-allocator.js';
 import { mintReceipt, receiptState, type WriteReceipt } from './write-receipt.js';
 
@@ -45,20 +46,50 @@ export interface OpenOptions {
   allocatorState?: AllocatorState;
 }
 
-/** A file together with the allocator that hands out its ranges. */
-export interface OpenedFile<A> {
-  file: MmapFile;
+/**
+ * A file together with the allocator that hands out its ranges. Disposable:
+ * `using opened = MmapFile.create(...)` (or `await using`) closes the file
+ * at the end of the block.
+ *
+ * @example
+ * ```ts
+ * {
+ *   using opened = MmapFile.create('out.bin', 1 << 20);
+ *   const range = opened.allocator.allocate(4096)!;
+ *   opened.file.writeRange(range, new Uint8Array(4096));
+ * } // closed here
+ * ```
+ */
+export interface OpenedFile<A extends SequentialAllocator | ConcurrentAllocator | null> extends Disposable, AsyncDisposable {
+  file: MmapFile<KindOfAllocator<A>>;
   allocator: A;
 }
 
-/** Allocator type for an options object. */
-export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
-  ? ConcurrentAllocator
-  : O extends { allocatorState: { kind: 'concurrent' } }
+/** The allocator kind an allocator type stands for. */
+export type KindOfAllocator<A> = A extends ConcurrentAllocator ? 'concurrent' : A extends SequentialAllocator ? 'sequential' : AllocatorChoice;
+
+/** The type of option `K` of options type `O`, or undefined when `O` has no such option. */
+export type OptionField<O, K extends string> = K extends keyof O ? O[K] : undefined;
+/** The allocator kind an `allocator` option's type stands for. */
+export type AllocatorOptionKind<A> = A extends undefined ? 'sequential' : A extends AllocatorChoice ? A : never;
+/** The allocator kind a saved state's type stands for. */
+export type SavedStateKind<S> = S extends { kind: infer K } ? K : never;
+/** Which allocator kinds an options type can produce: a union when it cannot be known. */
+export type OptionsAllocatorKind<O> = [OptionField<O, 'allocatorState'>] extends [undefined]
+  ? AllocatorOptionKind<OptionField<O, 'allocator'>>
+  : SavedStateKind<OptionField<O, 'allocatorState'>> | (undefined extends OptionField<O, 'allocatorState'> ? AllocatorOptionKind<OptionField<O, 'allocator'>> : never);
+
+/**
+ * The allocator type for an options type: `SequentialAllocator` by default,
+ * `ConcurrentAllocator` for `{ allocator: 'concurrent' }` (or a saved
+ * concurrent state), and the union when the options' type does not say
+ * (a variable typed `CreateOptions`, a conditional value).
+ */
+export type AllocatorFor<O> = [OptionsAllocatorKind<O>] extends ['sequential']
+  ? SequentialAllocator
+  : [OptionsAllocatorKind<O>] extends ['concurrent']
     ? ConcurrentAllocator
-    : O extends { allocatorState: AllocatorState }
-      ? SequentialAllocator | ConcurrentAllocator
-      : SequentialAllocator;
+    : SequentialAllocator | ConcurrentAllocator;
 
 /**
  * A memory-mapped file written through ranges: many threads write disjoint
@@ -80,7 +111,7 @@ export type AllocatorFor<O> = O extends { allocator: 'concurrent' }
  * file.close();
  * ```
  */
-export class MmapFile extends MappedFileBase {
+export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends MappedFileBase {
   private constructor(views: ThreadMapping) {
     super(views);
   }
@@ -149,11 +180,23 @@ export class MmapFile extends MappedFileBase {
    * });
    * ```
    */
+  static fromShared(handle: SharedMappedFile<'concurrent'>): OpenedFile<ConcurrentAllocator>;
+  static fromShared(handle: SharedMappedFile<'sequential' | 'none'>): OpenedFile<null>;
+  static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null>;
   static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null> {
     const views = attachShared(handle);
-    const file = new MmapFile(views);
     const concurrent = views.status[STATUS_ALLOCATOR_KIND_I32] === AllocatorKind.Concurrent;
-    return { file, allocator: concurrent ? new ConcurrentAllocator(views) : null };
+    return opened(new MmapFile(views), concurrent ? new ConcurrentAllocator(views) : null);
+  }
+
+  /**
+   * A plain object to `postMessage` to a worker thread; there,
+   * `MmapFile.fromShared(handle)` gives a file over the same memory and, for
+   * a concurrent allocator, the same allocator. Its type carries the
+   * allocator kind, so `fromShared` is typed without a `!`.
+   */
+  override share(): SharedMappedFile<K> {
+    return super.share() as SharedMappedFile<K>;
   }
 
   /**
@@ -171,10 +214,8 @@ export class MmapFile extends MappedFileBase {
   writeRange(range: AllocatedRange, data: ArrayBufferView): WriteReceipt {
     // 1. Read the user's values: the data's length from its internal slots
     //    (no getter, no Proxy trap, no user code at all).
-    let bytes: Uint8Array;
-    let dataLength: number;
-    if (typedArrayTag(data) === 'Uint8Array' && (dataLength = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
-    else dataLength = byteLengthOf((bytes = toBytes(data, 'data')));
+    const bytes = bytesOf(data, 'data');
+    const dataLength = byteLengthOf(bytes);
     // 2. Check the range: genuine, this file's, held by this thread, file open.
     const s = rangeState(range);
     const v = this.views;
@@ -271,10 +312,8 @@ export class MmapFile extends MappedFileBase {
    * ```
    */
   readRange(range: AllocatedRange, target: ArrayBufferView): number {
-    let bytes: Uint8Array;
-    let targetLength: number;
-    if (typedArrayTag(target) === 'Uint8Array' && (targetLength = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
-    else targetLength = byteLengthOf((bytes = toBytes(target, 'target')));
+    const bytes = bytesOf(target, 'target');
+    const targetLength = byteLengthOf(bytes);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
@@ -421,16 +460,27 @@ function toAllocatorKind(choice: unknown): AllocatorKind {
   throw argValueError('options.allocator', "must be 'sequential' or 'concurrent'", choice);
 }
 
+/** The disposable pair create/open/fromShared return. */
+function opened<A extends SequentialAllocator | ConcurrentAllocator | null>(file: MmapFile, allocator: A): OpenedFile<A> {
+  return {
+    file: file as MmapFile<KindOfAllocator<A>>,
+    allocator,
+    [Symbol.dispose]() {
+      file.close();
+    },
+    async [Symbol.asyncDispose]() {
+      file.close();
+    },
+  };
+}
+
 function withAllocator(views: ThreadMapping, kind: AllocatorKind, nextPos: number): OpenedFile<SequentialAllocator | ConcurrentAllocator> {
   // The kind is recorded in the shared status page, so a worker learns it
   // from the mapping itself and not from a handle it was sent.
   views.status[STATUS_ALLOCATOR_KIND_I32] = kind;
   const file = Reflect.construct(MmapFile, [views]) as MmapFile;
-  if (kind === AllocatorKind.Concurrent) {
-    Atomics.store(views.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(nextPos));
-    return { file, allocator: new ConcurrentAllocator(views) };
-  }
-  return { file, allocator: new SequentialAllocator(views, nextPos) };
+  if (kind === AllocatorKind.Concurrent) return opened(file, ConcurrentAllocator.start(views, nextPos));
+  return opened(file, new SequentialAllocator(views, nextPos));
 }
 
 function withResumedAllocator(views: ThreadMapping, kind: AllocatorKind, state: unknown) {

@@ -1,5 +1,6 @@
-import { byteLengthOf, readOptions, toBytes, toOffset, type PathLike } from '../core/arguments.js';
-import { fromNative, outOfRange, typedArrayTag } from '../errors.js';
+import { byteLengthOf, bytesOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
+import type { PathLike } from '../core/path-like.js';
+import { fromNative, outOfRange } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -68,11 +69,8 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
    */
   writeAt(offset: number | bigint, data: ArrayBufferView): void {
-    // Lengths from internal slots, read before anything else (see core/arguments.ts).
-    let bytes: Uint8Array;
-    let length: number;
-    if (typedArrayTag(data) === 'Uint8Array' && (length = byteLengthOf(data)) !== 0) bytes = data as Uint8Array;
-    else length = byteLengthOf((bytes = toBytes(data, 'data')));
+    const bytes = bytesOf(data, 'data');
+    const length = byteLengthOf(bytes);
     const v = this.views;
     // Fast path: a small write inside view 0 at a plain integer offset. The
     // `>>> 0` test accepts exactly the integers 0..2^32-1; view 0 is at most
@@ -120,10 +118,8 @@ export class RawMmapFile extends MappedFileBase {
    * @throws ERR_MMAP_OUT_OF_BOUNDS when the file ends before `target` is full.
    */
   readAt(offset: number | bigint, target: ArrayBufferView): number {
-    let bytes: Uint8Array;
-    let length: number;
-    if (typedArrayTag(target) === 'Uint8Array' && (length = byteLengthOf(target)) !== 0) bytes = target as Uint8Array;
-    else length = byteLengthOf((bytes = toBytes(target, 'target')));
+    const bytes = bytesOf(target, 'target');
+    const length = byteLengthOf(bytes);
     const v = this.views;
     // Fast path, as in writeAt.
     if (typeof offset === 'number' && offset >>> 0 === offset && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
@@ -139,11 +135,22 @@ export class RawMmapFile extends MappedFileBase {
   }
 
   /**
-   * The `length` bytes at `offset` as a `Uint8Array` over the mapping itself
-   * (no copy) when they lie within one internal 1 GiB view, which is always
-   * the case for files up to 1 GiB; a copy when they straddle two views.
-   * The view becomes zero-length when the file is closed in this thread, so
-   * holding it after close is harmless. Writing through it is unchecked.
+   * The `length` bytes at `offset` as a **live, writable** `Uint8Array` over
+   * the mapping itself, with no copy: reading it reads the file, and
+   * **writing into it writes the file**, with no check of any kind (no
+   * bounds past the view, no ownership, no fault report until the next
+   * checked call). Use {@link readAt} for a private copy.
+   *
+   * Zero-copy when the bytes lie within one internal 1 GiB view (always, for
+   * files up to 1 GiB); a private copy when they straddle two views. The
+   * view becomes zero-length when the file is closed in this thread, so
+   * holding it after close is harmless.
+   *
+   * @example
+   * ```ts
+   * const live = raw.readSlice(0, 4);
+   * live[0] = 9;            // the file's first byte is now 9
+   * ```
    */
   readSlice(offset: number | bigint, length: number | bigint): Uint8Array {
     const n = toOffset(length, 'length');

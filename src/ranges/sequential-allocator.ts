@@ -47,6 +47,21 @@ export class SequentialAllocator {
     return mintRange(this.#views.key, start, end);
   }
 
+  /**
+   * Allocates `size`-byte ranges until the file is exhausted, one per step,
+   * for `for...of`. Each range is allocated when the loop asks for it, so
+   * breaking out of the loop allocates nothing more.
+   *
+   * @example
+   * ```ts
+   * for (const range of allocator.ranges(64 * 1024)) file.writeRange(range, chunkFor(range));
+   * ```
+   */
+  *ranges(size: number | bigint): Generator<AllocatedRange, void, undefined> {
+    toOffset(size, 'size');
+    for (let r = this.allocate(size); r !== null; r = this.allocate(size)) yield r;
+  }
+
   /** Bytes not yet allocated. */
   get remaining(): number {
     return this.#views.size - this.#next;

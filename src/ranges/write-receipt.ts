@@ -46,6 +46,11 @@ export class WriteReceipt {
   get length(): number {
     return this.#state.end - this.#state.start;
   }
+
+  /** `{ start, end }`, for logs. A parsed copy is not a receipt and flushes nothing. */
+  toJSON(): { start: number; end: number } {
+    return { start: this.#state.start, end: this.#state.end };
+  }
 }
 
 /** @internal */

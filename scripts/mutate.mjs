@@ -1,0 +1,438 @@
+// Hand-planted mutants over the ranges, the allocators and the fault paths:
+// each is a small textual change to the compiled library (dist/*.js) that a
+// real bug could make. For each one, the relevant test files run against the
+// mutated copy; a mutant is killed when a test that passes on the unmutated
+// code fails (or the run crashes or times out), and survives otherwise.
+//
+// Usage: npm run mutate            (builds dist/ and .test-dist/ first)
+//        node scripts/mutate.mjs [--only id,id] [--keep] [--check]
+// --check only applies each mutant (no tests) to show which ones are stale.
+//
+// The working tree is never modified: everything runs in a temporary copy
+// (package.json, dist/, .test-dist/, build/, prebuilds/, examples/, and a
+// link to node_modules), which is removed at the end, on error and on
+// Ctrl-C (--keep leaves it for inspection).
+//
+// A mutant is an exact string `find` in `file`, replaced by `replace`. With
+// an `anchor` (an exact string that must occur once), the nearest `find`
+// before (or, with where: 'after', after) the anchor is replaced, so short
+// patterns can still pick one of several identical checks. A mutant whose
+// strings are no longer found exactly as written is reported as 'stale':
+// when the library changes, the list shows what to update instead of
+// silently testing nothing. The script exits 0: it is a report.
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUN_TIMEOUT_MS = 120_000;
+/** How far (in characters) from its anchor a pattern may be. */
+const ANCHOR_WINDOW = 600;
+
+// Test files (substrings of names in .test-dist/, as for scripts/run-tests.mjs).
+const RANGES = ['ownership', 'api', 'errors', 'properties', 'forgery', 'concurrency', 'smoke', 'big-file', 'seed-examples'];
+const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors'];
+const FAULTS = ['faults'];
+
+/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
+const MUTANTS = [
+  // --- liveness: a consumed (split or transferred) range must be refused by every entry point
+  ...['writeRange', 'writeRangeAsync', 'readRange', 'readRangeAsync'].map((name) => ({
+    id: `live-${name}`,
+    what: `${name} skips the liveness check`,
+    file: 'ranges/mmap-file.js',
+    anchor: `s, '${name}')`,
+    find: '!s.live || ',
+    replace: '',
+    tests: RANGES,
+  })),
+  {
+    id: 'live-transfer',
+    what: 'transfer() skips the liveness check',
+    file: 'ranges/allocated-range.js',
+    find: "this.#liveState('transfer')",
+    replace: 'this.#state',
+    tests: RANGES,
+  },
+  {
+    id: 'live-splitAtAlignUp',
+    what: 'splitAtAlignUp skips the liveness check',
+    file: 'ranges/allocated-range.js',
+    anchor: 'splitAtAlignUp(pos) {',
+    where: 'after',
+    find: "this.#liveState('split')",
+    replace: 'this.#state',
+    tests: RANGES,
+  },
+  {
+    id: 'live-splitAtAlignDown',
+    what: 'splitAtAlignDown skips the liveness check',
+    file: 'ranges/allocated-range.js',
+    anchor: 'splitAtAlignDown(pos) {',
+    where: 'after',
+    find: "this.#liveState('split')",
+    replace: 'this.#state',
+    tests: RANGES,
+  },
+  {
+    id: 'foreign-writeRange',
+    what: "writeRange skips the range's file check",
+    file: 'ranges/mmap-file.js',
+    anchor: "s, 'writeRange')",
+    find: 's.key !== v.key || ',
+    replace: '',
+    tests: RANGES,
+  },
+  // --- splits
+  {
+    id: 'split-up-aligned',
+    what: 'splitAtAlignUp is one page off at aligned positions',
+    file: 'ranges/allocated-range.js',
+    find: 'Math.ceil(p / ALIGNMENT) * ALIGNMENT',
+    replace: '(Math.floor(p / ALIGNMENT) + 1) * ALIGNMENT',
+    tests: RANGES,
+  },
+  {
+    id: 'split-down-aligned',
+    what: 'splitAtAlignDown is one page off at aligned positions',
+    file: 'ranges/allocated-range.js',
+    find: 'p - (p % ALIGNMENT)',
+    replace: '(Math.ceil(p / ALIGNMENT) - 1) * ALIGNMENT',
+    tests: RANGES,
+  },
+  {
+    id: 'split-up-lowOnly',
+    what: "splitAtAlignUp splits into an empty high piece instead of 'lowOnly' at the end",
+    file: 'ranges/allocated-range.js',
+    find: 'at >= s.end',
+    replace: 'at > s.end',
+    tests: RANGES,
+  },
+  {
+    id: 'split-down-highOnly',
+    what: "splitAtAlignDown splits into an empty low piece instead of 'highOnly' at the start",
+    file: 'ranges/allocated-range.js',
+    find: 'at <= s.start',
+    replace: 'at < s.start',
+    tests: RANGES,
+  },
+  {
+    id: 'split-bounds',
+    what: 'splitAtAlignUp accepts a position one past the end',
+    file: 'ranges/allocated-range.js',
+    anchor: 'splitAtAlignUp(pos) {',
+    where: 'after',
+    find: 'p > s.end',
+    replace: 'p > s.end + 1',
+    tests: RANGES,
+  },
+  // --- allocators
+  {
+    id: 'seq-rounding',
+    what: 'the sequential allocator rounds requests down, not up',
+    file: 'ranges/sequential-allocator.js',
+    find: 'Math.ceil(n / ALIGNMENT) * ALIGNMENT',
+    replace: 'Math.max(ALIGNMENT, Math.floor(n / ALIGNMENT) * ALIGNMENT)',
+    tests: ALLOCATORS,
+  },
+  {
+    id: 'seq-clamp',
+    what: 'the sequential allocator clamps the last range one byte short',
+    file: 'ranges/sequential-allocator.js',
+    find: 'want >= total - start ? total : start + want',
+    replace: 'want >= total - start ? total - 1 : start + want',
+    tests: ALLOCATORS,
+  },
+  {
+    id: 'seq-exhausted',
+    what: 'the sequential allocator hands out an empty range at the end instead of null',
+    file: 'ranges/sequential-allocator.js',
+    find: 'if (start >= total)',
+    replace: 'if (start > total)',
+    tests: ALLOCATORS,
+  },
+  {
+    id: 'conc-rounding',
+    what: 'the concurrent allocator rounds requests down, not up',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'Math.ceil(n / ALIGNMENT) * ALIGNMENT',
+    replace: 'Math.max(ALIGNMENT, Math.floor(n / ALIGNMENT) * ALIGNMENT)',
+    tests: ALLOCATORS,
+  },
+  {
+    id: 'conc-clamp',
+    what: 'the concurrent allocator does not clamp the last range at the end of the file',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'want >= total - start ? total : start + want',
+    replace: 'start + want',
+    tests: ALLOCATORS,
+  },
+  {
+    id: 'conc-exhausted',
+    what: 'the concurrent allocator misses exhaustion by one byte',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'if (start >= total)',
+    replace: 'if (start > total)',
+    tests: ALLOCATORS,
+  },
+  // --- transfers, receipts, shared handles
+  {
+    id: 'claim-unchecked',
+    what: 'receiveRange mints a range even when the ticket claim failed',
+    file: 'ranges/mmap-file.js',
+    find: 'if (!claimed) {',
+    replace: 'if (false) {',
+    tests: ['forgery', 'concurrency', 'errors'],
+  },
+  {
+    id: 'receipt-key',
+    what: "flushRange/syncRange skip the receipt's file check",
+    file: 'ranges/mmap-file.js',
+    find: 'if (r.key !== this.views.key) {',
+    replace: 'if (false) {',
+    tests: ['errors', 'api'],
+  },
+  {
+    id: 'length-mismatch',
+    what: 'writeRange accepts data shorter than the range',
+    file: 'ranges/mmap-file.js',
+    anchor: 'writeRange needs exactly',
+    find: 'bytes.byteLength !== length',
+    replace: 'bytes.byteLength > length',
+    tests: ['errors', 'api', 'ownership'],
+  },
+  {
+    id: 'share-size',
+    what: "fromShared does not compare the handle's size with the mapping",
+    file: 'core/mapped-file-base.js',
+    find: 'if (views.size !== h.size) {',
+    replace: 'if (false) {',
+    tests: ['forgery', 'lifecycle'],
+  },
+  // --- raw bounds
+  {
+    id: 'bounds-past-end',
+    what: 'raw calls accept a span one byte past the end of the file',
+    file: 'core/mapped-file-base.js',
+    find: 'length > size - start',
+    replace: 'length > size - start + 1',
+    tests: ['errors', 'api', 'big-file'],
+  },
+  {
+    id: 'bounds-at-end',
+    what: 'raw calls refuse a span that ends exactly at the end of the file (> became >=)',
+    file: 'core/mapped-file-base.js',
+    find: 'length > size - start',
+    replace: 'length >= size - start',
+    tests: ['errors', 'api', 'big-file'],
+  },
+  // --- fault paths
+  {
+    id: 'sync-ignores-fault',
+    what: 'syncAll ignores the fault its own fstat check recorded',
+    file: 'core/thread-mapping.js',
+    anchor: 'native.sync(this.key',
+    where: 'after',
+    find: 'if (this.status[STATUS_FAULTS_I32] !== 0)',
+    replace: 'if (false)',
+    tests: FAULTS,
+  },
+  {
+    id: 'write-ignores-fault',
+    what: 'writeRange returns a receipt after its copy faulted',
+    file: 'ranges/mmap-file.js',
+    anchor: 'mintReceipt({ key: s.key, start, end: s.end })',
+    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)',
+    replace: 'if (false)',
+    tests: FAULTS,
+  },
+  {
+    id: 'check-ignores-fault',
+    what: 'a spoiled handle is not refused on later calls',
+    file: 'core/thread-mapping.js',
+    anchor: 'check() {',
+    where: 'after',
+    find: 'if (this.status[STATUS_FAULTS_I32] !== 0)',
+    replace: 'if (false)',
+    tests: FAULTS,
+  },
+  {
+    id: 'populate-efault',
+    // Reachable only when pages are resident (so no pwrite) yet lose their
+    // backing between mincore and madvise: a race no test can set up
+    // deterministically. Expected to survive; kept so the count stays honest.
+    what: 'a large write to lost pages ignores EFAULT from populate (race-only path)',
+    file: 'core/thread-mapping.js',
+    find: 'if (err === EFAULT) {',
+    replace: 'if (false) {',
+    tests: FAULTS,
+  },
+  // --- the large-write route
+  {
+    id: 'route-always-copy',
+    what: 'big writes to cold pages are copied through the mapping, not pwritten',
+    file: 'core/thread-mapping.js',
+    find: 'resident * 2 < pages',
+    replace: 'false',
+    tests: ['api'],
+  },
+];
+
+// --- the temporary copy -------------------------------------------------------
+
+let workDir;
+let running;
+function cleanup() {
+  if (running) running.kill('SIGKILL');
+  if (workDir && !keep) rmSync(workDir, { recursive: true, force: true });
+}
+const args = process.argv.slice(2);
+const keep = args.includes('--keep');
+const checkOnly = args.includes('--check');
+const onlyArg = args.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : null;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    cleanup();
+    process.stderr.write(`\nmutate: interrupted; the working tree was never modified${keep && workDir ? `; copy kept at ${workDir}` : ''}\n`);
+    process.exit(130);
+  });
+}
+
+function makeCopy() {
+  for (const needed of ['dist', '.test-dist', 'node_modules']) {
+    if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
+  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples']) {
+    if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
+  }
+  symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
+}
+
+/** Applies a mutant to `text`; returns the new text, or why it is stale. */
+function mutate(text, m) {
+  const count = (s) => text.split(s).length - 1;
+  let at;
+  if (m.anchor !== undefined) {
+    const n = count(m.anchor);
+    if (n !== 1) return { stale: `anchor ${JSON.stringify(m.anchor)} found ${n} times` };
+    const a = text.indexOf(m.anchor);
+    at = m.where === 'after' ? text.indexOf(m.find, a) : text.lastIndexOf(m.find, a);
+    if (at < 0 || Math.abs(at - a) > ANCHOR_WINDOW) return { stale: `${JSON.stringify(m.find)} not found within ${ANCHOR_WINDOW} characters ${m.where ?? 'before'} the anchor` };
+  } else {
+    const n = count(m.find);
+    if (n !== 1) return { stale: `${JSON.stringify(m.find)} found ${n} times` };
+    at = text.indexOf(m.find);
+  }
+  return { text: text.slice(0, at) + m.replace + text.slice(at + m.find.length) };
+}
+
+// --- running tests --------------------------------------------------------------
+
+function testFiles(filter) {
+  return readdirSync(join(workDir, '.test-dist'))
+    .filter((f) => f.endsWith('.test.js') && f.includes(filter))
+    .sort()
+    .map((f) => join(workDir, '.test-dist', f));
+}
+
+/** Runs one test file; resolves with the names of its passing top-level tests, or null on timeout. */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: workDir, stdio: ['ignore', 'pipe', 'ignore'] });
+    running = child;
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running = undefined;
+      if (signal === 'SIGKILL') return resolve(null);
+      const passed = new Set();
+      for (const line of out.split('\n')) {
+        const hit = /^ok \d+ - (.*?)(?: # .*)?$/.exec(line);
+        if (hit) passed.add(hit[1]);
+      }
+      resolve(passed);
+    });
+  });
+}
+
+/** Passing tests of each file on the unmutated copy, measured before any mutant is applied. */
+const baseline = new Map();
+async function measureBaseline(mutants) {
+  const files = [...new Set(mutants.flatMap((m) => m.tests.flatMap(testFiles)))];
+  for (const file of files) {
+    process.stderr.write(`mutate: baseline ${file.slice(file.lastIndexOf('/') + 1)} ... `);
+    const passed = await runFile(file);
+    baseline.set(file, passed ?? new Set());
+    process.stderr.write(passed === null ? 'timed out\n' : `${passed.size} passing\n`);
+  }
+}
+
+/** Runs the mutant's test files in turn; stops at the first test that passed before and fails now. */
+async function judge(m) {
+  const files = [...new Set(m.tests.flatMap(testFiles))];
+  if (files.length === 0) return { result: 'stale', detail: `no test file matches ${m.tests.join(', ')}` };
+  for (const file of files) {
+    const before = baseline.get(file);
+    const now = await runFile(file);
+    const name = file.slice(file.lastIndexOf('/') + 1);
+    if (now === null) return { result: 'killed', detail: `${name}: timed out` };
+    const lost = [...(before ?? [])].filter((t) => !now.has(t));
+    if (lost.length > 0) return { result: 'killed', detail: `${name}: ${lost[0]}${lost.length > 1 ? ` (+${lost.length - 1})` : ''}` };
+  }
+  return { result: 'survived', detail: `${files.length} files passed` };
+}
+
+// --- main -------------------------------------------------------------------------
+
+try {
+  makeCopy();
+  if (!checkOnly) await measureBaseline(MUTANTS.filter((m) => !only || only.has(m.id)));
+  const rows = [];
+  for (const m of MUTANTS) {
+    if (only && !only.has(m.id)) continue;
+    const path = join(workDir, 'dist', m.file);
+    if (!existsSync(path)) {
+      rows.push({ m, result: 'stale', detail: `dist/${m.file} does not exist` });
+      continue;
+    }
+    const original = readFileSync(path, 'utf8');
+    const mutated = mutate(original, m);
+    if (mutated.stale !== undefined) {
+      rows.push({ m, result: 'stale', detail: mutated.stale });
+      continue;
+    }
+    if (checkOnly) {
+      rows.push({ m, result: 'applies', detail: 'not run (--check)' });
+      continue;
+    }
+    writeFileSync(path, mutated.text);
+    try {
+      process.stderr.write(`mutate: ${m.id} ... `);
+      const verdict = await judge(m);
+      process.stderr.write(`${verdict.result}\n`);
+      rows.push({ m, ...verdict });
+    } finally {
+      writeFileSync(path, original);
+    }
+  }
+
+  const width = Math.max(...rows.map((r) => r.m.id.length), 2);
+  console.log(`\n${'id'.padEnd(width)}  ${'result'.padEnd(8)}  what / why`);
+  for (const r of rows) {
+    console.log(`${r.m.id.padEnd(width)}  ${r.result.padEnd(8)}  ${r.m.what}`);
+    console.log(`${''.padEnd(width)}  ${''.padEnd(8)}    ${r.detail}`);
+  }
+  const tally = (kind) => rows.filter((r) => r.result === kind).length;
+  console.log(`\n${rows.length} mutants: ${tally('killed')} killed, ${tally('survived')} survived, ${tally('stale')} stale`);
+  const survivors = rows.filter((r) => r.result === 'survived').map((r) => r.m.id);
+  if (survivors.length > 0) console.log(`surviving: ${survivors.join(', ')}`);
+} finally {
+  cleanup();
+}

@@ -1,0 +1,70 @@
+// Compile-time tests: `npm run build:test` type-checks this file, and an
+// `@ts-expect-error` that no longer meets an error fails the build, so each
+// line below is a contract of the public types. Nothing here runs.
+import {
+  MmapError,
+  MmapFile,
+  type ConcurrentAllocator,
+  type CreateOptions,
+  type SequentialAllocator,
+  type SharedMappedFile,
+} from 'ranged-mmap';
+
+declare const flag: boolean;
+declare const path: string;
+
+export function allocatorTypesFollowTheOptions(): void {
+  const plain = MmapFile.create(path, 4096);
+  const s1: SequentialAllocator = plain.allocator;
+
+  const conc = MmapFile.create(path, 4096, { allocator: 'concurrent' });
+  const c1: ConcurrentAllocator = conc.allocator;
+
+  // A variable typed CreateOptions cannot say which: the type is the union.
+  const opts: CreateOptions = { allocator: 'concurrent' };
+  const wide = MmapFile.create(path, 4096, opts);
+  // @ts-expect-error the allocator may be a ConcurrentAllocator
+  const s2: SequentialAllocator = wide.allocator;
+
+  const cond = MmapFile.create(path, 4096, { allocator: flag ? 'concurrent' : 'sequential' });
+  // @ts-expect-error the allocator may be a SequentialAllocator
+  const c2: ConcurrentAllocator = cond.allocator;
+
+  const resumed = MmapFile.open(path, { allocatorState: { kind: 'concurrent', nextPos: 0, totalSize: 4096 } as const });
+  const c3: ConcurrentAllocator = resumed.allocator;
+
+  void [s1, c1, s2, c2, c3];
+}
+
+export function sharedHandlesCarryTheAllocator(): void {
+  const { file } = MmapFile.create(path, 4096, { allocator: 'concurrent' });
+  const handle = file.share();
+  const { allocator } = MmapFile.fromShared(handle);
+  allocator.allocate(4096); // no `!` needed
+
+  const seq = MmapFile.create(path, 4096).file.share();
+  const fromSeq = MmapFile.fromShared(seq);
+  const nothing: null = fromSeq.allocator;
+
+  const unknownHandle = {} as SharedMappedFile;
+  // @ts-expect-error an untyped handle may carry no allocator
+  MmapFile.fromShared(unknownHandle).allocator.allocate(1);
+  void nothing;
+}
+
+export async function usingWorks(): Promise<void> {
+  {
+    using opened = MmapFile.create(path, 4096);
+    opened.file.flush();
+  }
+  {
+    await using opened = await MmapFile.createAsync(path, 4096);
+    opened.allocator.allocate(1);
+  }
+}
+
+export function errorCodesAreALiteralUnion(e: MmapError): boolean {
+  // @ts-expect-error a misspelt code does not compile
+  if (e.code === 'ERR_MMAP_LENGHT_MISMATCH') return true;
+  return e.code === 'ERR_MMAP_LENGTH_MISMATCH' || e.code === 'ENOSPC';
+}
