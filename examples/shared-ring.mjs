@@ -28,7 +28,7 @@ if (isMainThread) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   console.log(`capacity ${ring.capacity} bytes, ${produced.messages} messages of ${MESSAGE} bytes produced`);
   console.log(`consumer: ${consumed.messages} messages, ${consumed.bad} wrong, end of stream seen: ${consumed.ended}`);
-  console.log(`${((mib / 1024) / seconds).toFixed(2)} GiB/s (including worker start-up and the per-byte fill and check)`);
+  console.log(`${(mib / 1024 / seconds).toFixed(2)} GiB/s (including worker start-up and the per-byte fill and check)`);
   if (consumed.messages !== messages || consumed.bad !== 0 || !consumed.ended) process.exit(1);
 } else if (workerData.role === 'producer') {
   const ring = SharedRing.fromShared(workerData.handle);

@@ -23,7 +23,6 @@
 #include "ring.h"
 #include "sys_errors.h"
 
-
 typedef struct {
   rm_ring_mem mem; /* mem.base == NULL once unmapped */
 } ring_handle;
@@ -56,7 +55,8 @@ static int get_one_arg(napi_env env, napi_callback_info info, napi_value *arg) {
   size_t argc = 1;
   if (napi_get_cb_info(env, info, &argc, arg, NULL, NULL) != napi_ok) return 0;
   if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return 0;
   }
   return 1;
@@ -69,7 +69,8 @@ static napi_value js_ring_create(napi_env env, napi_callback_info info) {
   if (!get_one_arg(env, info, &arg)) return NULL;
   if (napi_get_value_double(env, arg, &hint) != napi_ok || !(hint >= 1) ||
       hint > (double)RM_RING_MAX_CAPACITY || hint != (double)(uint64_t)hint) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native ringCreate: capacity out of range");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native ringCreate: capacity out of range");
     return NULL;
   }
   ring_handle *h = calloc(1, sizeof *h);
@@ -82,7 +83,8 @@ static napi_value js_ring_create(napi_env env, napi_callback_info info) {
   }
   atomic_fetch_add(&live_rings, 1);
   napi_value ab;
-  if (napi_create_external_arraybuffer(env, h->mem.base, 2 * h->mem.capacity, NULL, NULL, &ab) != napi_ok) {
+  if (napi_create_external_arraybuffer(env, h->mem.base, 2 * h->mem.capacity, NULL, NULL,
+                                       &ab) != napi_ok) {
     ring_unmap(env, h);
     free(h);
     return NULL;
@@ -113,7 +115,8 @@ static napi_value js_ring_close(napi_env env, napi_callback_info info) {
   }
   ring_handle *h = data;
   if (h->mem.base != NULL) {
-    if (napi_detach_arraybuffer(env, ab) != napi_ok) return NULL; /* never unmap under a live view */
+    if (napi_detach_arraybuffer(env, ab) != napi_ok)
+      return NULL; /* never unmap under a live view */
     ring_unmap(env, h);
   }
   napi_value undef;
@@ -134,7 +137,9 @@ int rm_register_ring(napi_env env, napi_value exports) {
       {"ringClose", NULL, js_ring_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"liveRings", NULL, js_live_rings, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return 0;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
+      napi_ok)
+    return 0;
   if (!rm_register_shared_ring(env, exports)) return 0;
   napi_value v;
   if (napi_create_double(env, (double)rm_page_size(), &v) != napi_ok ||

@@ -28,9 +28,9 @@
 #include "sys_errors.h"
 
 typedef struct {
-  rm_mapping *m;      /* NULL once released */
+  rm_mapping *m; /* NULL once released */
   rm_sring_mem mem;
-  uint32_t role;      /* state index of the role this thread holds, 0 if none */
+  uint32_t role; /* state index of the role this thread holds, 0 if none */
 } sr_handle;
 
 static const napi_type_tag SR_TAG = {0x73686172656472ULL, 0x6e67a5c3e1d07b29ULL};
@@ -52,11 +52,13 @@ static void sr_finalize(napi_env env, void *data, void *hint) {
   free(h);
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+static int get_args(napi_env env, napi_callback_info info, size_t want,
+                    napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return 0;
   }
   return 1;
@@ -96,12 +98,14 @@ static napi_value attach(napi_env env, rm_mapping *m) {
   h->mem.map_len = (size_t)m->map_len;
   h->mem.capacity = ((size_t)m->map_len - RM_SRING_HEADER) / 2;
   napi_value ab, out;
-  if (napi_create_external_arraybuffer(env, m->base, (size_t)m->map_len, NULL, NULL, &ab) != napi_ok) {
+  if (napi_create_external_arraybuffer(env, m->base, (size_t)m->map_len, NULL, NULL,
+                                       &ab) != napi_ok) {
     rm_table_release(m);
     free(h);
     return NULL;
   }
-  if (napi_type_tag_object(env, ab, &SR_TAG) != napi_ok || napi_wrap(env, ab, h, sr_finalize, NULL, NULL) != napi_ok) {
+  if (napi_type_tag_object(env, ab, &SR_TAG) != napi_ok ||
+      napi_wrap(env, ab, h, sr_finalize, NULL, NULL) != napi_ok) {
     napi_detach_arraybuffer(env, ab);
     rm_table_release(m);
     free(h);
@@ -116,7 +120,8 @@ static napi_value attach(napi_env env, rm_mapping *m) {
 /* Registers fresh ring memory in the table; the table never closes an fd
  * for it (there is none left open). */
 static napi_value register_ring(napi_env env, rm_sring_mem *mem) {
-  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (status == MAP_FAILED) {
     int err = errno;
     munmap(mem->base, mem->map_len);
@@ -135,7 +140,8 @@ static napi_value register_ring(napi_env env, rm_sring_mem *mem) {
 static int get_path(napi_env env, napi_value v, char *path, size_t size) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, path, size, &len) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native shared ring: path must be a string");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "native shared ring: path must be a string");
     return 0;
   }
   if (len >= size - 1) {
@@ -143,7 +149,8 @@ static int get_path(napi_env env, napi_value v, char *path, size_t size) {
     return 0;
   }
   if (len == 0 || strlen(path) != len) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "native shared ring: path must be non-empty, without NUL");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                          "native shared ring: path must be non-empty, without NUL");
     return 0;
   }
   return 1;
@@ -157,7 +164,8 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 3, argv)) return NULL;
   if (napi_get_value_double(env, argv[0], &hint) != napi_ok || !(hint >= 1) ||
       hint > (double)RM_SRING_MAX_CAPACITY || hint != (double)(uint64_t)hint) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native srCreate: capacity out of range");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native srCreate: capacity out of range");
     return NULL;
   }
   napi_valuetype type;
@@ -181,7 +189,8 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
 static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_MAX];
-  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, sizeof path)) return NULL;
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, sizeof path))
+    return NULL;
   rm_fault_guard_ensure();
   rm_sring_mem mem;
   const char *syscall = "open";
@@ -204,13 +213,16 @@ static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   /* A key of some other kind of mapping is refused: a ring's table entry
    * has no descriptor and its length is a header plus twice a power of two. */
   size_t cap = m == NULL ? 0 : ((size_t)m->map_len - RM_SRING_HEADER) / 2;
-  if (m != NULL && (m->fd != -1 || m->map_len < RM_SRING_HEADER || cap == 0 || (cap & (cap - 1)) != 0 ||
-                    ((uint32_t *)m->base)[RM_SR_MAGIC] != RM_SRING_MAGIC)) {
+  if (m != NULL &&
+      (m->fd != -1 || m->map_len < RM_SRING_HEADER || cap == 0 ||
+       (cap & (cap - 1)) != 0 || ((uint32_t *)m->base)[RM_SR_MAGIC] != RM_SRING_MAGIC)) {
     rm_table_release(m);
     m = NULL;
   }
   if (m == NULL) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED", "the shared ring is closed in every thread; it cannot be attached any more");
+    napi_throw_error(
+        env, "ERR_MMAP_CLOSED",
+        "the shared ring is closed in every thread; it cannot be attached any more");
     return NULL;
   }
   rm_fault_guard_ensure();
@@ -225,7 +237,8 @@ static int role_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t role = 0;
   get_u32(env, v, &role);
   if (role != 1 && role != 2) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native shared ring: role must be 1 or 2");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native shared ring: role must be 1 or 2");
     return 0;
   }
   *index = role == 1 ? RM_SR_PRODUCER_STATE : RM_SR_CONSUMER_STATE;
@@ -262,7 +275,8 @@ static int seq_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t i = 0;
   get_u32(env, v, &i);
   if (i != RM_SR_DATA_SEQ && i != RM_SR_SPACE_SEQ) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native shared ring: not a futex word");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native shared ring: not a futex word");
     return 0;
   }
   *index = i;
@@ -281,7 +295,8 @@ static napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   get_u32(env, argv[3], &timeout);
   if (timeout > 60000) timeout = 60000;
   napi_value v;
-  napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout), &v);
+  napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout),
+                   &v);
   return v;
 }
 
@@ -307,7 +322,8 @@ static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   void *data = NULL;
   if (napi_check_object_type_tag(env, argv[0], &SR_TAG, &tagged) != napi_ok || !tagged ||
       napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native srClose: not a shared ring");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "native srClose: not a shared ring");
     return NULL;
   }
   sr_handle *h = data;
@@ -331,5 +347,6 @@ int rm_register_shared_ring(napi_env env, napi_value exports) {
       {"srWake", NULL, js_sr_wake, NULL, NULL, NULL, napi_enumerable, NULL},
       {"srClose", NULL, js_sr_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
+         napi_ok;
 }

@@ -32,8 +32,8 @@
 
 typedef struct {
   rm_vmap_region r;
-  uint64_t offset;     /* the window's offset in the file, as asked */
-  uint64_t length;     /* the window's length */
+  uint64_t offset; /* the window's offset in the file, as asked */
+  uint64_t length; /* the window's length */
   int mapped;
   uintptr_t generation; /* of the current ArrayBuffer */
   int buffers;          /* ArrayBuffers made and not yet finalized */
@@ -50,20 +50,47 @@ static void map_unmap(map_handle *h) {
   atomic_fetch_sub(&live_maps, 1);
 }
 
+/* What each ArrayBuffer carries: the map, and which of its buffers this
+ * one is. Only the current buffer (the last one made) may act on the map:
+ * an older one was detached by a conversion, and a call made with it (by
+ * code that kept it) must not make a second live buffer, nor unmap memory
+ * the current one still shows. */
+typedef struct {
+  map_handle *h;
+  uintptr_t generation;
+} map_ref;
+
 static void map_finalize(napi_env env, void *data, void *hint) {
   (void)env;
-  map_handle *h = data;
+  (void)hint;
+  map_ref *ref = data;
+  map_handle *h = ref->h;
   /* The current buffer was collected: no view of the memory is left. An
    * older (detached) buffer's collection changes nothing. */
-  if ((uintptr_t)hint == h->generation) map_unmap(h);
+  if (ref->generation == h->generation) map_unmap(h);
+  free(ref);
   if (--h->buffers == 0 && !h->mapped) free(h);
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+/* The map_ref of a map buffer (current or not); throws for anything else. */
+static map_ref *get_ref(napi_env env, napi_value ab) {
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_check_object_type_tag(env, ab, &MAP_TAG, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, ab, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native map call: not a map");
+    return NULL;
+  }
+  return data;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want,
+                    napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return 0;
   }
   return 1;
@@ -71,10 +98,11 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 
 static int get_u64(napi_env env, napi_value v, uint64_t *out) {
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > RM_MAX_SAFE_INTEGER ||
-      d != (double)(uint64_t)d) {
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) ||
+      d > RM_MAX_SAFE_INTEGER || d != (double)(uint64_t)d) {
     napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                           "native call received an offset or length that is not a whole number in [0, 2^53)");
+                           "native call received an offset or length that is not a whole "
+                           "number in [0, 2^53)");
     return 0;
   }
   *out = (uint64_t)d;
@@ -89,32 +117,33 @@ static int get_named_u64(napi_env env, napi_value obj, const char *name, uint64_
 static int get_named_bool(napi_env env, napi_value obj, const char *name) {
   napi_value v;
   bool b = false;
-  if (napi_get_named_property(env, obj, name, &v) == napi_ok) napi_get_value_bool(env, v, &b);
+  if (napi_get_named_property(env, obj, name, &v) == napi_ok)
+    napi_get_value_bool(env, v, &b);
   return b;
 }
 
 static int get_fd(napi_env env, napi_value v, int *fd) {
   int32_t n = -2;
   double d = -2;
-  if (napi_get_value_double(env, v, &d) != napi_ok || d != (double)(int32_t)d || (n = (int32_t)d) < -1) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native map: fd must be an integer >= 0 (or -1)");
+  if (napi_get_value_double(env, v, &d) != napi_ok || d != (double)(int32_t)d ||
+      (n = (int32_t)d) < -1) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native map: fd must be an integer >= 0 (or -1)");
     return 0;
   }
   *fd = n;
   return 1;
 }
 
+/* The map of its current buffer, mapped; throws ERR_MMAP_CLOSED for a
+ * closed map or a buffer a conversion has replaced. */
 static map_handle *unwrap(napi_env env, napi_value ab) {
-  bool tagged = false;
-  void *data = NULL;
-  if (napi_check_object_type_tag(env, ab, &MAP_TAG, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, ab, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native map call: not a map");
-    return NULL;
-  }
-  map_handle *h = data;
-  if (!h->mapped) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED", "the map is closed");
+  map_ref *ref = get_ref(env, ab);
+  if (ref == NULL) return NULL;
+  map_handle *h = ref->h;
+  if (!h->mapped || ref->generation != h->generation) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED",
+                     "the map is closed, or this buffer was replaced by a conversion");
     return NULL;
   }
   return h;
@@ -123,15 +152,23 @@ static map_handle *unwrap(napi_env env, napi_value ab) {
 /* A new ArrayBuffer over half `which` of h's window; it becomes current. */
 static napi_value expose(napi_env env, map_handle *h, int which) {
   napi_value ab;
-  if (napi_create_external_arraybuffer(env, rm_vmap_window(&h->r, which), (size_t)h->length, NULL, NULL,
-                                       &ab) != napi_ok)
+  if (napi_create_external_arraybuffer(env, rm_vmap_window(&h->r, which),
+                                       (size_t)h->length, NULL, NULL, &ab) != napi_ok)
     return NULL;
-  uintptr_t gen = h->generation + 1;
+  map_ref *ref = malloc(sizeof *ref);
+  if (ref == NULL) {
+    napi_detach_arraybuffer(env, ab);
+    return rm_throw_errno(env, ENOMEM, "malloc", NULL);
+  }
+  ref->h = h;
+  ref->generation = h->generation + 1;
   if (napi_type_tag_object(env, ab, &MAP_TAG) != napi_ok ||
-      napi_wrap(env, ab, h, map_finalize, (void *)gen, NULL) != napi_ok) {
+      napi_wrap(env, ab, ref, map_finalize, NULL, NULL) != napi_ok) {
+    free(ref);
     napi_detach_arraybuffer(env, ab);
     return NULL;
   }
+  uintptr_t gen = ref->generation;
   h->generation = gen;
   h->buffers++;
   return ab;
@@ -142,15 +179,16 @@ static napi_value js_map_create(napi_env env, napi_callback_info info) {
   napi_value argv[1], v;
   rm_vmap_request req = {0};
   if (!get_args(env, info, 1, argv)) return NULL;
-  if (napi_get_named_property(env, argv[0], "fd", &v) != napi_ok || !get_fd(env, v, &req.fd) ||
-      !get_named_u64(env, argv[0], "offset", &req.offset) ||
+  if (napi_get_named_property(env, argv[0], "fd", &v) != napi_ok ||
+      !get_fd(env, v, &req.fd) || !get_named_u64(env, argv[0], "offset", &req.offset) ||
       !get_named_u64(env, argv[0], "length", &req.length))
     return NULL;
   req.shared = get_named_bool(env, argv[0], "shared");
   req.populate = get_named_bool(env, argv[0], "populate");
   int which = get_named_bool(env, argv[0], "exposeShared") ? 0 : 1;
   if (which == 0 && (req.fd < 0 || !req.shared)) {
-    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "native mapCreate: no shared half to expose");
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE",
+                     "native mapCreate: no shared half to expose");
     return NULL;
   }
   map_handle *h = calloc(1, sizeof *h);
@@ -161,7 +199,8 @@ static napi_value js_map_create(napi_env env, napi_callback_info info) {
   if (err != 0) {
     free(h);
     if (err == ERANGE) {
-      napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "the window passes the end of the file");
+      napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                             "the window passes the end of the file");
       return NULL;
     }
     return rm_throw_errno(env, err, syscall, NULL);
@@ -189,7 +228,8 @@ static napi_value js_map_expose(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[1], &shared);
   napi_get_value_bool(env, argv[2], &reset);
   if (shared && (h->r.m == NULL || h->r.halves != 2)) {
-    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "native mapExpose: no shared half to expose");
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE",
+                     "native mapExpose: no shared half to expose");
     return NULL;
   }
   const char *syscall = "madvise";
@@ -197,7 +237,8 @@ static napi_value js_map_expose(napi_env env, napi_callback_info info) {
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
   if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
   napi_value ab = expose(env, h, shared ? 0 : 1);
-  if (ab == NULL) map_unmap(h); /* the old buffer is detached: nothing reaches the memory */
+  if (ab == NULL)
+    map_unmap(h); /* the old buffer is detached: nothing reaches the memory */
   return ab;
 }
 
@@ -206,15 +247,12 @@ static napi_value js_map_expose(napi_env env, napi_callback_info info) {
 static napi_value js_map_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
-  bool tagged = false;
-  void *data = NULL;
-  if (napi_check_object_type_tag(env, argv[0], &MAP_TAG, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native mapClose: not a map");
-    return NULL;
-  }
-  map_handle *h = data;
-  if (h->mapped) {
+  map_ref *ref = get_ref(env, argv[0]);
+  if (ref == NULL) return NULL;
+  map_handle *h = ref->h;
+  /* Only the current buffer closes the map: an old one is already detached,
+   * and the current one (still attached) must never outlive the memory. */
+  if (h->mapped && ref->generation == h->generation) {
     if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
     map_unmap(h);
   }
@@ -240,12 +278,14 @@ static napi_value fault_error(napi_env env, map_handle *h, double file_size) {
   double at = (double)(h->offset - h->r.delta + in_half);
   napi_value code, msg, error;
   napi_create_string_utf8(env, "ERR_MMAP_FAULT", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, "a page of the map could not be accessed", NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, "a page of the map could not be accessed",
+                          NAPI_AUTO_LENGTH, &msg);
   napi_create_error(env, code, msg, &error);
   napi_set_named_property(env, error, "faults", make_double(env, faults));
   napi_set_named_property(env, error, "offset", make_double(env, at));
   napi_set_named_property(env, error, "fileSize", make_double(env, file_size));
-  napi_set_named_property(env, error, "mappedSize", make_double(env, (double)(h->offset + h->length)));
+  napi_set_named_property(env, error, "mappedSize",
+                          make_double(env, (double)(h->offset + h->length)));
   return error;
 }
 
@@ -264,15 +304,18 @@ static napi_value js_map_flush(napi_env env, napi_callback_info info) {
     return NULL;
   napi_get_value_bool(env, argv[4], &sync);
   if (offset > h->length || length > h->length - offset) {
-    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native mapFlush: span outside the map");
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                           "native mapFlush: span outside the map");
     return NULL;
   }
   double file_size = -1;
   if (h->r.m != NULL) {
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) return rm_throw_errno(env, fd < 0 ? EBADF : errno, "fstat", NULL);
+    if (fd < 0 || fstat(fd, &st) != 0)
+      return rm_throw_errno(env, fd < 0 ? EBADF : errno, "fstat", NULL);
     if (st.st_dev != h->r.dev || st.st_ino != h->r.ino) {
-      napi_throw_error(env, "ERR_MMAP_INVALID_ARGUMENT", "the descriptor does not name the mapped file");
+      napi_throw_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                       "the descriptor does not name the mapped file");
       return NULL;
     }
     file_size = (double)st.st_size;
@@ -315,7 +358,9 @@ int rm_register_vmap(napi_env env, napi_value exports) {
       {"mapFaults", NULL, js_map_faults, NULL, NULL, NULL, napi_enumerable, NULL},
       {"liveMaps", NULL, js_live_maps, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return 0;
-  return napi_set_named_property(env, exports, "mapMaxLength", make_double(env, (double)RM_VMAP_MAX_LENGTH)) ==
-         napi_ok;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
+      napi_ok)
+    return 0;
+  return napi_set_named_property(env, exports, "mapMaxLength",
+                                 make_double(env, (double)RM_VMAP_MAX_LENGTH)) == napi_ok;
 }

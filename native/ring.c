@@ -29,7 +29,8 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
   }
   /* Reserve 2 * cap of address space first, so nothing else can land
    * between the two halves; then put the object over each half. */
-  uint8_t *base = mmap(NULL, 2 * cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  uint8_t *base =
+      mmap(NULL, 2 * cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     int err = errno;
     close(fd);
@@ -37,7 +38,8 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
     return err;
   }
   for (int half = 0; half < 2; half++) {
-    void *at = mmap(base + half * cap, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    void *at = mmap(base + half * cap, cap, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_FIXED, fd, 0);
     if (at == MAP_FAILED) {
       int err = errno;
       munmap(base, 2 * cap);

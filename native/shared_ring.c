@@ -26,13 +26,15 @@ static size_t round_capacity(size_t hint) {
 static int map_ring(int fd, size_t cap, rm_sring_mem *out, const char **syscall) {
   size_t total = RM_SRING_HEADER + 2 * cap;
   *syscall = "mmap";
-  uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  uint8_t *base =
+      mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) return errno;
-  if (mmap(base, RM_SRING_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
-      mmap(base + RM_SRING_HEADER, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, RM_SRING_HEADER) ==
-          MAP_FAILED ||
-      mmap(base + RM_SRING_HEADER + cap, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
-           RM_SRING_HEADER) == MAP_FAILED) {
+  if (mmap(base, RM_SRING_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+           0) == MAP_FAILED ||
+      mmap(base + RM_SRING_HEADER, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+           fd, RM_SRING_HEADER) == MAP_FAILED ||
+      mmap(base + RM_SRING_HEADER + cap, cap, PROT_READ | PROT_WRITE,
+           MAP_SHARED | MAP_FIXED, fd, RM_SRING_HEADER) == MAP_FAILED) {
     int err = errno;
     munmap(base, total);
     return err;
@@ -43,7 +45,8 @@ static int map_ring(int fd, size_t cap, rm_sring_mem *out, const char **syscall)
   return 0;
 }
 
-int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out, const char **syscall) {
+int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out,
+                    const char **syscall) {
   if (hint == 0 || hint > RM_SRING_MAX_CAPACITY) {
     *syscall = "mmap";
     return EINVAL;
@@ -92,8 +95,9 @@ int rm_sring_open(const char *path, rm_sring_mem *out, const char **syscall) {
   } else {
     uint32_t cap = (uint32_t)head[RM_SR_CAPACITY];
     *syscall = "open";
-    if ((uint32_t)head[RM_SR_MAGIC] != RM_SRING_MAGIC || (uint32_t)head[RM_SR_VERSION] != RM_SRING_VERSION ||
-        cap < rm_page_size() || cap > RM_SRING_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
+    if ((uint32_t)head[RM_SR_MAGIC] != RM_SRING_MAGIC ||
+        (uint32_t)head[RM_SR_VERSION] != RM_SRING_VERSION || cap < rm_page_size() ||
+        cap > RM_SRING_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
         (uint64_t)st.st_size != RM_SRING_HEADER + (uint64_t)cap)
       err = EINVAL;
     else
@@ -108,7 +112,8 @@ int32_t *rm_sring_word(const rm_sring_mem *r, uint32_t index) {
 }
 
 int rm_sring_wait(int32_t *word, int32_t expected, uint32_t timeout_ms) {
-  struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+  struct timespec ts = {.tv_sec = timeout_ms / 1000,
+                        .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
   /* Not FUTEX_PRIVATE: the word may be shared with another process. */
   long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
   return r != 0 && errno == ETIMEDOUT;
@@ -176,11 +181,13 @@ rm_sr_state rm_sring_peer(const rm_sring_mem *r, uint32_t state_index) {
   if (s != RM_SR_LIVE) return (rm_sr_state)s;
   int32_t *w = rm_sring_word(r, state_index);
   pid_t pid = (pid_t)atomic_load((_Atomic int32_t *)&w[1]);
-  if (pid == getpid()) return RM_SR_LIVE; /* a thread of ours: its exit marks the state itself */
+  if (pid == getpid())
+    return RM_SR_LIVE; /* a thread of ours: its exit marks the state itself */
   uint64_t start;
   memcpy(&start, &w[2], sizeof start);
   uint64_t now = start_time(pid);
-  int dead = (kill(pid, 0) != 0 && errno == ESRCH) || now == UINT64_MAX || (start != 0 && now != start);
+  int dead = (kill(pid, 0) != 0 && errno == ESRCH) || now == UINT64_MAX ||
+             (start != 0 && now != start);
   if (!dead) return RM_SR_LIVE;
   int32_t expected = RM_SR_LIVE;
   atomic_compare_exchange_strong(state, &expected, RM_SR_GONE);

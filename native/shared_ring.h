@@ -22,22 +22,22 @@
 #define RM_SR_MAGIC 0
 #define RM_SR_VERSION 1
 #define RM_SR_CAPACITY 2
-#define RM_SR_TAIL 16             /* producer's cursor */
-#define RM_SR_HEAD 32             /* consumer's cursor */
-#define RM_SR_DATA_SEQ 48         /* bumped after publishing; the consumer sleeps on it */
+#define RM_SR_TAIL 16     /* producer's cursor */
+#define RM_SR_HEAD 32     /* consumer's cursor */
+#define RM_SR_DATA_SEQ 48 /* bumped after publishing; the consumer sleeps on it */
 #define RM_SR_CONSUMER_WAITING 49
-#define RM_SR_SPACE_SEQ 64        /* bumped after consuming; the producer sleeps on it */
+#define RM_SR_SPACE_SEQ 64 /* bumped after consuming; the producer sleeps on it */
 #define RM_SR_PRODUCER_WAITING 65
-#define RM_SR_PRODUCER_STATE 80   /* rm_sr_state */
+#define RM_SR_PRODUCER_STATE 80 /* rm_sr_state */
 #define RM_SR_PRODUCER_PID 81
-#define RM_SR_PRODUCER_START 82   /* two int32: process start time (clock ticks) */
+#define RM_SR_PRODUCER_START 82 /* two int32: process start time (clock ticks) */
 #define RM_SR_CONSUMER_STATE 96
 #define RM_SR_CONSUMER_PID 97
 #define RM_SR_CONSUMER_START 98
 #define RM_SR_WORDS (RM_SRING_HEADER / 4)
 
 typedef enum {
-  RM_SR_NONE = 0,     /* no one has taken the role yet */
+  RM_SR_NONE = 0, /* no one has taken the role yet */
   RM_SR_LIVE = 1,
   RM_SR_CLOSED = 2,   /* closed cleanly: for a producer, end of stream */
   RM_SR_GONE = 3,     /* died (thread exited, process killed) without closing */
@@ -47,15 +47,16 @@ typedef enum {
 #define RM_SRING_MAX_CAPACITY ((size_t)1 << 30)
 
 typedef struct {
-  uint8_t *base;    /* header, then the data region twice */
-  size_t capacity;  /* data bytes: a power of two, >= one page */
-  size_t map_len;   /* RM_SRING_HEADER + 2 * capacity */
+  uint8_t *base;   /* header, then the data region twice */
+  size_t capacity; /* data bytes: a power of two, >= one page */
+  size_t map_len;  /* RM_SRING_HEADER + 2 * capacity */
 } rm_sring_mem;
 
 /* Makes a ring of at least `hint` bytes (rounded up to a power of two, at
  * least one page), in a memfd (path == NULL) or in a new file (O_EXCL).
  * Returns 0 or a positive errno with *syscall set. */
-int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out, const char **syscall);
+int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out,
+                    const char **syscall);
 
 /* Maps an existing ring file; EINVAL if it is not one. */
 int rm_sring_open(const char *path, rm_sring_mem *out, const char **syscall);

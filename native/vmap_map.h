@@ -35,12 +35,12 @@ typedef struct {
 } rm_vmap_request;
 
 typedef struct {
-  uint8_t *base;   /* the reservation: halves * total bytes */
-  uint64_t total;  /* bytes of one half: delta + length, in whole pages */
-  uint64_t delta;  /* offset - aligned offset */
-  int halves;      /* 1 or 2 (the shared half first) */
-  rm_mapping *m;   /* table entry of a file map (one reference), NULL for anonymous */
-  dev_t dev;       /* the file's identity, to check a descriptor given to flush */
+  uint8_t *base;  /* the reservation: halves * total bytes */
+  uint64_t total; /* bytes of one half: delta + length, in whole pages */
+  uint64_t delta; /* offset - aligned offset */
+  int halves;     /* 1 or 2 (the shared half first) */
+  rm_mapping *m;  /* table entry of a file map (one reference), NULL for anonymous */
+  dev_t dev;      /* the file's identity, to check a descriptor given to flush */
   ino_t ino;
 } rm_vmap_region;
 

@@ -145,7 +145,10 @@ test('BufReader.read copies up to the target length and returns 0 at the end', a
   await assert.rejects(reader.read(null as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
   reader.close();
   await assert.rejects(reader.readLine(), (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
-  assert.throws(() => reader.consume(0), (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
+  assert.throws(
+    () => reader.consume(0),
+    (e: unknown) => code(e) === 'ERR_MMAP_CLOSED',
+  );
 });
 
 test('BufReader pulls from its source only as it needs (backpressure)', async () => {
@@ -294,16 +297,34 @@ test('InfiniteRing.writable never waits: the readable sees the newest bytes', as
 
 test('constructor arguments are checked with Node-shaped errors', () => {
   for (const bad of ['3', null, undefined, {}, 3n]) {
-    assert.throws(() => new BufReader(bad as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
-    assert.throws(() => new BufWriter(bad as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
+    assert.throws(
+      () => new BufReader(bad as never),
+      (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+    );
+    assert.throws(
+      () => new BufWriter(bad as never),
+      (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+    );
   }
   for (const bad of [-1, 1.5, NaN, 2 ** 31]) {
-    assert.throws(() => new BufReader(bad), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
-    assert.throws(() => new BufWriter(bad), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
+    assert.throws(
+      () => new BufReader(bad),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
+    assert.throws(
+      () => new BufWriter(bad),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
   }
   for (const bad of [0, -1, 2 ** 31]) {
-    assert.throws(() => new BufReader(0, bad), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
-    assert.throws(() => new BufWriter(1, bad), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
+    assert.throws(
+      () => new BufReader(0, bad),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
+    assert.throws(
+      () => new BufWriter(1, bad),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
   }
   const r = new BufReader(0);
   assert.equal(r.capacity, 64 * 1024);

@@ -5,7 +5,19 @@
 // attacks, and leak checks.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Flush, MemoryMap, MemoryMapMut, MmapError, allocationSize, inspectNative, pageSize } from 'ranged-mmap';
@@ -293,7 +305,12 @@ test('a create that fails after making the file leaves no file behind and no des
   const fds = openFds();
   // A window past the largest file ext4 allows: ftruncate fails with EFBIG.
   assert.throws(
-    () => MemoryMapMut.withOptions().create().offset(2 ** 50).len(4096).open(path),
+    () =>
+      MemoryMapMut.withOptions()
+        .create()
+        .offset(2 ** 50)
+        .len(4096)
+        .open(path),
     (e: unknown) => e instanceof MmapError && (e.code === 'EFBIG' || e.code === 'EINVAL'),
   );
   assert.equal(existsSync(path), false);
@@ -337,7 +354,11 @@ test('alloc(): anonymous zeroed memory, one allocation unit by default', () => {
   assert.equal(back.bytes[allocationSize() - 1], 7);
   back.flush(0, Flush.Sync); // nothing to write back; accepted
   back.close();
-  const big = MemoryMapMut.withOptions().len(3 * pageSize() + 1).populate().offset(12345).alloc();
+  const big = MemoryMapMut.withOptions()
+    .len(3 * pageSize() + 1)
+    .populate()
+    .offset(12345)
+    .alloc();
   assert.equal(big.length, 3 * pageSize() + 1);
   big.bytes[big.length - 1] = 1;
   big.close();
@@ -422,7 +443,10 @@ test('builder arguments: wrong types, ranges and paths are refused with Node-sha
   throwsCode(() => o.open('a\0b'), 'ERR_INVALID_ARG_VALUE');
   throwsCode(() => o.open(new URL('http://example.com/x')), 'ERR_INVALID_URL_SCHEME');
   throwsCode(() => o.open(''), 'ERR_INVALID_ARG_VALUE');
-  assert.throws(() => new (MemoryMap as unknown as new (a: unknown, b: unknown) => unknown)(Symbol('vmap map'), {}), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  assert.throws(
+    () => new (MemoryMap as unknown as new (a: unknown, b: unknown) => unknown)(Symbol('vmap map'), {}),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   // A file: URL works.
   const path = fresh();
   writeFileSync(path, 'url');
@@ -442,7 +466,10 @@ test('10,000 map/close cycles leak no mapping and no descriptor', () => {
   try {
     for (let i = 0; i < 10_000; i++) {
       const o = i % 3 === 0 ? MemoryMap.withOptions() : i % 3 === 1 ? MemoryMap.withOptions().write() : MemoryMapMut.withOptions();
-      const m = o.offset(i % 5000).len(100).map(fd);
+      const m = o
+        .offset(i % 5000)
+        .len(100)
+        .map(fd);
       if (i % 3 === 1) m.intoMapMut().close();
       else m.close();
       if (i % 1000 === 0) {
@@ -478,20 +505,30 @@ test('files past 4 GiB: windows above 4 GiB at odd offsets, a 4 GiB window, and 
     ftruncateSync(fd, 5 * 2 ** 30); // sparse
     writeSync(fd, 'hello', 2 ** 32 + 3);
     writeSync(fd, 'Z', 2 ** 32 - 1);
-    const high = MemoryMap.withOptions().offset(2 ** 32 + 3).len(5).map(fd);
+    const high = MemoryMap.withOptions()
+      .offset(2 ** 32 + 3)
+      .len(5)
+      .map(fd);
     assert.equal(text(high.bytes), 'hello');
     high.close();
-    const straddle = MemoryMapMut.withOptions().offset(2 ** 32 - 1).len(4).map(fd);
+    const straddle = MemoryMapMut.withOptions()
+      .offset(2 ** 32 - 1)
+      .len(4)
+      .map(fd);
     assert.equal(text(straddle.bytes), 'Z\0\0\0');
     straddle.bytes[2] = 0x21;
     straddle.flush(fd, Flush.Sync);
     straddle.close();
-    const whole = MemoryMap.withOptions().len(2 ** 32).map(fd);
+    const whole = MemoryMap.withOptions()
+      .len(2 ** 32)
+      .map(fd);
     assert.equal(whole.length, 2 ** 32);
     assert.equal(whole.bytes[2 ** 32 - 1], 0x5a);
     whole.close();
     throwsCode(() => MemoryMap.withOptions().map(fd), 'ERR_MMAP_OUT_OF_BOUNDS'); // 5 GiB to the end
-    const rest = MemoryMap.withOptions().offset(2 ** 32).map(fd); // exactly 1 GiB to the end
+    const rest = MemoryMap.withOptions()
+      .offset(2 ** 32)
+      .map(fd); // exactly 1 GiB to the end
     assert.equal(rest.length, 2 ** 30);
     assert.equal(text(rest.bytes.subarray(0, 8)), '\0!\0hello'); // byte 2^32 + 1 was set through the straddling map
     rest.close();
@@ -505,7 +542,12 @@ test('truncate() empties the file only once every check has passed', () => {
   writeFileSync(path, 'keep me');
   // Refused after open (a size past the largest file ext4 allows): the file keeps its bytes.
   assert.throws(
-    () => MemoryMapMut.withOptions().truncate().offset(2 ** 50).len(4096).open(path),
+    () =>
+      MemoryMapMut.withOptions()
+        .truncate()
+        .offset(2 ** 50)
+        .len(4096)
+        .open(path),
     (e: unknown) => code(e) === 'EFBIG' || code(e) === 'EINVAL',
   );
   assert.equal(readFileSync(path, 'utf8'), 'keep me');

@@ -49,7 +49,10 @@ test('seed example: fill with lines while writeLen > 20, the next write fails, r
       buf.write(`this is test line ${i}\n`);
       i += 1;
     }
-    assert.throws(() => buf.write(`this is test line ${i}\n`), (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_RING_FULL');
+    assert.throws(
+      () => buf.write(`this is test line ${i}\n`),
+      (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_RING_FULL',
+    );
     assert.equal(buf.readLine(), 'this is test line 1\n');
     assert.equal(buf.readLine(), 'this is test line 2\n');
     buf.write(`this is test line ${i}\n`);
@@ -88,12 +91,21 @@ test('capacity is the hint rounded up to whole pages', () => {
 
 test('capacity hints that are not whole numbers in [1, 1 GiB] are refused with Node-shaped errors', () => {
   for (const bad of [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 30 + 1, 2 ** 53, -1n]) {
-    assert.throws(() => new Ring(bad as number), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE' && e instanceof RangeError);
-    assert.throws(() => new InfiniteRing(bad as number), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
+    assert.throws(
+      () => new Ring(bad as number),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE' && e instanceof RangeError,
+    );
+    assert.throws(
+      () => new InfiniteRing(bad as number),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
   }
-  const valueOf = { valueOf: () => 4096 };
-  for (const bad of ['4096', null, undefined, Symbol('x'), valueOf, [4096]]) {
-    assert.throws(() => new Ring(bad as number), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE' && e instanceof TypeError);
+  const withValueOf = { valueOf: () => 4096 };
+  for (const bad of ['4096', null, undefined, Symbol('x'), withValueOf, [4096]]) {
+    assert.throws(
+      () => new Ring(bad as number),
+      (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE' && e instanceof TypeError,
+    );
   }
   const r = new Ring(4096n as unknown as number);
   assert.equal(r.capacity, 4096);
@@ -253,13 +265,6 @@ test('wrap-around at every offset of the ring: a write and a read that cross the
     ir.close();
   }
 });
-
-type Op =
-  | { kind: 'write'; n: number; seed: number }
-  | { kind: 'read'; n: number }
-  | { kind: 'slice-write'; n: number; seed: number }
-  | { kind: 'slice-read'; n: number }
-  | { kind: 'line' };
 
 const ops = fc.array(
   fc.oneof(

@@ -91,7 +91,10 @@ test('a producer worker terminated while it sleeps on a full ring: the consumer 
   const buf = new Uint8Array(MESSAGE);
   assert.equal(reader.read(buf), MESSAGE);
   assert.ok(checkMessage(buf, 0, 0));
-  assert.throws(() => reader.read(buf), (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE');
+  assert.throws(
+    () => reader.read(buf),
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
   reader.close();
   ring.close();
 });
@@ -108,7 +111,10 @@ test('a producer process killed with SIGKILL: the consumer (blocked in this thre
     assert.equal(consumer.read(buf), MESSAGE);
     assert.ok(checkMessage(buf, 0, i));
   }
-  assert.throws(() => consumer.read(buf), (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE');
+  assert.throws(
+    () => consumer.read(buf),
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
   consumer.close();
   ring.close();
 });
@@ -123,7 +129,10 @@ test('a producer process killed while this thread sleeps on the empty ring: the 
   // Blocks this thread: first until the message arrives, then until the producer is found dead.
   const buf = new Uint8Array(2 * MESSAGE);
   assert.equal(consumer.read(buf), MESSAGE);
-  assert.throws(() => consumer.read(buf), (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE');
+  assert.throws(
+    () => consumer.read(buf),
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
   consumer.close();
   await new Promise((r) => producer.on('close', r));
 });
@@ -150,7 +159,10 @@ test('a consumer that closes makes the producer fail with ERR_MMAP_PEER_GONE ins
   reader.tryRead(new Uint8Array(0));
   ring.write(new Uint8Array(100));
   reader.close();
-  assert.throws(() => ring.write(new Uint8Array(10)), (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE');
+  assert.throws(
+    () => ring.write(new Uint8Array(10)),
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
   ring.close();
 });
 
@@ -159,13 +171,28 @@ test('roles: one producer and one consumer per ring; one role per object', () =>
   const b = SharedRing.fromShared(a.share());
   const c = SharedRing.fromShared(a.share());
   a.write('x');
-  assert.throws(() => b.write('y'), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
-  assert.throws(() => a.read(new Uint8Array(1)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  assert.throws(
+    () => b.write('y'),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => a.read(new Uint8Array(1)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   assert.equal(b.read(new Uint8Array(1)), 1);
-  assert.throws(() => c.tryRead(new Uint8Array(1)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  assert.throws(
+    () => c.tryRead(new Uint8Array(1)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   for (const r of [a, b, c]) r.close();
-  assert.throws(() => a.write('x'), (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
-  assert.throws(() => a.share(), (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
+  assert.throws(
+    () => a.write('x'),
+    (e: unknown) => code(e) === 'ERR_MMAP_CLOSED',
+  );
+  assert.throws(
+    () => a.share(),
+    (e: unknown) => code(e) === 'ERR_MMAP_CLOSED',
+  );
 });
 
 test('capacity, arguments, files that are not rings, and existing paths', () => {
@@ -179,25 +206,60 @@ test('capacity, arguments, files that are not rings, and existing paths', () => 
     assert.equal(r.capacity, cap);
     r.close();
   }
-  for (const bad of [0, -1, 1.5, NaN, 2 ** 30 + 1]) assert.throws(() => new SharedRing(bad), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
-  for (const bad of ['1', null, {}]) assert.throws(() => new SharedRing(bad as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
+  for (const bad of [0, -1, 1.5, NaN, 2 ** 30 + 1])
+    assert.throws(
+      () => new SharedRing(bad),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
+  for (const bad of ['1', null, {}])
+    assert.throws(
+      () => new SharedRing(bad as never),
+      (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+    );
   for (const bad of [null, 3, {}, { kind: 'ranged-mmap:file', key: 1 }]) {
-    assert.throws(() => SharedRing.fromShared(bad as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
+    assert.throws(
+      () => SharedRing.fromShared(bad as never),
+      (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+    );
   }
-  assert.throws(() => SharedRing.fromShared({ kind: 'ranged-mmap:shared-ring', key: 123456789 }), (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
+  assert.throws(
+    () => SharedRing.fromShared({ kind: 'ranged-mmap:shared-ring', key: 123456789 }),
+    (e: unknown) => code(e) === 'ERR_MMAP_CLOSED',
+  );
   const path = t.path('exists.ring');
   SharedRing.create(path, pageSize()).close();
-  assert.throws(() => SharedRing.create(path, pageSize()), (e: unknown) => code(e) === 'EEXIST');
+  assert.throws(
+    () => SharedRing.create(path, pageSize()),
+    (e: unknown) => code(e) === 'EEXIST',
+  );
   const plain = t.path('plain.bin');
   writeFileSync(plain, new Uint8Array(pageSize() * 2));
-  assert.throws(() => SharedRing.open(plain), (e: unknown) => code(e) === 'EINVAL');
-  assert.throws(() => SharedRing.open(t.path('missing.ring')), (e: unknown) => code(e) === 'ENOENT');
-  assert.throws(() => SharedRing.create('a\0b', 10), (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE');
+  assert.throws(
+    () => SharedRing.open(plain),
+    (e: unknown) => code(e) === 'EINVAL',
+  );
+  assert.throws(
+    () => SharedRing.open(t.path('missing.ring')),
+    (e: unknown) => code(e) === 'ENOENT',
+  );
+  assert.throws(
+    () => SharedRing.create('a\0b', 10),
+    (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE',
+  );
   assert.equal(existsSync(t.path('a')), false);
   const r = new SharedRing(pageSize());
-  assert.throws(() => r.commit(pageSize() + 1), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
-  assert.throws(() => r.writeSlice(pageSize() + 1), (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE');
-  assert.throws(() => r.write(42 as never), (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(
+    () => r.commit(pageSize() + 1),
+    (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+  );
+  assert.throws(
+    () => r.writeSlice(pageSize() + 1),
+    (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+  );
+  assert.throws(
+    () => r.write(42 as never),
+    (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+  );
   r.close();
 });
 
@@ -264,7 +326,10 @@ test('wrap-around against a model: random writes, reads and slices through a pro
 test('10,000 create/close cycles (and share/fromShared) leak no mapping and no descriptor', () => {
   const fds = readdirSync('/proc/self/fd').length;
   const live = inspectNative().liveMappings;
-  const maps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('ranged-mmap-shared-ring')).length;
+  const maps = () =>
+    readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('ranged-mmap-shared-ring')).length;
   const m0 = maps();
   for (let i = 0; i < 10_000; i++) {
     const r = new SharedRing(pageSize() * (1 + (i % 3)));
@@ -320,8 +385,14 @@ test('a ring file whose cursors were scribbled over by another process: ERR_MMAP
   garbage.writeInt32LE(0x7fff0000);
   writeSync(fd, garbage, 0, 4, 16 * 4);
   closeSync(fd);
-  assert.throws(() => consumer.read(new Uint8Array(16)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
-  assert.throws(() => consumer.tryRead(new Uint8Array(16)), (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE');
+  assert.throws(
+    () => consumer.read(new Uint8Array(16)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => consumer.tryRead(new Uint8Array(16)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   consumer.close();
   producer.close();
 });

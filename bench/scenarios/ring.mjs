@@ -35,7 +35,10 @@ async function once(kind, messages) {
     transfer = [[port1], [port2]];
   } else {
     const sab = new SharedArrayBuffer(64 + RING);
-    extra = [{ sab, capacity: RING }, { sab, capacity: RING }];
+    extra = [
+      { sab, capacity: RING },
+      { sab, capacity: RING },
+    ];
   }
   const roles = ['producer', 'consumer'];
   const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
@@ -86,7 +89,17 @@ export async function ring({ quick, reps, log }) {
   const nsPerMessage = (gibs) => (MESSAGE / (gibs * 2 ** 30)) * 1e9;
   const out = [];
   for (const peer of ['postMessage', 'SAB ring (JS)']) {
-    const r = comparison({ scenario: 'ring', variant: '4k-messages', workers: 2, subject: 'SharedRing', peer, times, verified, unit: 'GiB/s', higherIsBetter: true });
+    const r = comparison({
+      scenario: 'ring',
+      variant: '4k-messages',
+      workers: 2,
+      subject: 'SharedRing',
+      peer,
+      times,
+      verified,
+      unit: 'GiB/s',
+      higherIsBetter: true,
+    });
     r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
     out.push(r);
   }

@@ -117,7 +117,7 @@ if (kind === 'shared') {
     for (let i = 0; i < messages; i++) {
       for (;;) {
         const tail = Atomics.load(h, TAIL);
-        if (((tail - head) >>> 0) >= MESSAGE) break;
+        if ((tail - head) >>> 0 >= MESSAGE) break;
         Atomics.wait(h, TAIL, tail);
       }
       const at = head & mask;

@@ -228,7 +228,10 @@ export class BufReader {
           return rest;
         }
         if (ring.writeLen === 0) {
-          throw misuse('ERR_MMAP_RING_FULL', `a line is longer than the reader's capacity (${ring.capacity} bytes); use a larger capacity, or fillBuf()/consume()`);
+          throw misuse(
+            'ERR_MMAP_RING_FULL',
+            `a line is longer than the reader's capacity (${ring.capacity} bytes); use a larger capacity, or fillBuf()/consume()`,
+          );
         }
         await this.#fill();
       }

@@ -359,7 +359,8 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
         throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `${label}: offset ${s.offset} is past the end of the file (${size} bytes)`);
       }
       length = size - s.offset;
-      if (length === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `${label}: nothing to map (the file is empty from offset ${s.offset}); give len(n) with create() to extend it`);
+      if (length === 0)
+        throw misuse('ERR_MMAP_EMPTY_FILE', `${label}: nothing to map (the file is empty from offset ${s.offset}); give len(n) with create() to extend it`);
       if (length > mnative.mapMaxLength) {
         throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `${label}: the rest of the file (${length} bytes) exceeds the 4 GiB a map may cover; give len(n)`);
       }

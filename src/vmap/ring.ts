@@ -298,7 +298,7 @@ export abstract class RingBase {
 
   /**
    * A Node `Readable` of the ring's bytes: it emits what is written into
-   * the ring (by {@link write}, {@link commit} or {@link writable}) and
+   * the ring (by `write()`, {@link commit} or {@link writable}) and
    * ends once the {@link writable} side has ended and the ring is drained.
    * Chunks are copies, so the ring's memory is free again at once. One
    * reader at a time.

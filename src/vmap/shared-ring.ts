@@ -219,7 +219,10 @@ export class SharedRing {
   #span(tail: number, head: number): number {
     const used = (tail - head) >>> 0;
     if (used > this.#capacity) {
-      throw misuse('ERR_MMAP_INVALID_STATE', `the shared ring's cursors are corrupt (${used} bytes between them, capacity ${this.#capacity}); the ring is broken`);
+      throw misuse(
+        'ERR_MMAP_INVALID_STATE',
+        `the shared ring's cursors are corrupt (${used} bytes between them, capacity ${this.#capacity}); the ring is broken`,
+      );
     }
     return used;
   }
@@ -233,7 +236,10 @@ export class SharedRing {
     if (this.#role === role) return;
     const name = role === PRODUCER ? 'producer' : 'consumer';
     if (this.#role !== 0) {
-      throw misuse('ERR_MMAP_INVALID_STATE', `this SharedRing object is the ${this.#role === PRODUCER ? 'producer' : 'consumer'}; it cannot also be the ${name}`);
+      throw misuse(
+        'ERR_MMAP_INVALID_STATE',
+        `this SharedRing object is the ${this.#role === PRODUCER ? 'producer' : 'consumer'}; it cannot also be the ${name}`,
+      );
     }
     if (!snative.srClaim(this.#buffer, role as 1 | 2)) {
       throw misuse('ERR_MMAP_INVALID_STATE', `the ring already has a ${name} (one producer and one consumer per ring)`);
