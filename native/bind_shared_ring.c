@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -300,6 +301,137 @@ static napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* ---- waits that do not block JavaScript --------------------------------
+ *
+ * srWaitAsync sleeps on a thread of its own, never on libuv's pool (a
+ * futex wait can last; four of them would stall every fs call of the
+ * process). The thread holds a reference to the ring's table entry, so the
+ * memory it sleeps on stays mapped even if every thread closes the ring
+ * meanwhile; the promise settles through a thread-safe function. */
+
+/* Shared by the waiting thread and the JavaScript side. Node deletes a
+ * thread-safe function when its environment is torn down (a worker
+ * terminated mid-wait) even if a thread still holds it, so the thread
+ * touches the function only under `lock` and only while `env_alive`; an
+ * environment cleanup hook (registered after the function, so it runs
+ * before Node's own) clears that flag. Two references: the thread's and
+ * the JavaScript side's (dropped when the promise settles, or by the hook). */
+typedef struct {
+  pthread_mutex_t lock;
+  int refs;
+  int env_alive;
+  napi_env env;
+  rm_mapping *m;
+  int32_t *word;
+  int32_t expected;
+  uint32_t timeout_ms;
+  int timed_out;
+  napi_deferred deferred;
+  napi_threadsafe_function tsfn;
+} sr_async_wait;
+
+static void async_wait_drop(sr_async_wait *w) {
+  pthread_mutex_lock(&w->lock);
+  int left = --w->refs;
+  pthread_mutex_unlock(&w->lock);
+  if (left != 0) return;
+  rm_table_release(w->m);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
+static void async_wait_env_gone(void *arg) {
+  sr_async_wait *w = arg;
+  pthread_mutex_lock(&w->lock);
+  w->env_alive = 0;
+  pthread_mutex_unlock(&w->lock);
+  async_wait_drop(w); /* the JavaScript side's reference */
+}
+
+static void async_wait_settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  sr_async_wait *w = data;
+  /* env == NULL: the environment is being torn down, and the cleanup hook
+   * has already dropped the JavaScript side's reference. */
+  if (env == NULL) return;
+  napi_value v;
+  napi_get_boolean(env, w->timed_out, &v);
+  napi_resolve_deferred(env, w->deferred, v);
+  napi_remove_env_cleanup_hook(env, async_wait_env_gone, w);
+  async_wait_drop(w);
+}
+
+static void *async_wait_main(void *arg) {
+  sr_async_wait *w = arg;
+  w->timed_out = rm_sring_wait(w->word, w->expected, w->timeout_ms);
+  pthread_mutex_lock(&w->lock);
+  if (w->env_alive) {
+    napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking);
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  }
+  pthread_mutex_unlock(&w->lock);
+  async_wait_drop(w); /* the thread's reference */
+  return NULL;
+}
+
+/* srWaitAsync(buffer, index, expected, timeoutMs) -> Promise<boolean> (true
+ * if the time ran out) */
+static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t index, timeout = 0;
+  int32_t expected = 0;
+  if (!get_args(env, info, 4, argv)) return NULL;
+  sr_handle *h = unwrap(env, argv[0]);
+  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
+  napi_get_value_int32(env, argv[2], &expected);
+  get_u32(env, argv[3], &timeout);
+  if (timeout > 60000) timeout = 60000;
+  sr_async_wait *w = calloc(1, sizeof *w);
+  if (w == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
+  w->m = rm_table_acquire(h->m->key);
+  if (w->m == NULL) {
+    free(w);
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the shared ring is closed");
+    return NULL;
+  }
+  pthread_mutex_init(&w->lock, NULL);
+  w->refs = 2;
+  w->env_alive = 1;
+  w->env = env;
+  w->word = rm_sring_word(&h->mem, index);
+  w->expected = expected;
+  w->timeout_ms = timeout;
+  napi_value promise, name;
+  napi_create_string_utf8(env, "ranged-mmap:shared-ring-wait", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL,
+                                      async_wait_settle, &w->tsfn) != napi_ok) {
+    rm_table_release(w->m);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return NULL;
+  }
+  napi_add_env_cleanup_hook(env, async_wait_env_gone, w);
+  pthread_attr_t attr;
+  pthread_t thread;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  int err = pthread_create(&thread, &attr, async_wait_main, w);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    napi_remove_env_cleanup_hook(env, async_wait_env_gone, w);
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+    napi_reject_deferred(env, w->deferred,
+                         rm_make_errno_error(env, err, "pthread_create", NULL));
+    rm_table_release(w->m);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+  }
+  return promise;
+}
+
 /* srWake(buffer, index) */
 static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -345,6 +477,7 @@ int rm_register_shared_ring(napi_env env, napi_value exports) {
       {"srPeer", NULL, js_sr_peer, NULL, NULL, NULL, napi_enumerable, NULL},
       {"srWait", NULL, js_sr_wait, NULL, NULL, NULL, napi_enumerable, NULL},
       {"srWake", NULL, js_sr_wake, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"srWaitAsync", NULL, js_sr_wait_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"srClose", NULL, js_sr_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==

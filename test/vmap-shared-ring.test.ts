@@ -396,3 +396,98 @@ test('a ring file whose cursors were scribbled over by another process: ERR_MMAP
   consumer.close();
   producer.close();
 });
+
+test('async consumer on the main thread: readAsync waits without blocking the event loop; 16 MiB from a producer worker, every byte checked', async () => {
+  const ring = new SharedRing(1 << 16);
+  const buf = new Uint8Array(MESSAGE);
+  let settled = false;
+  const first = ring.readAsync(buf).then((n) => {
+    settled = true;
+    return n;
+  });
+  // The event loop runs while the read waits on an empty ring.
+  let turns = 0;
+  while (turns < 5) {
+    await new Promise((r) => setImmediate(r));
+    turns++;
+  }
+  assert.equal(settled, false);
+  const messages = (16 << 20) / MESSAGE;
+  const producer = runWorker({ role: 'produce', handle: ring.share(), messages, end: 'close' });
+  let got = await first;
+  let i = 0;
+  let bad = 0;
+  const msg = new Uint8Array(MESSAGE);
+  let fill = 0;
+  // Reassemble messages from whatever sizes the reads return.
+  for (;;) {
+    for (let k = 0; k < got; k++) {
+      msg[fill++] = buf[k];
+      if (fill === MESSAGE) {
+        if (!checkMessage(msg, 0, i)) bad++;
+        i++;
+        fill = 0;
+      }
+    }
+    got = await ring.readAsync(buf);
+    if (got === 0) break;
+  }
+  await producer.exit;
+  ring.close();
+  assert.equal(i, messages);
+  assert.equal(bad, 0);
+});
+
+test('async producer on the main thread: writeAsync waits for space without blocking; a consumer worker checks every byte', async () => {
+  const ring = new SharedRing(pageSize());
+  const consumer = runWorker({ role: 'consume', handle: ring.share(), messages: 0 });
+  const msg = new Uint8Array(MESSAGE);
+  const messages = 2048;
+  for (let i = 0; i < messages; i++) {
+    fillMessage(msg, i);
+    assert.equal(await ring.writeAsync(msg), MESSAGE);
+  }
+  ring.close();
+  assert.deepEqual(await consumer.report, { messages, bad: 0, bytes: messages * MESSAGE });
+});
+
+test('readAsync: a producer that exits without close() is reported; a close() in this thread ends a pending read', async () => {
+  const ring = new SharedRing(1 << 16);
+  const producer = runWorker({ role: 'produce', handle: ring.share(), messages: 3, end: 'exit' });
+  await producer.exit;
+  const buf = new Uint8Array(3 * MESSAGE);
+  let total = 0;
+  for (;;) {
+    try {
+      const n = await ring.readAsync(buf);
+      total += n;
+    } catch (error) {
+      assert.equal(code(error), 'ERR_MMAP_PEER_GONE');
+      break;
+    }
+  }
+  assert.equal(total, 3 * MESSAGE);
+  ring.close();
+  // close() while a read waits: the read rejects with ERR_MMAP_CLOSED.
+  const r2 = new SharedRing(pageSize());
+  const w2 = SharedRing.fromShared(r2.share());
+  w2.tryWrite(new Uint8Array(0)); // a live producer that never writes
+  const pending = r2.readAsync(new Uint8Array(8));
+  await new Promise((r) => setImmediate(r));
+  r2.close();
+  await assert.rejects(pending, (e: unknown) => code(e) === 'ERR_MMAP_CLOSED');
+  w2.close();
+});
+
+test('a worker terminated while it awaits readAsync: no crash, and its wait releases the ring', async () => {
+  const live = inspectNative().liveMappings;
+  const ring = new SharedRing(pageSize());
+  ring.tryWrite(new Uint8Array(0)); // the producer, alive, never writing
+  const w = new Worker(peerUrl, { workerData: { sringAwait: ring.share() } });
+  await new Promise((resolve) => w.once('message', resolve));
+  await w.terminate();
+  ring.close();
+  // The waiting thread wakes within its 100 ms liveness period and drops its reference.
+  for (let i = 0; i < 500 && inspectNative().liveMappings !== live; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(inspectNative().liveMappings, live);
+});

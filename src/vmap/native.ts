@@ -58,6 +58,8 @@ export interface SharedRingBinding {
   /** Sleeps while header word `index` equals `expected`; true if `timeoutMs` ran out. */
   srWait(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): boolean;
   srWake(buffer: ArrayBuffer, index: number): void;
+  /** srWait on a thread of its own; resolves true if `timeoutMs` ran out. */
+  srWaitAsync(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): Promise<boolean>;
   srClose(buffer: ArrayBuffer): void;
 }
 

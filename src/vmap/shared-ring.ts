@@ -15,9 +15,11 @@
  * - Copies: `write` copies in and `read` copies out; `writeSlice`/`commit`
  *   and `readSlice`/`consume` copy nothing.
  *
- * Waits block the calling thread (like `Atomics.wait`): use a ring from
- * worker threads or processes that can afford to block, not from a main
- * thread that serves I/O. Waits never sit on libuv's thread pool.
+ * The plain calls block the calling thread while they wait (like
+ * `Atomics.wait`): for workers and processes that can afford to block.
+ * `readAsync`, `writeAsync` and `waitReadableAsync` wait on a thread of
+ * their own instead, so a main thread's event loop keeps running. No wait
+ * ever sits on libuv's thread pool.
  */
 import { byteLengthOf, toOffset, toPath } from '../core/arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
@@ -328,6 +330,55 @@ export class SharedRing {
     return n;
   }
 
+  /** {@link #waitSpace} without blocking: sleeps on a thread of its own. */
+  async #waitSpaceAsync(want: number): Promise<number> {
+    for (;;) {
+      this.#live();
+      const h = this.#h;
+      const free = this.#capacity - this.#span(this.#cursor, Atomics.load(h, HEAD) >>> 0);
+      if (free >= want) return free;
+      this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
+      const seq = Atomics.load(h, SPACE_SEQ);
+      Atomics.store(h, PRODUCER_WAITING, 1);
+      if (this.#capacity - ((this.#cursor - Atomics.load(h, HEAD)) >>> 0) >= want) {
+        Atomics.store(h, PRODUCER_WAITING, 0);
+        continue;
+      }
+      const timedOut = await snative.srWaitAsync(this.#buffer, SPACE_SEQ, seq, LIVENESS_MS);
+      this.#live(); // closed in this thread meanwhile
+      Atomics.store(h, PRODUCER_WAITING, 0);
+      if (timedOut) this.#checkPeer(CONSUMER, snative.srPeer(this.#buffer, CONSUMER), true);
+    }
+  }
+
+  /**
+   * {@link write} without blocking the thread: resolves once all of `data`
+   * is in the ring (the bytes are taken at the call). Sleeps on a thread of
+   * its own, never on libuv's pool; usable from the main thread.
+   *
+   * @example
+   * ```ts
+   * await ring.writeAsync(message);
+   * ```
+   */
+  async writeAsync(data: Uint8Array | string): Promise<number> {
+    const d = toWriteData(data);
+    // A copy: the caller may change or detach its buffer while we wait.
+    const bytes = typeof d === 'string' ? encoder.encode(d) : new Uint8Array(d);
+    this.#claim(PRODUCER);
+    const n = bytes.length;
+    this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
+    let off = 0;
+    while (off < n) {
+      const free = await this.#waitSpaceAsync(1);
+      const k = Math.min(free, n - off);
+      this.#data.set(bytes.subarray(off, off + k), this.#cursor & this.#mask);
+      this.#publish(k);
+      off += k;
+    }
+    return n;
+  }
+
   /**
    * Writes as much of `data` as fits now, without sleeping; returns the
    * bytes written (0 when full).
@@ -428,6 +479,69 @@ export class SharedRing {
       Atomics.store(h, CONSUMER_WAITING, 0);
       if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
     }
+  }
+
+  /**
+   * {@link waitReadable} without blocking the thread: sleeps on a thread of
+   * its own (never on libuv's pool); usable from the main thread.
+   *
+   * @example
+   * ```ts
+   * while ((await ring.waitReadableAsync()) > 0) { ... }
+   * ```
+   */
+  async waitReadableAsync(min = 1): Promise<number> {
+    const want = toOffset(min, 'min');
+    if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
+    this.#claim(CONSUMER);
+    for (;;) {
+      this.#live();
+      const h = this.#h;
+      let avail = this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+      if (avail >= want && avail > 0) return avail;
+      const state = Atomics.load(h, PRODUCER_STATE);
+      if (state === CLOSED) return this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+      this.#checkPeer(PRODUCER, state, false);
+      const seq = Atomics.load(h, DATA_SEQ);
+      Atomics.store(h, CONSUMER_WAITING, 1);
+      avail = (Atomics.load(h, TAIL) - this.#cursor) >>> 0;
+      if ((avail >= want && avail > 0) || Atomics.load(h, PRODUCER_STATE) !== state) {
+        Atomics.store(h, CONSUMER_WAITING, 0);
+        continue;
+      }
+      const timedOut = await snative.srWaitAsync(this.#buffer, DATA_SEQ, seq, LIVENESS_MS);
+      this.#live(); // closed in this thread meanwhile
+      Atomics.store(h, CONSUMER_WAITING, 0);
+      if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
+    }
+  }
+
+  /**
+   * {@link read} without blocking the thread. `target` is written when the
+   * bytes are there; if it was detached or shrunk meanwhile, nothing is
+   * read (`ERR_MMAP_BUFFER_DETACHED`) and the bytes stay in the ring.
+   *
+   * @example
+   * ```ts
+   * const n = await ring.readAsync(buf); // 0 at the end of the stream
+   * ```
+   */
+  async readAsync(target: Uint8Array): Promise<number> {
+    const into = toWriteData(target);
+    if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
+    const room = byteLengthOf(into);
+    this.#claim(CONSUMER);
+    if (room === 0) return 0;
+    const avail = await this.waitReadableAsync(1);
+    if (avail === 0) return 0;
+    if (byteLengthOf(into) < room) {
+      throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while the read waited; nothing was read');
+    }
+    const n = Math.min(avail, room);
+    const at = this.#cursor & this.#mask;
+    into.set(this.#data.subarray(at, at + n));
+    this.#release(n);
+    return n;
   }
 
   /** Releases `n` read bytes and wakes a sleeping producer. */
