@@ -1,6 +1,7 @@
 // One side of the `ring` scenario (bench/scenarios/ring.mjs): 4 KiB
 // messages from a producer worker to a consumer worker through
 //   - 'shared': SharedRing (write copies in, read copies out),
+//   - 'shared-slices': SharedRing zero-copy (writeSlice/commit, readSlice/consume),
 //   - 'port':   MessagePort.postMessage (structured clone of each message),
 //   - 'sab':    a plain-JavaScript ring on a SharedArrayBuffer (Atomics.wait/notify).
 // Both sides wait on `control[0]` (the start signal) after they are ready,
@@ -34,14 +35,22 @@ function ok(msg, at, i) {
 
 const done = (bad) => parentPort.postMessage({ bad, end: performance.timeOrigin + performance.now() });
 
-if (kind === 'shared') {
+if (kind === 'shared' || kind === 'shared-slices') {
   const ring = SharedRing.fromShared(workerData.handle);
   const msg = new Uint8Array(MESSAGE);
+  const slices = kind === 'shared-slices';
   if (role === 'producer') {
     ready();
     for (let i = 0; i < messages; i++) {
-      stamp(msg, i);
-      ring.write(msg);
+      if (slices) {
+        // Zero-copy: the message is made in the ring itself.
+        const free = ring.writeSlice(MESSAGE);
+        stamp(free, i);
+        ring.commit(MESSAGE);
+      } else {
+        stamp(msg, i);
+        ring.write(msg);
+      }
     }
     ring.close();
     done(0);
@@ -49,10 +58,19 @@ if (kind === 'shared') {
     ring.tryRead(new Uint8Array(0)); // take the consumer role before the start
     ready();
     let bad = 0;
-    for (let i = 0; i < messages; i++) {
-      let got = 0;
-      while (got < MESSAGE) got += ring.read(msg.subarray(got));
-      if (!ok(msg, 0, i)) bad++;
+    for (let i = 0; i < messages; ) {
+      if (slices) {
+        // Zero-copy: every whole message readable now, checked in place.
+        const bytes = ring.readSlice(MESSAGE);
+        const whole = Math.floor(bytes.length / MESSAGE);
+        for (let k = 0; k < whole; k++, i++) if (!ok(bytes, k * MESSAGE, i)) bad++;
+        ring.consume(whole * MESSAGE);
+      } else {
+        let got = 0;
+        while (got < MESSAGE) got += ring.read(msg.subarray(got));
+        if (!ok(msg, 0, i)) bad++;
+        i++;
+      }
     }
     ring.close();
     done(bad);

@@ -90,6 +90,13 @@ export class SharedRing {
   #role = 0;
   /** This side's cursor (the producer's tail or the consumer's head), modulo 2^32. */
   #cursor = 0;
+  /**
+   * The other side's cursor as last read (the producer's copy of the head,
+   * the consumer's of the tail). Re-read only when it shows too little
+   * room or data: the other side's cache line moves between cores only
+   * when it has to.
+   */
+  #peer = 0;
   #closed = false;
 
   /**
@@ -229,6 +236,26 @@ export class SharedRing {
     return used;
   }
 
+  /** Producer: free bytes, re-reading the head when the cached one shows fewer than `want`. */
+  #free(want: number): number {
+    let free = this.#capacity - this.#span(this.#cursor, this.#peer);
+    if (free < want) {
+      this.#peer = Atomics.load(this.#h, HEAD) >>> 0;
+      free = this.#capacity - this.#span(this.#cursor, this.#peer);
+    }
+    return free;
+  }
+
+  /** Consumer: readable bytes, re-reading the tail when the cached one shows fewer than `want` (at least 1). */
+  #avail(want: number): number {
+    let avail = this.#span(this.#peer, this.#cursor);
+    if (avail < want || avail === 0) {
+      this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+      avail = this.#span(this.#peer, this.#cursor);
+    }
+    return avail;
+  }
+
   #live(): void {
     if (this.#closed) throw misuse('ERR_MMAP_CLOSED', 'the shared ring is closed in this thread');
   }
@@ -248,6 +275,7 @@ export class SharedRing {
     }
     this.#role = role;
     this.#cursor = Atomics.load(this.#h, role === PRODUCER ? TAIL : HEAD) >>> 0;
+    this.#peer = Atomics.load(this.#h, role === PRODUCER ? HEAD : TAIL) >>> 0;
   }
 
   /** Throws if the side `role` can no longer take part (died, or closed when `closedIsError`). */
@@ -278,22 +306,27 @@ export class SharedRing {
   #publish(n: number): void {
     this.#cursor = (this.#cursor + n) >>> 0;
     Atomics.store(this.#h, TAIL, this.#cursor | 0);
-    Atomics.add(this.#h, DATA_SEQ, 1);
-    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0) snative.srWake(this.#buffer, DATA_SEQ);
+    // The sequence word moves only when someone sleeps on it: a consumer
+    // that announced its sleep (CONSUMER_WAITING) after reading the word
+    // either sees the new tail when it checks again, or is woken here.
+    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0) {
+      Atomics.add(this.#h, DATA_SEQ, 1);
+      snative.srWake(this.#buffer, DATA_SEQ);
+    }
   }
 
   /** Sleeps until at least `want` bytes are free; throws if the consumer is gone or closed. */
   #waitSpace(want: number): number {
     const h = this.#h;
     for (;;) {
-      const free = this.#capacity - this.#span(this.#cursor, Atomics.load(h, HEAD) >>> 0);
+      const free = this.#free(want);
       if (free >= want) return free;
       this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
       const seq = Atomics.load(h, SPACE_SEQ);
       Atomics.store(h, PRODUCER_WAITING, 1);
       // Checked again after announcing the sleep: a consumer that freed
-      // space in between has bumped SPACE_SEQ and seen the flag.
-      if (this.#capacity - ((this.#cursor - Atomics.load(h, HEAD)) >>> 0) >= want) {
+      // space in between either is seen here or sees the flag and wakes us.
+      if (this.#free(want) >= want) {
         Atomics.store(h, PRODUCER_WAITING, 0);
         continue;
       }
@@ -321,7 +354,9 @@ export class SharedRing {
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
     let off = 0;
     while (off < n) {
-      const free = this.#waitSpace(1);
+      // Waits for room for the whole rest (up to the capacity): one copy and
+      // one wake-up per write, not a trickle of partial ones.
+      const free = this.#waitSpace(Math.min(n - off, this.#capacity));
       const k = Math.min(free, n - off);
       this.#data.set(off === 0 && k === n ? bytes : bytes.subarray(off, off + k), this.#cursor & this.#mask);
       this.#publish(k);
@@ -335,12 +370,12 @@ export class SharedRing {
     for (;;) {
       this.#live();
       const h = this.#h;
-      const free = this.#capacity - this.#span(this.#cursor, Atomics.load(h, HEAD) >>> 0);
+      const free = this.#free(want);
       if (free >= want) return free;
       this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
       const seq = Atomics.load(h, SPACE_SEQ);
       Atomics.store(h, PRODUCER_WAITING, 1);
-      if (this.#capacity - ((this.#cursor - Atomics.load(h, HEAD)) >>> 0) >= want) {
+      if (this.#free(want) >= want) {
         Atomics.store(h, PRODUCER_WAITING, 0);
         continue;
       }
@@ -370,7 +405,7 @@ export class SharedRing {
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
     let off = 0;
     while (off < n) {
-      const free = await this.#waitSpaceAsync(1);
+      const free = await this.#waitSpaceAsync(Math.min(n - off, this.#capacity));
       const k = Math.min(free, n - off);
       this.#data.set(bytes.subarray(off, off + k), this.#cursor & this.#mask);
       this.#publish(k);
@@ -393,7 +428,7 @@ export class SharedRing {
     const bytes = typeof d === 'string' ? encoder.encode(d) : d;
     this.#claim(PRODUCER);
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
-    const free = this.#capacity - this.#span(this.#cursor, Atomics.load(this.#h, HEAD) >>> 0);
+    const free = this.#free(this.#capacity);
     const k = Math.min(free, byteLengthOf(bytes));
     if (k === 0) return 0;
     this.#data.set(bytes.subarray(0, k), this.#cursor & this.#mask);
@@ -418,7 +453,8 @@ export class SharedRing {
     if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
     this.#claim(PRODUCER);
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
-    const free = want === 0 ? this.writeLen : this.#waitSpace(want);
+    if (want > 0) this.#waitSpace(want);
+    const free = this.#free(this.#capacity); // all the free space, not just the cached count
     if (free === 0) return EMPTY;
     const at = this.#cursor & this.#mask;
     return this.#data.subarray(at, at + free);
@@ -436,7 +472,7 @@ export class SharedRing {
   commit(n: number): void {
     const count = toOffset(n, 'n');
     this.#claim(PRODUCER);
-    const free = this.#capacity - ((this.#cursor - Atomics.load(this.#h, HEAD)) >>> 0);
+    const free = this.#free(count);
     if (count > free) throw outOfRange('n', `an integer >= 0 and <= ${free} (the free bytes)`, n);
     if (count > 0) this.#publish(count);
   }
@@ -445,7 +481,7 @@ export class SharedRing {
 
   /**
    * Sleeps until at least `min` bytes (1 by default) can be read; returns
-   * the bytes readable, or 0 at the end of the stream (the producer closed
+   * bytes known to be readable (at least `min`), or 0 at the end of the stream (the producer closed
    * and everything was read; fewer than `min` may remain then). Throws
    * `ERR_MMAP_PEER_GONE` if the producer died.
    *
@@ -460,17 +496,17 @@ export class SharedRing {
     this.#claim(CONSUMER);
     const h = this.#h;
     for (;;) {
-      let avail = this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+      let avail = this.#avail(want);
       if (avail >= want && avail > 0) return avail;
       const state = Atomics.load(h, PRODUCER_STATE);
       if (state === CLOSED) {
         // The producer stored its last tail before it closed.
-        return this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+        return this.#avail(this.#capacity);
       }
       this.#checkPeer(PRODUCER, state, false);
       const seq = Atomics.load(h, DATA_SEQ);
       Atomics.store(h, CONSUMER_WAITING, 1);
-      avail = (Atomics.load(h, TAIL) - this.#cursor) >>> 0;
+      avail = this.#avail(want);
       if ((avail >= want && avail > 0) || Atomics.load(h, PRODUCER_STATE) !== state) {
         Atomics.store(h, CONSUMER_WAITING, 0);
         continue;
@@ -497,14 +533,14 @@ export class SharedRing {
     for (;;) {
       this.#live();
       const h = this.#h;
-      let avail = this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+      let avail = this.#avail(want);
       if (avail >= want && avail > 0) return avail;
       const state = Atomics.load(h, PRODUCER_STATE);
-      if (state === CLOSED) return this.#span(Atomics.load(h, TAIL) >>> 0, this.#cursor);
+      if (state === CLOSED) return this.#avail(this.#capacity);
       this.#checkPeer(PRODUCER, state, false);
       const seq = Atomics.load(h, DATA_SEQ);
       Atomics.store(h, CONSUMER_WAITING, 1);
-      avail = (Atomics.load(h, TAIL) - this.#cursor) >>> 0;
+      avail = this.#avail(want);
       if ((avail >= want && avail > 0) || Atomics.load(h, PRODUCER_STATE) !== state) {
         Atomics.store(h, CONSUMER_WAITING, 0);
         continue;
@@ -548,8 +584,10 @@ export class SharedRing {
   #release(n: number): void {
     this.#cursor = (this.#cursor + n) >>> 0;
     Atomics.store(this.#h, HEAD, this.#cursor | 0);
-    Atomics.add(this.#h, SPACE_SEQ, 1);
-    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0) snative.srWake(this.#buffer, SPACE_SEQ);
+    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0) {
+      Atomics.add(this.#h, SPACE_SEQ, 1);
+      snative.srWake(this.#buffer, SPACE_SEQ);
+    }
   }
 
   /**
@@ -589,7 +627,7 @@ export class SharedRing {
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     this.#claim(CONSUMER);
-    const avail = this.#span(Atomics.load(this.#h, TAIL) >>> 0, this.#cursor);
+    const avail = this.#avail(byteLengthOf(into));
     const n = Math.min(avail, byteLengthOf(into));
     if (n === 0) {
       this.#checkPeer(PRODUCER, Atomics.load(this.#h, PRODUCER_STATE), false);
@@ -621,8 +659,8 @@ export class SharedRing {
    * ```
    */
   readSlice(min = 1): Uint8Array {
-    const avail = this.waitReadable(min);
-    if (avail === 0) return EMPTY;
+    if (this.waitReadable(min) === 0) return EMPTY;
+    const avail = this.#avail(this.#capacity); // every readable byte, not just the cached count
     const at = this.#cursor & this.#mask;
     return this.#data.subarray(at, at + avail);
   }
@@ -639,7 +677,7 @@ export class SharedRing {
   consume(n: number): void {
     const count = toOffset(n, 'n');
     this.#claim(CONSUMER);
-    const avail = (Atomics.load(this.#h, TAIL) - this.#cursor) >>> 0;
+    const avail = this.#avail(count);
     if (count > avail) throw outOfRange('n', `an integer >= 0 and <= ${avail} (the readable bytes)`, n);
     if (count > 0) this.#release(count);
   }
