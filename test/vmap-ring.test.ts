@@ -449,4 +449,7 @@ test('rings dropped without close() are unmapped when garbage-collected (child p
   assert.equal(report.liveAfter, 0);
   assert.equal(report.mapsAfter, report.mapsBefore);
   assert.equal(report.fdsAfter, report.fdsBefore);
+  // 50 shared rings dropped without close() (each at least two lines of maps: header and first half merge, the second half is its own).
+  assert.ok(report.sharedWhileHeld >= report.sharedBefore + 100, `shared ring mappings while held: ${report.sharedWhileHeld}`);
+  assert.equal(report.sharedAfter, report.sharedBefore);
 });
