@@ -453,3 +453,26 @@ test('rings dropped without close() are unmapped when garbage-collected (child p
   assert.ok(report.sharedWhileHeld >= report.sharedBefore + 100, `shared ring mappings while held: ${report.sharedWhileHeld}`);
   assert.equal(report.sharedAfter, report.sharedBefore);
 });
+
+test('length-tracking views on resizable buffers are read by their length at the call', () => {
+  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+  const r = new Ring(PAGE);
+  try {
+    const ab = new Resizable(8, { maxByteLength: 64 });
+    const tracking = new Uint8Array(ab);
+    tracking.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(r.write(tracking), 8);
+    ab.resize(4);
+    assert.equal(r.write(tracking), 4); // the length now
+    const out = new Resizable(2, { maxByteLength: 64 });
+    const into = new Uint8Array(out);
+    assert.equal(r.read(into), 2);
+    out.resize(20);
+    assert.equal(r.read(into), 10); // grew with its buffer
+    assert.deepEqual([...into.subarray(0, 10)], [3, 4, 5, 6, 7, 8, 1, 2, 3, 4]);
+    ab.resize(0);
+    assert.equal(r.write(tracking), 0);
+  } finally {
+    r.close();
+  }
+});
