@@ -8,7 +8,13 @@
         "native/fault_guard.c",
         "native/file_ops.c",
         "native/sync_ops.c",
-        "native/sys_errors.c"
+        "native/sys_errors.c",
+        "native/ring.c",
+        "native/bind_ring.c",
+        "native/vmap_map.c",
+        "native/bind_vmap.c",
+        "native/shared_ring.c",
+        "native/bind_shared_ring.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

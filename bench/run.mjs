@@ -23,8 +23,9 @@ import { read } from './scenarios/read.mjs';
 import { safety } from './scenarios/safety.mjs';
 import { limit } from './scenarios/limit.mjs';
 import { alloc } from './scenarios/alloc.mjs';
+import { ring } from './scenarios/ring.mjs';
 
-const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc };
+const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, ring };
 
 const { values } = parseArgs({
   options: {

@@ -108,7 +108,7 @@ void rm_table_release(rm_mapping *m) {
   if (!last) return;
   munmap(m->base, m->map_len);
   munmap(m->status, RM_STATUS_BYTES);
-  close(m->fd);
+  if (!m->fd_borrowed) close(m->fd);
   free(m->dir_path);
   free(m->path);
   pthread_mutex_destroy(&m->dir_lock);

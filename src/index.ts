@@ -39,3 +39,10 @@ export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
 export { MappingCursor } from './core/mapping-cursor.js';
+
+// ---- vmap: maps and rings (SPEC §4) ----
+export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
+export { pageSize, allocationSize } from './vmap/system.js';
+export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
+export { BufReader, BufWriter } from './vmap/buf.js';
+export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';

@@ -1,0 +1,110 @@
+// ring (BENCH.md): 4 KiB messages from one worker to another, through
+// SharedRing, against MessagePort.postMessage and against a plain-JS ring
+// on a SharedArrayBuffer (both rings 1 MiB, both copy each message in and
+// out). Timed from the start signal (both workers ready) to the consumer's
+// last message; every message's index and last byte are checked.
+// Reported as GiB/s (higher is better) and, per variant, the time per
+// message in ns (1 / throughput: amortized, not a round-trip latency).
+import { Worker, MessageChannel } from 'node:worker_threads';
+import { SharedRing } from 'ranged-mmap';
+import { alternate } from '../lib/alternate.mjs';
+import { comparison } from '../lib/stats.mjs';
+
+const MESSAGE = 4096;
+const RING = 1 << 20;
+const workerUrl = new URL('../workers/ring-worker.mjs', import.meta.url);
+
+/** Touch and free anonymous memory (BENCH.md: warm the machine before every repetition). */
+function warm(bytes) {
+  Buffer.alloc(bytes, 1);
+}
+
+async function once(kind, messages) {
+  const control = new SharedArrayBuffer(8);
+  const ctl = new Int32Array(control);
+  const base = { kind, messages, control };
+  let extra = [{}, {}];
+  let transfer = [[], []];
+  let ring = null;
+  if (kind === 'shared' || kind === 'shared-slices') {
+    ring = new SharedRing(RING);
+    extra = [{ handle: ring.share() }, { handle: ring.share() }];
+  } else if (kind === 'port') {
+    const { port1, port2 } = new MessageChannel();
+    extra = [{ port: port1 }, { port: port2 }];
+    transfer = [[port1], [port2]];
+  } else {
+    const sab = new SharedArrayBuffer(64 + RING);
+    extra = [
+      { sab, capacity: RING },
+      { sab, capacity: RING },
+    ];
+  }
+  const roles = ['producer', 'consumer'];
+  const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
+  const reports = workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        let report;
+        w.on('message', (m) => (report = m));
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
+      }),
+  );
+  // Both ready (without blocking this thread: the port consumer needs its event loop).
+  while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
+  const start = performance.timeOrigin + performance.now();
+  Atomics.store(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+  const [, consumer] = await Promise.all(reports);
+  ring?.close();
+  if (consumer.bad !== 0) throw new Error(`${consumer.bad} messages arrived wrong`);
+  return consumer.end - start;
+}
+
+export async function ring({ quick, reps, log }) {
+  const messages = (quick ? 64 : 512) * 256; // 64 MiB or 512 MiB per repetition
+  const bytes = messages * MESSAGE;
+  let lastBad = null;
+  const contender = (name, kind) => ({
+    name,
+    async run() {
+      warm(bytes);
+      lastBad = null;
+      try {
+        const ms = await once(kind, messages);
+        return bytes / 2 ** 30 / (ms / 1000); // GiB/s
+      } catch (error) {
+        lastBad = error;
+        return 0;
+      }
+    },
+    verify() {
+      if (lastBad) throw lastBad;
+    },
+  });
+  const contenders = [
+    contender('SharedRing', 'shared'),
+    contender('SharedRing slices', 'shared-slices'),
+    contender('postMessage', 'port'),
+    contender('SAB ring (JS)', 'sab'),
+  ];
+  log('ring');
+  const { times, verified } = await alternate(contenders, reps, log);
+  const nsPerMessage = (gibs) => (MESSAGE / (gibs * 2 ** 30)) * 1e9;
+  const out = [];
+  // 4k-messages: both sides copy each message in and out, like the peers.
+  // 4k-messages-zero-copy: an advantage only the double-mapped ring has
+  // (every message contiguous in the ring), reported as its own variant.
+  for (const [variant, subject] of [
+    ['4k-messages', 'SharedRing'],
+    ['4k-messages-zero-copy', 'SharedRing slices'],
+  ]) {
+    for (const peer of ['postMessage', 'SAB ring (JS)']) {
+      const r = comparison({ scenario: 'ring', variant, workers: 2, subject, peer, times, verified, unit: 'GiB/s', higherIsBetter: true });
+      r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
+      out.push(r);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+// One side of the `ring` scenario (bench/scenarios/ring.mjs): 4 KiB
+// messages from a producer worker to a consumer worker through
+//   - 'shared': SharedRing (write copies in, read copies out),
+//   - 'shared-slices': SharedRing zero-copy (writeSlice/commit, readSlice/consume),
+//   - 'port':   MessagePort.postMessage (structured clone of each message),
+//   - 'sab':    a plain-JavaScript ring on a SharedArrayBuffer (Atomics.wait/notify).
+// Both sides wait on `control[0]` (the start signal) after they are ready,
+// so worker start-up stays out of the timing. Message i carries i in its
+// first 4 bytes and (i & 0xff) in its last byte; the consumer checks both
+// in every message and reports the count of bad ones and its end time.
+import { parentPort, workerData } from 'node:worker_threads';
+import { SharedRing } from 'ranged-mmap';
+
+const MESSAGE = 4096;
+const { kind, role, messages, control } = workerData;
+const ctl = new Int32Array(control);
+
+function ready() {
+  Atomics.add(ctl, 1, 1);
+  Atomics.notify(ctl, 1);
+  Atomics.wait(ctl, 0, 0); // until the main thread says go
+}
+
+function stamp(msg, i) {
+  msg[0] = i & 0xff;
+  msg[1] = (i >>> 8) & 0xff;
+  msg[2] = (i >>> 16) & 0xff;
+  msg[3] = (i >>> 24) & 0xff;
+  msg[MESSAGE - 1] = i & 0xff;
+}
+
+function ok(msg, at, i) {
+  return (msg[at] | (msg[at + 1] << 8) | (msg[at + 2] << 16) | (msg[at + 3] << 24)) === (i | 0) && msg[at + MESSAGE - 1] === (i & 0xff);
+}
+
+const done = (bad) => parentPort.postMessage({ bad, end: performance.timeOrigin + performance.now() });
+
+if (kind === 'shared' || kind === 'shared-slices') {
+  const ring = SharedRing.fromShared(workerData.handle);
+  const msg = new Uint8Array(MESSAGE);
+  const slices = kind === 'shared-slices';
+  if (role === 'producer') {
+    ready();
+    for (let i = 0; i < messages; i++) {
+      if (slices) {
+        // Zero-copy: the message is made in the ring itself.
+        const free = ring.writeSlice(MESSAGE);
+        stamp(free, i);
+        ring.commit(MESSAGE);
+      } else {
+        stamp(msg, i);
+        ring.write(msg);
+      }
+    }
+    ring.close();
+    done(0);
+  } else {
+    ring.tryRead(new Uint8Array(0)); // take the consumer role before the start
+    ready();
+    let bad = 0;
+    for (let i = 0; i < messages; ) {
+      if (slices) {
+        // Zero-copy: every whole message readable now, checked in place.
+        const bytes = ring.readSlice(MESSAGE);
+        const whole = Math.floor(bytes.length / MESSAGE);
+        for (let k = 0; k < whole; k++, i++) if (!ok(bytes, k * MESSAGE, i)) bad++;
+        ring.consume(whole * MESSAGE);
+      } else {
+        let got = 0;
+        while (got < MESSAGE) got += ring.read(msg.subarray(got));
+        if (!ok(msg, 0, i)) bad++;
+        i++;
+      }
+    }
+    ring.close();
+    done(bad);
+  }
+} else if (kind === 'port') {
+  const port = workerData.port;
+  if (role === 'producer') {
+    ready();
+    const msg = new Uint8Array(MESSAGE);
+    for (let i = 0; i < messages; i++) {
+      stamp(msg, i);
+      port.postMessage(msg);
+    }
+    done(0);
+    port.close();
+  } else {
+    let i = 0;
+    let bad = 0;
+    port.on('message', (msg) => {
+      if (!ok(msg, 0, i)) bad++;
+      if (++i === messages) {
+        done(bad);
+        port.close();
+      }
+    });
+    ready();
+  }
+} else {
+  // The plain-JS ring: [head, tail] byte counters (mod 2^32) and a data
+  // region whose size is a power of two; a message that crosses the end is
+  // copied in two parts (no double mapping in JavaScript).
+  const { sab, capacity } = workerData;
+  const h = new Int32Array(sab, 0, 16);
+  const data = new Uint8Array(sab, 64, capacity);
+  const mask = capacity - 1;
+  const HEAD = 0;
+  const TAIL = 8;
+  const msg = new Uint8Array(MESSAGE);
+  if (role === 'producer') {
+    ready();
+    let tail = 0;
+    for (let i = 0; i < messages; i++) {
+      stamp(msg, i);
+      for (;;) {
+        const head = Atomics.load(h, HEAD);
+        if (capacity - ((tail - head) >>> 0) >= MESSAGE) break;
+        Atomics.wait(h, HEAD, head);
+      }
+      const at = tail & mask;
+      const first = Math.min(MESSAGE, capacity - at);
+      data.set(first === MESSAGE ? msg : msg.subarray(0, first), at);
+      if (first < MESSAGE) data.set(msg.subarray(first), 0);
+      tail = (tail + MESSAGE) >>> 0;
+      Atomics.store(h, TAIL, tail | 0);
+      Atomics.notify(h, TAIL);
+    }
+    done(0);
+  } else {
+    ready();
+    let head = 0;
+    let bad = 0;
+    for (let i = 0; i < messages; i++) {
+      for (;;) {
+        const tail = Atomics.load(h, TAIL);
+        if ((tail - head) >>> 0 >= MESSAGE) break;
+        Atomics.wait(h, TAIL, tail);
+      }
+      const at = head & mask;
+      const first = Math.min(MESSAGE, capacity - at);
+      msg.set(data.subarray(at, at + first));
+      if (first < MESSAGE) msg.set(data.subarray(0, MESSAGE - first), first);
+      if (!ok(msg, 0, i)) bad++;
+      head = (head + MESSAGE) >>> 0;
+      Atomics.store(h, HEAD, head | 0);
+      Atomics.notify(h, HEAD);
+    }
+    done(bad);
+  }
+}

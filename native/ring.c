@@ -1,0 +1,60 @@
+#include "ring.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+size_t rm_page_size(void) {
+  long p = sysconf(_SC_PAGESIZE);
+  return p > 0 ? (size_t)p : 4096;
+}
+
+int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
+  size_t page = rm_page_size();
+  if (hint == 0 || hint > RM_RING_MAX_CAPACITY) {
+    *syscall = "mmap";
+    return EINVAL;
+  }
+  size_t cap = (hint + page - 1) / page * page;
+  int fd = memfd_create("ranged-mmap-ring", MFD_CLOEXEC);
+  if (fd < 0) {
+    *syscall = "memfd_create";
+    return errno;
+  }
+  if (ftruncate(fd, (off_t)cap) != 0) {
+    int err = errno;
+    close(fd);
+    *syscall = "ftruncate";
+    return err;
+  }
+  /* Reserve 2 * cap of address space first, so nothing else can land
+   * between the two halves; then put the object over each half. */
+  uint8_t *base =
+      mmap(NULL, 2 * cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) {
+    int err = errno;
+    close(fd);
+    *syscall = "mmap";
+    return err;
+  }
+  for (int half = 0; half < 2; half++) {
+    void *at = mmap(base + half * cap, cap, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_FIXED, fd, 0);
+    if (at == MAP_FAILED) {
+      int err = errno;
+      munmap(base, 2 * cap);
+      close(fd);
+      *syscall = "mmap";
+      return err;
+    }
+  }
+  close(fd);
+  out->base = base;
+  out->capacity = cap;
+  return 0;
+}
+
+void rm_ring_unmap(rm_ring_mem *ring) {
+  if (ring->base != NULL) munmap(ring->base, 2 * ring->capacity);
+  ring->base = NULL;
+}

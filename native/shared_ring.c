@@ -1,0 +1,196 @@
+#include "shared_ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+static size_t round_capacity(size_t hint) {
+  size_t cap = rm_page_size();
+  while (cap < hint) cap <<= 1;
+  return cap;
+}
+
+/* Maps header + data twice from fd into one reserved stretch. */
+static int map_ring(int fd, size_t cap, rm_sring_mem *out, const char **syscall) {
+  size_t total = RM_SRING_HEADER + 2 * cap;
+  *syscall = "mmap";
+  uint8_t *base =
+      mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return errno;
+  if (mmap(base, RM_SRING_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+           0) == MAP_FAILED ||
+      mmap(base + RM_SRING_HEADER, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+           fd, RM_SRING_HEADER) == MAP_FAILED ||
+      mmap(base + RM_SRING_HEADER + cap, cap, PROT_READ | PROT_WRITE,
+           MAP_SHARED | MAP_FIXED, fd, RM_SRING_HEADER) == MAP_FAILED) {
+    int err = errno;
+    munmap(base, total);
+    return err;
+  }
+  out->base = base;
+  out->capacity = cap;
+  out->map_len = total;
+  return 0;
+}
+
+int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out,
+                    const char **syscall) {
+  if (hint == 0 || hint > RM_SRING_MAX_CAPACITY) {
+    *syscall = "mmap";
+    return EINVAL;
+  }
+  size_t cap = round_capacity(hint);
+  int fd;
+  if (path == NULL) {
+    *syscall = "memfd_create";
+    fd = memfd_create("ranged-mmap-shared-ring", MFD_CLOEXEC);
+  } else {
+    *syscall = "open";
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  }
+  if (fd < 0) return errno;
+  int err = 0;
+  if (ftruncate(fd, (off_t)(RM_SRING_HEADER + cap)) != 0) {
+    *syscall = "ftruncate";
+    err = errno;
+  }
+  if (err == 0) err = map_ring(fd, cap, out, syscall);
+  close(fd);
+  if (err != 0) {
+    if (path != NULL) unlink(path);
+    return err;
+  }
+  int32_t *w = (int32_t *)out->base;
+  w[RM_SR_VERSION] = RM_SRING_VERSION;
+  w[RM_SR_CAPACITY] = (int32_t)cap;
+  atomic_store((_Atomic int32_t *)&w[RM_SR_MAGIC], (int32_t)RM_SRING_MAGIC);
+  return 0;
+}
+
+int rm_sring_open(const char *path, rm_sring_mem *out, const char **syscall) {
+  *syscall = "open";
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat st;
+  int32_t head[3] = {0, 0, 0};
+  int err = 0;
+  if (fstat(fd, &st) != 0) {
+    *syscall = "fstat";
+    err = errno;
+  } else if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
+    *syscall = "read";
+    err = EINVAL;
+  } else {
+    uint32_t cap = (uint32_t)head[RM_SR_CAPACITY];
+    *syscall = "open";
+    if ((uint32_t)head[RM_SR_MAGIC] != RM_SRING_MAGIC ||
+        (uint32_t)head[RM_SR_VERSION] != RM_SRING_VERSION || cap < rm_page_size() ||
+        cap > RM_SRING_MAX_CAPACITY || (cap & (cap - 1)) != 0 ||
+        (uint64_t)st.st_size != RM_SRING_HEADER + (uint64_t)cap)
+      err = EINVAL;
+    else
+      err = map_ring(fd, cap, out, syscall);
+  }
+  close(fd);
+  return err;
+}
+
+int32_t *rm_sring_word(const rm_sring_mem *r, uint32_t index) {
+  return (int32_t *)r->base + index;
+}
+
+int rm_sring_wait(int32_t *word, int32_t expected, uint32_t timeout_ms) {
+  struct timespec ts = {.tv_sec = timeout_ms / 1000,
+                        .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+  /* Not FUTEX_PRIVATE: the word may be shared with another process. */
+  long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
+  return r != 0 && errno == ETIMEDOUT;
+}
+
+void rm_sring_wake(int32_t *word) {
+  syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The start time of a process (field 22 of /proc/pid/stat), 0 if unknown:
+ * with the pid it names one process even after the pid is reused. A
+ * process that has died but is not yet reaped (a zombie: its parent may be
+ * the very thread waiting on the ring) counts as gone: UINT64_MAX. */
+static uint64_t start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  if (p == NULL) return 0;
+  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return UINT64_MAX;
+  int field = 2;
+  for (; *p != 0 && field < 22; p++)
+    if (*p == ' ') field++;
+  unsigned long long t = 0;
+  if (sscanf(p, "%llu", &t) != 1) return 0;
+  return t;
+}
+
+int rm_sring_claim(const rm_sring_mem *r, uint32_t state_index) {
+  _Atomic int32_t *state = (_Atomic int32_t *)rm_sring_word(r, state_index);
+  int32_t expected = RM_SR_NONE;
+  if (!atomic_compare_exchange_strong(state, &expected, RM_SR_CLAIMING)) return 0;
+  uint64_t start = start_time(getpid());
+  int32_t *w = rm_sring_word(r, state_index);
+  atomic_store((_Atomic int32_t *)&w[1], (int32_t)getpid());
+  memcpy(&w[2], &start, sizeof start);
+  atomic_store(state, RM_SR_LIVE);
+  return 1;
+}
+
+static void wake_both(const rm_sring_mem *r) {
+  rm_sring_wake(rm_sring_word(r, RM_SR_DATA_SEQ));
+  rm_sring_wake(rm_sring_word(r, RM_SR_SPACE_SEQ));
+}
+
+void rm_sring_leave(const rm_sring_mem *r, uint32_t state_index, rm_sr_state to) {
+  _Atomic int32_t *state = (_Atomic int32_t *)rm_sring_word(r, state_index);
+  int32_t expected = RM_SR_LIVE;
+  atomic_compare_exchange_strong(state, &expected, (int32_t)to);
+  /* Bump both sequence words so a sleeper's futex sees a change. */
+  atomic_fetch_add((_Atomic int32_t *)rm_sring_word(r, RM_SR_DATA_SEQ), 1);
+  atomic_fetch_add((_Atomic int32_t *)rm_sring_word(r, RM_SR_SPACE_SEQ), 1);
+  wake_both(r);
+}
+
+rm_sr_state rm_sring_peer(const rm_sring_mem *r, uint32_t state_index) {
+  _Atomic int32_t *state = (_Atomic int32_t *)rm_sring_word(r, state_index);
+  int32_t s = atomic_load(state);
+  if (s == RM_SR_CLAIMING) return RM_SR_NONE;
+  if (s != RM_SR_LIVE) return (rm_sr_state)s;
+  int32_t *w = rm_sring_word(r, state_index);
+  pid_t pid = (pid_t)atomic_load((_Atomic int32_t *)&w[1]);
+  if (pid == getpid())
+    return RM_SR_LIVE; /* a thread of ours: its exit marks the state itself */
+  uint64_t start;
+  memcpy(&start, &w[2], sizeof start);
+  uint64_t now = start_time(pid);
+  int dead = (kill(pid, 0) != 0 && errno == ESRCH) || now == UINT64_MAX ||
+             (start != 0 && now != start);
+  if (!dead) return RM_SR_LIVE;
+  int32_t expected = RM_SR_LIVE;
+  atomic_compare_exchange_strong(state, &expected, RM_SR_GONE);
+  wake_both(r);
+  return (rm_sr_state)atomic_load(state);
+}

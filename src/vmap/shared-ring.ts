@@ -1,0 +1,709 @@
+/**
+ * SharedRing: a single-producer, single-consumer byte ring shared by two
+ * threads (memory from memfd, posted to a worker like a file) or two
+ * processes (a ring file). Past vmap.
+ *
+ * - The cursors live in a header page, read and written with Atomics;
+ *   the data region is mapped twice back to back, so every readable or
+ *   writable stretch is one contiguous Uint8Array.
+ * - The consumer sleeps while the ring is empty and the producer while it
+ *   is full, on futex words in the header (never a spin). Sleeps wake at
+ *   least every 100 ms to check that the other side is still alive: a
+ *   producer that dies (thread exit, process killed) is reported to the
+ *   consumer as `ERR_MMAP_PEER_GONE`, never a hang; a producer's `close()`
+ *   is the end of the stream.
+ * - Copies: `write` copies in and `read` copies out; `writeSlice`/`commit`
+ *   and `readSlice`/`consume` copy nothing.
+ *
+ * The plain calls block the calling thread while they wait (like
+ * `Atomics.wait`): for workers and processes that can afford to block.
+ * `readAsync`, `writeAsync` and `waitReadableAsync` wait on a thread of
+ * their own instead, so a main thread's event loop keeps running. No wait
+ * ever sits on libuv's thread pool.
+ */
+import { byteLengthOf, toOffset, toPath } from '../core/arguments.js';
+import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { snative } from './native.js';
+import { toWriteData } from './ring.js';
+
+// Header words (native/shared_ring.h).
+const TAIL = 16;
+const HEAD = 32;
+const DATA_SEQ = 48;
+const CONSUMER_WAITING = 49;
+const SPACE_SEQ = 64;
+const PRODUCER_WAITING = 65;
+const PRODUCER_STATE = 80;
+const CONSUMER_STATE = 96;
+const HEADER_BYTES = 4096;
+const PRODUCER = 1;
+const CONSUMER = 2;
+const CLOSED = 2;
+const GONE = 3;
+/** How often a sleeper wakes to check that the other side is alive. */
+const LIVENESS_MS = 100;
+const MAX_CAPACITY = 2 ** 30;
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/** What {@link SharedRing.share} returns: post it to a worker, which calls {@link SharedRing.fromShared}. */
+export interface SharedRingHandle {
+  readonly kind: 'ranged-mmap:shared-ring';
+  readonly key: number;
+}
+
+function toCapacity(value: unknown): number {
+  const n = toOffset(value, 'capacity');
+  if (n < 1 || n > MAX_CAPACITY) throw outOfRange('capacity', `an integer >= 1 and <= ${MAX_CAPACITY}`, value);
+  return n;
+}
+
+/**
+ * A single-producer, single-consumer byte ring shared by two threads or two
+ * processes. The first `write`-side call makes this object the producer,
+ * the first `read`-side call the consumer (one of each per ring).
+ *
+ * @example
+ * ```ts
+ * // main thread
+ * import { SharedRing } from 'ranged-mmap';
+ * const ring = new SharedRing(1 << 20);
+ * new Worker('./consumer.js', { workerData: ring.share() });
+ * ring.write(new Uint8Array(4096)); // blocks while the ring is full
+ * ring.close(); // end of stream
+ *
+ * // consumer.js
+ * const ring = SharedRing.fromShared(workerData);
+ * const buf = new Uint8Array(65536);
+ * for (let n; (n = ring.read(buf)) > 0; ) handle(buf.subarray(0, n));
+ * ring.close();
+ * ```
+ */
+export class SharedRing {
+  #buffer: ArrayBuffer;
+  #h: Int32Array;
+  #data: Uint8Array;
+  readonly #key: number;
+  readonly #capacity: number;
+  readonly #mask: number;
+  #role = 0;
+  /** This side's cursor (the producer's tail or the consumer's head), modulo 2^32. */
+  #cursor = 0;
+  /**
+   * The other side's cursor as last read (the producer's copy of the head,
+   * the consumer's of the tail). Re-read only when it shows too little
+   * room or data: the other side's cache line moves between cores only
+   * when it has to.
+   */
+  #peer = 0;
+  #closed = false;
+
+  /**
+   * A ring of at least `capacity` bytes (rounded up to a power of two, at
+   * least one page) in memory shared by the threads of this process.
+   */
+  constructor(capacity: number);
+  /** @internal */
+  constructor(capacity: number, made: [number, ArrayBuffer]);
+  constructor(capacity: number, made?: [number, ArrayBuffer]) {
+    let result = made;
+    if (result === undefined) {
+      const hint = toCapacity(capacity);
+      try {
+        result = snative.srCreate(hint, null, 0o600);
+      } catch (error) {
+        throw fromNative(error);
+      }
+    }
+    const [key, buffer] = result;
+    this.#key = key;
+    this.#buffer = buffer;
+    this.#h = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#capacity = (buffer.byteLength - HEADER_BYTES) / 2;
+    this.#mask = this.#capacity - 1;
+    this.#data = new Uint8Array(buffer, HEADER_BYTES, 2 * this.#capacity);
+  }
+
+  /**
+   * Creates a ring file at `path` (which must not exist; permission bits
+   * `mode`, 0o600 by default) for a ring shared between processes; the
+   * other process opens it with {@link SharedRing.open}.
+   *
+   * @example
+   * ```ts
+   * const ring = SharedRing.create('/tmp/feed.ring', 1 << 20);
+   * ```
+   */
+  static create(path: string | URL, capacity: number, options?: { mode?: number }): SharedRing {
+    const p = toPath(path);
+    const hint = toCapacity(capacity);
+    let mode = 0o600;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw argTypeError('options', 'of type object', options);
+      const m = options.mode;
+      if (m !== undefined) {
+        if (typeof m !== 'number') throw argTypeError('options.mode', 'of type number', m);
+        if (!Number.isInteger(m) || m < 0 || m > 0o7777) throw outOfRange('options.mode', 'an integer from 0 to 0o7777', m);
+        mode = m;
+      }
+    }
+    try {
+      return new SharedRing(0, snative.srCreate(hint, p, mode));
+    } catch (error) {
+      throw fromNative(error, p);
+    }
+  }
+
+  /**
+   * Opens a ring file made by {@link SharedRing.create} (in this or another
+   * process). `EINVAL` if the file is not a ring.
+   *
+   * @example
+   * ```ts
+   * const ring = SharedRing.open('/tmp/feed.ring');
+   * ```
+   */
+  static open(path: string | URL): SharedRing {
+    const p = toPath(path);
+    try {
+      return new SharedRing(0, snative.srOpen(p));
+    } catch (error) {
+      throw fromNative(error, p);
+    }
+  }
+
+  /**
+   * This thread's view of a ring another thread shared with
+   * {@link SharedRing.share}.
+   *
+   * @example
+   * ```ts
+   * const ring = SharedRing.fromShared(workerData);
+   * ```
+   */
+  static fromShared(handle: SharedRingHandle): SharedRing {
+    if (typeof handle !== 'object' || handle === null) throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
+    let kind: unknown;
+    let key: unknown;
+    try {
+      kind = handle.kind;
+      key = handle.key;
+    } catch {
+      throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
+    }
+    if (kind !== 'ranged-mmap:shared-ring' || typeof key !== 'number') throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
+    try {
+      return new SharedRing(0, snative.srAttach(key));
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /**
+   * A plain object to post to a worker thread of this process, where
+   * {@link SharedRing.fromShared} opens the same ring.
+   *
+   * @example
+   * ```ts
+   * worker.postMessage(ring.share());
+   * ```
+   */
+  share(): SharedRingHandle {
+    this.#live();
+    return { kind: 'ranged-mmap:shared-ring', key: this.#key };
+  }
+
+  /** Data bytes the ring holds when full (a power of two). */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes between the cursors, checked: another process could have scribbled over the header. */
+  #span(tail: number, head: number): number {
+    const used = (tail - head) >>> 0;
+    if (used > this.#capacity) {
+      throw misuse(
+        'ERR_MMAP_INVALID_STATE',
+        `the shared ring's cursors are corrupt (${used} bytes between them, capacity ${this.#capacity}); the ring is broken`,
+      );
+    }
+    return used;
+  }
+
+  /** Producer: free bytes, re-reading the head when the cached one shows fewer than `want`. */
+  #free(want: number): number {
+    let free = this.#capacity - this.#span(this.#cursor, this.#peer);
+    if (free < want) {
+      this.#peer = Atomics.load(this.#h, HEAD) >>> 0;
+      free = this.#capacity - this.#span(this.#cursor, this.#peer);
+    }
+    return free;
+  }
+
+  /** Consumer: readable bytes, re-reading the tail when the cached one shows fewer than `want` (at least 1). */
+  #avail(want: number): number {
+    let avail = this.#span(this.#peer, this.#cursor);
+    if (avail < want || avail === 0) {
+      this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+      avail = this.#span(this.#peer, this.#cursor);
+    }
+    return avail;
+  }
+
+  #live(): void {
+    if (this.#closed) throw misuse('ERR_MMAP_CLOSED', 'the shared ring is closed in this thread');
+  }
+
+  #claim(role: number): void {
+    this.#live();
+    if (this.#role === role) return;
+    const name = role === PRODUCER ? 'producer' : 'consumer';
+    if (this.#role !== 0) {
+      throw misuse(
+        'ERR_MMAP_INVALID_STATE',
+        `this SharedRing object is the ${this.#role === PRODUCER ? 'producer' : 'consumer'}; it cannot also be the ${name}`,
+      );
+    }
+    if (!snative.srClaim(this.#buffer, role as 1 | 2)) {
+      throw misuse('ERR_MMAP_INVALID_STATE', `the ring already has a ${name} (one producer and one consumer per ring)`);
+    }
+    this.#role = role;
+    this.#cursor = Atomics.load(this.#h, role === PRODUCER ? TAIL : HEAD) >>> 0;
+    this.#peer = Atomics.load(this.#h, role === PRODUCER ? HEAD : TAIL) >>> 0;
+  }
+
+  /** Throws if the side `role` can no longer take part (died, or closed when `closedIsError`). */
+  #checkPeer(role: number, state: number, closedIsError: boolean): void {
+    if (state === -1) throw misuse('ERR_MMAP_FAULT', 'a page of the shared ring was lost (its file was truncated); the ring is broken');
+    const name = role === PRODUCER ? 'producer' : 'consumer';
+    if (state === GONE) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} of the shared ring exited or was killed without closing it`);
+    if (state === CLOSED && closedIsError) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} closed the shared ring`);
+  }
+
+  /** Bytes that can be read now (consumer side; 0 on the producer side before it is claimed). */
+  get readLen(): number {
+    if (this.#closed) return 0;
+    const head = this.#role === CONSUMER ? this.#cursor : Atomics.load(this.#h, HEAD) >>> 0;
+    return (Atomics.load(this.#h, TAIL) - head) >>> 0;
+  }
+
+  /** Bytes that can be written now without waiting. */
+  get writeLen(): number {
+    if (this.#closed) return 0;
+    const tail = this.#role === PRODUCER ? this.#cursor : Atomics.load(this.#h, TAIL) >>> 0;
+    return this.#capacity - ((tail - Atomics.load(this.#h, HEAD)) >>> 0);
+  }
+
+  // ---- producer ----------------------------------------------------------
+
+  /** Publishes `n` bytes written at the tail and wakes a sleeping consumer. */
+  #publish(n: number): void {
+    this.#cursor = (this.#cursor + n) >>> 0;
+    Atomics.store(this.#h, TAIL, this.#cursor | 0);
+    // The sequence word moves only when someone sleeps on it: a consumer
+    // that announced its sleep (CONSUMER_WAITING) after reading the word
+    // either sees the new tail when it checks again, or is woken here.
+    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0) {
+      Atomics.add(this.#h, DATA_SEQ, 1);
+      snative.srWake(this.#buffer, DATA_SEQ);
+    }
+  }
+
+  /** Sleeps until at least `want` bytes are free; throws if the consumer is gone or closed. */
+  #waitSpace(want: number): number {
+    const h = this.#h;
+    for (;;) {
+      const free = this.#free(want);
+      if (free >= want) return free;
+      this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
+      const seq = Atomics.load(h, SPACE_SEQ);
+      Atomics.store(h, PRODUCER_WAITING, 1);
+      // Checked again after announcing the sleep: a consumer that freed
+      // space in between either is seen here or sees the flag and wakes us.
+      if (this.#free(want) >= want) {
+        Atomics.store(h, PRODUCER_WAITING, 0);
+        continue;
+      }
+      const timedOut = snative.srWait(this.#buffer, SPACE_SEQ, seq, LIVENESS_MS);
+      Atomics.store(h, PRODUCER_WAITING, 0);
+      if (timedOut) this.#checkPeer(CONSUMER, snative.srPeer(this.#buffer, CONSUMER), true);
+    }
+  }
+
+  /**
+   * Writes all of `data` (bytes, or a string as UTF-8), sleeping while the
+   * ring is full. Returns the byte count. Throws `ERR_MMAP_PEER_GONE` if
+   * the consumer closed the ring or died.
+   *
+   * @example
+   * ```ts
+   * ring.write(message);
+   * ```
+   */
+  write(data: Uint8Array | string): number {
+    const d = toWriteData(data);
+    const bytes = typeof d === 'string' ? encoder.encode(d) : d;
+    this.#claim(PRODUCER);
+    const n = byteLengthOf(bytes);
+    this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
+    let off = 0;
+    while (off < n) {
+      // Waits for room for the whole rest (up to the capacity): one copy and
+      // one wake-up per write, not a trickle of partial ones.
+      const free = this.#waitSpace(Math.min(n - off, this.#capacity));
+      const k = Math.min(free, n - off);
+      this.#data.set(off === 0 && k === n ? bytes : bytes.subarray(off, off + k), this.#cursor & this.#mask);
+      this.#publish(k);
+      off += k;
+    }
+    return n;
+  }
+
+  /** {@link #waitSpace} without blocking: sleeps on a thread of its own. */
+  async #waitSpaceAsync(want: number): Promise<number> {
+    for (;;) {
+      this.#live();
+      const h = this.#h;
+      const free = this.#free(want);
+      if (free >= want) return free;
+      this.#checkPeer(CONSUMER, Atomics.load(h, CONSUMER_STATE), true);
+      const seq = Atomics.load(h, SPACE_SEQ);
+      Atomics.store(h, PRODUCER_WAITING, 1);
+      if (this.#free(want) >= want) {
+        Atomics.store(h, PRODUCER_WAITING, 0);
+        continue;
+      }
+      const timedOut = await snative.srWaitAsync(this.#buffer, SPACE_SEQ, seq, LIVENESS_MS);
+      this.#live(); // closed in this thread meanwhile
+      Atomics.store(h, PRODUCER_WAITING, 0);
+      if (timedOut) this.#checkPeer(CONSUMER, snative.srPeer(this.#buffer, CONSUMER), true);
+    }
+  }
+
+  /**
+   * {@link write} without blocking the thread: resolves once all of `data`
+   * is in the ring (the bytes are taken at the call). Sleeps on a thread of
+   * its own, never on libuv's pool; usable from the main thread.
+   *
+   * @example
+   * ```ts
+   * await ring.writeAsync(message);
+   * ```
+   */
+  async writeAsync(data: Uint8Array | string): Promise<number> {
+    const d = toWriteData(data);
+    // A copy: the caller may change or detach its buffer while we wait.
+    const bytes = typeof d === 'string' ? encoder.encode(d) : new Uint8Array(d);
+    this.#claim(PRODUCER);
+    const n = bytes.length;
+    this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
+    let off = 0;
+    while (off < n) {
+      const free = await this.#waitSpaceAsync(Math.min(n - off, this.#capacity));
+      const k = Math.min(free, n - off);
+      this.#data.set(bytes.subarray(off, off + k), this.#cursor & this.#mask);
+      this.#publish(k);
+      off += k;
+    }
+    return n;
+  }
+
+  /**
+   * Writes as much of `data` as fits now, without sleeping; returns the
+   * bytes written (0 when full).
+   *
+   * @example
+   * ```ts
+   * const n = ring.tryWrite(chunk);
+   * ```
+   */
+  tryWrite(data: Uint8Array | string): number {
+    const d = toWriteData(data);
+    const bytes = typeof d === 'string' ? encoder.encode(d) : d;
+    this.#claim(PRODUCER);
+    this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
+    const free = this.#free(this.#capacity);
+    const k = Math.min(free, byteLengthOf(bytes));
+    if (k === 0) return 0;
+    this.#data.set(bytes.subarray(0, k), this.#cursor & this.#mask);
+    this.#publish(k);
+    return k;
+  }
+
+  /**
+   * Zero-copy write: one contiguous view of the free space, sleeping until
+   * at least `min` bytes (1 by default, at most the capacity) are free.
+   * Publish with {@link commit}.
+   *
+   * @example
+   * ```ts
+   * const free = ring.writeSlice(4096);
+   * encodeMessageInto(free);
+   * ring.commit(4096);
+   * ```
+   */
+  writeSlice(min = 1): Uint8Array {
+    const want = toOffset(min, 'min');
+    if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
+    this.#claim(PRODUCER);
+    this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
+    if (want > 0) this.#waitSpace(want);
+    const free = this.#free(this.#capacity); // all the free space, not just the cached count
+    if (free === 0) return EMPTY;
+    const at = this.#cursor & this.#mask;
+    return this.#data.subarray(at, at + free);
+  }
+
+  /**
+   * Publishes the first `n` bytes of the last {@link writeSlice} (at most
+   * the free space, else `ERR_OUT_OF_RANGE`).
+   *
+   * @example
+   * ```ts
+   * ring.commit(n);
+   * ```
+   */
+  commit(n: number): void {
+    const count = toOffset(n, 'n');
+    this.#claim(PRODUCER);
+    const free = this.#free(count);
+    if (count > free) throw outOfRange('n', `an integer >= 0 and <= ${free} (the free bytes)`, n);
+    if (count > 0) this.#publish(count);
+  }
+
+  // ---- consumer ----------------------------------------------------------
+
+  /**
+   * Sleeps until at least `min` bytes (1 by default) can be read; returns
+   * bytes known to be readable (at least `min`), or 0 at the end of the stream (the producer closed
+   * and everything was read; fewer than `min` may remain then). Throws
+   * `ERR_MMAP_PEER_GONE` if the producer died.
+   *
+   * @example
+   * ```ts
+   * while (ring.waitReadable() > 0) { ... }
+   * ```
+   */
+  waitReadable(min = 1): number {
+    const want = toOffset(min, 'min');
+    if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
+    this.#claim(CONSUMER);
+    const h = this.#h;
+    for (;;) {
+      let avail = this.#avail(want);
+      if (avail >= want && avail > 0) return avail;
+      const state = Atomics.load(h, PRODUCER_STATE);
+      if (state === CLOSED) {
+        // The producer stored its last tail before it closed.
+        return this.#avail(this.#capacity);
+      }
+      this.#checkPeer(PRODUCER, state, false);
+      const seq = Atomics.load(h, DATA_SEQ);
+      Atomics.store(h, CONSUMER_WAITING, 1);
+      avail = this.#avail(want);
+      if ((avail >= want && avail > 0) || Atomics.load(h, PRODUCER_STATE) !== state) {
+        Atomics.store(h, CONSUMER_WAITING, 0);
+        continue;
+      }
+      const timedOut = snative.srWait(this.#buffer, DATA_SEQ, seq, LIVENESS_MS);
+      Atomics.store(h, CONSUMER_WAITING, 0);
+      if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
+    }
+  }
+
+  /**
+   * {@link waitReadable} without blocking the thread: sleeps on a thread of
+   * its own (never on libuv's pool); usable from the main thread.
+   *
+   * @example
+   * ```ts
+   * while ((await ring.waitReadableAsync()) > 0) { ... }
+   * ```
+   */
+  async waitReadableAsync(min = 1): Promise<number> {
+    const want = toOffset(min, 'min');
+    if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
+    this.#claim(CONSUMER);
+    for (;;) {
+      this.#live();
+      const h = this.#h;
+      let avail = this.#avail(want);
+      if (avail >= want && avail > 0) return avail;
+      const state = Atomics.load(h, PRODUCER_STATE);
+      if (state === CLOSED) return this.#avail(this.#capacity);
+      this.#checkPeer(PRODUCER, state, false);
+      const seq = Atomics.load(h, DATA_SEQ);
+      Atomics.store(h, CONSUMER_WAITING, 1);
+      avail = this.#avail(want);
+      if ((avail >= want && avail > 0) || Atomics.load(h, PRODUCER_STATE) !== state) {
+        Atomics.store(h, CONSUMER_WAITING, 0);
+        continue;
+      }
+      const timedOut = await snative.srWaitAsync(this.#buffer, DATA_SEQ, seq, LIVENESS_MS);
+      this.#live(); // closed in this thread meanwhile
+      Atomics.store(h, CONSUMER_WAITING, 0);
+      if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
+    }
+  }
+
+  /**
+   * {@link read} without blocking the thread. `target` is written when the
+   * bytes are there; if it was detached or shrunk meanwhile, nothing is
+   * read (`ERR_MMAP_BUFFER_DETACHED`) and the bytes stay in the ring.
+   *
+   * @example
+   * ```ts
+   * const n = await ring.readAsync(buf); // 0 at the end of the stream
+   * ```
+   */
+  async readAsync(target: Uint8Array): Promise<number> {
+    const into = toWriteData(target);
+    if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
+    const room = byteLengthOf(into);
+    this.#claim(CONSUMER);
+    if (room === 0) return 0;
+    const avail = await this.waitReadableAsync(1);
+    if (avail === 0) return 0;
+    if (byteLengthOf(into) < room) {
+      throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while the read waited; nothing was read');
+    }
+    const n = Math.min(avail, room);
+    const at = this.#cursor & this.#mask;
+    into.set(this.#data.subarray(at, at + n));
+    this.#release(n);
+    return n;
+  }
+
+  /** Releases `n` read bytes and wakes a sleeping producer. */
+  #release(n: number): void {
+    this.#cursor = (this.#cursor + n) >>> 0;
+    Atomics.store(this.#h, HEAD, this.#cursor | 0);
+    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0) {
+      Atomics.add(this.#h, SPACE_SEQ, 1);
+      snative.srWake(this.#buffer, SPACE_SEQ);
+    }
+  }
+
+  /**
+   * Reads up to `target.byteLength` bytes, sleeping until at least one is
+   * there; returns the count, 0 at the end of the stream.
+   *
+   * @example
+   * ```ts
+   * for (let n; (n = ring.read(buf)) > 0; ) handle(buf.subarray(0, n));
+   * ```
+   */
+  read(target: Uint8Array): number {
+    const into = toWriteData(target);
+    if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
+    const room = byteLengthOf(into);
+    this.#claim(CONSUMER);
+    if (room === 0) return 0;
+    const avail = this.waitReadable(1);
+    if (avail === 0) return 0;
+    const n = Math.min(avail, room);
+    const at = this.#cursor & this.#mask;
+    into.set(this.#data.subarray(at, at + n));
+    this.#release(n);
+    return n;
+  }
+
+  /**
+   * Reads what is there now into `target`, without sleeping; returns the
+   * count (0 when empty; see {@link ended}).
+   *
+   * @example
+   * ```ts
+   * const n = ring.tryRead(buf);
+   * ```
+   */
+  tryRead(target: Uint8Array): number {
+    const into = toWriteData(target);
+    if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
+    this.#claim(CONSUMER);
+    const avail = this.#avail(byteLengthOf(into));
+    const n = Math.min(avail, byteLengthOf(into));
+    if (n === 0) {
+      this.#checkPeer(PRODUCER, Atomics.load(this.#h, PRODUCER_STATE), false);
+      return 0;
+    }
+    const at = this.#cursor & this.#mask;
+    into.set(this.#data.subarray(at, at + n));
+    this.#release(n);
+    return n;
+  }
+
+  /** True when the producer closed the ring and every byte was read. */
+  get ended(): boolean {
+    if (this.#closed) return true;
+    const state = Atomics.load(this.#h, PRODUCER_STATE);
+    return state === CLOSED && this.readLen === 0;
+  }
+
+  /**
+   * Zero-copy read: sleeps until at least `min` bytes (1 by default) are
+   * there, then returns one contiguous view of every readable byte (empty
+   * at the end of the stream). Release with {@link consume}.
+   *
+   * @example
+   * ```ts
+   * const bytes = ring.readSlice(4096);
+   * handle(bytes.subarray(0, 4096));
+   * ring.consume(4096);
+   * ```
+   */
+  readSlice(min = 1): Uint8Array {
+    if (this.waitReadable(min) === 0) return EMPTY;
+    const avail = this.#avail(this.#capacity); // every readable byte, not just the cached count
+    const at = this.#cursor & this.#mask;
+    return this.#data.subarray(at, at + avail);
+  }
+
+  /**
+   * Releases the first `n` bytes of the last {@link readSlice} (at most the
+   * readable bytes, else `ERR_OUT_OF_RANGE`).
+   *
+   * @example
+   * ```ts
+   * ring.consume(bytes.length);
+   * ```
+   */
+  consume(n: number): void {
+    const count = toOffset(n, 'n');
+    this.#claim(CONSUMER);
+    const avail = this.#avail(count);
+    if (count > avail) throw outOfRange('n', `an integer >= 0 and <= ${avail} (the readable bytes)`, n);
+    if (count > 0) this.#release(count);
+  }
+
+  /**
+   * Leaves the ring in this thread: a producer's close is the end of the
+   * stream for the consumer; a consumer's close makes the producer's
+   * writes fail. Views from `readSlice`/`writeSlice` become zero-length.
+   * The memory goes when every thread (and process) has closed it.
+   *
+   * @example
+   * ```ts
+   * ring.close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const buffer = this.#buffer;
+    this.#data = EMPTY;
+    this.#h = new Int32Array(0);
+    snative.srClose(buffer);
+  }
+
+  /** `using ring = ...` closes it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
