@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/mapping_table.c",
+        "native/mmapio_ops.c",
         "native/fault_guard.c",
         "native/file_ops.c",
         "native/sync_ops.c",

@@ -44,6 +44,7 @@ typedef struct rm_mapping {
   uint8_t *status;     /* RM_STATUS_BYTES of anonymous memory */
   int refs;            /* attachments + in-flight async operations */
   int reserved;        /* every block of [0, size) was allocated at create */
+  int access;          /* rm_access (file_ops.h): 0 shared read-write, else private */
   char *dir_path;      /* directory of a created file, fsynced once by the
                           first syncAll so the new name is durable; NULL after
                           (a path, not a descriptor: a mapping holds one fd) */

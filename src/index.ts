@@ -33,3 +33,18 @@ export { RawMmapFile } from './ranges/raw-mmap-file.js';
 export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
+
+// ---- mmap-io: MemoryMappedFile (modes, atomic views, flush policies, advice, segments, iteration) ----
+export {
+  MemoryMappedFile,
+  MemoryMappedFileBuilder,
+  type HugePageReport,
+  type MemoryMappedFileCreateOptions,
+  type MemoryMappedFileOptions,
+  type TouchHint,
+} from './mmapio/memory-mapped-file.js';
+export { MappedSegment, MappedWindow, PAGE_BYTES } from './mmapio/window.js';
+export type { MappingMode } from './mmapio/window-core.js';
+export { AtomicU32, AtomicU64 } from './mmapio/atomic-view.js';
+export { ADVICE_NAMES, type Advice } from './mmapio/advice.js';
+export type { FlushPolicy, FlushStats } from './mmapio/flush-policy.js';

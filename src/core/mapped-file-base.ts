@@ -1,7 +1,7 @@
 import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
-import { native, SyncMode } from '../native/binding.js';
+import { Access, native, SyncMode } from '../native/binding.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
 export interface CreateFileOptions {
@@ -38,6 +38,8 @@ export interface OpenRequest {
   mode: number;
   /** Exact size of a new file; 0 for an open. */
   size: number;
+  /** How to map it (MemoryMappedFile's modes); absent: read-write, shared. */
+  access?: Access;
 }
 
 /** @internal Reads create's arguments, each once, in order; the options object is not touched again. */
@@ -83,8 +85,12 @@ function emptyFileError(path: string) {
   );
 }
 
-/** @internal Checks a share handle and attaches this thread to its mapping. */
-export function attachShared(handle: unknown): ThreadMapping {
+/**
+ * @internal Checks a share handle and attaches this thread to its mapping.
+ * Only MemoryMappedFile passes `anyAccess`: the other file types write
+ * through the file and refuse a private (read-only or copy-on-write) mapping.
+ */
+export function attachShared(handle: unknown, anyAccess = false): ThreadMapping {
   const h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size']);
   if (h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string' || typeof h.size !== 'number') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
@@ -93,6 +99,10 @@ export function attachShared(handle: unknown): ThreadMapping {
   if (mapping.size !== h.size) {
     mapping.close();
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', `the shared handle says ${h.size} bytes but the mapping has ${mapping.size}; the handle was altered`);
+  }
+  if (!anyAccess && mapping.access !== Access.ReadWrite) {
+    mapping.close();
+    throw misuse('ERR_MMAP_INVALID_MODE', `'${h.path}' is mapped read-only or copy-on-write; only MemoryMappedFile.fromShared() can use this handle`, h.path);
   }
   return mapping;
 }

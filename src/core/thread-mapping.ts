@@ -7,7 +7,7 @@
  * Not exported from the package.
  */
 import { MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
+import { Access, native, SyncMode, type NativeAttachment } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
@@ -33,6 +33,11 @@ export class ThreadMapping {
   readonly size: number;
   /** Path the file was opened with. */
   readonly path: string;
+  /**
+   * How the mapping was made (from the native mapping itself). Anything but
+   * ReadWrite is a private mapping: no write route may go through the file.
+   */
+  readonly access: Access;
   /** True once this thread's attachment is closed. */
   closed = false;
   /** Shared status page: fault counter and allocator state. */
@@ -54,6 +59,7 @@ export class ThreadMapping {
     this.size = attachment[1];
     this.#token = attachment[2];
     const status = attachment[3];
+    this.access = attachment[4];
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
@@ -168,7 +174,7 @@ export class ThreadMapping {
     } catch (error) {
       throw fromNative(error, this.path);
     }
-    if (resident * 2 < pages) {
+    if (resident * 2 < pages && this.access === Access.ReadWrite) {
       try {
         native.pwrite(this.key, offset, data);
       } catch (error) {

@@ -12,8 +12,18 @@ import load from 'node-gyp-build';
 import { createRequire } from 'node:module';
 import { MmapError } from '../errors.js';
 
-/** [key, size, token, statusPage]; views over the file come from `view()`. */
-export type NativeAttachment = [number, number, number, ArrayBuffer];
+/** [key, size, token, statusPage, access]; views over the file come from `view()`. */
+export type NativeAttachment = [number, number, number, ArrayBuffer, Access];
+
+/** Values of the native `rm_access` (native/file_ops.h): how a file is mapped. */
+export const enum Access {
+  /** MAP_SHARED over an O_RDWR descriptor: stores reach the file. */
+  ReadWrite = 0,
+  /** MAP_PRIVATE over an O_RDONLY descriptor; the API refuses writes. */
+  ReadOnly = 1,
+  /** MAP_PRIVATE over an O_RDONLY descriptor; writes stay in this process. */
+  CopyOnWrite = 2,
+}
 
 /** Values of the native `rm_sync_mode`. */
 export const enum SyncMode {
@@ -30,6 +40,8 @@ export interface NativeOpenRequest {
   sparse: boolean;
   mode: number;
   size: number;
+  /** How the file is mapped; a create is always ReadWrite. Absent means ReadWrite. */
+  access?: Access;
 }
 
 /** Where the status page keeps what (native/mapping_table.h), exported so a test can compare. */
@@ -73,6 +85,10 @@ export interface NativeBinding {
   /** Puts the SIGBUS guard back in front if something replaced it; 1 if it had been replaced. */
   guardEnsure(): number;
   readonly statusLayout: NativeStatusLayout;
+  /** mlock (lock = true) or munlock the pages of a span (native/mmapio_ops.c). */
+  memLock(key: number, offset: number, length: number, lock: boolean): void;
+  /** MADV_HUGEPAGE (or NOHUGEPAGE) on the whole mapping: [madvise errno or 0, THPeligible 1/0/-1]. */
+  hugePages(key: number, enable: boolean): [number, number];
   ticketIssue(key: number, start: number, end: number): number;
   ticketClaim(key: number, ticket: number, start: number, end: number): boolean;
   liveMappings(): number;

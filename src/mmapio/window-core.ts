@@ -1,0 +1,113 @@
+/**
+ * @internal What a MemoryMappedFile and every segment of it share in one
+ * thread: the thread's mapping (core/ThreadMapping), the mode, and the
+ * flush policy's counters and timer.
+ */
+import { misuse, type MmapError } from '../errors.js';
+import type { ThreadMapping } from '../core/thread-mapping.js';
+import { SyncMode } from '../native/binding.js';
+import type { ParsedFlushPolicy } from './flush-policy.js';
+
+/** How a MemoryMappedFile maps its file (mmap-io's `MmapMode`). */
+export type MappingMode = 'ro' | 'rw' | 'cow';
+
+const MODE_NAMES: Readonly<Record<MappingMode, string>> = { ro: "read-only ('ro')", rw: "read-write ('rw')", cow: "copy-on-write ('cow')" };
+
+export class WindowCore {
+  readonly views: ThreadMapping;
+  readonly mode: MappingMode;
+  policy: ParsedFlushPolicy;
+  flushes = 0;
+  pendingBytes = 0;
+  pendingWrites = 0;
+  timer: ReturnType<typeof setInterval> | undefined;
+  /** A failure of the background flusher, thrown by the next explicit flush. */
+  backgroundError: MmapError | Error | undefined;
+
+  constructor(views: ThreadMapping, mode: MappingMode, policy: ParsedFlushPolicy) {
+    this.views = views;
+    this.mode = mode;
+    this.policy = policy;
+    if (policy.kind === 'everyMillis' && mode === 'rw') {
+      // Never keeps the process alive (unref), stops on close (stopTimer).
+      this.timer = setInterval(() => this.backgroundFlush(), policy.every);
+      this.timer.unref();
+    }
+  }
+
+  get path(): string {
+    return this.views.path;
+  }
+
+  /** ERR_MMAP_INVALID_MODE for a write on a read-only file. */
+  refuseWrite(what: string): void {
+    if (this.mode === 'ro') throw this.modeError(what);
+  }
+
+  modeError(what: string): MmapError {
+    return misuse(
+      'ERR_MMAP_INVALID_MODE',
+      `${what} is not allowed on '${this.path}': it is mapped ${MODE_NAMES[this.mode]}. ` +
+        (this.mode === 'ro' ? 'Open it with MemoryMappedFile.openRw (writes reach the file) or openCow (writes stay private) to write.' : 'Open it with MemoryMappedFile.openRw for this.'),
+      this.path,
+    );
+  }
+
+  /** Counts a checked write of `length` bytes at absolute `offset` and flushes as the policy says. */
+  noteWrite(offset: number, length: number): void {
+    const p = this.policy;
+    if (p.kind === 'manual' || this.mode !== 'rw') return;
+    this.pendingBytes += length;
+    this.pendingWrites++;
+    if (p.kind === 'always') this.flushSpan(offset, length);
+    else if (p.kind === 'everyBytes' ? this.pendingBytes >= p.every : p.kind === 'everyWrites' && this.pendingWrites >= p.every) this.flushSpan(0, this.views.size);
+  }
+
+  /** Schedules write-back of [offset, offset + length) (rw only; a no-op elsewhere after the checks). */
+  flushSpan(offset: number, length: number): void {
+    this.views.check();
+    const pending = this.backgroundError;
+    if (pending !== undefined) {
+      this.backgroundError = undefined;
+      throw pending;
+    }
+    if (this.mode === 'rw') this.views.sync(offset, length, SyncMode.Schedule);
+    this.flushed();
+  }
+
+  async flushSpanAsync(offset: number, length: number): Promise<void> {
+    this.views.check();
+    const pending = this.backgroundError;
+    if (pending !== undefined) {
+      this.backgroundError = undefined;
+      throw pending;
+    }
+    if (this.mode === 'rw') await this.views.syncAsync(offset, length, SyncMode.Schedule);
+    this.flushed();
+  }
+
+  private flushed(): void {
+    this.flushes++;
+    this.pendingBytes = 0;
+    this.pendingWrites = 0;
+  }
+
+  private backgroundFlush(): void {
+    if (this.views.closed) {
+      this.stopTimer();
+      return;
+    }
+    try {
+      this.views.sync(0, this.views.size, SyncMode.Schedule);
+      this.flushed();
+    } catch (error) {
+      // Kept for the next explicit flush; a timer has no caller to throw to.
+      this.backgroundError = error as Error;
+    }
+  }
+
+  stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
