@@ -18,8 +18,9 @@ import { read } from './scenarios/read.mjs';
 import { safety } from './scenarios/safety.mjs';
 import { limit } from './scenarios/limit.mjs';
 import { alloc } from './scenarios/alloc.mjs';
+import { atomic } from './scenarios/atomic.mjs';
 
-const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc };
+const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, atomic };
 
 const { values } = parseArgs({
   options: {

@@ -55,6 +55,9 @@ export class AtomicU32 {
   readonly #a: Uint32Array;
   readonly #v: ThreadMapping;
   readonly #core: WindowCore;
+  /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
+  readonly #status: Int32Array;
+  readonly #readOnly: boolean;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -62,6 +65,8 @@ export class AtomicU32 {
   constructor(core: WindowCore, array: Uint32Array, offset: number) {
     this.#core = core;
     this.#v = core.views;
+    this.#status = core.views.status;
+    this.#readOnly = core.mode === 'ro';
     this.#a = array;
     this.offset = offset;
   }
@@ -72,13 +77,13 @@ export class AtomicU32 {
   }
 
   #store(what: string): Uint32Array {
-    if (this.#core.mode === 'ro') throw this.#core.modeError(`atomicU32(${this.offset}).${what}`);
+    if (this.#readOnly) throw this.#core.modeError(`atomicU32(${this.offset}).${what}`);
     if (this.#v.closed) throw this.#v.closedError();
     return this.#a;
   }
 
   #done(result: number): number {
-    if (this.#v.status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
+    if (this.#status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
     return result;
   }
 
@@ -146,6 +151,9 @@ export class AtomicU64 {
   readonly #a: BigUint64Array;
   readonly #v: ThreadMapping;
   readonly #core: WindowCore;
+  /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
+  readonly #status: Int32Array;
+  readonly #readOnly: boolean;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -153,6 +161,8 @@ export class AtomicU64 {
   constructor(core: WindowCore, array: BigUint64Array, offset: number) {
     this.#core = core;
     this.#v = core.views;
+    this.#status = core.views.status;
+    this.#readOnly = core.mode === 'ro';
     this.#a = array;
     this.offset = offset;
   }
@@ -163,13 +173,13 @@ export class AtomicU64 {
   }
 
   #store(what: string): BigUint64Array {
-    if (this.#core.mode === 'ro') throw this.#core.modeError(`atomicU64(${this.offset}).${what}`);
+    if (this.#readOnly) throw this.#core.modeError(`atomicU64(${this.offset}).${what}`);
     if (this.#v.closed) throw this.#v.closedError();
     return this.#a;
   }
 
   #done(result: bigint): bigint {
-    if (this.#v.status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
+    if (this.#status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
     return result;
   }
 
