@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { ADVICE_NAMES, MemoryMappedFile, MmapFile, PAGE_BYTES, RawMmapFile, inspectNative, type MappingMode } from 'ranged-mmap';
 import { pattern, snapshot, tempDir } from './helpers.js';
@@ -586,6 +587,26 @@ test('share() and fromShared(): a worker thread sees and writes the same memory,
     raw.close();
     assert.equal(inspectNative().liveMappings, 0);
     void snapshot;
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('the everyMillis flusher never keeps the process alive on its own (a child that never closes its file exits)', () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    writeFileSync(p, Buffer.alloc(PAGE_BYTES));
+    const script = `
+      import('ranged-mmap').then(({ MemoryMappedFile }) => {
+        const m = MemoryMappedFile.openRw(process.argv[1], { flushPolicy: { everyMillis: 1 } });
+        m.updateRegion(0, new Uint8Array([1]));
+        console.log(m.flushStats.timerActive);
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script, p], { encoding: 'utf8', timeout: 30_000, cwd: new URL('.', import.meta.url).pathname });
+    assert.equal(r.signal, null, 'the child had to be killed: something kept it alive');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'true');
   } finally {
     t.cleanup();
   }
