@@ -106,7 +106,23 @@ void rm_table_release(rm_mapping *m) {
   free(m->dir_path);
   pthread_mutex_destroy(&m->dir_lock);
   free_tickets(m->tickets);
+  rm_mapping *successor = m->successor;
   free(m);
+  if (successor != NULL) rm_table_release(successor);
+}
+
+void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx) {
+  pthread_mutex_lock(&table_lock);
+  uint32_t high = atomic_load(&guard_high);
+  for (uint32_t i = 1; i < high; i++) {
+    for (rm_mapping *q = slots[i]; q != NULL; q = q->successor) {
+      if (q == latest) {
+        fn(slots[i], ctx);
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&table_lock);
 }
 
 uint32_t rm_table_count(void) {

@@ -12,3 +12,8 @@
 int rm_mmapio_register(napi_env env, napi_value exports);
 
 #endif
+
+/* Where a resized mapping's status page records its successor's key (a
+ * float64), read by every thread's next call to follow it. Far from the
+ * core's own fields at the start of the page. */
+#define RM_STATUS_SUCCESSOR_BYTE 2048

@@ -113,8 +113,11 @@ export function attachShared(handle: unknown, anyAccess = false): ThreadMapping 
  * @internal Not exported; see {@link MmapFile} and {@link RawMmapFile}.
  */
 export abstract class MappedFileBase implements Disposable, AsyncDisposable {
-  /** @internal This thread's views of the mapping. */
-  protected readonly views: ThreadMapping;
+  /**
+   * @internal This thread's views of the mapping. Replaced only when a
+   * MemoryMappedFile follows its mapping to a resized successor.
+   */
+  protected views: ThreadMapping;
 
   /** @internal */
   protected constructor(views: ThreadMapping) {

@@ -4,10 +4,29 @@
  * this thread's view of the shared memory: a real atomic instruction, exact
  * across threads and across processes that map the same file read-write.
  */
-import { argTypeError, outOfRange } from '../errors.js';
+import { argTypeError, misuse, outOfRange } from '../errors.js';
+import { VIEW_BYTES } from '../core/thread-mapping.js';
+import { native } from '../native/binding.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { WindowCore } from './window-core.js';
+
+/** Index of the successor key in a Float64Array over a status page. */
+const SUCCESSOR = native.statusSuccessorByte / 8;
+
+/**
+ * @internal After a resize (in any thread) an atomic view moves to the new
+ * mapping at its next call: a new typed array over this thread's view of
+ * it, or ERR_MMAP_OUT_OF_BOUNDS when the word is past the new end.
+ */
+function rebind<T>(core: WindowCore, abs: number, width: number, offset: number, make: (buffer: ArrayBufferLike, inner: number) => T): T {
+  const v = core.live();
+  if (abs + width > v.size) {
+    throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the ${width * 8}-bit word at offset ${offset} is past the end of '${v.path}', which was resized to ${v.size} bytes`, v.path);
+  }
+  const index = Math.floor(abs / VIEW_BYTES);
+  return make(v.view(index).buffer, abs - index * VIEW_BYTES);
+}
 
 const U32_RANGE = 'an integer >= 0 and <= 4294967295';
 const U64_MAX = (1n << 64n) - 1n;
@@ -52,34 +71,47 @@ function u64(value: unknown, name: string): bigint {
  * ```
  */
 export class AtomicU32 {
-  readonly #a: Uint32Array;
-  readonly #v: ThreadMapping;
+  #a: Uint32Array;
+  #v: ThreadMapping;
   readonly #core: WindowCore;
   /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
-  readonly #status: Int32Array;
+  #status: Int32Array;
+  /** The same page as float64s: a resize records the successor's key there. */
+  #successor: Float64Array;
   readonly #readOnly: boolean;
+  readonly #abs: number;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
-  constructor(core: WindowCore, array: Uint32Array, offset: number) {
+  constructor(core: WindowCore, array: Uint32Array, offset: number, abs: number) {
     this.#core = core;
     this.#v = core.views;
     this.#status = core.views.status;
+    this.#successor = core.successor;
     this.#readOnly = core.mode === 'ro';
     this.#a = array;
+    this.#abs = abs;
     this.offset = offset;
   }
 
   #live(): Uint32Array {
+    if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
     return this.#a;
   }
 
   #store(what: string): Uint32Array {
     if (this.#readOnly) throw this.#core.modeError(`atomicU32(${this.offset}).${what}`);
-    if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
+    return this.#live();
+  }
+
+  #rebind(): void {
+    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: #live reports it
+    this.#a = rebind(this.#core, this.#abs, 4, this.offset, (buffer, inner) => new Uint32Array(buffer, inner, 1));
+    this.#v = this.#core.views;
+    this.#status = this.#v.status;
+    this.#successor = this.#core.successor;
   }
 
   #done(result: number): number {
@@ -148,34 +180,47 @@ export class AtomicU32 {
  * ```
  */
 export class AtomicU64 {
-  readonly #a: BigUint64Array;
-  readonly #v: ThreadMapping;
+  #a: BigUint64Array;
+  #v: ThreadMapping;
   readonly #core: WindowCore;
   /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
-  readonly #status: Int32Array;
+  #status: Int32Array;
+  /** The same page as float64s: a resize records the successor's key there. */
+  #successor: Float64Array;
   readonly #readOnly: boolean;
+  readonly #abs: number;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
-  constructor(core: WindowCore, array: BigUint64Array, offset: number) {
+  constructor(core: WindowCore, array: BigUint64Array, offset: number, abs: number) {
     this.#core = core;
     this.#v = core.views;
     this.#status = core.views.status;
+    this.#successor = core.successor;
     this.#readOnly = core.mode === 'ro';
     this.#a = array;
+    this.#abs = abs;
     this.offset = offset;
   }
 
   #live(): BigUint64Array {
+    if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
     return this.#a;
   }
 
   #store(what: string): BigUint64Array {
     if (this.#readOnly) throw this.#core.modeError(`atomicU64(${this.offset}).${what}`);
-    if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
+    return this.#live();
+  }
+
+  #rebind(): void {
+    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: #live reports it
+    this.#a = rebind(this.#core, this.#abs, 8, this.offset, (buffer, inner) => new BigUint64Array(buffer, inner, 1));
+    this.#v = this.#core.views;
+    this.#status = this.#v.status;
+    this.#successor = this.#core.successor;
   }
 
   #done(result: bigint): bigint {

@@ -141,7 +141,10 @@ export class MemoryMappedFile extends MappedFileBase {
       throw misuse('ERR_MMAP_INVALID_STATE', `the native core reported an unknown mapping mode ${String(views.access)}`);
     }
     this.#core = new WindowCore(views, mode, policy);
-    this.#w = new MappedWindow(this.#core, 0, views.size);
+    this.#core.onSwap = (next) => {
+      this.views = next;
+    };
+    this.#w = new MappedWindow(this.#core, 0, views.size, true);
   }
 
   /** Runs the open options on a new mapping; on failure closes it. */
@@ -333,9 +336,56 @@ export class MemoryMappedFile extends MappedFileBase {
     return this.#core.mode;
   }
 
-  /** Length of the file in bytes (mmap-io's `len()`; same as `size`). */
+  /** Length of the file in bytes (mmap-io's `len()`; same as `size`); follows a resize made in any thread. */
   get length(): number {
+    if (this.#core.moved) this.#core.follow();
     return this.views.size;
+  }
+
+  /** Same as {@link length}. */
+  override get size(): number {
+    return this.length;
+  }
+
+  /**
+   * Changes the file's size to `newSize` bytes (`'rw'` only) without
+   * blocking anyone and without unmapping memory any view can reach:
+   * a new mapping of the new size replaces the old one, in this thread at
+   * once (its old views become zero-length) and in every other thread at
+   * its next call on the file. Until then another thread's old views keep
+   * working: after a grow they see the same bytes, after a shrink a touch
+   * past the new end neither crashes nor reaches the file (the old mapping
+   * records a fault; the new one is unaffected). Checked calls past the new
+   * end get ERR_MMAP_OUT_OF_BOUNDS, atomic views move to the new mapping,
+   * and a segment past the new end refuses its calls. A grow reserves the
+   * new blocks first (unless the file was created sparse), so a full disk
+   * fails the resize and leaves the file as it was.
+   * @example
+   * ```ts
+   * const m = MemoryMappedFile.createRw('log.bin', 4096);
+   * m.resize(8192);
+   * m.updateRegion(4096, record);
+   * ```
+   * @throws ERR_MMAP_INVALID_MODE on `'ro'`/`'cow'`, ERR_MMAP_EMPTY_FILE for 0, ERR_MMAP_CLOSED, system errors (`ftruncate`, `fallocate`, `mmap`)
+   */
+  resize(newSize: number | bigint): void {
+    const n = toOffset(newSize, 'newSize');
+    const core = this.#core;
+    core.live();
+    if (core.mode !== 'rw') throw core.modeError('resize');
+    if (n === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `cannot resize '${this.path}' to 0 bytes: an empty file cannot be mapped`, this.path);
+    for (;;) {
+      const v = core.views;
+      if (v.size === n) return;
+      let moved: number;
+      try {
+        [moved] = native.resize(v.key, n);
+      } catch (error) {
+        throw fromNative(error, v.path);
+      }
+      core.live(); // follows the new mapping (ours, or the one another thread made first)
+      if (moved === 0) return;
+    }
   }
 
   /** The flush policy in force in this thread. */
@@ -367,7 +417,7 @@ export class MemoryMappedFile extends MappedFileBase {
    */
   requestHugePages(enable = true): HugePageReport {
     const on = toBoolean(enable, 'enable');
-    this.views.check();
+    this.#core.live();
     let result: [number, number];
     try {
       result = native.hugePages(this.views.key, on);
@@ -489,6 +539,24 @@ export class MemoryMappedFile extends MappedFileBase {
   /** {@link MappedWindow.segment} */
   segment(offset: number | bigint, length: number | bigint): MappedSegment {
     return this.#w.segment(offset, length);
+  }
+
+  /** Returns once every byte written, the size and the block allocation are on disk (msync + fsync). */
+  override syncAll(): void {
+    this.#core.live();
+    super.syncAll();
+  }
+
+  /** {@link syncAll} on the libuv thread pool. */
+  override async syncAllAsync(): Promise<void> {
+    this.#core.live();
+    return super.syncAllAsync();
+  }
+
+  /** A plain object to post to a worker thread, where `MemoryMappedFile.fromShared(handle)` opens the same memory. */
+  override share(): SharedMappedFile {
+    this.#core.live();
+    return super.share();
   }
 
   /**

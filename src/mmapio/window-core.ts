@@ -4,8 +4,8 @@
  * flush policy's counters and timer.
  */
 import { misuse, type MmapError } from '../errors.js';
-import type { ThreadMapping } from '../core/thread-mapping.js';
-import { SyncMode } from '../native/binding.js';
+import { ThreadMapping } from '../core/thread-mapping.js';
+import { native, SyncMode } from '../native/binding.js';
 import type { ParsedFlushPolicy } from './flush-policy.js';
 
 /** How a MemoryMappedFile maps its file (mmap-io's `MmapMode`). */
@@ -13,8 +13,18 @@ export type MappingMode = 'ro' | 'rw' | 'cow';
 
 const MODE_NAMES: Readonly<Record<MappingMode, string>> = { ro: "read-only ('ro')", rw: "read-write ('rw')", cow: "copy-on-write ('cow')" };
 
+/** Index of the successor key in a Float64Array over a status page. */
+const SUCCESSOR_F64 = native.statusSuccessorByte / 8;
+
 export class WindowCore {
-  readonly views: ThreadMapping;
+  /** This thread's current mapping; replaced when the file was resized (see {@link follow}). */
+  views: ThreadMapping;
+  /** The current mapping's status page as float64s: [SUCCESSOR_F64] is its successor's key, 0 while it has none. */
+  successor: Float64Array;
+  /** Bumped every time {@link views} is replaced, so atomic views know to rebind. */
+  generation = 0;
+  /** Told about every replacement (the file updates its own reference). */
+  onSwap: ((views: ThreadMapping) => void) | undefined;
   readonly mode: MappingMode;
   policy: ParsedFlushPolicy;
   flushes = 0;
@@ -26,6 +36,7 @@ export class WindowCore {
 
   constructor(views: ThreadMapping, mode: MappingMode, policy: ParsedFlushPolicy) {
     this.views = views;
+    this.successor = new Float64Array(views.status.buffer);
     this.mode = mode;
     this.policy = policy;
     if (policy.kind === 'everyMillis' && mode === 'rw') {
@@ -37,6 +48,43 @@ export class WindowCore {
 
   get path(): string {
     return this.views.path;
+  }
+
+  /** Follows a resize made by any thread, then throws ERR_MMAP_CLOSED / ERR_MMAP_FAULT if the file cannot be used. */
+  live(): ThreadMapping {
+    if (this.successor[SUCCESSOR_F64] !== 0) this.follow();
+    this.views.check();
+    return this.views;
+  }
+
+  /** True when the file was resized (in any thread) since this thread last looked. */
+  get moved(): boolean {
+    return this.successor[SUCCESSOR_F64] !== 0;
+  }
+
+  /**
+   * Moves this thread to the newest mapping of the file: attaches to the
+   * successor (and its successors), then closes the old attachment, which
+   * detaches every view this thread made of the old mapping. Nothing is
+   * unmapped while any thread still uses it.
+   */
+  follow(): void {
+    const old = this.views;
+    if (old.closed) return;
+    let next = old;
+    let key = this.successor[SUCCESSOR_F64]!;
+    while (key !== 0) {
+      const attached = ThreadMapping.attach(old.path, key);
+      if (next !== old) next.close();
+      next = attached;
+      key = new Float64Array(next.status.buffer)[SUCCESSOR_F64]!;
+    }
+    if (next === old) return;
+    this.views = next;
+    this.successor = new Float64Array(next.status.buffer);
+    this.generation++;
+    old.close();
+    this.onSwap?.(next);
   }
 
   /** ERR_MMAP_INVALID_MODE for a write on a read-only file. */
@@ -65,7 +113,7 @@ export class WindowCore {
 
   /** Schedules write-back of [offset, offset + length) (rw only; a no-op elsewhere after the checks). */
   flushSpan(offset: number, length: number): void {
-    this.views.check();
+    this.live();
     const pending = this.backgroundError;
     if (pending !== undefined) {
       this.backgroundError = undefined;
@@ -76,7 +124,7 @@ export class WindowCore {
   }
 
   async flushSpanAsync(offset: number, length: number): Promise<void> {
-    this.views.check();
+    this.live();
     const pending = this.backgroundError;
     if (pending !== undefined) {
       this.backgroundError = undefined;
@@ -93,6 +141,14 @@ export class WindowCore {
   }
 
   private backgroundFlush(): void {
+    if (!this.views.closed && this.moved) {
+      try {
+        this.follow();
+      } catch (error) {
+        this.backgroundError = error as Error;
+        return;
+      }
+    }
     if (this.views.closed) {
       this.stopTimer();
       return;

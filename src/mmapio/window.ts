@@ -39,17 +39,20 @@ export class MappedWindow {
   /** @internal Absolute offset of the window in the file. */
   readonly base: number;
   readonly #length: number;
+  /** The whole file: its length follows resizes. */
+  readonly #whole: boolean;
 
   /** @internal */
-  constructor(core: WindowCore, base: number, length: number) {
+  constructor(core: WindowCore, base: number, length: number, whole = false) {
     this.core = core;
     this.base = base;
     this.#length = length;
+    this.#whole = whole;
   }
 
-  /** Length of the window in bytes. */
+  /** Length of the window in bytes (for the whole file: its current size). */
   get length(): number {
-    return this.#length;
+    return this.#whole ? this.core.views.size : this.#length;
   }
 
   /** `'ro'`, `'rw'` or `'cow'`. */
@@ -69,11 +72,19 @@ export class MappedWindow {
 
   /** @internal Checks [offset, offset + length) lies in the window; returns the absolute offset. */
   span(offset: number, length: number, what: string): number {
-    const size = this.#length;
+    const size = this.length;
+    const fileSize = this.core.views.size;
+    if (!this.#whole && this.base + size > fileSize && offset <= size && length <= size - offset && this.base + offset + length > fileSize) {
+      throw misuse(
+        'ERR_MMAP_OUT_OF_BOUNDS',
+        `${what} of ${length} bytes at offset ${offset} of the segment at ${this.base} passes the end of '${this.path}', which was resized to ${fileSize} bytes`,
+        this.path,
+      );
+    }
     if (offset > size || length > size - offset) {
       throw misuse(
         'ERR_MMAP_OUT_OF_BOUNDS',
-        `${what} of ${length} bytes at offset ${offset} would pass the end of ${this.base === 0 && size === this.core.views.size ? `'${this.path}'` : `the segment of '${this.path}'`} (${size} bytes); ` +
+        `${what} of ${length} bytes at offset ${offset} would pass the end of ${this.#whole ? `'${this.path}'` : `the segment of '${this.path}'`} (${size} bytes); ` +
           (length > size ? `at most ${size} bytes fit` : `the offset must be at most ${size - length}`),
         this.path,
       );
@@ -83,7 +94,7 @@ export class MappedWindow {
 
   /** @internal Throws ERR_MMAP_CLOSED / ERR_MMAP_FAULT when the file cannot be used. */
   live(): void {
-    this.core.views.check();
+    this.core.live();
   }
 
   private faultCheck(): void {
@@ -113,8 +124,8 @@ export class MappedWindow {
   asSlice(offset: number | bigint, length: number | bigint): Uint8Array {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    const abs = this.span(off, n, 'asSlice');
     this.live();
+    const abs = this.span(off, n, 'asSlice');
     return this.core.views.slice(abs, n);
   }
 
@@ -221,12 +232,14 @@ export class MappedWindow {
    * nothing to write back: the call only checks the file is usable.
    */
   flush(): void {
-    this.core.flushSpan(this.base, this.#length);
+    this.live();
+    this.core.flushSpan(this.span(0, this.length, 'flush'), this.length);
   }
 
   /** {@link flush} on the libuv thread pool. */
-  flushAsync(): Promise<void> {
-    return this.core.flushSpanAsync(this.base, this.#length);
+  async flushAsync(): Promise<void> {
+    this.live();
+    return this.core.flushSpanAsync(this.span(0, this.length, 'flushAsync'), this.length);
   }
 
   /** Starts write-back of `length` bytes at `offset` (see {@link flush}). */
@@ -273,7 +286,7 @@ export class MappedWindow {
    */
   atomicU32(offset: number | bigint): AtomicU32 {
     const s = this.atomicSpan(offset, 1, 4, 'atomicU32');
-    return new AtomicU32(this.core, new Uint32Array(s.view.buffer, s.inner, 1), s.off);
+    return new AtomicU32(this.core, new Uint32Array(s.view.buffer, s.inner, 1), s.off, s.abs);
   }
 
   /**
@@ -287,7 +300,7 @@ export class MappedWindow {
    */
   atomicU64(offset: number | bigint): AtomicU64 {
     const s = this.atomicSpan(offset, 1, 8, 'atomicU64');
-    return new AtomicU64(this.core, new BigUint64Array(s.view.buffer, s.inner, 1), s.off);
+    return new AtomicU64(this.core, new BigUint64Array(s.view.buffer, s.inner, 1), s.off, s.abs);
   }
 
   private atomicCount(count: unknown): number {
@@ -361,7 +374,7 @@ export class MappedWindow {
    */
   touchPages(): void {
     this.live();
-    this.touch(this.base, this.#length);
+    this.touch(this.span(0, this.length, 'touchPages'), this.length);
   }
 
   /** {@link touchPages} for `length` bytes at `offset`. */
@@ -420,13 +433,13 @@ export class MappedWindow {
   /** {@link lock} over the whole window. */
   lockAll(): void {
     this.live();
-    this.memLock(this.base, this.#length, true);
+    this.memLock(this.span(0, this.length, 'lockAll'), this.length, true);
   }
 
   /** {@link unlock} over the whole window. */
   unlockAll(): void {
     this.live();
-    this.memLock(this.base, this.#length, false);
+    this.memLock(this.span(0, this.length, 'unlockAll'), this.length, false);
   }
 
   private memLock(abs: number, length: number, lock: boolean): void {
@@ -478,7 +491,7 @@ export class MappedWindow {
     // when the window fits in one view, or when n divides the view size
     // and the window starts on a multiple of n within its view.
     const first = Math.floor(this.base / VIEW_BYTES);
-    const last = Math.floor((this.base + Math.max(this.#length, 1) - 1) / VIEW_BYTES);
+    const last = Math.floor((this.base + Math.max(this.length, 1) - 1) / VIEW_BYTES);
     if (first !== last && (VIEW_BYTES % n !== 0 || (this.base % VIEW_BYTES) % n !== 0)) {
       throw argValueError('size', `must divide ${VIEW_BYTES} (and the segment's offset within it) for a window that crosses an internal view boundary`, size);
     }
@@ -514,8 +527,12 @@ export class MappedWindow {
 
   /** @internal The piece at [abs, abs + length): a view, or a copy when it straddles views. */
   piece(abs: number, length: number, writable: boolean): Uint8Array {
+    if (this.core.moved) this.core.live();
     const v = this.core.views;
     if (v.closed) throw v.closedError();
+    if (abs + length > v.size) {
+      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the iteration reached bytes ${abs}..${abs + length} of '${this.path}', which was resized to ${v.size} bytes meanwhile`, this.path);
+    }
     const p = viewPiece(this.core, abs, length);
     if (p === null) {
       if (writable) throw this.straddleError('chunksMut', abs, length);

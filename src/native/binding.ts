@@ -89,6 +89,10 @@ export interface NativeBinding {
   memLock(key: number, offset: number, length: number, lock: boolean): void;
   /** MADV_HUGEPAGE (or NOHUGEPAGE) on the whole mapping: [madvise errno or 0, THPeligible 1/0/-1]. */
   hugePages(key: number, enable: boolean): [number, number];
+  /** A new mapping of `size` bytes replaces this one: [0, newKey]; or [1, successorKey] when another thread resized it first. */
+  resize(key: number, size: number): [number, number];
+  /** Byte offset in a status page of the successor's key (float64; 0 = none). */
+  readonly statusSuccessorByte: number;
   ticketIssue(key: number, start: number, end: number): number;
   ticketClaim(key: number, ticket: number, start: number, end: number): boolean;
   liveMappings(): number;
