@@ -92,22 +92,27 @@ test('resize while 2 worker threads write, read and add: byte-exact after every 
     const initial = 16 * PAGE;
     writeFileSync(p, Buffer.alloc(initial));
     const m = MemoryMappedFile.openRw(p);
+    // Each step resizes to its sizes in order, while the workers run or
+    // while they are paused holding views of the mapping before the step.
     const steps = [
-      { size: 1 << 20, paused: false }, // grow while the workers run
-      { size: 8 * PAGE, paused: true }, // shrink under their views at the 1 MiB end
-      { size: 2 << 20, paused: true }, // grow back over those offsets
-      { size: 6 * PAGE, paused: false }, // shrink while they run
-      { size: 64 * PAGE + 123, paused: true },
+      { sizes: [1 << 20], paused: false }, // grow while the workers run
+      { sizes: [8 * PAGE], paused: true }, // shrink under their views at the 1 MiB end
+      { sizes: [2 << 20], paused: true }, // grow under their views at the 32 KiB end
+      { sizes: [6 * PAGE, 2 << 20], paused: true }, // shrink under their views at the 2 MiB end, and grow back over those offsets
+      { sizes: [6 * PAGE + 100], paused: false }, // shrink while they run
+      { sizes: [64 * PAGE + 123, 64 * PAGE + 123], paused: true }, // grow (then the same size: nothing to do)
     ];
     const ctrl = new Int32Array(new SharedArrayBuffer(128));
     // Step -1 is the initial state: the main thread's bytes are there before the workers start.
     m.updateRegion(MAIN_REGION, pattern(initial - MAIN_REGION, -1));
     Atomics.store(ctrl, CTRL.STEP, -1);
+    const threads: Worker[] = [];
     const gone = [false, false];
     const reported: (ResizeReport | undefined)[] = [undefined, undefined];
     const workers = [0, 1].map((index) => {
-      const job: ResizeJob = { file: m.share(), index, ctrl: ctrl.buffer as SharedArrayBuffer, sizes: steps.map((s) => s.size), initial };
+      const job: ResizeJob = { file: m.share(), index, ctrl: ctrl.buffer as SharedArrayBuffer, sizes: steps.map((s) => s.sizes), initial };
       const w = new Worker(new URL('./fixtures/mmapio-resize-worker.js', import.meta.url), { workerData: job });
+      threads.push(w);
       const report = new Promise<ResizeReport>((resolve, reject) => {
         w.once('message', (r: ResizeReport) => {
           reported[index] = r;
@@ -152,20 +157,27 @@ test('resize while 2 worker threads write, read and add: byte-exact after every 
       assert.equal(disk.readBigUInt64LE(COUNTER_OFFSET), BigInt(adds), `step ${step}: counter`);
       assert.deepEqual(disk.subarray(MAIN_REGION), Buffer.from(pattern(size - MAIN_REGION, step)), `step ${step}: the main thread's bytes, and no stale store`);
     };
-    // Let the workers get going, then take the first views at the initial end.
-    await pause();
-    await resume();
-    for (const [step, s] of steps.entries()) {
-      if (s.paused) await pause();
-      m.resize(s.size);
-      m.updateRegion(MAIN_REGION, pattern(s.size - MAIN_REGION, step));
-      Atomics.store(ctrl, CTRL.STEP, step);
-      if (s.paused) await resume();
+    try {
+      // Let the workers get going, then take the first views at the initial end.
       await pause();
-      verify(s.size, step);
       await resume();
+      for (const [step, s] of steps.entries()) {
+        if (s.paused) await pause();
+        for (const size of s.sizes) m.resize(size);
+        const size = s.sizes.at(-1)!;
+        m.updateRegion(MAIN_REGION, pattern(size - MAIN_REGION, step));
+        Atomics.store(ctrl, CTRL.STEP, step);
+        if (s.paused) await resume();
+        await pause();
+        verify(size, step);
+        await resume();
+      }
+    } finally {
+      // Also on a failure: no worker is left waiting for a resume.
+      Atomics.store(ctrl, CTRL.STOP, 1);
+      Atomics.store(ctrl, CTRL.RUN, generation);
+      Atomics.notify(ctrl, CTRL.RUN);
     }
-    Atomics.store(ctrl, CTRL.STOP, 1);
     const reports = await Promise.all(workers);
     for (const r of reports) {
       assert.deepEqual(r.errors, []);
@@ -176,8 +188,7 @@ test('resize while 2 worker threads write, read and add: byte-exact after every 
     const matches = reports.reduce((n, r) => n + r.staleMatches, 0);
     assert.ok(writes > 0, 'stale views past a shrink were written through');
     assert.ok(matches > 0, 'stale views after a grow still showed the file');
-    const last = steps.at(-1)!;
-    verify(last.size, steps.length - 1);
+    verify(steps.at(-1)!.sizes.at(-1)!, steps.length - 1);
     m.close();
     assert.equal(inspectNative().liveMappings, 0);
   } finally {
