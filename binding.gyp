@@ -9,7 +9,8 @@
         "native/fault_guard.c",
         "native/file_ops.c",
         "native/sync_ops.c",
-        "native/sys_errors.c"
+        "native/sys_errors.c",
+        "native/wait_ops.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -5,6 +5,7 @@
 #include "file_ops.h"
 #include "mapping_table.h"
 #include "sys_errors.h"
+#include "wait_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,7 +327,8 @@ int rm_mmapio_register(napi_env env, napi_value exports) {
       {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value successor;
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
+  return rm_wait_register(env, exports) &&
+         napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
          napi_create_double(env, RM_STATUS_SUCCESSOR_BYTE, &successor) == napi_ok &&
          napi_set_named_property(env, exports, "statusSuccessorByte", successor) == napi_ok;
 }

@@ -43,7 +43,7 @@ export {
   type MemoryMappedFileOptions,
   type TouchHint,
 } from './mmapio/memory-mapped-file.js';
-export { MappedSegment, MappedWindow, PAGE_BYTES } from './mmapio/window.js';
+export { MappedSegment, MappedWindow, PAGE_BYTES, type WaitResult } from './mmapio/window.js';
 export type { MappingMode } from './mmapio/window-core.js';
 export { AtomicU32, AtomicU64 } from './mmapio/atomic-view.js';
 export { ADVICE_NAMES, type Advice } from './mmapio/advice.js';

@@ -21,7 +21,7 @@ import { Access, native } from '../native/binding.js';
 import type { Advice } from './advice.js';
 import type { AtomicU32, AtomicU64 } from './atomic-view.js';
 import { describePolicy, toFlushPolicy, type FlushPolicy, type FlushStats, type ParsedFlushPolicy } from './flush-policy.js';
-import { MappedWindow, type MappedSegment } from './window.js';
+import { MappedWindow, type MappedSegment, type WaitResult } from './window.js';
 import { WindowCore, type MappingMode } from './window-core.js';
 
 /** `'lazy'` (default): pages come in on first access; `'eager'`: every page is faulted in at open. */
@@ -536,6 +536,18 @@ export class MemoryMappedFile extends MappedFileBase {
   chunksMut(size: number | bigint): Iterable<Uint8Array> {
     return this.#w.chunksMut(size);
   }
+  /** {@link MappedWindow.wait} */
+  wait(offset: number | bigint, expected: number, timeoutMs?: number): WaitResult {
+    return this.#w.wait(offset, expected, timeoutMs);
+  }
+  /** {@link MappedWindow.waitAsync} */
+  waitAsync(offset: number | bigint, expected: number, timeoutMs?: number): Promise<WaitResult> {
+    return this.#w.waitAsync(offset, expected, timeoutMs);
+  }
+  /** {@link MappedWindow.notify} */
+  notify(offset: number | bigint, count?: number): number {
+    return this.#w.notify(offset, count);
+  }
   /** {@link MappedWindow.segment} */
   segment(offset: number | bigint, length: number | bigint): MappedSegment {
     return this.#w.segment(offset, length);
@@ -566,6 +578,7 @@ export class MemoryMappedFile extends MappedFileBase {
    */
   override close(): void {
     this.#core.stopTimer();
+    this.#core.cancelWaits();
     super.close();
   }
 }

@@ -31,6 +31,8 @@ export class WindowCore {
   pendingBytes = 0;
   pendingWrites = 0;
   timer: ReturnType<typeof setInterval> | undefined;
+  /** This thread's waitAsync calls in flight: native id -> nothing (cancelled on close). */
+  readonly waits = new Set<number>();
   /** A failure of the background flusher, thrown by the next explicit flush. */
   backgroundError: MmapError | Error | undefined;
 
@@ -160,6 +162,12 @@ export class WindowCore {
       // Kept for the next explicit flush; a timer has no caller to throw to.
       this.backgroundError = error as Error;
     }
+  }
+
+  /** Wakes this thread's waitAsync calls (they reject with ERR_MMAP_CLOSED). */
+  cancelWaits(): void {
+    for (const id of this.waits) native.futexWaitCancel(id);
+    this.waits.clear();
   }
 
   stopTimer(): void {

@@ -5,12 +5,29 @@
  */
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
 import { VIEW_BYTES } from '../core/thread-mapping.js';
-import { argValueError, fromNative, misuse, outOfRange, type MmapError } from '../errors.js';
+import { argTypeError, argValueError, fromNative, misuse, outOfRange, type MmapError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import { toAdvice, type Advice } from './advice.js';
 import { AtomicU32, AtomicU64 } from './atomic-view.js';
 import type { MappingMode, WindowCore } from './window-core.js';
+
+/** What `wait` and `waitAsync` report, as `Atomics.wait` does. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+const WAIT_RESULTS: readonly WaitResult[] = ['ok', 'not-equal', 'timed-out'];
+
+function toTimeout(value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== 'number') throw argTypeError('timeoutMs', 'of type number', value);
+  if (Number.isNaN(value) || value < 0) throw outOfRange('timeoutMs', 'a number >= 0 (Infinity: no timeout)', value);
+  return value;
+}
+
+function toU32(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw argTypeError(name, 'of type number', value);
+  if (value >>> 0 !== value) throw outOfRange(name, 'an integer >= 0 and <= 4294967295', value);
+  return value;
+}
 
 /** Page size used by `pages()` and page pre-touching. */
 export const PAGE_BYTES = 4096;
@@ -502,6 +519,99 @@ export class MappedWindow {
     const n = toOffset(size, 'size');
     if (n === 0) throw outOfRange('size', 'an integer >= 1', size);
     return n;
+  }
+
+  /**
+   * Sleeps until another thread or process calls {@link notify} on the
+   * 32-bit word at `offset` (a multiple of 4), as `Atomics.wait` does but on
+   * the mapping (which `Atomics.wait` refuses): `'not-equal'` at once if the
+   * word is not `expected`, `'timed-out'` after `timeoutMs` (default: no
+   * timeout). On a `'rw'` file the waiters and notifiers can be in other
+   * processes that map the same file; on `'ro'`/`'cow'` (private memory)
+   * only this process's threads meet. Blocks the calling thread: use
+   * {@link waitAsync} on a thread with an event loop to keep.
+   * @example
+   * ```ts
+   * // worker: sleep until the word at 0 changes from 0
+   * while (file.atomicU32(0).load() === 0) file.wait(0, 0);
+   * // elsewhere: file.atomicU32(0).store(1); file.notify(0);
+   * ```
+   * @throws ERR_MMAP_MISALIGNED, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED
+   */
+  wait(offset: number | bigint, expected: number, timeoutMs?: number): WaitResult {
+    const value = toU32(expected, 'expected');
+    const timeout = toTimeout(timeoutMs);
+    const s = this.atomicSpan(offset, 1, 4, 'wait');
+    const v = this.core.views;
+    let r: number;
+    try {
+      r = native.futexWait(v.key, s.abs, value, timeout);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
+    return WAIT_RESULTS[r]!;
+  }
+
+  /**
+   * {@link wait} without blocking: the wait runs on a thread of its own
+   * (never on the libuv pool, whose threads `fs` needs), and the promise
+   * settles with the same results. Closing the file in this thread rejects
+   * it with `ERR_MMAP_CLOSED`. A pending wait keeps the process alive, as
+   * pending I/O does.
+   * @example
+   * ```ts
+   * const r = await file.waitAsync(0, 0, 5000); // 'ok' | 'not-equal' | 'timed-out'
+   * ```
+   */
+  async waitAsync(offset: number | bigint, expected: number, timeoutMs?: number): Promise<WaitResult> {
+    const value = toU32(expected, 'expected');
+    const timeout = toTimeout(timeoutMs);
+    const s = this.atomicSpan(offset, 1, 4, 'waitAsync');
+    const v = this.core.views;
+    let id: number;
+    let pending: Promise<number>;
+    try {
+      [id, pending] = native.futexWaitAsync(v.key, s.abs, value, timeout);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
+    this.core.waits.add(id);
+    let r: number;
+    try {
+      r = await pending;
+    } catch (error) {
+      throw fromNative(error, v.path);
+    } finally {
+      this.core.waits.delete(id);
+    }
+    if (r === 3) throw misuse('ERR_MMAP_CLOSED', `'${v.path}' was closed in this thread while waitAsync(${s.off}) was waiting`, v.path);
+    return WAIT_RESULTS[r]!;
+  }
+
+  /**
+   * Wakes up to `count` (default: all) waiters of {@link wait} /
+   * {@link waitAsync} on the 32-bit word at `offset`, in every thread and,
+   * on a `'rw'` file, every process; returns how many were woken.
+   * @example
+   * ```ts
+   * file.atomicU32(0).store(1);
+   * file.notify(0);
+   * ```
+   */
+  notify(offset: number | bigint, count?: number): number {
+    let n = Infinity;
+    if (count !== undefined) {
+      if (typeof count !== 'number') throw argTypeError('count', 'of type number', count);
+      if (count !== Infinity && (!Number.isInteger(count) || count < 0)) throw outOfRange('count', 'an integer >= 0, or Infinity', count);
+      n = count;
+    }
+    const s = this.atomicSpan(offset, 1, 4, 'notify');
+    const v = this.core.views;
+    try {
+      return native.futexNotify(v.key, s.abs, n);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
   }
 
   /**

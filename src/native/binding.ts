@@ -91,6 +91,14 @@ export interface NativeBinding {
   hugePages(key: number, enable: boolean): [number, number];
   /** A new mapping of `size` bytes replaces this one: [0, newKey]; or [1, successorKey] when another thread resized it first. */
   resize(key: number, size: number): [number, number];
+  /** futex wait on the aligned u32 at offset: 0 ok, 1 not-equal, 2 timed-out. Blocks the thread. */
+  futexWait(key: number, offset: number, expected: number, timeoutMs: number): number;
+  /** futex wake: the number of waiters woken (in every process). */
+  futexNotify(key: number, offset: number, count: number): number;
+  /** futexWait on a thread of its own: [id, promise of 0 ok, 1 not-equal, 2 timed-out, 3 cancelled]. */
+  futexWaitAsync(key: number, offset: number, expected: number, timeoutMs: number): [number, Promise<number>];
+  /** Cancels a futexWaitAsync of this thread (its promise settles with 3). */
+  futexWaitCancel(id: number): void;
   /** Byte offset in a status page of the successor's key (float64; 0 = none). */
   readonly statusSuccessorByte: number;
   ticketIssue(key: number, start: number, end: number): number;
