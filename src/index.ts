@@ -48,3 +48,4 @@ export type { MappingMode } from './mmapio/window-core.js';
 export { AtomicU32, AtomicU64 } from './mmapio/atomic-view.js';
 export { ADVICE_NAMES, type Advice } from './mmapio/advice.js';
 export type { FlushPolicy, FlushStats } from './mmapio/flush-policy.js';
+export { WATCH_HASH_LIMIT, type WatchEvent, type WatchHandle, type WatchOptions } from './mmapio/watch.js';

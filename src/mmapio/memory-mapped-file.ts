@@ -22,6 +22,7 @@ import type { Advice } from './advice.js';
 import type { AtomicU32, AtomicU64 } from './atomic-view.js';
 import { describePolicy, toFlushPolicy, type FlushPolicy, type FlushStats, type ParsedFlushPolicy } from './flush-policy.js';
 import { MappedWindow, type MappedSegment, type WaitResult } from './window.js';
+import { startWatch, type WatchEvent, type WatchHandle, type WatchOptions } from './watch.js';
 import { WindowCore, type MappingMode } from './window-core.js';
 
 /** `'lazy'` (default): pages come in on first access; `'eager'`: every page is faulted in at open. */
@@ -536,6 +537,28 @@ export class MemoryMappedFile extends MappedFileBase {
   chunksMut(size: number | bigint): Iterable<Uint8Array> {
     return this.#w.chunksMut(size);
   }
+  /**
+   * Calls `callback` when the file changes: `{ kind: 'modified', offset,
+   * length }` for changed pages (made by another process through `write()`
+   * or its own mapping, or by this one), `{ kind: 'metadata', size }` for a
+   * resize or other metadata change, `{ kind: 'removed' }` once the path no
+   * longer leads to the file. Looks every `intervalMs` (default 1000) by
+   * hashing the mapping's pages (files up to 256 MiB; larger ones report
+   * `'modified'` without a range, from the modification time). The timer
+   * never keeps the process alive; `handle.close()` or closing the file
+   * stops it.
+   * @example
+   * ```ts
+   * const w = m.watch((e) => console.log(e.kind, e.offset, e.length), { intervalMs: 100 });
+   * // ...
+   * w.close();
+   * ```
+   * @throws ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_MMAP_CLOSED
+   */
+  watch(callback: (event: WatchEvent) => void, options?: WatchOptions): WatchHandle {
+    return startWatch(this.#core, callback, options);
+  }
+
   /** {@link MappedWindow.wait} */
   wait(offset: number | bigint, expected: number, timeoutMs?: number): WaitResult {
     return this.#w.wait(offset, expected, timeoutMs);
@@ -579,6 +602,7 @@ export class MemoryMappedFile extends MappedFileBase {
   override close(): void {
     this.#core.stopTimer();
     this.#core.cancelWaits();
+    this.#core.stopWatchers();
     super.close();
   }
 }

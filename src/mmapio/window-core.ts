@@ -33,6 +33,8 @@ export class WindowCore {
   timer: ReturnType<typeof setInterval> | undefined;
   /** This thread's waitAsync calls in flight: native id -> nothing (cancelled on close). */
   readonly waits = new Set<number>();
+  /** Stop functions of this thread's watchers (run on close). */
+  readonly watchers = new Set<() => void>();
   /** A failure of the background flusher, thrown by the next explicit flush. */
   backgroundError: MmapError | Error | undefined;
 
@@ -165,6 +167,11 @@ export class WindowCore {
   }
 
   /** Wakes this thread's waitAsync calls (they reject with ERR_MMAP_CLOSED). */
+  stopWatchers(): void {
+    for (const stop of this.watchers) stop();
+    this.watchers.clear();
+  }
+
   cancelWaits(): void {
     for (const id of this.waits) native.futexWaitCancel(id);
     this.waits.clear();
