@@ -48,4 +48,5 @@ export type { MappingMode } from './mmapio/window-core.js';
 export { AtomicU32, AtomicU64 } from './mmapio/atomic-view.js';
 export { ADVICE_NAMES, type Advice } from './mmapio/advice.js';
 export type { FlushPolicy, FlushStats } from './mmapio/flush-policy.js';
+export { SharedAllocator, type SharedAllocatorOptions, type SharedRange } from './mmapio/shared-allocator.js';
 export { WATCH_HASH_LIMIT, type WatchEvent, type WatchHandle, type WatchOptions } from './mmapio/watch.js';

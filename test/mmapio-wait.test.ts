@@ -113,8 +113,7 @@ test('close() wakes this thread\'s pending waitAsync calls with ERR_MMAP_CLOSED;
     const b = m.segment(4, 8).waitAsync(4, 0);
     const c = other.waitAsync(0, 0, 10_000);
     m.close();
-    await assert.rejects(a, { code: 'ERR_MMAP_CLOSED' });
-    await assert.rejects(b, { code: 'ERR_MMAP_CLOSED' });
+    await Promise.all([assert.rejects(a, { code: 'ERR_MMAP_CLOSED' }), assert.rejects(b, { code: 'ERR_MMAP_CLOSED' })]);
     let woken = 0;
     while (woken === 0) {
       woken = other.notify(0);

@@ -70,6 +70,9 @@ interface ParsedOpenOptions {
   huge: boolean;
 }
 
+/** True for a genuine MemoryMappedFile (a brand check; runs no user code). Set by the class's static block. */
+export let isMemoryMappedFile: (value: unknown) => value is MemoryMappedFile;
+
 /** Set by MemoryMappedFile's static block: its private #finish, for the builder. */
 let finishOpen: (views: ThreadMapping, o: ParsedOpenOptions) => MemoryMappedFile;
 
@@ -330,6 +333,8 @@ export class MemoryMappedFile extends MappedFileBase {
   static {
     // The builder's way in to #finish, without a public static for it.
     finishOpen = (views, o) => MemoryMappedFile.#finish(views, o);
+    // A brand check that runs no user code (no instanceof on user values).
+    isMemoryMappedFile = (value) => typeof value === 'object' && value !== null && #core in value;
   }
 
   /** `'ro'`, `'rw'` or `'cow'`. */
