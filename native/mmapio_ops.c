@@ -208,6 +208,18 @@ static void clip_mapping(rm_mapping *p, void *ctx) {
   }
 }
 
+/* Once the shrink is done, each clipped mapping is marked as having lost
+ * pages, like a truncation: a MemoryMappedFile follows the successor first
+ * and is not affected, but a file of another API still on an old mapping
+ * (RawMmapFile.fromShared of an old handle) then reports ERR_MMAP_FAULT
+ * instead of writing into memory that no longer reaches the file. */
+static void mark_cut(rm_mapping *p, void *ctx) {
+  uint64_t new_size = *(const uint64_t *)ctx;
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t from = (new_size + page - 1) & ~(page - 1);
+  if (from < p->map_len) rm_mapping_record_loss(p, new_size);
+}
+
 /* Undoes clip_mapping on the current mapping when the shrink it prepared
  * failed: the file still has those pages, so map them again. */
 static void remap_tail(rm_mapping *m, uint64_t new_size) {
@@ -300,6 +312,7 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
       if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
       if (size < m->size) remap_tail(m, size);
     }
+    if (err == 0 && size < m->size) rm_table_each_predecessor(m, mark_cut, &size);
     if (err == 0) {
       n->reserved = reserved;
       m->successor = n; /* the new mapping's first reference is held by m */

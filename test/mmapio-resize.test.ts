@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { MemoryMappedFile, PAGE_BYTES, inspectNative } from 'ranged-mmap';
+import { MemoryMappedFile, PAGE_BYTES, RawMmapFile, inspectNative } from 'ranged-mmap';
 import { pattern, snapshot, tempDir } from './helpers.js';
 import { rejectsUnchanged } from './mmapio-helpers.js';
 import { COUNTER_OFFSET, CTRL, MAIN_REGION, PAGE, workerSeed, type ResizeJob, type ResizeReport } from './fixtures/mmapio-resize-worker.js';
@@ -56,6 +56,30 @@ test('resize in one thread: grow keeps the bytes, shrink cuts them; checked call
     m.syncAll();
     m.close();
     assert.equal(inspectNative().liveMappings, 0, 'the old mappings are gone with the last thread');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a RawMmapFile still on the mapping before a shrink reports ERR_MMAP_FAULT; its stores never reach the file', () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    const m = MemoryMappedFile.createRw(p, 4 * PAGE_BYTES);
+    const raw = RawMmapFile.fromShared(m.share());
+    const oldView = raw.readSlice(3 * PAGE_BYTES, 16);
+    m.resize(PAGE_BYTES);
+    oldView.fill(0xee); // past the new end: neither a crash nor the file
+    m.resize(4 * PAGE_BYTES); // the offsets exist again
+    assert.deepEqual(readFileSync(p), Buffer.alloc(4 * PAGE_BYTES), 'the stale store did not reach the file');
+    assert.throws(() => raw.writeAt(0, new Uint8Array([1])), { code: 'ERR_MMAP_FAULT' });
+    assert.throws(() => raw.syncAll(), { code: 'ERR_MMAP_FAULT' });
+    raw.close();
+    m.updateRegion(0, new Uint8Array([2]));
+    m.syncAll();
+    assert.equal(readFileSync(p)[0], 2, 'the MemoryMappedFile itself is unaffected');
+    m.close();
+    assert.equal(inspectNative().liveMappings, 0);
   } finally {
     t.cleanup();
   }

@@ -114,8 +114,19 @@ export class AtomicU32 {
     this.#successor = this.#core.successor;
   }
 
+  /**
+   * The mapping the operation used lost pages. A shrink in another thread
+   * marks the old mapping so: if this word is still inside the file, its
+   * page was never cut and the operation reached the file (rebind moves the
+   * view, or throws ERR_MMAP_OUT_OF_BOUNDS when the word is past the end).
+   */
+  #faulted(): void {
+    if (this.#successor[SUCCESSOR] === 0) throw this.#v.faultError();
+    this.#rebind();
+  }
+
   #done(result: number): number {
-    if (this.#status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
+    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
     return result;
   }
 
@@ -223,8 +234,19 @@ export class AtomicU64 {
     this.#successor = this.#core.successor;
   }
 
+  /**
+   * The mapping the operation used lost pages. A shrink in another thread
+   * marks the old mapping so: if this word is still inside the file, its
+   * page was never cut and the operation reached the file (rebind moves the
+   * view, or throws ERR_MMAP_OUT_OF_BOUNDS when the word is past the end).
+   */
+  #faulted(): void {
+    if (this.#successor[SUCCESSOR] === 0) throw this.#v.faultError();
+    this.#rebind();
+  }
+
   #done(result: bigint): bigint {
-    if (this.#status[STATUS_FAULTS_I32] !== 0) throw this.#v.faultError();
+    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
     return result;
   }
 

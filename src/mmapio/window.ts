@@ -114,9 +114,23 @@ export class MappedWindow {
     this.core.live();
   }
 
-  private faultCheck(): void {
+  /**
+   * After a copy through this thread's mapping: throws ERR_MMAP_FAULT if a
+   * page of it was lost meanwhile. A shrink made by another thread during
+   * the copy marks the old mapping so (its pages past the new end are cut
+   * off); then the copy counts if [abs, abs + length) is still inside the
+   * file (those pages were never cut, so the bytes reached the file or came
+   * from it), else it is ERR_MMAP_OUT_OF_BOUNDS.
+   */
+  private faultCheck(abs: number, length: number): void {
     const v = this.core.views;
-    if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
+    if (v.status[STATUS_FAULTS_I32] === 0) return;
+    if (!this.core.moved) throw v.faultError();
+    this.core.live();
+    const size = this.core.views.size;
+    if (abs + length > size) {
+      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${size} bytes (in another thread) while they were copied`, this.path);
+    }
   }
 
   private straddleError(what: string, abs: number, length: number): MmapError {
@@ -180,7 +194,7 @@ export class MappedWindow {
     this.core.refuseWrite('updateRegion');
     const abs = this.span(off, length, 'updateRegion');
     if (length !== 0) this.core.views.write(abs, bytes);
-    this.faultCheck();
+    this.faultCheck(abs, length);
     this.core.noteWrite(abs, length);
   }
 
@@ -219,7 +233,7 @@ export class MappedWindow {
     this.live();
     const abs = this.span(off, length, 'readInto');
     if (length !== 0) this.core.views.read(abs, length, bytes, 0);
-    this.faultCheck();
+    this.faultCheck(abs, length);
     return length;
   }
 
@@ -418,7 +432,7 @@ export class MappedWindow {
       const index = Math.floor(at / VIEW_BYTES);
       sum += v.view(index)[at - index * VIEW_BYTES] ?? 0;
     }
-    this.faultCheck();
+    this.faultCheck(abs, length);
     void sum;
   }
 
