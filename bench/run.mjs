@@ -19,8 +19,9 @@ import { safety } from './scenarios/safety.mjs';
 import { limit } from './scenarios/limit.mjs';
 import { alloc } from './scenarios/alloc.mjs';
 import { atomic } from './scenarios/atomic.mjs';
+import { scan } from './scenarios/scan.mjs';
 
-const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, atomic };
+const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, atomic, scan };
 
 const { values } = parseArgs({
   options: {

@@ -334,11 +334,6 @@ export class MappedWindow {
     return new AtomicU64(this.core, new BigUint64Array(s.view.buffer, s.inner, 1), s.off, s.abs);
   }
 
-  private atomicCount(count: unknown): number {
-    const n = toOffset(count, 'count');
-    return n;
-  }
-
   /**
    * `count` unsigned 32-bit words at `offset` (a multiple of 4) as a
    * `Uint32Array` over the mapping, for `Atomics.*` (not `Atomics.wait`).
@@ -351,7 +346,7 @@ export class MappedWindow {
    * @throws ERR_MMAP_MISALIGNED, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED
    */
   atomicU32Slice(offset: number | bigint, count: number | bigint): Uint32Array {
-    const n = this.atomicCount(count);
+    const n = toOffset(count, 'count');
     const s = this.atomicSpan(offset, n, 4, 'atomicU32Slice');
     return new Uint32Array(s.view.buffer, s.inner, n);
   }
@@ -367,7 +362,7 @@ export class MappedWindow {
    * @throws ERR_MMAP_MISALIGNED, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED
    */
   atomicU64Slice(offset: number | bigint, count: number | bigint): BigUint64Array {
-    const n = this.atomicCount(count);
+    const n = toOffset(count, 'count');
     const s = this.atomicSpan(offset, n, 8, 'atomicU64Slice');
     return new BigUint64Array(s.view.buffer, s.inner, n);
   }
