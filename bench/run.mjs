@@ -20,8 +20,9 @@ import { limit } from './scenarios/limit.mjs';
 import { alloc } from './scenarios/alloc.mjs';
 import { atomic } from './scenarios/atomic.mjs';
 import { scan } from './scenarios/scan.mjs';
+import { pingpong } from './scenarios/pingpong.mjs';
 
-const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, atomic, scan };
+const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, atomic, scan, pingpong };
 
 const { values } = parseArgs({
   options: {
