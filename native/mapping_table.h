@@ -48,6 +48,10 @@ typedef struct rm_mapping {
   struct rm_mapping *successor; /* after a resize: the mapping that replaced
                           this one (one reference held here, dropped when this
                           mapping is freed), so every thread can follow */
+  uint64_t family;     /* key of the first mapping of a resized file; every
+                          successor inherits it (0: never resized) */
+  uint64_t cut_at;     /* a shrink gave [cut_at, map_len) anonymous memory
+                          (0: never cut) */
   char *dir_path;      /* directory of a created file, fsynced once by the
                           first syncAll so the new name is durable; NULL after
                           (a path, not a descriptor: a mapping holds one fd) */
@@ -73,9 +77,10 @@ int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset);
 /* Records a lost stretch of the file exactly as the SIGBUS guard does. */
 void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
 
-/* Calls fn on latest and on every live mapping whose successor chain leads
- * to it (the older mappings of a resized file), under the table lock: none
- * of them can be freed meanwhile. fn must not call back into the table. */
+/* Calls fn on latest and on every live older mapping of the same resized
+ * file (same family), under the table lock: none of them can be freed
+ * meanwhile. latest must have no successor. fn must not call back into the
+ * table. */
 void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx);
 
 /* Number of live mappings (for leak tests). */

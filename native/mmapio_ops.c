@@ -186,6 +186,8 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out, const c
     return EMFILE;
   }
   n->access = m->access;
+  if (m->family == 0) m->family = m->key;
+  n->family = m->family;
   *out = n;
   return 0;
 }
@@ -200,12 +202,15 @@ static void clip_mapping(rm_mapping *p, void *ctx) {
   uint64_t new_size = *(const uint64_t *)ctx;
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
   uint64_t from = (new_size + page - 1) & ~(page - 1);
-  if (from >= p->map_len) return;
-  if (mmap(p->base + from, (size_t)(p->map_len - from), PROT_READ | PROT_WRITE,
+  uint64_t end = p->cut_at != 0 ? p->cut_at : p->map_len; /* beyond: cut already */
+  if (from >= end) return;
+  if (mmap(p->base + from, (size_t)(end - from), PROT_READ | PROT_WRITE,
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
     /* Cannot happen for a range we own; if it did, the SIGBUS guard still
      * catches touches past the end. */
+    return;
   }
+  p->cut_at = from;
 }
 
 /* Once the shrink is done, each clipped mapping is marked as having lost
@@ -231,7 +236,9 @@ static void remap_tail(rm_mapping *m, uint64_t new_size) {
     /* Left anonymous: stores there no longer reach the file. Record it as
      * lost pages, so every later call reports it instead of succeeding. */
     rm_mapping_record_loss(m, from);
+    return;
   }
+  m->cut_at = 0;
 }
 
 /* After a grow: the bytes between the old end and the end of its page may

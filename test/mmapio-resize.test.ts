@@ -85,6 +85,23 @@ test('a RawMmapFile still on the mapping before a shrink reports ERR_MMAP_FAULT;
   }
 });
 
+test('500 resizes while another handle holds the first mapping: the chain is freed with the last handle', () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    const m = MemoryMappedFile.createRw(p, PAGE_BYTES);
+    const holder = RawMmapFile.fromShared(m.share()); // never follows: keeps the first mapping, and through it every successor
+    for (let i = 1; i <= 500; i++) m.resize(PAGE_BYTES * (1 + (i % 3))); // every step changes the size
+    assert.equal(inspectNative().liveMappings, 501);
+    m.close();
+    assert.equal(inspectNative().liveMappings, 501, 'the holder still reaches the whole chain');
+    holder.close();
+    assert.equal(inspectNative().liveMappings, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('resize errors: ro and cow, zero, wrong types, closed; the file unchanged', () => {
   const t = tempDir();
   try {
