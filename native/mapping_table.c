@@ -123,8 +123,8 @@ void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void
   pthread_mutex_lock(&table_lock);
   uint32_t high = atomic_load(&guard_high);
   /* A file is only ever resized through its newest mapping (an older one
-   * answers "moved"), so every other live member of latest's family is one
-   * of its predecessors: one pass over the slots. */
+   * answers "moved"), so the other live members of latest's family are its
+   * predecessors (and a successor the caller just made): one pass. */
   for (uint32_t i = 1; i < high; i++) {
     rm_mapping *p = slots[i];
     if (p == latest || (p != NULL && latest->family != 0 && p->family == latest->family)) fn(p, ctx);

@@ -77,10 +77,9 @@ int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset);
 /* Records a lost stretch of the file exactly as the SIGBUS guard does. */
 void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
 
-/* Calls fn on latest and on every live older mapping of the same resized
+/* Calls fn on latest and on every other live mapping of the same resized
  * file (same family), under the table lock: none of them can be freed
- * meanwhile. latest must have no successor. fn must not call back into the
- * table. */
+ * meanwhile. fn must not call back into the table. */
 void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx);
 
 /* Number of live mappings (for leak tests). */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,12 +320,16 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
       if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
       if (size < m->size) remap_tail(m, size);
     }
-    if (err == 0 && size < m->size) rm_table_each_predecessor(m, mark_cut, &size);
     if (err == 0) {
       n->reserved = reserved;
+      /* The successor is published before the old mappings are marked:
+       * a thread that finds the mark must also find where to go. */
+      uint64_t old_size = m->size;
       m->successor = n; /* the new mapping's first reference is held by m */
       double at = (double)n->key;
       memcpy(m->status + RM_STATUS_SUCCESSOR_BYTE, &at, sizeof at);
+      atomic_thread_fence(memory_order_seq_cst);
+      if (size < old_size) rm_table_each_predecessor(m, mark_cut, &size);
     }
   }
   double next = n != NULL ? (double)n->key : 0;

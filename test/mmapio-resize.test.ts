@@ -102,6 +102,34 @@ test('500 resizes while another handle holds the first mapping: the chain is fre
   }
 });
 
+test('async copies in flight across a shrink made through another handle: inside the new end they succeed, past it they are refused or landed before it', async () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    const m = MemoryMappedFile.createRw(p, 256 * PAGE_BYTES);
+    const other = MemoryMappedFile.fromShared(m.share());
+    for (let round = 0; round < 20; round++) {
+      other.resize(256 * PAGE_BYTES);
+      const near = m.updateRegionAsync(0, new Uint8Array(PAGE_BYTES).fill(round + 1));
+      const far = m.updateRegionAsync(200 * PAGE_BYTES, new Uint8Array(PAGE_BYTES).fill(9)).then(() => 'ok', (e: { code?: string }) => e.code);
+      const back = new Uint8Array(16);
+      const read = m.readIntoAsync(8, back);
+      other.resize(16 * PAGE_BYTES + 5);
+      await near;
+      assert.equal(await read, 16);
+      const outcome = await far;
+      assert.ok(outcome === 'ok' || outcome === 'ERR_MMAP_OUT_OF_BOUNDS', String(outcome));
+      assert.equal(m.length, 16 * PAGE_BYTES + 5);
+      assert.equal(readFileSync(p)[0], round + 1);
+    }
+    m.close();
+    other.close();
+    assert.equal(inspectNative().liveMappings, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('resize errors: ro and cow, zero, wrong types, closed; the file unchanged', () => {
   const t = tempDir();
   try {

@@ -4,7 +4,7 @@
  * relative to the window; every call checks them against the window.
  */
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
-import { VIEW_BYTES } from '../core/thread-mapping.js';
+import { VIEW_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { argTypeError, argValueError, fromNative, misuse, outOfRange, type MmapError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
@@ -215,9 +215,29 @@ export class MappedWindow {
     try {
       await done;
     } catch (error) {
-      throw fromNative(error, v.path);
+      // A shrink in another thread while the copy ran: the bytes count if
+      // they are still inside the file (their pages were never cut).
+      if (!this.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
     }
-    if (!v.closed) this.core.noteWrite(abs, length);
+    if (!this.core.views.closed) this.core.noteWrite(abs, length);
+  }
+
+  /**
+   * @internal True when `error` is the fault a shrink (made in another
+   * thread while an async copy ran) recorded on the old mapping `v`, and
+   * [abs, abs + length) is still inside the file; ERR_MMAP_OUT_OF_BOUNDS
+   * when it is not. False for every other error.
+   */
+  private cutByResize(error: unknown, v: ThreadMapping, abs: number, length: number): boolean {
+    if ((error as { code?: unknown })?.code !== 'ERR_MMAP_FAULT') return false;
+    // Resized: this thread has moved on from v already, or is about to.
+    const resized = v !== this.core.views || (!v.closed && this.core.moved);
+    if (!resized) return false; // a real fault
+    const now = this.core.live(); // this thread moves to the newest mapping (if it has not yet)
+    if (abs + length > now.size) {
+      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${now.size} bytes (in another thread) while they were copied`, this.path);
+    }
+    return true;
   }
 
   /**
@@ -252,7 +272,9 @@ export class MappedWindow {
     try {
       await native.copyAsync(v.key, abs, bytes, false);
     } catch (error) {
-      throw fromNative(error, v.path);
+      if (!this.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      // Nothing was copied into the target: read again, from the new mapping.
+      return this.readIntoAsync(off, bytes);
     }
     return length;
   }
