@@ -554,11 +554,14 @@ test('share() and fromShared(): a worker thread sees and writes the same memory,
     for (const mode of ['rw', 'cow', 'ro'] as const) {
       const m = openIn(mode, p);
       const w = new Worker(script, { eval: true, workerData: { handle: m.share() } });
+      // Both listeners from the start: the worker may exit right after it answers.
+      const exited = new Promise<number>((resolve) => w.once('exit', resolve));
       const reply = await new Promise<{ mode: string; value: string; stored: string; policy: unknown }>((resolve, reject) => {
         w.once('message', resolve);
         w.once('error', reject);
+        void exited.then((code) => reject(new Error(`the worker exited with ${code} before answering`)));
       });
-      await new Promise((resolve) => w.once('exit', resolve));
+      assert.equal(await exited, 0);
       assert.equal(reply.mode, mode);
       assert.equal(reply.policy, 'always');
       if (mode === 'ro') {

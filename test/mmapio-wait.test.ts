@@ -56,6 +56,7 @@ test('a worker blocked in wait() is woken by notify() from the main thread', asy
     const m = MemoryMappedFile.openRw(p);
     const w = new Worker(WORKER, { eval: true, workerData: { handle: m.share(), role: 'wait', offset: 12 } });
     const messages: unknown[] = [];
+    const exited = new Promise<number>((resolve) => w.once('exit', resolve)); // listened from the start
     const reply = new Promise<{ result: string; value: number }>((resolve, reject) => {
       w.on('message', (msg) => (msg === 'waiting' ? messages.push(msg) : resolve(msg)));
       w.once('error', reject);
@@ -68,7 +69,7 @@ test('a worker blocked in wait() is woken by notify() from the main thread', asy
     }
     assert.equal(woken, 1);
     assert.deepEqual(await reply, { result: 'ok', value: 0 });
-    await new Promise((r) => w.once('exit', r));
+    assert.equal(await exited, 0);
     m.close();
   } finally {
     t.cleanup();
