@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/mapping_table.c",
+        "native/mmapio_ops.c",
         "native/fault_guard.c",
         "native/file_ops.c",
         "native/sync_ops.c",
@@ -14,7 +15,8 @@
         "native/vmap_map.c",
         "native/bind_vmap.c",
         "native/shared_ring.c",
-        "native/bind_shared_ring.c"
+        "native/bind_shared_ring.c",
+        "native/wait_ops.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -24,8 +24,11 @@ import { safety } from './scenarios/safety.mjs';
 import { limit } from './scenarios/limit.mjs';
 import { alloc } from './scenarios/alloc.mjs';
 import { ring } from './scenarios/ring.mjs';
+import { atomic } from './scenarios/atomic.mjs';
+import { scan } from './scenarios/scan.mjs';
+import { pingpong } from './scenarios/pingpong.mjs';
 
-const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, ring };
+const scenarios = { headline, 'random-4k': random4k, read, safety, limit, alloc, ring, atomic, scan, pingpong };
 
 const { values } = parseArgs({
   options: {

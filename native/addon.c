@@ -24,6 +24,7 @@
 #include "fault_guard.h"
 #include "file_ops.h"
 #include "mapping_table.h"
+#include "mmapio_ops.h"
 #include "sync_ops.h"
 #include "sys_errors.h"
 
@@ -188,7 +189,7 @@ static attachment *find_attachment(env_state *st, uint32_t token) {
 }
 
 /* Gives this thread an attachment to m, taking over the caller's reference
- * to it. Returns [key, size, token, statusBuffer, path, nonce]. The views over the file
+ * to it. Returns [key, size, token, statusBuffer, path, nonce, access]. The views over the file
  * are made on first use (view()): V8 counts every ArrayBuffer's length as
  * memory of the isolate and collects garbage early when that grows, so
  * eager 1 GiB views in short-lived workers that only ever pwrite or sync
@@ -210,7 +211,7 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   a->token = ++st->next_token;
 
   napi_value out, status, path;
-  napi_create_array_with_length(env, 6, &out);
+  napi_create_array_with_length(env, 7, &out);
   if (m->path == NULL || napi_create_string_utf8(env, m->path, NAPI_AUTO_LENGTH, &path) != napi_ok)
     napi_get_null(env, &path);
   int ok = napi_set_element(env, out, 0, make_double(env, (double)m->key)) == napi_ok &&
@@ -219,7 +220,8 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
            (status = make_buffer(env, a, 0, m->status, RM_STATUS_BYTES)) != NULL &&
            napi_set_element(env, out, 3, status) == napi_ok &&
            napi_set_element(env, out, 4, path) == napi_ok &&
-           napi_set_element(env, out, 5, make_double(env, (double)m->nonce)) == napi_ok;
+           napi_set_element(env, out, 5, make_double(env, (double)m->nonce)) == napi_ok &&
+           napi_set_element(env, out, 6, make_double(env, m->access)) == napi_ok;
   if (!ok) {
     detach_buffers(env, a);
     free(a->refs);
@@ -259,7 +261,7 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
 }
 
-/* attach(key) -> [key, size, token, statusBuffer, path, nonce] */
+/* attach(key) -> [key, size, token, statusBuffer, path, nonce, access] */
 static napi_value js_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
@@ -352,6 +354,10 @@ static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req
   if (napi_get_named_property(env, obj, "mode", &v) == napi_ok)
     napi_get_value_int32(env, v, &mode);
   req->mode = mode & 07777;
+  int32_t access = RM_ACCESS_RW;
+  if (napi_get_named_property(env, obj, "access", &v) == napi_ok)
+    napi_get_value_int32(env, v, &access);
+  req->access = access; /* file_ops.c refuses a value outside rm_access */
   if (req->create) {
     if (napi_get_named_property(env, obj, "size", &v) != napi_ok || !get_u64(env, v, &req->size))
       return 0;
@@ -716,6 +722,12 @@ static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
   if (m == NULL) return NULL;
+  if (m->access != RM_ACCESS_RW) {
+    /* A private (read-only or copy-on-write) mapping never writes the file. */
+    rm_table_release(m);
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "pwrite on a private mapping");
+    return NULL;
+  }
   const char *syscall = "pwrite";
   int err = len == 0 ? 0 : rm_pwrite_all(m, offset, data, len, &syscall);
   rm_table_release(m);
@@ -881,6 +893,7 @@ static napi_value init(napi_env env, napi_value exports) {
        napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  if (!rm_mmapio_register(env, exports)) return NULL; /* mmapio_ops.c */
   napi_value view_bytes;
   napi_create_double(env, (double)RM_VIEW_BYTES, &view_bytes);
   napi_set_named_property(env, exports, "viewBytes", view_bytes);

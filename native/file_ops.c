@@ -29,12 +29,14 @@ static int reserve_blocks(int fd, uint64_t size, const char **syscall) {
   return err;
 }
 
-/* Maps [0, size) of fd shared, read-write, and registers it. */
-static int map_and_register(int fd, uint64_t size, rm_mapping **out,
+/* Maps [0, size) of fd read-write (shared for RM_ACCESS_RW, private for
+ * RM_ACCESS_RO and RM_ACCESS_COW) and registers it. */
+static int map_and_register(int fd, uint64_t size, int access, rm_mapping **out,
                             const char **syscall) {
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-  uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int share = access == RM_ACCESS_RW ? MAP_SHARED : MAP_PRIVATE;
+  uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, share, fd, 0);
   if (base == MAP_FAILED) {
     *syscall = "mmap";
     return errno;
@@ -54,6 +56,7 @@ static int map_and_register(int fd, uint64_t size, rm_mapping **out,
     munmap(base, map_len);
     return EMFILE;
   }
+  m->access = access;
   *out = m;
   return 0;
 }
@@ -61,7 +64,8 @@ static int map_and_register(int fd, uint64_t size, rm_mapping **out,
 static int open_existing(const rm_open_request *req, rm_open_result *out,
                          const char **syscall) {
   int err;
-  int fd = open(req->path, O_RDWR | O_CLOEXEC);
+  int flags = req->access == RM_ACCESS_RW ? O_RDWR : O_RDONLY;
+  int fd = open(req->path, flags | O_CLOEXEC);
   if (fd < 0) {
     *syscall = "open";
     return errno;
@@ -79,7 +83,7 @@ static int open_existing(const rm_open_request *req, rm_open_result *out,
     out->mapping = NULL;
     return 0;
   } else {
-    err = map_and_register(fd, (uint64_t)st.st_size, &out->mapping, syscall);
+    err = map_and_register(fd, (uint64_t)st.st_size, req->access, &out->mapping, syscall);
   }
   if (err != 0) close(fd);
   else out->mapping->path = strdup(req->path); /* NULL on ENOMEM: handles then carry none */
@@ -172,7 +176,7 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
     *syscall = "ftruncate";
   } else if (!req->sparse && (err = reserve_blocks(fd, req->size, syscall)) != 0) {
     /* err set */
-  } else if ((err = map_and_register(fd, req->size, &m, syscall)) != 0) {
+  } else if ((err = map_and_register(fd, req->size, RM_ACCESS_RW, &m, syscall)) != 0) {
     /* err set */
   }
   if (err != 0) {
@@ -195,5 +199,14 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
 int rm_file_open_and_map(const rm_open_request *req, rm_open_result *out,
                          const char **syscall) {
   out->mapping = NULL;
+  if (req->access != RM_ACCESS_RW && req->access != RM_ACCESS_RO && req->access != RM_ACCESS_COW) {
+    *syscall = "open";
+    return EINVAL;
+  }
+  /* A new file is always made read-write: there is nothing to protect yet. */
+  if (req->create && req->access != RM_ACCESS_RW) {
+    *syscall = "open";
+    return EINVAL;
+  }
   return req->create ? create_new(req, out, syscall) : open_existing(req, out, syscall);
 }

@@ -9,6 +9,16 @@
 #include <limits.h>
 #include <stdint.h>
 
+/* How a file is mapped (MemoryMappedFile's modes; MmapFile and RawMmapFile
+ * always use RM_ACCESS_RW).
+ * - RW: the file opened O_RDWR, mapped MAP_SHARED: stores reach the file.
+ * - RO and COW: the file opened O_RDONLY, mapped MAP_PRIVATE with
+ *   PROT_READ|PROT_WRITE. A store through any view lands in this process's
+ *   private copy of the page and never reaches the file, so JavaScript can
+ *   hold a writable view of a read-only file without a SIGSEGV on a store
+ *   (SPEC 7). The two differ only in what TypeScript allows. */
+typedef enum { RM_ACCESS_RW = 0, RM_ACCESS_RO = 1, RM_ACCESS_COW = 2 } rm_access;
+
 /* Everything an open or create asks for, parsed once from the options
  * object TypeScript passes (addon.c, parse_open_request). New options are
  * new fields here, not new arguments along the way. */
@@ -19,6 +29,7 @@ typedef struct {
   int sparse;     /* with create: do not reserve blocks */
   int mode;       /* with create: permission bits of a new file */
   uint64_t size;  /* with create: exact size in bytes */
+  int access;     /* rm_access: how the file is mapped (create: RM_ACCESS_RW only) */
 } rm_open_request;
 
 #include "mapping_table.h"

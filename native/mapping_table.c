@@ -91,7 +91,9 @@ static void free_tickets(rm_ticket *t) {
   }
 }
 
-void rm_table_release(rm_mapping *m) {
+/* Drops one reference; after the last, frees m and returns the successor
+ * whose reference m held (for the caller to release in turn). */
+static rm_mapping *release_one(rm_mapping *m) {
   uint32_t slot = (uint32_t)(m->key & (RM_MAX_MAPPINGS - 1));
   pthread_mutex_lock(&table_lock);
   int last = --m->refs == 0;
@@ -105,7 +107,7 @@ void rm_table_release(rm_mapping *m) {
     live_count--;
   }
   pthread_mutex_unlock(&table_lock);
-  if (!last) return;
+  if (!last) return NULL;
   munmap(m->base, m->map_len);
   munmap(m->status, RM_STATUS_BYTES);
   if (!m->fd_borrowed) close(m->fd);
@@ -113,7 +115,28 @@ void rm_table_release(rm_mapping *m) {
   free(m->path);
   pthread_mutex_destroy(&m->dir_lock);
   free_tickets(m->tickets);
+  rm_mapping *successor = m->successor;
   free(m);
+  return successor;
+}
+
+void rm_table_release(rm_mapping *m) {
+  /* A loop, not recursion: the old mappings of a resized file hold their
+   * successors, and a long chain must not grow the stack. */
+  while (m != NULL) m = release_one(m);
+}
+
+void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx) {
+  pthread_mutex_lock(&table_lock);
+  uint32_t high = atomic_load(&guard_high);
+  /* A file is only ever resized through its newest mapping (an older one
+   * answers "moved"), so the other live members of latest's family are its
+   * predecessors (and a successor the caller just made): one pass. */
+  for (uint32_t i = 1; i < high; i++) {
+    rm_mapping *p = slots[i];
+    if (p == latest || (p != NULL && latest->family != 0 && p->family == latest->family)) fn(p, ctx);
+  }
+  pthread_mutex_unlock(&table_lock);
 }
 
 uint32_t rm_table_count(void) {

@@ -48,6 +48,14 @@ typedef struct rm_mapping {
   int refs;            /* attachments + in-flight async operations */
   int reserved;        /* every block of [0, size) was allocated at create */
   int fd_borrowed;     /* fd belongs to the caller (vmap maps): never closed here */
+  int access;          /* rm_access (file_ops.h): 0 shared read-write, else private */
+  struct rm_mapping *successor; /* after a resize: the mapping that replaced
+                          this one (one reference held here, dropped when this
+                          mapping is freed), so every thread can follow */
+  uint64_t family;     /* key of the first mapping of a resized file; every
+                          successor inherits it (0: never resized) */
+  uint64_t cut_at;     /* a shrink gave [cut_at, map_len) anonymous memory
+                          (0: never cut) */
   char *dir_path;      /* directory of a created file, fsynced once by the
                           first syncAll so the new name is durable; NULL after
                           (a path, not a descriptor: a mapping holds one fd) */
@@ -76,6 +84,11 @@ int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset);
 
 /* Records a lost stretch of the file exactly as the SIGBUS guard does. */
 void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
+
+/* Calls fn on latest and on every other live mapping of the same resized
+ * file (same family), under the table lock: none of them can be freed
+ * meanwhile. fn must not call back into the table. */
+void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx);
 
 /* Number of live mappings (for leak tests). */
 uint32_t rm_table_count(void);

@@ -34,6 +34,7 @@ export type MmapErrorCode =
   | 'ERR_MMAP_INVALID_RECEIPT'
   | 'ERR_MMAP_INVALID_ARGUMENT'
   | 'ERR_MMAP_INVALID_STATE'
+  | 'ERR_MMAP_INVALID_MODE'
   | 'ERR_MMAP_FAULT'
   | 'ERR_MMAP_RING_FULL'
   | 'ERR_MMAP_INVALID_MODE'
@@ -270,7 +271,7 @@ export function fromNative(error: unknown, path?: string): Error {
   }
   if (e.code === 'ERR_MMAP_FAULT' && typeof e.faults === 'number') return faultError(path ?? '(unknown file)', e as unknown as NativeFault);
   const message = typeof e.message === 'string' ? e.message : 'the native core failed';
-  if (e.code === 'ERR_MMAP_BUFFER_DETACHED' || e.code === 'ERR_MMAP_CLOSED' || e.code === 'ERR_MMAP_OUT_OF_BOUNDS') {
+  if (e.code === 'ERR_MMAP_BUFFER_DETACHED' || e.code === 'ERR_MMAP_CLOSED' || e.code === 'ERR_MMAP_OUT_OF_BOUNDS' || e.code === 'ERR_MMAP_INVALID_MODE') {
     return new MmapError(e.code, path === undefined ? message : `'${path}': ${message}`, path === undefined ? undefined : { path });
   }
   if (error instanceof Error) return error;

@@ -46,3 +46,20 @@ export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
 export { BufReader, BufWriter } from './vmap/buf.js';
 export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';
+
+// ---- mmap-io: MemoryMappedFile (modes, atomic views, flush policies, advice, segments, iteration) ----
+export {
+  MemoryMappedFile,
+  MemoryMappedFileBuilder,
+  type HugePageReport,
+  type MemoryMappedFileCreateOptions,
+  type MemoryMappedFileOptions,
+  type TouchHint,
+} from './mmapio/memory-mapped-file.js';
+export { MappedSegment, MappedWindow, PAGE_BYTES, type WaitResult } from './mmapio/window.js';
+export type { MappingMode } from './mmapio/mapping-mode.js';
+export { AtomicU32, AtomicU64 } from './mmapio/atomic-view.js';
+export { ADVICE_NAMES, type Advice } from './mmapio/advice.js';
+export type { FlushPolicy, FlushStats } from './mmapio/flush-policy.js';
+export { SharedAllocator, type SharedAllocatorOptions, type SharedRange } from './mmapio/shared-allocator.js';
+export { WATCH_HASH_LIMIT, type WatchEvent, type WatchHandle, type WatchOptions } from './mmapio/watch.js';

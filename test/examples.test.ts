@@ -32,3 +32,10 @@ test('examples/demo.mjs (64 MiB, 4 workers) verifies every byte', () => {
   assert.match(out, /ranges +(\d+ \+ ){3}\d+ = 64\n/);
   assert.match(out, /verified +every byte correct/);
 });
+
+test('examples/counter.mjs: processes share a counter and an allocator and meet through wait/notify', () => {
+  const out = run('counter.mjs');
+  assert.match(out, /woken by wait\/notify: 3 processes done/);
+  assert.match(out, /counter = 30000 \(3 processes x 10000\)/);
+  assert.match(out, /no byte left unwritten: true/);
+});

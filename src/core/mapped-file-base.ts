@@ -2,7 +2,7 @@ import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
 import { MappingCursor } from './mapping-cursor.js';
-import { native, SyncMode } from '../native/binding.js';
+import { Access, native, SyncMode } from '../native/binding.js';
 import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
@@ -52,6 +52,8 @@ export interface OpenRequest {
   mode: number;
   /** Exact size of a new file; 0 for an open. */
   size: number;
+  /** How to map it (MemoryMappedFile's modes); absent: read-write, shared. */
+  access?: Access;
 }
 
 /** @internal Reads create's arguments, each once, in order; the options object is not touched again. */
@@ -97,8 +99,12 @@ function emptyFileError(path: string) {
   );
 }
 
-/** @internal Checks a share handle and attaches this thread to its mapping. */
-export function attachShared(handle: unknown): ThreadMapping {
+/**
+ * @internal Checks a share handle and attaches this thread to its mapping.
+ * Only MemoryMappedFile passes `anyAccess`: the other file types write
+ * through the file and refuse a private (read-only or copy-on-write) mapping.
+ */
+export function attachShared(handle: unknown, anyAccess = false): ThreadMapping {
   let h: Partial<Record<'kind' | 'key' | 'path' | 'size' | 'allocator' | 'nonce', unknown>>;
   try {
     h = readOptions(handle, 'handle', ['kind', 'key', 'path', 'size', 'allocator', 'nonce']);
@@ -118,6 +124,10 @@ export function attachShared(handle: unknown): ThreadMapping {
         'the handle was altered; post the object file.share() returned as it is',
     );
   }
+  if (!anyAccess && mapping.access !== Access.ReadWrite) {
+    mapping.close();
+    throw misuse('ERR_MMAP_INVALID_MODE', `'${h.path}' is mapped read-only or copy-on-write; only MemoryMappedFile.fromShared() can use this handle`, h.path);
+  }
   return mapping;
 }
 
@@ -129,8 +139,11 @@ export function attachShared(handle: unknown): ThreadMapping {
  * are stripped from them.
  */
 export abstract class MappedFileBase implements Disposable, AsyncDisposable {
-  /** @internal This thread's views of the mapping. */
-  protected readonly views: ThreadMapping;
+  /**
+   * @internal This thread's views of the mapping. Replaced only when a
+   * MemoryMappedFile follows its mapping to a resized successor.
+   */
+  protected views: ThreadMapping;
 
   /** @internal */
   protected constructor(views: ThreadMapping) {

@@ -6,8 +6,8 @@
  *
  * Not exported from the package.
  */
-import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { native, type SyncMode, type NativeAttachment } from '../native/binding.js';
+import { MmapError, faultError, fromNative, misuse } from '../errors.js';
+import { Access, native, SyncMode, type NativeAttachment } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
@@ -37,6 +37,11 @@ export class ThreadMapping {
   readonly nativePath: string | null;
   /** A random number fixed for the mapping's life; share() handles carry it. */
   readonly nonce: number;
+  /**
+   * How the mapping was made (from the native mapping itself). Anything but
+   * ReadWrite is a private mapping: no write route may go through the file.
+   */
+  readonly access: Access;
   /** True once this thread's attachment is closed. */
   closed = false;
   /** Shared status page: fault counter and allocator state. */
@@ -60,6 +65,7 @@ export class ThreadMapping {
     this.nativePath = attachment[4];
     this.nonce = attachment[5];
     const status = attachment[3];
+    this.access = attachment[6];
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
@@ -181,7 +187,7 @@ export class ThreadMapping {
     } catch (error) {
       throw fromNative(error, this.path);
     }
-    if (resident * 2 < pages) {
+    if (resident * 2 < pages && this.access === Access.ReadWrite) {
       try {
         native.pwrite(this.key, offset, data);
       } catch (error) {

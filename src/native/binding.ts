@@ -15,11 +15,21 @@ import { fileURLToPath } from 'node:url';
 import { MmapError } from '../errors.js';
 
 /**
- * [key, size, token, statusPage, path, nonce]; views over the file come from
- * `view()`. `path` (null for mappings not opened by path) and `nonce` bind
- * share() handles to their mapping.
+ * [key, size, token, statusPage, path, nonce, access]; views over the file
+ * come from `view()`. `path` (null for mappings not opened by path) and
+ * `nonce` bind share() handles to their mapping.
  */
-export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number];
+export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number, Access];
+
+/** Values of the native `rm_access` (native/file_ops.h): how a file is mapped. */
+export const enum Access {
+  /** MAP_SHARED over an O_RDWR descriptor: stores reach the file. */
+  ReadWrite = 0,
+  /** MAP_PRIVATE over an O_RDONLY descriptor; the API refuses writes. */
+  ReadOnly = 1,
+  /** MAP_PRIVATE over an O_RDONLY descriptor; writes stay in this process. */
+  CopyOnWrite = 2,
+}
 
 /** Values of the native `rm_sync_mode`. */
 export const enum SyncMode {
@@ -36,6 +46,8 @@ export interface NativeOpenRequest {
   sparse: boolean;
   mode: number;
   size: number;
+  /** How the file is mapped; a create is always ReadWrite. Absent means ReadWrite. */
+  access?: Access;
 }
 
 /** Where the status page keeps what (native/mapping_table.h), exported so a test can compare. */
@@ -80,6 +92,22 @@ export interface NativeBinding {
   /** Puts the SIGBUS guard back in front if something replaced it; 1 if it had been replaced. */
   guardEnsure(): number;
   readonly statusLayout: NativeStatusLayout;
+  /** mlock (lock = true) or munlock the pages of a span (native/mmapio_ops.c). */
+  memLock(key: number, offset: number, length: number, lock: boolean): void;
+  /** MADV_HUGEPAGE (or NOHUGEPAGE) on the whole mapping: [madvise errno or 0, THPeligible 1/0/-1]. */
+  hugePages(key: number, enable: boolean): [number, number];
+  /** A new mapping of `size` bytes replaces this one: [0, newKey]; or [1, successorKey] when another thread resized it first. */
+  resize(key: number, size: number): [number, number];
+  /** futex wait on the aligned u32 at offset: 0 ok, 1 not-equal, 2 timed-out. Blocks the thread. */
+  futexWait(key: number, offset: number, expected: number, timeoutMs: number): number;
+  /** futex wake: the number of waiters woken (in every process). */
+  futexNotify(key: number, offset: number, count: number): number;
+  /** futexWait on a thread of its own: [id, promise of 0 ok, 1 not-equal, 2 timed-out, 3 cancelled]. */
+  futexWaitAsync(key: number, offset: number, expected: number, timeoutMs: number): [number, Promise<number>];
+  /** Cancels a futexWaitAsync of this thread (its promise settles with 3). */
+  futexWaitCancel(id: number): void;
+  /** Byte offset in a status page of the successor's key (float64; 0 = none). */
+  readonly statusSuccessorByte: number;
   ticketIssue(key: number, start: number, end: number): number;
   ticketClaim(key: number, ticket: number, start: number, end: number): boolean;
   liveMappings(): number;

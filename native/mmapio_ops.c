@@ -1,0 +1,362 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "mmapio_ops.h"
+#include "file_ops.h"
+#include "mapping_table.h"
+#include "sys_errors.h"
+#include "wait_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_SAFE 9007199254740991.0
+
+/* A whole number in [0, 2^53); throws otherwise. (addon.c's reader is
+ * file-local; the rule is the same: nothing unchecked reaches a syscall.) */
+static int read_u64(napi_env env, napi_value v, uint64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE ||
+      d != (double)(uint64_t)d) {
+    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                           "native call received an offset or length that is "
+                           "not a whole number in [0, 2^53)");
+    return 0;
+  }
+  *out = (uint64_t)d;
+  return 1;
+}
+
+static int read_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    return 0;
+  }
+  return 1;
+}
+
+/* The mapping with key argv[0] and the page span covering [argv[1],
+ * argv[1] + argv[2]), checked to lie inside the file. The caller releases. */
+static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_t *len) {
+  uint64_t key, offset, length;
+  if (!read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &offset) ||
+      !read_u64(env, argv[2], &length))
+    return NULL;
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (offset > m->size || length > m->size - offset) {
+    rm_table_release(m);
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native call range lies outside the file");
+    return NULL;
+  }
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t start = offset & ~(page - 1);
+  uint64_t end = (offset + length + page - 1) & ~(page - 1);
+  if (end > m->map_len) end = m->map_len;
+  *addr = m->base + start;
+  *len = length == 0 ? 0 : (size_t)(end - start);
+  return m;
+}
+
+/* memLock(key, offset, length, lock): mlock or munlock the pages of the span.
+ * A low RLIMIT_MEMLOCK shows up as ENOMEM (or EPERM when the limit is 0 and
+ * the process may not lock at all), with syscall 'mlock'. */
+static napi_value js_mem_lock(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint8_t *addr;
+  size_t len;
+  bool lock = false;
+  if (!read_args(env, info, 4, argv)) return NULL;
+  napi_get_value_bool(env, argv[3], &lock);
+  rm_mapping *m = span_of(env, argv, &addr, &len);
+  if (m == NULL) return NULL;
+  int err = 0;
+  if (len > 0 && (lock ? mlock(addr, len) : munlock(addr, len)) != 0) err = errno;
+  rm_table_release(m);
+  if (err != 0) return rm_throw_errno(env, err, lock ? "mlock" : "munlock", NULL);
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* Whether the kernel counts the mapping at base as eligible for transparent
+ * huge pages (/proc/self/smaps, THPeligible): 1, 0, or -1 when it cannot say. */
+static int thp_eligible(uintptr_t base) {
+  FILE *f = fopen("/proc/self/smaps", "re");
+  if (f == NULL) return -1;
+  char line[512];
+  int in_vma = 0, result = -1;
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long start, end;
+    /* A VMA header is "start-end perms ..."; field lines are "Name: value"
+     * (a name that begins with hex letters, like "AnonHugePages", stops
+     * sscanf before the '-'). */
+    if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+      if (in_vma) break;
+      in_vma = start == (unsigned long)base;
+      continue;
+    }
+    if (in_vma && strncmp(line, "THPeligible:", 12) == 0) {
+      result = atoi(line + 12) != 0;
+      break;
+    }
+  }
+  fclose(f);
+  return result;
+}
+
+/* hugePages(key, enable) -> [errno of madvise (0 when it was accepted),
+ * THPeligible of the mapping afterwards (1, 0, or -1 unknown)]. Never
+ * throws for the madvise itself: the hint must never fail an open. */
+static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint64_t key;
+  bool enable = false;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key)) return NULL;
+  napi_get_value_bool(env, argv[1], &enable);
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  int err = madvise(m->base, m->map_len, enable ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0 ? 0 : errno;
+  int eligible = thp_eligible((uintptr_t)m->base);
+  rm_table_release(m);
+  napi_value out, a, b;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_int32(env, err, &a);
+  napi_create_int32(env, eligible, &b);
+  napi_set_element(env, out, 0, a);
+  napi_set_element(env, out, 1, b);
+  return out;
+}
+
+/* ---- resize ---------------------------------------------------------------
+ *
+ * A mapping never changes size: a resize makes a new mapping of the new
+ * size over the same file and records it as the old one's successor. No
+ * memory is ever unmapped under a live view: the old mapping lives on until
+ * every thread has left it (each follows the successor at its next call,
+ * detaching its old views). Nobody waits on anybody: the lock below covers
+ * only the few system calls of one resize. */
+
+static pthread_mutex_t resize_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out, const char **syscall) {
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+  int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    *syscall = "dup";
+    return errno;
+  }
+  uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    int err = errno;
+    close(fd);
+    *syscall = "mmap";
+    return err;
+  }
+  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (status == MAP_FAILED) {
+    int err = errno;
+    munmap(base, map_len);
+    close(fd);
+    *syscall = "mmap";
+    return err;
+  }
+  rm_mapping *n = rm_table_insert(fd, base, size, map_len, status);
+  if (n == NULL) {
+    munmap(status, RM_STATUS_BYTES);
+    munmap(base, map_len);
+    close(fd);
+    *syscall = "mmap";
+    return EMFILE;
+  }
+  n->access = m->access;
+  /* The same file under the same name: share() handles of the successor
+   * carry the path, and fromShared checks it against this copy. */
+  n->path = m->path != NULL ? strdup(m->path) : NULL;
+  if (m->family == 0) m->family = m->key;
+  n->family = m->family;
+  *out = n;
+  return 0;
+}
+
+/* Before a shrink: every older mapping of the file (and the current one)
+ * gets anonymous memory over its pages past the new end (MAP_FIXED replaces
+ * them atomically), so a view another thread still holds there neither
+ * faults nor reaches the file, now or after a later grow brings the offsets
+ * back. The page holding the new end stays mapped to the file (its bytes
+ * before the end are file bytes). */
+static void clip_mapping(rm_mapping *p, void *ctx) {
+  uint64_t new_size = *(const uint64_t *)ctx;
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t from = (new_size + page - 1) & ~(page - 1);
+  uint64_t end = p->cut_at != 0 ? p->cut_at : p->map_len; /* beyond: cut already */
+  if (from >= end) return;
+  if (mmap(p->base + from, (size_t)(end - from), PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    /* Cannot happen for a range we own; if it did, the SIGBUS guard still
+     * catches touches past the end. */
+    return;
+  }
+  p->cut_at = from;
+}
+
+/* Once the shrink is done, each clipped mapping is marked as having lost
+ * pages, like a truncation: a MemoryMappedFile follows the successor first
+ * and is not affected, but a file of another API still on an old mapping
+ * (RawMmapFile.fromShared of an old handle) then reports ERR_MMAP_FAULT
+ * instead of writing into memory that no longer reaches the file. */
+static void mark_cut(rm_mapping *p, void *ctx) {
+  uint64_t new_size = *(const uint64_t *)ctx;
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t from = (new_size + page - 1) & ~(page - 1);
+  if (from < p->map_len) rm_mapping_record_loss(p, new_size);
+}
+
+/* Undoes clip_mapping on the current mapping when the shrink it prepared
+ * failed: the file still has those pages, so map them again. */
+static void remap_tail(rm_mapping *m, uint64_t new_size) {
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t from = (new_size + page - 1) & ~(page - 1);
+  if (from >= m->map_len) return;
+  if (mmap(m->base + from, (size_t)(m->map_len - from), PROT_READ | PROT_WRITE,
+           MAP_SHARED | MAP_FIXED, m->fd, (off_t)from) == MAP_FAILED) {
+    /* Left anonymous: stores there no longer reach the file. Record it as
+     * lost pages, so every later call reports it instead of succeeding. */
+    rm_mapping_record_loss(m, from);
+    return;
+  }
+  m->cut_at = 0;
+}
+
+/* After a grow: the bytes between the old end and the end of its page may
+ * hold stores made past the old end through the shared page; the file must
+ * read zeros there. */
+static int zero_old_tail(rm_mapping *m, uint64_t new_size, const char **syscall) {
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t end = (m->size + page - 1) & ~(page - 1);
+  if (end > new_size) end = new_size;
+  if (end <= m->size) return 0;
+  static const uint8_t zeros[4096];
+  uint64_t at = m->size;
+  while (at < end) {
+    size_t n = end - at < sizeof zeros ? (size_t)(end - at) : sizeof zeros;
+    ssize_t w = pwrite(m->fd, zeros, n, (off_t)at);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      *syscall = "pwrite";
+      return errno;
+    }
+    at += (uint64_t)w;
+  }
+  return 0;
+}
+
+/* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
+ * when another thread resized this mapping first (follow it and retry). */
+static napi_value js_resize(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint64_t key, size;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
+  if (size == 0 || size > (uint64_t)INT64_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
+    return NULL;
+  }
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (m->access != RM_ACCESS_RW) {
+    rm_table_release(m);
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
+    return NULL;
+  }
+  int err = 0, moved = 0;
+  const char *syscall = "ftruncate";
+  rm_mapping *n = NULL;
+  pthread_mutex_lock(&resize_lock);
+  if (m->successor != NULL) {
+    moved = 1;
+    n = m->successor;
+  } else {
+    int reserved = m->reserved;
+    if (size > m->size && reserved) {
+      /* Reserve the new blocks first: a full disk fails the resize before
+       * the file changes size. */
+      if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size, (off_t)(size - m->size)) != 0) {
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+          reserved = 0;
+        } else {
+          err = errno;
+          syscall = "fallocate";
+        }
+      }
+    }
+    if (err == 0 && size < m->size) rm_table_each_predecessor(m, clip_mapping, &size);
+    if (err == 0 && ftruncate(m->fd, (off_t)size) != 0) {
+      err = errno;
+      syscall = "ftruncate";
+      if (size < m->size) remap_tail(m, size); /* m stays the file's mapping */
+    }
+    if (err == 0 && size > m->size && (err = zero_old_tail(m, size, &syscall)) != 0) {
+      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
+    }
+    if (err == 0 && (err = map_successor(m, size, &n, &syscall)) != 0) {
+      /* The file has its new size but no mapping shows it: put the old size back. */
+      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
+      if (size < m->size) remap_tail(m, size);
+    }
+    if (err == 0) {
+      n->reserved = reserved;
+      /* The successor is published before the old mappings are marked:
+       * a thread that finds the mark must also find where to go. */
+      uint64_t old_size = m->size;
+      m->successor = n; /* the new mapping's first reference is held by m */
+      double at = (double)n->key;
+      memcpy(m->status + RM_STATUS_SUCCESSOR_BYTE, &at, sizeof at);
+      atomic_thread_fence(memory_order_seq_cst);
+      if (size < old_size) rm_table_each_predecessor(m, mark_cut, &size);
+    }
+  }
+  double next = n != NULL ? (double)n->key : 0;
+  pthread_mutex_unlock(&resize_lock);
+  rm_table_release(m);
+  if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
+  napi_value out, a, b;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_int32(env, moved, &a);
+  napi_create_double(env, next, &b);
+  napi_set_element(env, out, 0, a);
+  napi_set_element(env, out, 1, b);
+  return out;
+}
+
+int rm_mmapio_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"memLock", NULL, js_mem_lock, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hugePages", NULL, js_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value successor;
+  return rm_wait_register(env, exports) &&
+         napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
+         napi_create_double(env, RM_STATUS_SUCCESSOR_BYTE, &successor) == napi_ok &&
+         napi_set_named_property(env, exports, "statusSuccessorByte", successor) == napi_ok;
+}

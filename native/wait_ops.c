@@ -1,0 +1,416 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "wait_ops.h"
+#include "mapping_table.h"
+#include "sys_errors.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#ifndef FUTEX_32
+#define FUTEX_32 2
+#endif
+
+/* Outcomes, as TypeScript maps them: 'ok', 'not-equal', 'timed-out', closed. */
+enum { WAIT_OK = 0, WAIT_NOT_EQUAL = 1, WAIT_TIMED_OUT = 2, WAIT_CANCELLED = 3 };
+
+#define MAX_SAFE 9007199254740991.0
+
+static int args_of(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    return 0;
+  }
+  return 1;
+}
+
+static int u64_of(napi_env env, napi_value v, uint64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE || d != (double)(uint64_t)d) {
+    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received an offset that is not a whole number in [0, 2^53)");
+    return 0;
+  }
+  *out = (uint64_t)d;
+  return 1;
+}
+
+/* The mapping (one reference, for the caller to release) and the aligned
+ * word at argv[1] inside it. */
+static rm_mapping *word_of(napi_env env, napi_value *argv, _Atomic uint32_t **word) {
+  uint64_t key, offset;
+  if (!u64_of(env, argv[0], &key) || !u64_of(env, argv[1], &offset)) return NULL;
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (offset % 4 != 0 || offset > m->size || 4 > m->size - offset) {
+    rm_table_release(m);
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native wait: the word is misaligned or outside the file");
+    return NULL;
+  }
+  *word = (_Atomic uint32_t *)(m->base + offset);
+  return m;
+}
+
+/* Absolute CLOCK_MONOTONIC deadline for a timeout in ms; has_deadline = 0 for forever. */
+static void deadline_of(double ms, struct timespec *at, int *has_deadline) {
+  *has_deadline = isfinite(ms);
+  if (!*has_deadline) return;
+  if (ms < 0) ms = 0;
+  clock_gettime(CLOCK_MONOTONIC, at);
+  double whole = floor(ms / 1000.0);
+  at->tv_sec += (time_t)whole;
+  at->tv_nsec += (long)((ms - whole * 1000.0) * 1e6);
+  if (at->tv_nsec >= 1000000000L) {
+    at->tv_sec += 1;
+    at->tv_nsec -= 1000000000L;
+  }
+}
+
+/* FUTEX_WAIT_BITSET with an absolute monotonic deadline (NULL: forever). */
+static int futex_wait_until(_Atomic uint32_t *word, uint32_t expected, const struct timespec *at) {
+  for (;;) {
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, at, NULL, FUTEX_BITSET_MATCH_ANY);
+    if (r == 0) return WAIT_OK;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return WAIT_NOT_EQUAL;
+    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
+    return -errno;
+  }
+}
+
+static napi_value int_value(napi_env env, int32_t n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+/* The expected word and the timeout, checked as strictly as every other
+ * number the native core takes: a whole number in [0, 2^32), and a timeout
+ * that is >= 0 (Infinity: no deadline). */
+static int wait_args(napi_env env, napi_value expected_v, napi_value ms_v, uint32_t *expected,
+                     double *ms) {
+  double e;
+  if (napi_get_value_double(env, expected_v, &e) != napi_ok || !(e >= 0) || e > 4294967295.0 ||
+      e != (double)(uint32_t)e) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native wait: expected must be a whole number in [0, 2^32)");
+    return 0;
+  }
+  if (napi_get_value_double(env, ms_v, ms) != napi_ok || !(*ms >= 0)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native wait: the timeout must be a number >= 0 (Infinity: none)");
+    return 0;
+  }
+  *expected = (uint32_t)e;
+  return 1;
+}
+
+/* wait(key, offset, expected, timeoutMs) -> 0 ok, 1 not-equal, 2 timed-out.
+ * Blocks the calling thread (like Atomics.wait). */
+static napi_value js_wait(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t expected;
+  double ms;
+  _Atomic uint32_t *word;
+  if (!args_of(env, info, 4, argv) || !wait_args(env, argv[2], argv[3], &expected, &ms)) return NULL;
+  rm_mapping *m = word_of(env, argv, &word);
+  if (m == NULL) return NULL;
+  struct timespec at;
+  int has_deadline;
+  deadline_of(ms, &at, &has_deadline);
+  int r = futex_wait_until(word, expected, has_deadline ? &at : NULL);
+  rm_table_release(m);
+  if (r < 0) return rm_throw_errno(env, -r, "futex", NULL);
+  return int_value(env, r);
+}
+
+/* notify(key, offset, count) -> number of waiters woken (in every process). */
+static napi_value js_notify(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  double count;
+  _Atomic uint32_t *word;
+  if (!args_of(env, info, 3, argv)) return NULL;
+  if (napi_get_value_double(env, argv[2], &count) != napi_ok || !(count >= 0) ||
+      (count != INFINITY && count != floor(count))) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native notify: count must be a whole number >= 0, or Infinity");
+    return NULL;
+  }
+  rm_mapping *m = word_of(env, argv, &word);
+  if (m == NULL) return NULL;
+  int n = !(count < (double)INT_MAX) ? INT_MAX : count < 0 ? 0 : (int)count;
+  long r = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+  int err = r < 0 ? errno : 0;
+  rm_table_release(m);
+  if (err != 0) return rm_throw_errno(env, err, "futex", NULL);
+  return int_value(env, (int32_t)r);
+}
+
+/* ---- waitAsync: one thread of its own per wait ---------------------------
+ *
+ * A wait can last forever, so it must not sit on the libuv pool (four
+ * threads shared with every fs call). Each waitAsync gets a small thread
+ * that waits on two futexes at once (futex_waitv): the word, and a cancel
+ * word of its own. Closing the file in this thread, or the thread's
+ * environment going away, sets the cancel word and wakes it. The thread
+ * holds a reference to the mapping, so the word stays mapped meanwhile. */
+
+typedef struct wait_state wait_state;
+
+typedef struct waiter {
+  uint64_t id;
+  rm_mapping *m;
+  _Atomic uint32_t *word;
+  uint32_t expected;
+  struct timespec at;
+  int has_deadline;
+  _Atomic uint32_t cancel;
+  int result;
+  int queued; /* the thread handed the result to the JavaScript thread */
+  int joined;
+  pthread_t thread;
+  napi_threadsafe_function tsfn;
+  napi_deferred deferred;
+  wait_state *st;
+  struct waiter *next;
+} waiter;
+
+/* One per thread (napi_env), passed as the functions' data; freed when the
+ * environment is gone and its last waiter is settled. Touched only on that
+ * JavaScript thread (and in its cleanup hook). */
+struct wait_state {
+  waiter *head;
+  uint64_t next_id;
+  int refs; /* 1 for the environment + 1 per waiter not yet freed */
+};
+
+static void state_unref(wait_state *st) {
+  if (--st->refs == 0) free(st);
+}
+
+struct futex_waitv_entry {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+
+static int wait_two(waiter *w) {
+  struct futex_waitv_entry v[2] = {
+      {w->expected, (uint64_t)(uintptr_t)w->word, FUTEX_32, 0},
+      {0, (uint64_t)(uintptr_t)&w->cancel, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0},
+  };
+  for (;;) {
+    if (atomic_load(&w->cancel) != 0) return WAIT_CANCELLED;
+    long r = syscall(SYS_futex_waitv, v, 2, 0, w->has_deadline ? &w->at : NULL, CLOCK_MONOTONIC);
+    if (r == 0) return WAIT_OK;
+    if (r == 1) return WAIT_CANCELLED;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return atomic_load(&w->cancel) != 0 ? WAIT_CANCELLED : WAIT_NOT_EQUAL;
+    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
+    if (errno == ENOSYS) break;
+    return -errno;
+  }
+  /* No futex_waitv (Linux < 5.16): wait on the word in slices of 50 ms,
+   * looking at the cancel word between them. */
+  for (;;) {
+    if (atomic_load(&w->cancel) != 0) return WAIT_CANCELLED;
+    struct timespec slice;
+    clock_gettime(CLOCK_MONOTONIC, &slice);
+    slice.tv_nsec += 50 * 1000000L;
+    if (slice.tv_nsec >= 1000000000L) {
+      slice.tv_sec += 1;
+      slice.tv_nsec -= 1000000000L;
+    }
+    int last = 0;
+    if (w->has_deadline && (slice.tv_sec > w->at.tv_sec || (slice.tv_sec == w->at.tv_sec && slice.tv_nsec >= w->at.tv_nsec))) {
+      slice = w->at;
+      last = 1;
+    }
+    int r = futex_wait_until(w->word, w->expected, &slice);
+    if (r != WAIT_TIMED_OUT || last) return r;
+  }
+}
+
+static void *waiter_main(void *arg) {
+  waiter *w = arg;
+  w->result = wait_two(w);
+  w->queued = napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking) == napi_ok;
+  return NULL;
+}
+
+static void join_waiter(waiter *w) {
+  if (w->joined) return;
+  pthread_join(w->thread, NULL);
+  w->joined = 1;
+}
+
+static void unlink_waiter(wait_state *st, waiter *w) {
+  for (waiter **p = &st->head; *p != NULL; p = &(*p)->next) {
+    if (*p == w) {
+      *p = w->next;
+      return;
+    }
+  }
+}
+
+static void free_waiter(waiter *w) {
+  wait_state *st = w->st;
+  unlink_waiter(st, w);
+  rm_table_release(w->m);
+  free(w);
+  state_unref(st);
+}
+
+/* On the JavaScript thread: settle the promise and free the waiter. Also
+ * called with env NULL when the environment is torn down with the result
+ * still queued: then only free. */
+static void waiter_done(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  waiter *w = data;
+  join_waiter(w);
+  if (env != NULL) {
+    if (w->result >= 0)
+      napi_resolve_deferred(env, w->deferred, int_value(env, w->result));
+    else
+      napi_reject_deferred(env, w->deferred, rm_make_errno_error(env, -w->result, "futex", NULL));
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  }
+  free_waiter(w);
+}
+
+static void cancel(waiter *w) {
+  atomic_store(&w->cancel, 1);
+  syscall(SYS_futex, &w->cancel, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* waitAsync(key, offset, expected, timeoutMs) -> [id, Promise<0|1|2|3>];
+ * 3 means cancelled (the file was closed in this thread). */
+static napi_value js_wait_async(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  size_t argc = 4;
+  void *data = NULL;
+  uint32_t expected;
+  double ms;
+  _Atomic uint32_t *word;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    return NULL;
+  }
+  wait_state *st = data;
+  if (!wait_args(env, argv[2], argv[3], &expected, &ms)) return NULL;
+  rm_mapping *m = word_of(env, argv, &word);
+  if (m == NULL) return NULL;
+  waiter *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    rm_table_release(m);
+    return rm_throw_errno(env, ENOMEM, "waitAsync", NULL);
+  }
+  w->m = m;
+  w->word = word;
+  w->expected = expected;
+  w->st = st;
+  deadline_of(ms, &w->at, &w->has_deadline);
+  napi_value promise, name;
+  napi_create_string_utf8(env, "ranged-mmap:waitAsync", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, waiter_done, &w->tsfn) != napi_ok) {
+    rm_table_release(m);
+    free(w);
+    return NULL;
+  }
+  int err = pthread_create(&w->thread, NULL, waiter_main, w);
+  if (err != 0) {
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+    rm_table_release(m);
+    free(w);
+    return rm_throw_errno(env, err, "pthread_create", NULL);
+  }
+  st->refs++;
+  w->id = ++st->next_id;
+  w->next = st->head;
+  st->head = w;
+  napi_value out, id;
+  napi_create_double(env, (double)w->id, &id);
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, id);
+  napi_set_element(env, out, 1, promise);
+  return out;
+}
+
+/* waitCancel(id): wakes that waitAsync; its promise then settles with 3. */
+static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  void *data = NULL;
+  uint64_t id;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    return NULL;
+  }
+  if (!u64_of(env, argv[0], &id)) return NULL;
+  wait_state *st = data;
+  for (waiter *w = st->head; w != NULL; w = w->next)
+    if (w->id == id) cancel(w);
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* The environment is going away (worker exit or terminate, process exit):
+ * wake every waiter and wait for its thread, so none outlives what it
+ * uses. Results already queued are freed by waiter_done (env NULL) when the
+ * threadsafe functions are torn down; the others here. */
+static void state_cleanup(void *arg) {
+  wait_state *st = arg;
+  for (waiter *w = st->head; w != NULL; w = w->next) cancel(w);
+  waiter *w = st->head;
+  while (w != NULL) {
+    waiter *next = w->next;
+    join_waiter(w);
+    if (!w->queued) free_waiter(w);
+    w = next;
+  }
+  state_unref(st);
+}
+
+int rm_wait_register(napi_env env, napi_value exports) {
+  wait_state *st = calloc(1, sizeof *st);
+  if (st == NULL) {
+    rm_throw_errno(env, ENOMEM, "init", NULL);
+    return 0;
+  }
+  st->refs = 1;
+  if (napi_add_env_cleanup_hook(env, state_cleanup, st) != napi_ok) {
+    free(st);
+    return 0;
+  }
+  napi_property_descriptor props[] = {
+      {"futexWait", NULL, js_wait, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"futexNotify", NULL, js_notify, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"futexWaitAsync", NULL, js_wait_async, NULL, NULL, NULL, napi_enumerable, st},
+      {"futexWaitCancel", NULL, js_wait_cancel, NULL, NULL, NULL, napi_enumerable, st},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+}

@@ -1,0 +1,298 @@
+/**
+ * Atomic 32- and 64-bit views of one aligned word of a mapping (mmap-io's
+ * `atomic_u32` / `atomic_u64`). Every operation is one `Atomics.*` call on
+ * this thread's view of the shared memory: a real atomic instruction, exact
+ * across threads and across processes that map the same file read-write.
+ */
+import { argTypeError, misuse, outOfRange } from '../errors.js';
+import { VIEW_BYTES } from '../core/thread-mapping.js';
+import { native } from '../native/binding.js';
+import type { ThreadMapping } from '../core/thread-mapping.js';
+import { STATUS_FAULTS_I32 } from '../native/status-page.js';
+import type { WindowCore } from './window-core.js';
+
+/** Index of the successor key in a Float64Array over a status page. */
+const SUCCESSOR = native.statusSuccessorByte / 8;
+
+/**
+ * @internal After a resize (in any thread) an atomic view moves to the new
+ * mapping at its next call: a new typed array over this thread's view of
+ * it, or ERR_MMAP_OUT_OF_BOUNDS when the word is past the new end.
+ */
+function rebind<T>(core: WindowCore, abs: number, width: number, offset: number, make: (buffer: ArrayBufferLike, inner: number) => T): T {
+  const v = core.live();
+  if (abs + width > v.size) {
+    throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the ${width * 8}-bit word at offset ${offset} is past the end of '${v.path}', which was resized to ${v.size} bytes`, v.path);
+  }
+  const index = Math.floor(abs / VIEW_BYTES);
+  return make(v.view(index).buffer, abs - index * VIEW_BYTES);
+}
+
+const U32_RANGE = 'an integer >= 0 and <= 4294967295';
+const U64_MAX = (1n << 64n) - 1n;
+const U64_RANGE = 'a bigint (or safe integer number) >= 0 and <= 2^64 - 1';
+
+function u32(value: unknown, name: string): number {
+  if (typeof value === 'number') {
+    if (value >>> 0 === value) return value;
+    throw outOfRange(name, U32_RANGE, value);
+  }
+  throw argTypeError(name, 'of type number', value);
+}
+
+function u64(value: unknown, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value >= 0n && value <= U64_MAX) return value;
+    throw outOfRange(name, U64_RANGE, value);
+  }
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+    throw outOfRange(name, U64_RANGE, value);
+  }
+  throw argTypeError(name, 'of type bigint or number', value);
+}
+
+/**
+ * An atomic unsigned 32-bit word of a mapping, from
+ * `MemoryMappedFile.atomicU32(offset)`. Operations return what `Atomics.*`
+ * returns (the previous value for read-modify-write operations).
+ *
+ * On a read-only file only {@link load} is allowed (the rest throw
+ * `ERR_MMAP_INVALID_MODE`); on a copy-on-write file the stores stay private
+ * to this process. After `close()` in this thread every call throws
+ * `ERR_MMAP_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * const counter = file.atomicU32(0);
+ * counter.add(1);
+ * counter.compareExchange(5, 0); // 5 -> 0 only if it is 5
+ * console.log(counter.load());
+ * ```
+ */
+export class AtomicU32 {
+  #a: Uint32Array;
+  #v: ThreadMapping;
+  readonly #core: WindowCore;
+  /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
+  #status: Int32Array;
+  /** The same page as float64s: a resize records the successor's key there. */
+  #successor: Float64Array;
+  readonly #readOnly: boolean;
+  readonly #abs: number;
+  /** Byte offset of the word, relative to the file or segment it came from. */
+  readonly offset: number;
+
+  /** @internal */
+  constructor(core: WindowCore, array: Uint32Array, offset: number, abs: number) {
+    this.#core = core;
+    this.#v = core.views;
+    this.#status = core.views.status;
+    this.#successor = core.successor;
+    this.#readOnly = core.mode === 'ro';
+    this.#a = array;
+    this.#abs = abs;
+    this.offset = offset;
+  }
+
+  #live(): Uint32Array {
+    if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
+    if (this.#v.closed) throw this.#v.closedError();
+    return this.#a;
+  }
+
+  #store(what: string): Uint32Array {
+    if (this.#readOnly) throw this.#core.modeError(`atomicU32(${this.offset}).${what}`);
+    return this.#live();
+  }
+
+  #rebind(): void {
+    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: #live reports it
+    this.#a = rebind(this.#core, this.#abs, 4, this.offset, (buffer, inner) => new Uint32Array(buffer, inner, 1));
+    this.#v = this.#core.views;
+    this.#status = this.#v.status;
+    this.#successor = this.#core.successor;
+  }
+
+  /**
+   * The mapping the operation used lost pages. A shrink in another thread
+   * marks the old mapping so: if this word is still inside the file, its
+   * page was never cut and the operation reached the file (rebind moves the
+   * view, or throws ERR_MMAP_OUT_OF_BOUNDS when the word is past the end).
+   */
+  #faulted(): void {
+    if (this.#successor[SUCCESSOR] === 0) throw this.#v.faultError();
+    this.#rebind();
+  }
+
+  #done(result: number): number {
+    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
+    return result;
+  }
+
+  /** The current value. */
+  load(): number {
+    return this.#done(Atomics.load(this.#live(), 0));
+  }
+  /** Sets the value. */
+  store(value: number): void {
+    const n = u32(value, 'value');
+    this.#done(Atomics.store(this.#store('store'), 0, n));
+  }
+  /** Adds (wrapping at 2^32); returns the previous value. */
+  add(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.add(this.#store('add'), 0, n));
+  }
+  /** Subtracts (wrapping at 0); returns the previous value. */
+  sub(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.sub(this.#store('sub'), 0, n));
+  }
+  /** Bitwise and; returns the previous value. */
+  and(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.and(this.#store('and'), 0, n));
+  }
+  /** Bitwise or; returns the previous value. */
+  or(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.or(this.#store('or'), 0, n));
+  }
+  /** Bitwise xor; returns the previous value. */
+  xor(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.xor(this.#store('xor'), 0, n));
+  }
+  /** Sets the value; returns the previous one. */
+  exchange(value: number): number {
+    const n = u32(value, 'value');
+    return this.#done(Atomics.exchange(this.#store('exchange'), 0, n));
+  }
+  /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
+  compareExchange(expected: number, replacement: number): number {
+    const e = u32(expected, 'expected');
+    const r = u32(replacement, 'replacement');
+    return this.#done(Atomics.compareExchange(this.#store('compareExchange'), 0, e, r));
+  }
+}
+
+/**
+ * An atomic unsigned 64-bit word of a mapping, from
+ * `MemoryMappedFile.atomicU64(offset)`. Values are bigints (a safe integer
+ * number is accepted as an argument); results are bigints.
+ * Modes and closing behave as for {@link AtomicU32}.
+ *
+ * @example
+ * ```ts
+ * const total = file.atomicU64(8);
+ * total.add(1n);
+ * console.log(total.load()); // 1n
+ * ```
+ */
+export class AtomicU64 {
+  #a: BigUint64Array;
+  #v: ThreadMapping;
+  readonly #core: WindowCore;
+  /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
+  #status: Int32Array;
+  /** The same page as float64s: a resize records the successor's key there. */
+  #successor: Float64Array;
+  readonly #readOnly: boolean;
+  readonly #abs: number;
+  /** Byte offset of the word, relative to the file or segment it came from. */
+  readonly offset: number;
+
+  /** @internal */
+  constructor(core: WindowCore, array: BigUint64Array, offset: number, abs: number) {
+    this.#core = core;
+    this.#v = core.views;
+    this.#status = core.views.status;
+    this.#successor = core.successor;
+    this.#readOnly = core.mode === 'ro';
+    this.#a = array;
+    this.#abs = abs;
+    this.offset = offset;
+  }
+
+  #live(): BigUint64Array {
+    if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
+    if (this.#v.closed) throw this.#v.closedError();
+    return this.#a;
+  }
+
+  #store(what: string): BigUint64Array {
+    if (this.#readOnly) throw this.#core.modeError(`atomicU64(${this.offset}).${what}`);
+    return this.#live();
+  }
+
+  #rebind(): void {
+    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: #live reports it
+    this.#a = rebind(this.#core, this.#abs, 8, this.offset, (buffer, inner) => new BigUint64Array(buffer, inner, 1));
+    this.#v = this.#core.views;
+    this.#status = this.#v.status;
+    this.#successor = this.#core.successor;
+  }
+
+  /**
+   * The mapping the operation used lost pages. A shrink in another thread
+   * marks the old mapping so: if this word is still inside the file, its
+   * page was never cut and the operation reached the file (rebind moves the
+   * view, or throws ERR_MMAP_OUT_OF_BOUNDS when the word is past the end).
+   */
+  #faulted(): void {
+    if (this.#successor[SUCCESSOR] === 0) throw this.#v.faultError();
+    this.#rebind();
+  }
+
+  #done(result: bigint): bigint {
+    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
+    return result;
+  }
+
+  /** The current value. */
+  load(): bigint {
+    return this.#done(Atomics.load(this.#live(), 0));
+  }
+  /** Sets the value. */
+  store(value: bigint | number): void {
+    const n = u64(value, 'value');
+    this.#done(Atomics.store(this.#store('store'), 0, n));
+  }
+  /** Adds (wrapping at 2^64); returns the previous value. */
+  add(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.add(this.#store('add'), 0, n));
+  }
+  /** Subtracts (wrapping at 0); returns the previous value. */
+  sub(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.sub(this.#store('sub'), 0, n));
+  }
+  /** Bitwise and; returns the previous value. */
+  and(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.and(this.#store('and'), 0, n));
+  }
+  /** Bitwise or; returns the previous value. */
+  or(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.or(this.#store('or'), 0, n));
+  }
+  /** Bitwise xor; returns the previous value. */
+  xor(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.xor(this.#store('xor'), 0, n));
+  }
+  /** Sets the value; returns the previous one. */
+  exchange(value: bigint | number): bigint {
+    const n = u64(value, 'value');
+    return this.#done(Atomics.exchange(this.#store('exchange'), 0, n));
+  }
+  /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
+  compareExchange(expected: bigint | number, replacement: bigint | number): bigint {
+    const e = u64(expected, 'expected');
+    const r = u64(replacement, 'replacement');
+    return this.#done(Atomics.compareExchange(this.#store('compareExchange'), 0, e, r));
+  }
+}
