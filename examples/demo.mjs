@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { MmapFile } from 'ranged-mmap';
 
 /** The byte every position of chunk `index` holds: never 0, so an unwritten chunk shows. */
-const valueOf = (index) => (index % 251) + 1;
+const chunkValue = (index) => (index % 251) + 1;
 
 if (isMainThread) {
   const { values } = parseArgs({
@@ -52,7 +52,7 @@ if (isMainThread) {
   let bad = 0;
   for (let offset = 0, index = 0; offset < size; offset += chunk, index++) {
     const n = readSync(fd, buf, 0, Math.min(chunk, size - offset), offset);
-    const expected = valueOf(index);
+    const expected = chunkValue(index);
     for (let i = 0; i < n; i++) if (buf[i] !== expected) bad++;
   }
   closeSync(fd);
@@ -75,7 +75,7 @@ if (isMainThread) {
   let count = 0;
   for (let range = allocator.allocate(chunk); range !== null; range = allocator.allocate(chunk)) {
     // The last range may be clamped at the end of the file.
-    const bytes = data.subarray(0, range.length).fill(valueOf(range.start / chunk));
+    const bytes = data.subarray(0, range.length).fill(chunkValue(range.start / chunk));
     file.flushRange(file.writeRange(range, bytes));
     count++;
   }

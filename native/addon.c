@@ -100,6 +100,20 @@ static int get_u64(napi_env env, napi_value v, uint64_t *out) {
   return 1;
 }
 
+/* A whole number in [0, 2^32): tokens and view indexes. */
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 4294967295.0 ||
+      d != (double)(uint32_t)d) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native call received a token or index that is not a "
+                           "whole number in [0, 2^32)");
+    return 0;
+  }
+  *out = (uint32_t)d;
+  return 1;
+}
+
 static int get_bool(napi_env env, napi_value v) {
   bool b = false;
   napi_get_value_bool(env, v, &b);
@@ -223,9 +237,9 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
 static napi_value js_view(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t token = 0, index = 0;
-  if (!get_args(env, info, 2, argv)) return NULL;
-  napi_get_value_uint32(env, argv[0], &token);
-  napi_get_value_uint32(env, argv[1], &index);
+  if (!get_args(env, info, 2, argv) || !get_u32(env, argv[0], &token) ||
+      !get_u32(env, argv[1], &index))
+    return NULL;
   attachment *a = find_attachment(get_state(env), token);
   if (a == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED", "the file is closed in this thread");
@@ -284,17 +298,19 @@ static napi_value fault_error(napi_env env, rm_mapping *m) {
   return error;
 }
 
-/* faultInfo(key) -> the ERR_MMAP_FAULT error for that mapping, or null. */
+/* faultInfo(key) -> the ERR_MMAP_FAULT error for that mapping, or null when
+ * it has none; throws ERR_MMAP_CLOSED when no mapping has that key. */
 static napi_value js_fault_info(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
   if (!get_args(env, info, 1, argv) || !get_u64(env, argv[0], &key)) return NULL;
   rm_mapping *m = rm_table_acquire(key);
-  napi_value out = NULL;
-  if (m != NULL) {
-    out = fault_error(env, m);
-    rm_table_release(m);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
   }
+  napi_value out = fault_error(env, m);
+  rm_table_release(m);
   if (out == NULL) napi_get_null(env, &out);
   return out;
 }
@@ -376,8 +392,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 static napi_value js_detach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint32_t token = 0;
-  if (!get_args(env, info, 1, argv)) return NULL;
-  napi_get_value_uint32(env, argv[0], &token);
+  if (!get_args(env, info, 1, argv) || !get_u32(env, argv[0], &token)) return NULL;
   env_state *st = get_state(env);
   for (attachment **p = &st->head; *p != NULL; p = &(*p)->next) {
     attachment *a = *p;
@@ -570,8 +585,8 @@ static napi_value js_open_async(napi_env env, napi_callback_info info) {
 /* ---- sync, advice, populate, pwrite -------------------------------------- */
 
 static int get_sync_mode(napi_env env, napi_value v, rm_sync_mode *mode) {
-  int32_t n = -1;
-  napi_get_value_int32(env, v, &n);
+  uint32_t n = 0;
+  if (!get_u32(env, v, &n)) return 0;
   if (n != RM_SYNC_SCHEDULE && n != RM_SYNC_RANGE && n != RM_SYNC_ALL) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native sync: unknown mode");
     return 0;
@@ -625,11 +640,10 @@ static napi_value js_sync_async(napi_env env, napi_callback_info info) {
 static napi_value js_advise(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
-  int32_t advice = -1;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  uint32_t advice = 0;
+  if (!get_args(env, info, 4, argv) || !get_u32(env, argv[3], &advice)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
-  napi_get_value_int32(env, argv[3], &advice);
   /* Only advice that cannot lose data or change the mapping's meaning:
    * MADV_DONTNEED on a shared mapping is safe (pages are re-read from the
    * file), MADV_REMOVE or MADV_FREE would not be. */
@@ -639,7 +653,7 @@ static napi_value js_advise(napi_env env, napi_callback_info info) {
                 advice == MADV_NOHUGEPAGE || advice == 22 /* POPULATE_READ */ ||
                 advice == 23 /* POPULATE_WRITE */;
   const char *syscall = "madvise";
-  int err = allowed ? rm_advise(m, offset, length, advice, &syscall) : EINVAL;
+  int err = allowed ? rm_advise(m, offset, length, (int)advice, &syscall) : EINVAL;
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
   return undefined(env);
@@ -749,8 +763,8 @@ static napi_value js_fill_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
   uint32_t value = 256;
-  if (!get_args(env, info, 4, argv)) return NULL;
-  if (napi_get_value_uint32(env, argv[3], &value) != napi_ok || value > 255) {
+  if (!get_args(env, info, 4, argv) || !get_u32(env, argv[3], &value)) return NULL;
+  if (value > 255) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native fill: value must be a byte");
     return NULL;
   }

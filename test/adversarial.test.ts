@@ -187,8 +187,17 @@ test('close() with every async form in flight: each settles with its honest resu
 
 // ---- 2. range ownership ---------------------------------------------------
 
-for (const [label, size] of [['Int32 page counter, 64 KiB file', 16 * ALIGNMENT], ['BigInt byte counter, 64 GiB sparse file', 64 * 2 ** 30]] as const) {
-  test(`the concurrent counter never wraps (${label}): 5,000 huge requests after exhaustion are all null, and the first range is never handed out twice`, () => {
+// 4 TiB is the Int32 page counter at its largest (2^30 pages). After the
+// file is exhausted, a counter that kept taking 4 MiB adds would pass 2^31
+// after about a million calls, wrap, and after about four million more be
+// back at [0, ...), handing out a range that is already owned. 8 TiB takes
+// the BigInt byte counter.
+for (const [label, size, extraCalls] of [
+  ['Int32 page counter, 64 KiB file', 16 * ALIGNMENT, 0],
+  ['Int32 page counter at its largest, 4 TiB sparse file', 4 * 2 ** 40, 5_000_000],
+  ['BigInt byte counter, 8 TiB sparse file', 8 * 2 ** 40, 0],
+] as const) {
+  test(`the concurrent counter never wraps (${label}): huge and repeated requests after exhaustion are all null, and the first range is never handed out twice`, () => {
     const t = tempDir();
     try {
       const { file, allocator } = MmapFile.create(t.path('w.bin'), size, { allocator: 'concurrent', sparse: true });
@@ -197,6 +206,9 @@ for (const [label, size] of [['Int32 page counter, 64 KiB file', 16 * ALIGNMENT]
       assert.deepEqual([rest.start, rest.end], [ALIGNMENT, size], 'a huge request is clamped at the end');
       for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2 ** 53 - 1), null, `call ${i}`);
       for (let i = 0; i < 5000; i++) assert.equal(allocator.allocate(2n ** 53n - 1n), null);
+      let handedOut = 0;
+      for (let i = 0; i < extraCalls; i++) if (allocator.allocate(4 * 1024 * 1024) !== null) handedOut++;
+      assert.equal(handedOut, 0, 'a 4 MiB request after exhaustion got a range');
       assert.equal(allocator.remaining, 0);
       assert.equal(allocator.nextPos, size);
       assert.deepEqual(allocator.saveState(), { kind: 'concurrent', nextPos: size, totalSize: size });
@@ -283,13 +295,30 @@ test('no user code runs inside writeRange: valueOf and getters are never called,
     const range: AllocatedRange = allocator.allocate(2 * ALIGNMENT)!;
     const data = new Uint8Array(2 * ALIGNMENT).fill(5);
     let ran = 0;
-    Object.defineProperty(data, 'buffer', { get: () => (ran++, range.splitAtAlignUp(ALIGNMENT), new ArrayBuffer(0)) });
-    Object.defineProperty(data, 'byteOffset', { get: () => (ran++, range.transfer(), 0) });
+    Object.defineProperty(data, 'buffer', {
+      get: () => {
+        ran++;
+        range.splitAtAlignUp(ALIGNMENT);
+        return new ArrayBuffer(0);
+      },
+    });
+    Object.defineProperty(data, 'byteOffset', {
+      get: () => {
+        ran++;
+        range.transfer();
+        return 0;
+      },
+    });
     file.writeRange(range, data);
     assert.equal(ran, 0);
     assert.equal(range.isLive, true, 'the range is still whole and held here');
     const raw = RawMmapFile.open(path);
-    const offset = { valueOf: () => (ran++, 0) };
+    const offset = {
+      valueOf: () => {
+        ran++;
+        return 0;
+      },
+    };
     assert.throws(() => raw.writeAt(offset as never, data), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => raw.readAt(offset as never, data), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.equal(ran, 0);

@@ -86,7 +86,7 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
       const ranges: AllocatedRange[] = [];
       for (let r = allocator.allocate(1); r !== null; r = allocator.allocate(ALIGNMENT * (1 + (ranges.length % 4)) - 7)) ranges.push(r);
       const perWorker: RangeTransfer[][] = [[], [], []];
-      ranges.forEach((r, i) => perWorker[i % 3].push(r.transfer()));
+      for (const [i, r] of ranges.entries()) perWorker[i % 3].push(r.transfer());
 
       // After transfer() the main thread's copy is dead for every use.
       for (const r of ranges) {

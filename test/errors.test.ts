@@ -38,7 +38,7 @@ function throwsArg(fn: () => unknown, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALI
   return caught as Error;
 }
 
-async function rejectsCode(fn: () => Promise<unknown>, code: string, message: RegExp): Promise<void> {
+async function _rejectsCode(fn: () => Promise<unknown>, code: string, message: RegExp): Promise<void> {
   await assert.rejects(fn, (error: unknown) => {
     assert.ok(error instanceof MmapError, `expected an MmapError ${code}, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
@@ -291,7 +291,7 @@ test('ERR_MMAP_CLOSED: every method after close, sync and async, and the file is
       ['writeRangeAsync', () => f.file.writeRangeAsync(spare, page)],
       ['readRangeAsync', () => f.file.readRangeAsync(f.range, page)],
     ];
-    for (const [name, call] of calls) throwsCode(call, 'ERR_MMAP_CLOSED', /closed/);
+    for (const [_name, call] of calls) throwsCode(call, 'ERR_MMAP_CLOSED', /closed/);
     for (const call of [() => f.file.flushAsync(), () => f.file.syncAllAsync(), () => f.file.flushRangeAsync(receipt), () => f.file.syncRangeAsync(receipt)]) {
       await rejectsCodeOrThrows(call, 'ERR_MMAP_CLOSED');
     }

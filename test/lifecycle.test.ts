@@ -5,7 +5,7 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { ALIGNMENT, MmapFile, RawMmapFile, inspectNative, type AllocatedRange, type SharedMappedFile } from 'ranged-mmap';
+import { ALIGNMENT, MmapFile, RawMmapFile, inspectNative, type SharedMappedFile } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
 import { TestWorker, WORKER_TEST, codeOf, lifeWorkerUrl, runJob, terminateWorkers } from './worker-helpers.js';
 import { checksum, firstMismatch, patternFor } from './fixtures/conc-pattern.js';

@@ -4,9 +4,9 @@
 // child must exit normally, and the file must be unchanged.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fixture, killChildren, only, runChild } from './fault-helpers.js';
 import { pattern, tempDir } from './helpers.js';
 import { FILE_SIZE } from './fixtures/native-layout.js';
@@ -14,13 +14,16 @@ import type { NativeReport } from './fixtures/native-direct-child.js';
 
 afterEach(killChildren);
 
-/** The addon the library loads: RANGED_MMAP_ADDON if set (scripts/check-native.sh), else what node-gyp-build finds. */
+/** The addon the library loads, by the loader's rule: RANGED_MMAP_NATIVE_BINDING if set (scripts/check-native.sh), else a source build, else the prebuild. */
 function addonPath(): string {
-  if (process.env.RANGED_MMAP_ADDON) return process.env.RANGED_MMAP_ADDON;
+  const override = process.env.RANGED_MMAP_NATIVE_BINDING;
+  if (override) return override;
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('ranged-mmap/package.json'));
-  const load = require('node-gyp-build') as { path(dir: string): string };
-  return load.path(root);
+  const built = join(root, 'build', 'Release', 'ranged_mmap.node');
+  if (existsSync(built)) return built;
+  const dir = join(root, 'prebuilds', 'linux-x64');
+  return join(dir, readdirSync(dir).find((name) => name.endsWith('.node'))!);
 }
 
 test('the native core refuses bad keys, tokens, offsets, lengths, buffers and spans past the end when called directly', { timeout: 120_000 }, async () => {

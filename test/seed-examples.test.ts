@@ -82,10 +82,12 @@ test('concurrent allocator: four workers allocate 4 KiB ranges until the file is
     file.close();
     // Every page was handed out exactly once, and holds the value of the worker that got it.
     const owner = new Map<number, number>();
-    reports.forEach((r, w) => r.starts.forEach((start) => {
-      assert.equal(owner.has(start), false, `page at ${start} was allocated twice`);
-      owner.set(start, w + 1);
-    }));
+    for (const [w, r] of reports.entries()) {
+      for (const start of r.starts) {
+        assert.equal(owner.has(start), false, `page at ${start} was allocated twice`);
+        owner.set(start, w + 1);
+      }
+    }
     assert.equal(owner.size, pages);
     const disk = readFileSync(t.path('output.bin'));
     assert.equal(disk.length, ALIGNMENT * pages);

@@ -27,7 +27,7 @@ export class WorkerPool {
           new Promise((resolve, reject) => {
             const onMessage = (m) => {
               w.off('error', onError);
-              if (m && m.error) reject(new Error(m.error));
+              if (m?.error) reject(new Error(m.error));
               else resolve(m);
             };
             const onError = (e) => {

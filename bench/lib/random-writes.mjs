@@ -23,6 +23,16 @@ export function writeMapped(file, { seed, count, firstPage, pages, base }) {
   }
 }
 
+/** The bare-mapping peer: a plain Uint8Array over the mapping, no checks at all. */
+export function writeBare(view, { seed, count, firstPage, pages, base }) {
+  const { buf, view: words } = page();
+  const next = prng(seed);
+  for (let j = 0; j < count; j++) {
+    words.setUint32(0, base + j, true);
+    view.set(buf, (firstPage + Math.floor(next() * pages)) * PAGE);
+  }
+}
+
 export function writePwrite(fd, { seed, count, firstPage, pages, base }) {
   const { buf, view } = page();
   const next = prng(seed);
@@ -38,6 +48,16 @@ export function runJob(job) {
     const file = RawMmapFile.fromShared(job.shared);
     const t0 = performance.now();
     writeMapped(file, job);
+    const ms = performance.now() - t0;
+    file.close();
+    return ms;
+  }
+  if (job.kind === 'bare') {
+    // readSlice(0, size) is view 0 of the mapping itself for files up to 1 GiB.
+    const file = RawMmapFile.fromShared(job.shared);
+    const view = file.readSlice(0, file.size);
+    const t0 = performance.now();
+    writeBare(view, job);
     const ms = performance.now() - t0;
     file.close();
     return ms;

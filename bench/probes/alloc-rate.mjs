@@ -1,11 +1,11 @@
-// Probe: ConcurrentAllocator.allocate(4096) rate in one thread, for a file
-// up to 4 GiB (Int32 page counter) and one past 4 GiB (BigInt byte counter).
+// Probe: ConcurrentAllocator.allocate(4096) rate in one thread, for a file up
+// to 4 TiB (Int32 page counter) and one past 4 TiB (BigInt byte counter).
 //   node bench/probes/alloc-rate.mjs
 import { rmSync } from 'node:fs';
 import { MmapFile } from 'ranged-mmap';
 
 const path = '/tmp/ranged-mmap-alloc-probe.bin';
-for (const [label, size] of [['4 GiB file (page counter)', 4 * 2 ** 30], ['64 GiB file (BigInt counter)', 64 * 2 ** 30]]) {
+for (const [label, size] of [['64 GiB file (page counter)', 64 * 2 ** 30], ['8 TiB file (BigInt counter)', 8 * 2 ** 40]]) {
   const rates = [];
   for (let rep = 0; rep < 7; rep++) {
     const { file, allocator } = MmapFile.create(path, size, { allocator: 'concurrent', sparse: true });

@@ -5,12 +5,15 @@
 // instant, so dividing by one worker's own time would overstate the rate).
 // No peer and no speedup. Verified: every allocation succeeded and the
 // shared counter moved by exactly that many pages, so none was lost or
-// handed out twice.
+// handed out twice. Before every repetition, the memory warm step of
+// BENCH.md (64 MiB: the scenario itself touches almost no memory).
 import { join } from 'node:path';
 import { MmapFile } from 'ranged-mmap';
 import { removeAndSync } from '../lib/files.mjs';
 import { withPool } from '../lib/pool.mjs';
-import { summary } from '../lib/stats.mjs';
+import { measured } from '../lib/stats.mjs';
+import { warmMemory, warmSize } from '../lib/warm.mjs';
+import { reportedKiB } from '../lib/page-reporting.mjs';
 
 const workerScript = new URL('../workers/alloc-worker.mjs', import.meta.url);
 
@@ -26,9 +29,12 @@ export async function alloc({ dir, quick, reps, log }) {
 
 async function measure({ pool, workers, count, path, reps, log }) {
   const rates = [];
+  const reported = [];
   let verified = true;
   // rep -1 is the untimed warm-up (it also lets the workers' JIT settle).
   for (let rep = -1; rep < reps; rep++) {
+    if (rep >= 0) warmMemory(warmSize(0));
+    const kib = reportedKiB();
     const { file, allocator } = MmapFile.create(path, 64 * 2 ** 30, { allocator: 'concurrent', sparse: true });
     try {
       const replies = await pool.run(Array.from({ length: workers }, () => ({ shared: file.share(), count })));
@@ -40,6 +46,7 @@ async function measure({ pool, workers, count, path, reps, log }) {
       const span = Math.max(...replies.map((r) => r.end)) - Math.min(...replies.map((r) => r.start));
       if (rep >= 0) {
         rates.push(got / (span / 1000));
+        reported.push(reportedKiB() - kib);
         log(`  alloc W=${workers} rep ${rep + 1}/${reps}: ${rates.at(-1).toFixed(0)}/s`);
       }
     } finally {
@@ -53,7 +60,7 @@ async function measure({ pool, workers, count, path, reps, log }) {
     workers,
     peer: null,
     speedup: null,
-    subject: { ...summary(rates), unit: 'allocs/s', values: rates },
+    subject: measured(rates, 'allocs/s', true, reported),
     peerValue: null,
     verified,
   };

@@ -12,6 +12,7 @@ import { MmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -59,9 +60,9 @@ export async function limit({ dir, quick, reps, log }) {
   ];
   log('limit');
   try {
-    const { times, verified } = await alternate(contenders, reps, log);
+    const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'limit' });
     return [
-      comparison({ scenario: 'limit', variant: 'writeRange-12m', workers: 1, subject: 'writeRange', peer: 'Buffer.copy', times, verified, unit: 'MiB/s', higherIsBetter: true }),
+      comparison({ scenario: 'limit', variant: 'writeRange-12m', workers: 1, subject: 'writeRange', peer: 'Buffer.copy', times, verified, order, reported, unit: 'MiB/s', higherIsBetter: true }),
     ];
   } finally {
     file.close();

@@ -1,15 +1,23 @@
 // random-4k (BENCH.md): 1,000,000 writes of 4 KiB at random 4K-aligned
 // offsets (fixed seed) in a 1 GiB file, from 1 thread and from 2 workers
 // (each worker in its own half of the file, so the final contents are
-// known), into a fresh file ("first-touch", timed from create) and into a
-// file whose pages were all written before ("warm" with those pages still
-// dirty, "warm-clean" with them written back; only the writes are timed).
-// Subject: RawMmapFile.writeAt. Peer: fs.writeSync (pwrite).
-// Both write the same page sequence (fixed-seed PRNG), and verification
-// replays it, so every page of both files is checked after every repetition.
-// File kinds: the subject's create reserves the blocks (fallocate, the
-// library default, timed in first-touch); the peer's file is sparse
-// (ftruncate), the usual way to pre-size a file from Node.
+// known). Subject: RawMmapFile.writeAt. Peer: fs.writeSync (pwrite), and in
+// "warm" also the bare mapping: a plain Uint8Array over the same kind of
+// mapping (RawMmapFile.readSlice(0, size), view 0 of the mapping) written
+// with view.set(page, offset), no checks.
+// Variants (both sides' files always prepared the same way):
+//  - "first-touch-prealloc": a fresh file, timed from create; both files
+//    reserve their blocks (fallocate: the subject's RawMmapFile.create, the
+//    peer's file made by the same call and closed, then opened with fs);
+//  - "first-touch-sparse": the same with sparse files (the subject's
+//    create with { sparse: true }, the peer's open + ftruncate);
+//  - "warm" / "warm-clean": preallocated files whose pages were all written
+//    before (kept from the warm-up repetition on); only the writes are
+//    timed; "warm" with those pages dirty again, "warm-clean" with them
+//    written back.
+// Every contender writes the same page sequence (fixed-seed PRNG), and
+// verification replays it, so every page of every file is checked after
+// every repetition.
 import { openSync, closeSync, ftruncateSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawMmapFile } from 'ranged-mmap';
@@ -18,16 +26,17 @@ import { removeAndSync, syncDisk } from '../lib/files.mjs';
 import { withPool } from '../lib/pool.mjs';
 import { PAGE, FILL, expectedPages, redirtyFd, redirtyMapped, runJob } from '../lib/random-writes.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const MiB = 1024 * 1024;
 const workerScript = new URL('../workers/random-worker.mjs', import.meta.url);
 
 export async function random4k({ dir, quick, reps, log }) {
-  // Quick mode is the full scenario scaled by 1/16 in both file size and
+  // Quick mode is the full scenario scaled by 1/32 in both file size and
   // write count, so each page still takes ~4 writes and the share of
   // first-touch faults stays what the full run sees.
-  const size = (quick ? 64 : 1024) * MiB;
-  const count = quick ? 62_500 : 1_000_000;
+  const size = (quick ? 32 : 1024) * MiB;
+  const count = quick ? 31_250 : 1_000_000;
   const results = [];
   for (const workers of [1, 2]) {
     if (workers === 1) results.push(...(await measure({ pool: null, workers, dir, size, count, reps, log })));
@@ -53,12 +62,11 @@ async function measure({ pool, workers, dir, size, count, reps, log }) {
     await pool.run(jobs.map((j) => ({ ...j, ...extra })));
   };
   const results = [];
-  for (const variant of ['first-touch', 'warm', 'warm-clean']) {
-    const fresh = variant === 'first-touch';
+  for (const variant of ['first-touch-prealloc', 'first-touch-sparse', 'warm', 'warm-clean']) {
+    const fresh = variant.startsWith('first-touch');
+    const sparse = variant === 'first-touch-sparse';
     log(`random-4k W=${workers} ${variant}`);
-    const oursPath = join(dir, 'random-ours.bin');
-    const peerPath = join(dir, 'random-peer.bin');
-    // The warm variants keep both files from the warm-up repetition on and
+    // The warm variants keep the files from the warm-up repetition on and
     // time only the writes. Between repetitions the files are synced, not
     // removed, so no repetition starts with the kernel's background
     // write-back half done (two dirty 1 GiB files sit right at its
@@ -69,53 +77,74 @@ async function measure({ pool, workers, dir, size, count, reps, log }) {
     //  - warm-clean: pages cached but written back: the state of a
     //    long-running writer between write-back passes, where a write
     //    through the mapping first takes a write fault per page.
-    let ours = null;
-    let peerFd = -1;
-    const contenders = [
-      {
-        name: 'ranged-mmap',
+    /** A contender whose file is a RawMmapFile (the subject, and the bare mapping peer). */
+    const mapped = (name, kind, path) => {
+      let file = null;
+      return {
+        name,
+        path,
         async run() {
           const t0 = performance.now();
-          if (ours === null) ours = RawMmapFile.create(oursPath, size);
-          else if (variant === 'warm') redirtyMapped(ours);
+          if (file === null) file = RawMmapFile.create(path, size, { sparse });
+          else if (variant === 'warm') redirtyMapped(file);
           const t1 = performance.now();
-          await run({ kind: 'mmap', shared: ours.share() });
+          await run({ kind, shared: file.share() });
           return performance.now() - (fresh ? t0 : t1);
         },
-        verify: () => verify(oursPath, size, expected),
+        verify: () => verify(path, size, expected),
         cleanup() {
           if (!fresh) return syncDisk();
-          ours.close();
-          ours = null;
-          removeAndSync(oursPath);
+          file.close();
+          file = null;
+          removeAndSync(path);
         },
-      },
-      {
-        name: 'fs.writeSync',
+        close() {
+          if (file) file.close();
+          file = null;
+        },
+      };
+    };
+    const pwrite = (name, path) => {
+      let fd = -1;
+      return {
+        name,
+        path,
         async run() {
           const t0 = performance.now();
-          if (peerFd < 0) {
-            peerFd = openSync(peerPath, 'w+');
-            ftruncateSync(peerFd, size);
-          } else if (variant === 'warm') redirtyFd(peerFd, size);
+          if (fd < 0) {
+            if (sparse) {
+              fd = openSync(path, 'w+');
+              ftruncateSync(fd, size);
+            } else {
+              RawMmapFile.create(path, size).close(); // reserved blocks, as the subject's file
+              fd = openSync(path, 'r+');
+            }
+          } else if (variant === 'warm') redirtyFd(fd, size);
           const t1 = performance.now();
-          await run({ kind: 'pwrite', path: peerPath });
+          await run({ kind: 'pwrite', path });
           return performance.now() - (fresh ? t0 : t1);
         },
-        verify: () => verify(peerPath, size, expected),
+        verify: () => verify(path, size, expected),
         cleanup() {
           if (!fresh) return syncDisk();
-          closeSync(peerFd);
-          peerFd = -1;
-          removeAndSync(peerPath);
+          closeSync(fd);
+          fd = -1;
+          removeAndSync(path);
         },
-      },
-    ];
-    const { times, verified } = await alternate(contenders, reps, log);
-    if (ours) ours.close();
-    if (peerFd >= 0) closeSync(peerFd);
-    removeAndSync(oursPath, peerPath);
-    results.push(comparison({ scenario: 'random-4k', variant, workers, subject: 'ranged-mmap', peer: 'fs.writeSync', times, verified, unit: 'ms' }));
+        close() {
+          if (fd >= 0) closeSync(fd);
+          fd = -1;
+        },
+      };
+    };
+    const contenders = [mapped('ranged-mmap', 'mmap', join(dir, 'random-ours.bin')), pwrite('fs.writeSync', join(dir, 'random-peer.bin'))];
+    if (variant === 'warm') contenders.push(mapped('bare mapping', 'bare', join(dir, 'random-bare.bin')));
+    const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: `random-4k W=${workers} ${variant}` });
+    for (const c of contenders) c.close();
+    removeAndSync(...contenders.map((c) => c.path));
+    for (const c of contenders.slice(1)) {
+      results.push(comparison({ scenario: 'random-4k', variant, workers, subject: 'ranged-mmap', peer: c.name, times, verified, order, reported, unit: 'ms' }));
+    }
   }
   return results;
 }

@@ -3,8 +3,12 @@
 //  - random: 4 KiB records at random 4K-aligned offsets (fixed seed); the
 //    consumer XORs one 32-bit word per 64-byte line of each record. Peer
 //    fs.readSync into a buffer; subject RawMmapFile.readAt into a buffer
-//    ("random-4k"), and readSlice, a view of the mapping read in place
-//    ("random-4k-slice": the zero-copy way to read a record).
+//    ("random-4k"), readSlice, a view of the mapping read in place
+//    ("random-4k-slice"), and cursor.seek, the same in place with no new
+//    view per record ("random-4k-cursor"). Second peer in each, the bare mapping: a plain Uint8Array over the same mapping
+//    (readSlice(0, size), view 0 of the mapping, made once), no checks:
+//    target.set(view.subarray(o, o + 4096)) for the copy, and the words
+//    read straight from an Int32Array over that view for in place.
 //  - scan: the whole file in 1 MiB steps; subject reads through the mapping
 //    with no copy (readSlice is a view of the mapping), peer fs.readSync
 //    into a 1 MiB buffer. Both XOR one 32-bit word per 64-byte line.
@@ -17,6 +21,7 @@ import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { prng } from '../lib/random.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
@@ -24,7 +29,7 @@ const STEP = MiB;
 const LINE_WORDS = 16;
 
 export async function read({ dir, quick, reps, log }) {
-  const size = (quick ? 256 : 1024) * MiB;
+  const size = (quick ? 128 : 1024) * MiB;
   const count = quick ? 200_000 : 1_000_000;
   const path = join(dir, 'read.bin');
   writeIndexFile(path, size);
@@ -80,26 +85,64 @@ export async function read({ dir, quick, reps, log }) {
           return ms;
         },
       };
+      // The allocation-free in-place read: cursor.seek checks bounds and the
+      // file's state and says where the record is in this thread's view of
+      // the mapping (view 0 here: the file is 1 GiB at most, so `mapped`
+      // covers the same memory).
+      const cursor = file.cursor();
+      const cursorInPlace = {
+        name: 'ranged-mmap',
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (let i = 0; i < count; i++) {
+            const at = cursor.seek(offsets[i], PAGE) / 4;
+            for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= mapped[at + w];
+          }
+          const ms = performance.now() - t0;
+          sums['ranged-mmap'] = x;
+          return ms;
+        },
+      };
       const checked = (c) => ({
         ...c,
         verify() {
           if (sums[c.name] !== expectedRandom) throw new Error(`checksum ${sums[c.name]}, expected ${expectedRandom}`);
         },
       });
+      const bareInPlace = {
+        name: 'bare mapping',
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (let i = 0; i < count; i++) {
+            const at = offsets[i] / 4;
+            for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= mapped[at + w];
+          }
+          const ms = performance.now() - t0;
+          sums['bare mapping'] = x;
+          return ms;
+        },
+      };
       const peer = checked(copying('fs.readSync', (o) => readSync(fd, buf, 0, PAGE, o)));
+      const bareCopy = checked(copying('bare mapping', (o) => buf.set(whole.subarray(o, o + PAGE))));
+      const warmBytes = warmSize(size);
       log('read random-4k (readAt)');
-      let r = await alternate([checked(copying('ranged-mmap', (o) => file.readAt(o, buf))), peer], reps, log);
-      results.push(entry('random-4k', r.times, r.verified));
+      let r = await alternate([checked(copying('ranged-mmap', (o) => file.readAt(o, buf))), peer, bareCopy], reps, log, { warmBytes, label: 'read random-4k' });
+      results.push(...entries('random-4k', r));
       log('read random-4k (readSlice, in place)');
-      r = await alternate([checked(inPlace), peer], reps, log);
-      results.push(entry('random-4k-slice', r.times, r.verified));
+      r = await alternate([checked(inPlace), peer, checked(bareInPlace)], reps, log, { warmBytes, label: 'read random-4k-slice' });
+      results.push(...entries('random-4k-slice', r));
+      log('read random-4k (cursor, in place, no allocation)');
+      r = await alternate([checked(cursorInPlace), peer, checked(bareInPlace)], reps, log, { warmBytes, label: 'read random-4k-cursor' });
+      results.push(...entries('random-4k-cursor', r));
     }
     // sequential scan
     {
       log('read scan');
       const buf = Buffer.alloc(STEP);
       const bufWords = new Int32Array(buf.buffer, buf.byteOffset, STEP / 4);
-      let sums = {};
+      const sums = {};
       const xorLines = (words) => {
         let x = 0;
         for (let i = 0; i < words.length; i += LINE_WORDS) x ^= words[i];
@@ -140,8 +183,7 @@ export async function read({ dir, quick, reps, log }) {
           if (sums[c.name] !== expectedScan) throw new Error(`checksum ${sums[c.name]}, expected ${expectedScan}`);
         },
       }));
-      const { times, verified } = await alternate(contenders, reps, log);
-      results.push(entry('scan-1m', times, verified));
+      results.push(...entries('scan-1m', await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'read scan-1m' })));
     }
   } finally {
     file.close();
@@ -151,8 +193,11 @@ export async function read({ dir, quick, reps, log }) {
   return results;
 }
 
-function entry(variant, times, verified) {
-  return comparison({ scenario: 'read', variant, workers: 1, subject: 'ranged-mmap', peer: 'fs.readSync', times, verified, unit: 'ms' });
+/** One entry per peer that ran in this alternation. */
+function entries(variant, { times, verified, order, reported }) {
+  return ['fs.readSync', 'bare mapping']
+    .filter((peer) => peer in times)
+    .map((peer) => comparison({ scenario: 'read', variant, workers: 1, subject: 'ranged-mmap', peer, times, verified, order, reported, unit: 'ms' }));
 }
 
 /** A file whose every 32-bit little-endian word holds its own index. */

@@ -6,8 +6,8 @@
  *
  * Not exported from the package.
  */
-import { MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { native, SyncMode, type NativeAttachment } from '../native/binding.js';
+import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
+import { native, type SyncMode, type NativeAttachment } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
@@ -152,21 +152,28 @@ export class ThreadMapping {
    * routes write the same page cache, so readers of the mapping see the
    * bytes either way.
    */
-  write(offset: number, data: Uint8Array): void {
-    const length = data.byteLength;
+  write(offset: number, data: Uint8Array, length: number): void {
     if (length >= LARGE_WRITE_BYTES) {
-      this.writeLarge(offset, data);
+      this.writeLarge(offset, data, length);
       return;
     }
     if (offset + length <= this.firstLength) {
       this.first.set(data, offset);
       return;
     }
-    this.writeSpanning(offset, data);
+    this.writeSpanning(offset, data, length);
   }
 
-  private writeLarge(offset: number, data: Uint8Array): void {
-    const length = data.byteLength;
+  /**
+   * The route of a large write: pwrite for mostly cold pages (the kernel
+   * fills fresh page-cache pages straight from `data`: one pass over
+   * memory), populate + copy for warm ones (no pages to fill). Measured
+   * here, and kept per size rather than per contention: routing writes
+   * that race other writers through populate + copy (no inode lock, but a
+   * zero-fill pass and a page-table entry per page) made the headline 2-4x
+   * slower (npm run bench -- --quick --only=headline, 2 and 12 workers).
+   */
+  private writeLarge(offset: number, data: Uint8Array, length: number): void {
     const pages = Math.ceil(length / 4096);
     let resident: number;
     try {
@@ -184,12 +191,11 @@ export class ThreadMapping {
     }
     this.populate(offset, length);
     if (offset + length <= this.firstLength) this.first.set(data, offset);
-    else this.writeSpanning(offset, data);
+    else this.writeSpanning(offset, data, length);
   }
 
-  private writeSpanning(offset: number, data: Uint8Array): void {
+  private writeSpanning(offset: number, data: Uint8Array, length: number): void {
     let done = 0;
-    const length = data.byteLength;
     while (done < length) {
       const at = offset + done;
       const index = Math.floor(at / VIEW_BYTES);

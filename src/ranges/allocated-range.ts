@@ -1,6 +1,6 @@
 import { toOffset } from '../core/arguments.js';
 import { ALIGNMENT } from './alignment.js';
-import { misuse, MmapError } from '../errors.js';
+import { misuse, type MmapError } from '../errors.js';
 import { native } from '../native/binding.js';
 
 /** Internal state of a range; shared only with the modules that must read it. */

@@ -8,7 +8,8 @@ import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/st
 
 /**
  * Hands out non-overlapping ranges of one file to every thread at once,
- * wait-free: one atomic add per allocation on a counter that lives in
+ * wait-free: one atomic add per allocation (of up to 4 MiB; larger ones take
+ * a compare-and-swap loop, lock-free) on a counter that lives in
  * native memory shared by all threads of the process (so it cannot be
  * forged or duplicated). Rounding and clamping as in
  * {@link SequentialAllocator}.
@@ -24,8 +25,15 @@ import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/st
  * let r; while ((r = allocator!.allocate(ALIGNMENT)) !== null) file.writeRange(r, data);
  * ```
  */
-/** Files up to this many pages (4 GiB) count in an Int32 of pages. */
-const PAGE_COUNTER_MAX_PAGES = 1 << 20;
+/** Files up to this many pages (4 TiB) count in an Int32 of pages. */
+const PAGE_COUNTER_MAX_PAGES = 2 ** 30;
+/**
+ * Requests up to this many pages (4 MiB) take one Atomics.add (wait-free);
+ * larger ones a compare-and-swap that never moves the counter past the end.
+ * So racing adds can overshoot the end by at most this much each: below
+ * 2^31 with up to a million threads racing at the moment of exhaustion.
+ */
+const ADD_MAX_PAGES = 1024;
 
 export class ConcurrentAllocator {
   readonly #views: ThreadMapping;
@@ -69,18 +77,25 @@ export class ConcurrentAllocator {
     // counter has reached the end nobody adds to it again, and (3) a value
     // that is negative (it could only be one if it had wrapped) means
     // exhausted. Past the end, only threads already between their load and
-    // their add can still add, one step each: the counter stays within
-    // (threads + 1) * file size. For the Int32 page counter that is below
-    // 2^31 with up to 2,047 threads racing at the very moment of exhaustion;
-    // the BigInt byte counter of larger files has 2^63 of room.
+    // their add can still add, one step each. For the Int32 page counter a
+    // step by add is at most ADD_MAX_PAGES (larger requests claim their pages
+    // by compare-and-swap, never past the end); the BigInt byte counter of
+    // files over 4 TiB has 2^63 of room.
     let want = Math.ceil(n / ALIGNMENT);
     if (want > totalPages) want = totalPages;
     let start: number;
     if (this.#pageCounter) {
-      const seen = Atomics.load(v.status, STATUS_ALLOC_NEXT_PAGES_I32);
+      const status = v.status;
+      const seen = Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32);
       if (seen >= totalPages || seen < 0) return null;
-      const page = Atomics.add(v.status, STATUS_ALLOC_NEXT_PAGES_I32, want);
-      if (page >= totalPages || page < 0) return null;
+      let page: number;
+      if (want <= ADD_MAX_PAGES) {
+        page = Atomics.add(status, STATUS_ALLOC_NEXT_PAGES_I32, want);
+        if (page >= totalPages || page < 0) return null;
+      } else {
+        page = claimPages(status, seen, want, totalPages);
+        if (page < 0) return null;
+      }
       start = page * ALIGNMENT;
     } else {
       const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
@@ -135,5 +150,20 @@ export class ConcurrentAllocator {
   /** Same as {@link saveState}, so `JSON.stringify(allocator)` works. */
   toJSON(): AllocatorState {
     return this.saveState();
+  }
+}
+
+/**
+ * Moves the page counter from `seen` by `want` pages, or to the end,
+ * whichever comes first, with compare-and-swap: it never passes the end.
+ * Returns the first page claimed, or -1 when the file is exhausted.
+ */
+function claimPages(status: Int32Array, seen: number, want: number, totalPages: number): number {
+  for (;;) {
+    if (seen >= totalPages || seen < 0) return -1;
+    const next = want >= totalPages - seen ? totalPages : seen + want;
+    const found = Atomics.compareExchange(status, STATUS_ALLOC_NEXT_PAGES_I32, seen, next);
+    if (found === seen) return seen;
+    seen = found;
   }
 }

@@ -228,9 +228,9 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     const start = s.start;
     // The common case inline: a small write inside the first view is one copy.
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
-    else v.write(start, bytes);
+    else v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return (s.receipt ??= mintReceipt({ key: s.key, start, end: s.end })) as WriteReceipt;
+    return receiptFor(s);
   }
 
   /**
@@ -260,7 +260,7 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     return this.copyAsync(s.start, bytes, true).then(
       () => {
         s.pending--;
-        return (s.receipt ??= mintReceipt({ key: s.key, start: s.start, end: s.end })) as WriteReceipt;
+        return receiptFor(s);
       },
       (error: unknown) => {
         s.pending--;
@@ -430,6 +430,12 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
 const CREATE_KEYS = [...CREATE_OPTION_KEYS, 'allocator'] as const;
 const OPEN_KEYS = ['allocator', 'allocatorState'] as const;
 const TRANSFER_KEYS = ['kind', 'file', 'start', 'end', 'ticket'] as const;
+
+/** The range's receipt, made on its first write and reused after, so a repeated write allocates nothing. */
+function receiptFor(s: RangeState): WriteReceipt {
+  if (s.receipt === undefined) s.receipt = mintReceipt({ key: s.key, start: s.start, end: s.end });
+  return s.receipt as WriteReceipt;
+}
 
 function lengthMismatch(what: string, s: RangeState, got: number): MmapError {
   return misuse(

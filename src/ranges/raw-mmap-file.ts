@@ -82,7 +82,7 @@ export class RawMmapFile extends MappedFileBase {
     }
     const start = this.checkSpan(offset, length, 'writeAt');
     if (v.closed || v.status[STATUS_FAULTS_I32] !== 0) v.check();
-    if (length !== 0) v.write(start, bytes);
+    if (length !== 0) v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
   }
 

@@ -2,7 +2,7 @@
 // `@ts-expect-error` that no longer meets an error fails the build, so each
 // line below is a contract of the public types. Nothing here runs.
 import {
-  MmapError,
+  type MmapError,
   MmapFile,
   type ConcurrentAllocator,
   type CreateOptions,
