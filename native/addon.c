@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "bind_ring.h"
-#include "bind_vmap.h"
 #include "fault_guard.h"
 #include "file_ops.h"
 #include "mapping_table.h"
@@ -907,8 +906,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, layout, "allocNextPagesI32", make_double(env, RM_STATUS_ALLOC_PAGES_I32));
   napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
   napi_set_named_property(env, exports, "statusLayout", layout);
-  if (!rm_register_ring(env, exports)) return NULL; /* vmap: rings (native/bind_ring.c) */
-  if (!rm_register_vmap(env, exports)) return NULL; /* vmap: maps (native/bind_vmap.c) */
+  if (!rm_register_ring(env, exports)) return NULL; /* vmap: rings, maps, shared rings (native/bind_ring.c) */
   return exports;
 }
 

@@ -20,6 +20,7 @@
 
 #include "bind_ring.h"
 #include "bind_shared_ring.h"
+#include "bind_vmap.h"
 #include "ring.h"
 #include "sys_errors.h"
 
@@ -140,7 +141,7 @@ int rm_register_ring(napi_env env, napi_value exports) {
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
       napi_ok)
     return 0;
-  if (!rm_register_shared_ring(env, exports)) return 0;
+  if (!rm_register_shared_ring(env, exports) || !rm_register_vmap(env, exports)) return 0;
   napi_value v;
   if (napi_create_double(env, (double)rm_page_size(), &v) != napi_ok ||
       napi_set_named_property(env, exports, "pageSize", v) != napi_ok)

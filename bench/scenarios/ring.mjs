@@ -9,15 +9,11 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const MESSAGE = 4096;
 const RING = 1 << 20;
 const workerUrl = new URL('../workers/ring-worker.mjs', import.meta.url);
-
-/** Touch and free anonymous memory (BENCH.md: warm the machine before every repetition). */
-function warm(bytes) {
-  Buffer.alloc(bytes, 1);
-}
 
 async function once(kind, messages) {
   const control = new SharedArrayBuffer(8);
@@ -69,7 +65,6 @@ export async function ring({ quick, reps, log }) {
   const contender = (name, kind) => ({
     name,
     async run() {
-      warm(bytes);
       lastBad = null;
       try {
         const ms = await once(kind, messages);
@@ -90,7 +85,8 @@ export async function ring({ quick, reps, log }) {
     contender('SAB ring (JS)', 'sab'),
   ];
   log('ring');
-  const { times, verified } = await alternate(contenders, reps, log);
+  // alternate() warms the machine before every timed run (lib/warm.mjs).
+  const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(bytes), label: 'ring' });
   const nsPerMessage = (gibs) => (MESSAGE / (gibs * 2 ** 30)) * 1e9;
   const out = [];
   // 4k-messages: both sides copy each message in and out, like the peers.
@@ -101,7 +97,7 @@ export async function ring({ quick, reps, log }) {
     ['4k-messages-zero-copy', 'SharedRing slices'],
   ]) {
     for (const peer of ['postMessage', 'SAB ring (JS)']) {
-      const r = comparison({ scenario: 'ring', variant, workers: 2, subject, peer, times, verified, unit: 'GiB/s', higherIsBetter: true });
+      const r = comparison({ scenario: 'ring', variant, workers: 2, subject, peer, times, verified, order, reported, unit: 'GiB/s', higherIsBetter: true });
       r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
       out.push(r);
     }
