@@ -1,5 +1,7 @@
 // Runs the compiled test suite with node's test runner.
-// Usage: node scripts/run-tests.mjs [name-filter ...]
+// Usage: node scripts/run-tests.mjs [name-filter ...] [!excluded-filter ...]
+// A file runs when its name contains one of the filters (all files when
+// there is none) and none of the '!' filters.
 // Test files run one at a time (--test-concurrency=1): several of them start
 // worker threads or child processes and map large files, and the machine
 // has two cores.
@@ -8,10 +10,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const dir = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '.test-dist');
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const filters = args.filter((x) => !x.startsWith('!'));
+const excluded = args.filter((x) => x.startsWith('!')).map((x) => x.slice(1));
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.test.js'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !excluded.some((x) => f.includes(x)))
   .sort()
   .map((f) => join(dir, f));
 if (files.length === 0) {
