@@ -294,7 +294,13 @@ const MUTANTS = [
 let workDir;
 let running;
 function cleanup() {
-  if (running) running.kill('SIGKILL');
+  if (running) {
+    try {
+      process.kill(-running.pid, 'SIGKILL');
+    } catch {
+      running.kill('SIGKILL');
+    }
+  }
   if (workDir && !keep) rmSync(workDir, { recursive: true, force: true });
 }
 const args = process.argv.slice(2);
@@ -351,16 +357,26 @@ function testFiles(filter) {
 /** Runs one test file; resolves with the names of its passing top-level tests, or null on timeout. */
 function runFile(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: workDir, stdio: ['ignore', 'pipe', 'ignore'] });
+    // Its own process group: node --test runs the file in a child of its
+    // own, and a timeout must end both, not orphan the one that hangs.
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: workDir, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
     running = child;
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => (out += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.on('close', (_code, signal) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, RUN_TIMEOUT_MS);
+    child.on('close', () => {
       clearTimeout(timer);
       running = undefined;
-      if (signal === 'SIGKILL') return resolve(null);
+      if (timedOut) return resolve(null);
       const passed = new Set();
       for (const line of out.split('\n')) {
         const hit = /^ok \d+ - (.*?)(?: # .*)?$/.exec(line);
