@@ -309,7 +309,10 @@ export class SharedRing {
     // The sequence word moves only when someone sleeps on it: a consumer
     // that announced its sleep (CONSUMER_WAITING) after reading the word
     // either sees the new tail when it checks again, or is woken here.
-    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0) {
+    // The waker clears the flag (exchange), so the writes published while
+    // the woken consumer is still being scheduled make no further futex
+    // calls: one wake per sleep, not one per message.
+    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0 && Atomics.exchange(this.#h, CONSUMER_WAITING, 0) !== 0) {
       Atomics.add(this.#h, DATA_SEQ, 1);
       snative.srWake(this.#buffer, DATA_SEQ);
     }
@@ -584,7 +587,8 @@ export class SharedRing {
   #release(n: number): void {
     this.#cursor = (this.#cursor + n) >>> 0;
     Atomics.store(this.#h, HEAD, this.#cursor | 0);
-    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0) {
+    // As in #publish: one wake per sleep (the waker clears the flag).
+    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0 && Atomics.exchange(this.#h, PRODUCER_WAITING, 0) !== 0) {
       Atomics.add(this.#h, SPACE_SEQ, 1);
       snative.srWake(this.#buffer, SPACE_SEQ);
     }
