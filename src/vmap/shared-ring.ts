@@ -193,6 +193,10 @@ export class SharedRing {
       throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
     }
     if (kind !== 'ranged-mmap:shared-ring' || typeof key !== 'number') throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
+    // Keys are positive safe integers; anything else never came from share().
+    if (!Number.isSafeInteger(key) || key < 1) {
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that ring.share() returned (posted to this thread as is)');
+    }
     try {
       return new SharedRing(0, snative.srAttach(key));
     } catch (error) {
