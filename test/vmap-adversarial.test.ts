@@ -520,3 +520,90 @@ test('SharedRing: close() while writeAsync and readAsync wait rejects them with 
   );
   p2.close();
 });
+
+test('SharedRing write/read (fast and slow paths): lying typed arrays are read by internal slots, no override runs', () => {
+  userCode = 0;
+  class Evil extends Uint8Array {
+    override get length(): number {
+      userCode++;
+      return 1 << 20;
+    }
+    override subarray(): Uint8Array<ArrayBuffer> {
+      userCode++;
+      throw new Error('subarray ran');
+    }
+    override set(): void {
+      userCode++;
+      throw new Error('set ran');
+    }
+  }
+  const producer = new SharedRing(4096);
+  const consumer = SharedRing.fromShared(producer.share());
+  try {
+    // First calls take the roles (slow path); later ones take the fast path.
+    for (let round = 0; round < 3; round++) {
+      const liar = new Uint8Array([1, 2, 3, 4]);
+      Object.defineProperty(liar, 'byteLength', {
+        get() {
+          userCode++;
+          return 4096;
+        },
+      });
+      assert.equal(producer.write(liar), 4);
+      const evil = new Evil(3);
+      evil.fill(9);
+      assert.equal(producer.write(evil), 3);
+      assert.equal(producer.write(new Uint8Array(new SharedArrayBuffer(16), 5, 2)), 2);
+      const target = new Evil(5);
+      assert.equal(consumer.read(target), 5);
+      assert.deepEqual([...Uint8Array.from(new Uint8Array(target.buffer))], [1, 2, 3, 4, 9]);
+      const rest = new Uint8Array(new ArrayBuffer(16), 3, 8);
+      assert.equal(consumer.read(rest), 4);
+      assert.deepEqual([...new Uint8Array(rest.buffer, 3, 4)], [9, 9, 0, 0]);
+      // Detached views: refused on both sides, no cursor moves.
+      const ab = new ArrayBuffer(4);
+      const view = new Uint8Array(ab);
+      structuredClone(ab, { transfer: [ab] });
+      producer.write('z');
+      assert.throws(
+        () => producer.write(view),
+        (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_BUFFER_DETACHED',
+      );
+      assert.throws(
+        () => consumer.read(view),
+        (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_BUFFER_DETACHED',
+      );
+      assert.equal(consumer.readLen, 1);
+      // A length-tracking view shrunk to 1 byte reads 1 byte.
+      const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(8, {
+        maxByteLength: 16,
+      });
+      const tracking = new Uint8Array(rab);
+      rab.resize(1);
+      assert.equal(consumer.read(tracking), 1);
+      assert.equal(tracking[0], 'z'.charCodeAt(0));
+      assert.equal(consumer.readLen, 0);
+    }
+    // A write larger than the free space waits in the slow path; here the
+    // consumer closed, so it fails at once and nothing is published.
+    producer.write(new Uint8Array(4000));
+    consumer.close();
+    assert.throws(
+      () => producer.write(new Uint8Array(8)),
+      (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_PEER_GONE',
+    );
+  } finally {
+    producer.close();
+    consumer.close();
+  }
+  // Closed objects: the fast path is not taken.
+  assert.throws(
+    () => producer.write(new Uint8Array(1)),
+    (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_CLOSED',
+  );
+  assert.throws(
+    () => consumer.read(new Uint8Array(1)),
+    (e: unknown) => e instanceof MmapError && e.code === 'ERR_MMAP_CLOSED',
+  );
+  assert.equal(userCode, 0, 'user code ran');
+});

@@ -22,7 +22,7 @@
  * ever sits on libuv's thread pool.
  */
 import { byteLengthOf, toOffset, toPath } from '../core/arguments.js';
-import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, misuse, outOfRange, typedArrayTag } from '../errors.js';
 import { snative } from './native.js';
 import { toWriteData } from './ring.js';
 
@@ -46,6 +46,12 @@ const MAX_CAPACITY = 2 ** 30;
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+/**
+ * %TypedArray%.prototype.set, called on the caller's array: a subclass's
+ * own `set` never runs, and a typed-array source is read through its
+ * internal slots only.
+ */
+const typedSet = Object.getPrototypeOf(Uint8Array.prototype).set as (this: Uint8Array, source: Uint8Array, offset?: number) => void;
 
 /** What {@link SharedRing.share} returns: post it to a worker, which calls {@link SharedRing.fromShared}. */
 export interface SharedRingHandle {
@@ -354,6 +360,25 @@ export class SharedRing {
    * ```
    */
   write(data: Uint8Array | string): number {
+    // Fast path, the same checks as below in fewer steps: this object is a
+    // live producer, the consumer has neither closed nor died, `data` is a
+    // genuine non-empty Uint8Array (a subclass included: only internal
+    // slots are read, no user code runs), and it fits in the free space
+    // known from the cached head. One copy, no native call unless the
+    // consumer sleeps.
+    if (this.#role === PRODUCER && !this.#closed && typedArrayTag(data) === 'Uint8Array') {
+      const n = byteLengthOf(data);
+      const state = Atomics.load(this.#h, CONSUMER_STATE);
+      if (n !== 0 && state !== CLOSED && state !== GONE && n <= this.#capacity - ((this.#cursor - this.#peer) >>> 0)) {
+        this.#data.set(data as Uint8Array, this.#cursor & this.#mask);
+        this.#publish(n);
+        return n;
+      }
+    }
+    return this.#writeSlow(data);
+  }
+
+  #writeSlow(data: Uint8Array | string): number {
     const d = toWriteData(data);
     const bytes = typeof d === 'string' ? encoder.encode(d) : d;
     this.#claim(PRODUCER);
@@ -608,6 +633,30 @@ export class SharedRing {
    * ```
    */
   read(target: Uint8Array): number {
+    // Fast path, the same checks as below in fewer steps: this object is a
+    // live consumer, `target` is a genuine non-empty Uint8Array (a subclass
+    // included: written through the intrinsic set, no user code runs), and
+    // bytes are readable (the cached tail is re-read, and checked, only
+    // when it shows none). One copy, no native call unless the producer sleeps.
+    if (this.#role === CONSUMER && !this.#closed && typedArrayTag(target) === 'Uint8Array') {
+      const room = byteLengthOf(target);
+      let avail = (this.#peer - this.#cursor) >>> 0;
+      if (avail === 0) {
+        this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+        avail = this.#span(this.#peer, this.#cursor);
+      }
+      if (room !== 0 && avail !== 0) {
+        const n = avail < room ? avail : room;
+        const at = this.#cursor & this.#mask;
+        Reflect.apply(typedSet, target, [this.#data.subarray(at, at + n)]);
+        this.#release(n);
+        return n;
+      }
+    }
+    return this.#readSlow(target);
+  }
+
+  #readSlow(target: Uint8Array): number {
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     const room = byteLengthOf(into);
