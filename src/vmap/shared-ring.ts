@@ -646,7 +646,7 @@ export class SharedRing {
         avail = this.#span(this.#peer, this.#cursor);
       }
       if (room !== 0 && avail !== 0) {
-        const n = avail < room ? avail : room;
+        const n = Math.min(avail, room);
         const at = this.#cursor & this.#mask;
         Reflect.apply(typedSet, target, [this.#data.subarray(at, at + n)]);
         this.#release(n);
