@@ -59,6 +59,11 @@ export interface SharedRingHandle {
   readonly key: number;
 }
 
+/** True when `value` is a number, a whole one, in [0, max] (no conversion, no user code). */
+function isCount(value: unknown, max: number): value is number {
+  return typeof value === 'number' && value >= 0 && value <= max && Math.floor(value) === value;
+}
+
 function toCapacity(value: unknown): number {
   const n = toOffset(value, 'capacity');
   if (n < 1 || n > MAX_CAPACITY) throw outOfRange('capacity', `an integer >= 1 and <= ${MAX_CAPACITY}`, value);
@@ -481,6 +486,25 @@ export class SharedRing {
    * ```
    */
   writeSlice(min = 1): Uint8Array {
+    // Fast path (same checks, fewer steps): a live producer, a whole-number
+    // `min` within the capacity, the consumer neither closed nor dead, and
+    // at least `min` bytes free now (the head is re-read: the view covers
+    // all the free space).
+    if (this.#role === PRODUCER && !this.#closed && isCount(min, this.#capacity)) {
+      const state = Atomics.load(this.#h, CONSUMER_STATE);
+      if (state !== CLOSED && state !== GONE) {
+        this.#peer = Atomics.load(this.#h, HEAD) >>> 0;
+        const free = this.#capacity - this.#span(this.#cursor, this.#peer);
+        if (free !== 0 && free >= min) {
+          const at = this.#cursor & this.#mask;
+          return this.#data.subarray(at, at + free);
+        }
+      }
+    }
+    return this.#writeSliceSlow(min);
+  }
+
+  #writeSliceSlow(min: number): Uint8Array {
     const want = toOffset(min, 'min');
     if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
     this.#claim(PRODUCER);
@@ -502,6 +526,12 @@ export class SharedRing {
    * ```
    */
   commit(n: number): void {
+    // Fast path: a live producer publishing a whole number of bytes within
+    // the free space known from the cached head.
+    if (this.#role === PRODUCER && !this.#closed && isCount(n, this.#capacity - ((this.#cursor - this.#peer) >>> 0))) {
+      if (n > 0) this.#publish(n);
+      return;
+    }
     const count = toOffset(n, 'n');
     this.#claim(PRODUCER);
     const free = this.#free(count);
@@ -716,6 +746,17 @@ export class SharedRing {
    * ```
    */
   readSlice(min = 1): Uint8Array {
+    // Fast path: a live consumer, a whole-number `min` within the capacity,
+    // and at least `min` (and at least 1) bytes readable now (the tail is
+    // re-read, and checked: the view covers every readable byte).
+    if (this.#role === CONSUMER && !this.#closed && isCount(min, this.#capacity)) {
+      this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+      const avail = this.#span(this.#peer, this.#cursor);
+      if (avail !== 0 && avail >= min) {
+        const at = this.#cursor & this.#mask;
+        return this.#data.subarray(at, at + avail);
+      }
+    }
     if (this.waitReadable(min) === 0) return EMPTY;
     const avail = this.#avail(this.#capacity); // every readable byte, not just the cached count
     const at = this.#cursor & this.#mask;
@@ -732,6 +773,12 @@ export class SharedRing {
    * ```
    */
   consume(n: number): void {
+    // Fast path: a live consumer releasing a whole number of bytes within
+    // those known readable from the cached tail.
+    if (this.#role === CONSUMER && !this.#closed && isCount(n, (this.#peer - this.#cursor) >>> 0)) {
+      if (n > 0) this.#release(n);
+      return;
+    }
     const count = toOffset(n, 'n');
     this.#claim(CONSUMER);
     const avail = this.#avail(count);
