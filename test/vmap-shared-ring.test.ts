@@ -393,6 +393,42 @@ test('a ring file whose cursors were scribbled over by another process: ERR_MMAP
     () => consumer.tryRead(new Uint8Array(16)),
     (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
   );
+  // The garbage tail is now this consumer's cached copy: the fast paths of
+  // read and consume must not trust it either.
+  assert.throws(
+    () => consumer.read(new Uint8Array(16)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => consumer.consume(8),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.equal(consumer.readLen > consumer.capacity, true); // the header is still garbage; nothing moved
+  consumer.close();
+  producer.close();
+});
+
+test('a consumer that has read, then sees a scribbled tail: the fast path re-reads and refuses it', () => {
+  const path = t.path('corrupt2.ring');
+  const producer = SharedRing.create(path, pageSize());
+  const consumer = SharedRing.open(path);
+  producer.write('abc');
+  const buf = new Uint8Array(16);
+  assert.equal(consumer.read(buf), 3);
+  assert.equal(consumer.read(buf.subarray(0, 0)), 0);
+  const fd = openSync(path, 'r+');
+  const garbage = Buffer.alloc(4);
+  garbage.writeInt32LE(0x7fff0000);
+  writeSync(fd, garbage, 0, 4, 16 * 4);
+  closeSync(fd);
+  assert.throws(
+    () => consumer.read(buf),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => consumer.readSlice(),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   consumer.close();
   producer.close();
 });

@@ -675,7 +675,9 @@ export class SharedRing {
         this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
         avail = this.#span(this.#peer, this.#cursor);
       }
-      if (room !== 0 && avail !== 0) {
+      // avail <= capacity: a cached tail is trusted only within the ring
+      // (one read at claim time is not yet checked).
+      if (room !== 0 && avail !== 0 && avail <= this.#capacity) {
         const n = Math.min(avail, room);
         const at = this.#cursor & this.#mask;
         Reflect.apply(typedSet, target, [this.#data.subarray(at, at + n)]);
@@ -775,7 +777,8 @@ export class SharedRing {
   consume(n: number): void {
     // Fast path: a live consumer releasing a whole number of bytes within
     // those known readable from the cached tail.
-    if (this.#role === CONSUMER && !this.#closed && isCount(n, (this.#peer - this.#cursor) >>> 0)) {
+    const cached = (this.#peer - this.#cursor) >>> 0; // trusted only within the ring (see read)
+    if (this.#role === CONSUMER && !this.#closed && cached <= this.#capacity && isCount(n, cached)) {
       if (n > 0) this.#release(n);
       return;
     }
