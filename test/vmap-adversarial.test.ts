@@ -11,17 +11,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import {
-  BufReader,
-  BufWriter,
-  Flush,
-  InfiniteRing,
-  MemoryMap,
-  MemoryMapMut,
-  MmapError,
-  Ring,
-  SharedRing,
-} from 'ranged-mmap';
+import { BufReader, BufWriter, Flush, InfiniteRing, MemoryMap, MemoryMapMut, MmapError, Ring, SharedRing } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
 
 const t = tempDir('ranged-mmap-vmap-adv-');
@@ -102,7 +92,8 @@ function assertTyped(e: unknown, what: string): void {
   const code = (e as { code?: unknown }).code;
   assert.ok(
     // An MmapError: an ERR_MMAP_* code, or a system one (EBADF, EINVAL, ...) with errno and syscall.
-    (e instanceof MmapError && typeof code === 'string' && (code.startsWith('ERR_MMAP_') || /^E[A-Z]+$/.test(code))) || (typeof code === 'string' && NODE_CODES.has(code)),
+    (e instanceof MmapError && typeof code === 'string' && (code.startsWith('ERR_MMAP_') || /^E[A-Z]+$/.test(code))) ||
+      (typeof code === 'string' && NODE_CODES.has(code)),
     `${what}: untyped error ${String(code)}: ${(e as Error).message}`,
   );
   if (NODE_CODES.has(code as string)) assert.ok(e instanceof TypeError || e instanceof RangeError, `${what}: ${String(code)} is not a TypeError/RangeError`);

@@ -70,7 +70,11 @@ function shaStreamed(path: string): string {
   const buf = Buffer.allocUnsafe(8 << 20);
   const fd = openSync(path, 'r');
   try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
   } finally {
     closeSync(fd);
   }

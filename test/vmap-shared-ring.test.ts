@@ -528,3 +528,31 @@ test('a worker terminated while it awaits readAsync: no crash, and its wait rele
   for (let i = 0; i < 3000 && inspectNative().liveMappings !== live; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(inspectNative().liveMappings, live);
 });
+
+/** Rss (kB) of this process's mappings of shared-ring memfds, from /proc/self/smaps. */
+function ringRssKb(): number {
+  let kb = 0;
+  for (const block of readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    if (!block.split('\n')[0]!.includes('ranged-mmap-shared-ring')) continue;
+    const m = /^Rss:\s+(\d+) kB$/m.exec(block);
+    if (m) kb += Number(m[1]);
+  }
+  return kb;
+}
+
+test('a ring of up to 64 MiB is prefaulted at creation (header and data resident); a bigger one is not', () => {
+  const before = ringRssKb();
+  const small = new SharedRing(1 << 20);
+  try {
+    // The header page and one copy of the data (the second copy maps the same pages).
+    assert.ok(ringRssKb() - before >= 1024 + 4, `resident: ${ringRssKb() - before} kB`);
+    const big = new SharedRing(128 << 20);
+    try {
+      assert.ok(ringRssKb() - before < 1024 + 4 + 1024, `a 128 MiB ring was prefaulted: ${ringRssKb() - before} kB`);
+    } finally {
+      big.close();
+    }
+  } finally {
+    small.close();
+  }
+});

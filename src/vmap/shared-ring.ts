@@ -112,7 +112,8 @@ export class SharedRing {
 
   /**
    * A ring of at least `capacity` bytes (rounded up to a power of two, at
-   * least one page) in memory shared by the threads of this process.
+   * least one page) in memory shared by the threads of this process. Rings
+   * of up to 64 MiB are prefaulted here (no page faults on the first lap).
    */
   constructor(capacity: number);
   /** @internal */
