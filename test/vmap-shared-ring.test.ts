@@ -556,3 +556,50 @@ test('a ring of up to 64 MiB is prefaulted at creation (header and data resident
     small.close();
   }
 });
+
+test('a consumer worker terminated while it sleeps on the empty ring: the producer here gets ERR_MMAP_PEER_GONE, never hangs', async () => {
+  const ring = new SharedRing(pageSize());
+  const consumer = runWorker({ role: 'consume', handle: ring.share(), messages: 0 });
+  // One message, read by the consumer (so it has taken its role), which then sleeps on the empty ring.
+  const msg = new Uint8Array(MESSAGE);
+  fillMessage(msg, 0);
+  ring.write(msg);
+  while (ring.writeLen < pageSize()) await new Promise((r) => setTimeout(r, 5));
+  await consumer.worker.terminate();
+  // The ring is empty: one more page fits, the next write would sleep, and must fail instead.
+  assert.throws(
+    () => {
+      for (let i = 1; i < 4; i++) {
+        fillMessage(msg, i);
+        ring.write(msg);
+      }
+    },
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
+  ring.close();
+});
+
+test('a consumer process killed with SIGKILL: the producer (blocked on the full ring in this thread) gets ERR_MMAP_PEER_GONE', async () => {
+  const path = t.path('consumer-dies.ring');
+  const ring = SharedRing.create(path, pageSize());
+  const child = spawn(process.execPath, [fileURLToPath(peerUrl), JSON.stringify({ role: 'consume', path, messages: 0 } satisfies SringJob)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  const msg = new Uint8Array(MESSAGE);
+  fillMessage(msg, 0);
+  ring.write(msg);
+  while (ring.writeLen < pageSize()) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await closed;
+  assert.throws(
+    () => {
+      for (let i = 1; i < 4; i++) {
+        fillMessage(msg, i);
+        ring.write(msg);
+      }
+    },
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
+  ring.close();
+});
