@@ -16,6 +16,12 @@
 
 #include "ring.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+/* Rings up to this capacity are prefaulted at create/open (see map_ring). */
+#define RM_SRING_PREFAULT_MAX ((size_t)64 << 20)
+
 static size_t round_capacity(size_t hint) {
   size_t cap = rm_page_size();
   while (cap < hint) cap <<= 1;
@@ -39,6 +45,14 @@ static int map_ring(int fd, size_t cap, rm_sring_mem *out, const char **syscall)
     munmap(base, total);
     return err;
   }
+  /* Prefault the header and one copy of the data, writable (the second copy
+   * shares the same pages), so the first lap of a fresh ring takes no page
+   * faults. Only for rings up to RM_SRING_PREFAULT_MAX: a huge ring's
+   * memory is committed as it is first used. Best effort: a kernel without
+   * MADV_POPULATE_WRITE (before 5.14), or a failure, leaves the pages to be
+   * faulted in on first touch, as without it. */
+  if (cap <= RM_SRING_PREFAULT_MAX)
+    (void)madvise(base, RM_SRING_HEADER + cap, MADV_POPULATE_WRITE);
   out->base = base;
   out->capacity = cap;
   out->map_len = total;

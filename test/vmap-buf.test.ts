@@ -1,12 +1,12 @@
 // BufReader / BufWriter (vmap's io::BufReader / io::BufWriter) and a Ring
 // used as a Node Readable and Writable: files piped through with
-// stream.pipeline and compared by checksum (64 MiB here; the issue asks
-// for 1 GiB, which is the same code path), lines and async iteration,
+// stream.pipeline and compared by checksum (1 GiB through descriptors, as
+// the issue asks, and 64 MiB through Node streams), lines and async iteration,
 // fillBuf/consume, backpressure both ways, close while a read is in flight,
 // descriptors left open, argument errors.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -62,6 +62,68 @@ test('64 MiB file piped fd -> BufReader -> BufWriter -> fd with stream.pipeline:
   closeSync(fdIn);
   closeSync(fdOut);
   assert.equal(sha(dst), sha(src));
+});
+
+/** sha256 of a file read in 8 MiB pieces (a 1 GiB file never sits in memory whole). */
+function shaStreamed(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+test('1 GiB file piped fd -> BufReader -> BufWriter -> fd with stream.pipeline: same checksum (both files deleted after)', async () => {
+  const GIB = 1024 * 1024 * 1024;
+  const src = t.path('gib.bin');
+  const dst = t.path('gib-copy.bin');
+  // Generated in 8 MiB pieces of xorshift words, every byte written (not sparse).
+  const piece = Buffer.allocUnsafe(8 << 20);
+  const words = new Uint32Array(piece.buffer, piece.byteOffset, piece.length / 4);
+  const expected = createHash('sha256');
+  let x = 0x2545f491;
+  const out = openSync(src, 'w');
+  try {
+    for (let done = 0; done < GIB; done += piece.length) {
+      for (let i = 0; i < words.length; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        words[i] = x >>> 0;
+      }
+      expected.update(piece);
+      for (let off = 0; off < piece.length; ) off += writeSync(out, piece, off, piece.length - off);
+    }
+  } finally {
+    closeSync(out);
+  }
+  try {
+    const fdIn = openSync(src, 'r');
+    const fdOut = openSync(dst, 'w');
+    try {
+      const reader = new BufReader(fdIn, 1024 * 1024);
+      const writer = new BufWriter(fdOut, 512 * 1024);
+      await pipeline(reader.readable(), writer.writable());
+      reader.close();
+      await writer.close();
+      assert.equal(fstatSync(fdOut).size, GIB);
+    } finally {
+      closeSync(fdIn);
+      closeSync(fdOut);
+    }
+    assert.equal(shaStreamed(dst), expected.digest('hex'));
+  } finally {
+    rmSync(src, { force: true });
+    rmSync(dst, { force: true });
+  }
 });
 
 test('64 MiB file piped Node streams -> BufReader -> BufWriter -> Node stream: same checksum', async () => {

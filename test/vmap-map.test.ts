@@ -190,6 +190,32 @@ test('conversions happen in place; the object converted from and its views becom
   }
 });
 
+test("conversions do not remap: the file's mappings in /proc/self/maps are the same lines before and after", () => {
+  const path = fresh();
+  writeFileSync(path, pattern(3 * pageSize() + 5, 9));
+  const lines = () =>
+    readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((l) => l.endsWith(path));
+  const { map, fd } = MemoryMap.withOptions().write().offset(7).open(path);
+  try {
+    const before = lines();
+    assert.ok(before.length > 0);
+    const mut = map.intoMapMut();
+    assert.deepEqual(lines(), before);
+    mut.bytes[0] = 1;
+    const ro = mut.intoMap();
+    assert.deepEqual(lines(), before);
+    const again = ro.intoMapMut();
+    assert.deepEqual(lines(), before);
+    assert.equal(again.bytes[0], 1); // the same memory, not a copy
+    again.close();
+    assert.deepEqual(lines(), []);
+  } finally {
+    closeSync(fd);
+  }
+});
+
 test('intoMap after stores into an earlier read-only view shows the file, not those stores', () => {
   const path = fresh();
   writeFileSync(path, 'abcdefgh');

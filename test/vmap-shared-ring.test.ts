@@ -393,6 +393,42 @@ test('a ring file whose cursors were scribbled over by another process: ERR_MMAP
     () => consumer.tryRead(new Uint8Array(16)),
     (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
   );
+  // The garbage tail is now this consumer's cached copy: the fast paths of
+  // read and consume must not trust it either.
+  assert.throws(
+    () => consumer.read(new Uint8Array(16)),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => consumer.consume(8),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.equal(consumer.readLen > consumer.capacity, true); // the header is still garbage; nothing moved
+  consumer.close();
+  producer.close();
+});
+
+test('a consumer that has read, then sees a scribbled tail: the fast path re-reads and refuses it', () => {
+  const path = t.path('corrupt2.ring');
+  const producer = SharedRing.create(path, pageSize());
+  const consumer = SharedRing.open(path);
+  producer.write('abc');
+  const buf = new Uint8Array(16);
+  assert.equal(consumer.read(buf), 3);
+  assert.equal(consumer.read(buf.subarray(0, 0)), 0);
+  const fd = openSync(path, 'r+');
+  const garbage = Buffer.alloc(4);
+  garbage.writeInt32LE(0x7fff0000);
+  writeSync(fd, garbage, 0, 4, 16 * 4);
+  closeSync(fd);
+  assert.throws(
+    () => consumer.read(buf),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.throws(
+    () => consumer.readSlice(),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
   consumer.close();
   producer.close();
 });
@@ -491,4 +527,79 @@ test('a worker terminated while it awaits readAsync: no crash, and its wait rele
   // (polled for up to 30 s: a loaded CI machine can be slow to schedule it).
   for (let i = 0; i < 3000 && inspectNative().liveMappings !== live; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(inspectNative().liveMappings, live);
+});
+
+/** Rss (kB) of this process's mappings of shared-ring memfds, from /proc/self/smaps. */
+function ringRssKb(): number {
+  let kb = 0;
+  for (const block of readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    if (!block.split('\n')[0]!.includes('ranged-mmap-shared-ring')) continue;
+    const m = /^Rss:\s+(\d+) kB$/m.exec(block);
+    if (m) kb += Number(m[1]);
+  }
+  return kb;
+}
+
+test('a ring of up to 64 MiB is prefaulted at creation (header and data resident); a bigger one is not', () => {
+  const before = ringRssKb();
+  const small = new SharedRing(1 << 20);
+  try {
+    // The header page and one copy of the data (the second copy maps the same pages).
+    assert.ok(ringRssKb() - before >= 1024 + 4, `resident: ${ringRssKb() - before} kB`);
+    const big = new SharedRing(128 << 20);
+    try {
+      assert.ok(ringRssKb() - before < 1024 + 4 + 1024, `a 128 MiB ring was prefaulted: ${ringRssKb() - before} kB`);
+    } finally {
+      big.close();
+    }
+  } finally {
+    small.close();
+  }
+});
+
+test('a consumer worker terminated while it sleeps on the empty ring: the producer here gets ERR_MMAP_PEER_GONE, never hangs', async () => {
+  const ring = new SharedRing(pageSize());
+  const consumer = runWorker({ role: 'consume', handle: ring.share(), messages: 0 });
+  // One message, read by the consumer (so it has taken its role), which then sleeps on the empty ring.
+  const msg = new Uint8Array(MESSAGE);
+  fillMessage(msg, 0);
+  ring.write(msg);
+  while (ring.writeLen < pageSize()) await new Promise((r) => setTimeout(r, 5));
+  await consumer.worker.terminate();
+  // The ring is empty: one more page fits, the next write would sleep, and must fail instead.
+  assert.throws(
+    () => {
+      for (let i = 1; i < 4; i++) {
+        fillMessage(msg, i);
+        ring.write(msg);
+      }
+    },
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
+  ring.close();
+});
+
+test('a consumer process killed with SIGKILL: the producer (blocked on the full ring in this thread) gets ERR_MMAP_PEER_GONE', async () => {
+  const path = t.path('consumer-dies.ring');
+  const ring = SharedRing.create(path, pageSize());
+  const child = spawn(process.execPath, [fileURLToPath(peerUrl), JSON.stringify({ role: 'consume', path, messages: 0 } satisfies SringJob)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  const msg = new Uint8Array(MESSAGE);
+  fillMessage(msg, 0);
+  ring.write(msg);
+  while (ring.writeLen < pageSize()) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await closed;
+  assert.throws(
+    () => {
+      for (let i = 1; i < 4; i++) {
+        fillMessage(msg, i);
+        ring.write(msg);
+      }
+    },
+    (e: unknown) => code(e) === 'ERR_MMAP_PEER_GONE',
+  );
+  ring.close();
 });

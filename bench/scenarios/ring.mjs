@@ -4,7 +4,10 @@
 // out). Timed from the start signal (both workers ready) to the consumer's
 // last message; every message's index and last byte are checked.
 // Reported as GiB/s (higher is better) and, per variant, the time per
-// message in ns (1 / throughput: amortized, not a round-trip latency).
+// message in ns (1 / throughput: amortized, not a latency). The latency is
+// its own variant, `4k-latency`: one 4 KiB message in flight between the
+// two workers, echoed back (ping-pong), in microseconds per hop (half a
+// round trip; lower is better), against the same two peers.
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
@@ -58,6 +61,47 @@ async function once(kind, messages) {
   return consumer.end - start;
 }
 
+/** Ping-pong: microseconds per hop (half a round trip) of one 4 KiB message between two workers. */
+async function latencyOnce(kind, rounds) {
+  const control = new SharedArrayBuffer(8);
+  const ctl = new Int32Array(control);
+  const base = { kind, messages: rounds, control };
+  let extra = [{}, {}];
+  let transfer = [[], []];
+  const rings = [];
+  if (kind === 'pp-shared') {
+    rings.push(new SharedRing(RING), new SharedRing(RING));
+    const handles = { a: rings[0].share(), b: rings[1].share() };
+    extra = [handles, handles];
+  } else if (kind === 'pp-port') {
+    const { port1, port2 } = new MessageChannel();
+    extra = [{ port: port1 }, { port: port2 }];
+    transfer = [[port1], [port2]];
+  } else {
+    const sabs = { a: new SharedArrayBuffer(64 + RING), b: new SharedArrayBuffer(64 + RING), capacity: RING };
+    extra = [sabs, sabs];
+  }
+  const roles = ['pinger', 'ponger'];
+  const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
+  const reports = workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        let report;
+        w.on('message', (m) => (report = m));
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
+      }),
+  );
+  while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
+  const start = performance.timeOrigin + performance.now();
+  Atomics.store(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+  const [pinger] = await Promise.all(reports);
+  for (const r of rings) r.close();
+  if (pinger.bad !== 0) throw new Error(`${pinger.bad} echoes arrived wrong`);
+  return ((pinger.end - start) * 1000) / (2 * rounds);
+}
+
 export async function ring({ quick, reps, log }) {
   const messages = (quick ? 64 : 512) * 256; // 64 MiB or 512 MiB per repetition
   const bytes = messages * MESSAGE;
@@ -101,6 +145,46 @@ export async function ring({ quick, reps, log }) {
       r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
       out.push(r);
     }
+  }
+  // Per-message latency: one message in flight, echoed back (ping-pong).
+  const rounds = quick ? 2000 : 20000;
+  let latencyBad = null;
+  const hop = (name, kind) => ({
+    name,
+    async run() {
+      latencyBad = null;
+      try {
+        return await latencyOnce(kind, rounds);
+      } catch (error) {
+        latencyBad = error;
+        return Number.POSITIVE_INFINITY;
+      }
+    },
+    verify() {
+      if (latencyBad) throw latencyBad;
+    },
+  });
+  log('ring latency (ping-pong)');
+  const lat = await alternate([hop('SharedRing hop', 'pp-shared'), hop('postMessage hop', 'pp-port'), hop('SAB ring hop', 'pp-sab')], reps, log, {
+    warmBytes: warmSize(rounds * MESSAGE * 2),
+    label: 'ring-latency',
+  });
+  for (const peer of ['postMessage hop', 'SAB ring hop']) {
+    out.push(
+      comparison({
+        scenario: 'ring',
+        variant: '4k-latency',
+        workers: 2,
+        subject: 'SharedRing hop',
+        peer,
+        times: lat.times,
+        verified: lat.verified,
+        order: lat.order,
+        reported: lat.reported,
+        unit: 'us',
+        higherIsBetter: false,
+      }),
+    );
   }
   return out;
 }

@@ -35,7 +35,116 @@ function ok(msg, at, i) {
 
 const done = (bad) => parentPort.postMessage({ bad, end: performance.timeOrigin + performance.now() });
 
-if (kind === 'shared' || kind === 'shared-slices') {
+/** A plain-JS ring on a SharedArrayBuffer (the 'sab' peer's algorithm) as send/receive of one message. */
+function sabRing(sab, capacity, side) {
+  const h = new Int32Array(sab, 0, 16);
+  const data = new Uint8Array(sab, 64, capacity);
+  const mask = capacity - 1;
+  let cursor = 0;
+  if (side === 'send') {
+    return (msg) => {
+      for (;;) {
+        const head = Atomics.load(h, 0);
+        if (capacity - ((cursor - head) >>> 0) >= MESSAGE) break;
+        Atomics.wait(h, 0, head);
+      }
+      const at = cursor & mask;
+      const first = Math.min(MESSAGE, capacity - at);
+      data.set(first === MESSAGE ? msg : msg.subarray(0, first), at);
+      if (first < MESSAGE) data.set(msg.subarray(first), 0);
+      cursor = (cursor + MESSAGE) >>> 0;
+      Atomics.store(h, 8, cursor | 0);
+      Atomics.notify(h, 8);
+    };
+  }
+  return (msg) => {
+    for (;;) {
+      const tail = Atomics.load(h, 8);
+      if ((tail - cursor) >>> 0 >= MESSAGE) break;
+      Atomics.wait(h, 8, tail);
+    }
+    const at = cursor & mask;
+    const first = Math.min(MESSAGE, capacity - at);
+    msg.set(data.subarray(at, at + first));
+    if (first < MESSAGE) msg.set(data.subarray(0, MESSAGE - first), first);
+    cursor = (cursor + MESSAGE) >>> 0;
+    Atomics.store(h, 0, cursor | 0);
+    Atomics.notify(h, 0);
+  };
+}
+
+if (kind.startsWith('pp-')) {
+  // Ping-pong latency: one 4 KiB message in flight. The pinger sends
+  // message i on channel A and waits for the ponger's echo on channel B;
+  // it reports the time of the whole exchange (one hop = half a round trip).
+  const rounds = messages;
+  const msg = new Uint8Array(MESSAGE);
+  let send;
+  let recv; // sync (rings) or async (ports)
+  if (kind === 'pp-shared') {
+    const a = SharedRing.fromShared(workerData.a);
+    const b = SharedRing.fromShared(workerData.b);
+    const [out, inn] = role === 'pinger' ? [a, b] : [b, a];
+    inn.tryRead(new Uint8Array(0)); // take the consumer role before the start
+    send = (m) => out.write(m);
+    recv = (m) => {
+      let got = 0;
+      while (got < MESSAGE) got += inn.read(m.subarray(got));
+    };
+  } else if (kind === 'pp-sab') {
+    const [out, inn] = role === 'pinger' ? [workerData.a, workerData.b] : [workerData.b, workerData.a];
+    send = sabRing(out, workerData.capacity, 'send');
+    recv = sabRing(inn, workerData.capacity, 'recv');
+  }
+  let bad = 0;
+  if (kind === 'pp-port') {
+    const port = workerData.port;
+    if (role === 'pinger') {
+      let i = 0;
+      let end = 0;
+      const finished = new Promise((resolve) => {
+        port.on('message', (m) => {
+          if (!ok(m, 0, i)) bad++;
+          if (++i === rounds) {
+            end = performance.timeOrigin + performance.now();
+            resolve();
+          } else {
+            stamp(msg, i);
+            port.postMessage(msg);
+          }
+        });
+      });
+      ready();
+      stamp(msg, 0);
+      port.postMessage(msg);
+      await finished;
+      port.close();
+      parentPort.postMessage({ bad, end });
+    } else {
+      port.on('message', (m) => port.postMessage(m));
+      ready();
+      await new Promise((resolve) => port.once('close', resolve));
+      parentPort.postMessage({ bad: 0, end: 0 });
+    }
+  } else {
+    ready();
+    if (role === 'pinger') {
+      for (let i = 0; i < rounds; i++) {
+        stamp(msg, i);
+        send(msg);
+        recv(msg);
+        if (!ok(msg, 0, i)) bad++;
+      }
+      done(bad);
+    } else {
+      for (let i = 0; i < rounds; i++) {
+        recv(msg);
+        send(msg);
+      }
+      done(0);
+    }
+  }
+} else if (kind === 'shared' || kind === 'shared-slices') {
   const ring = SharedRing.fromShared(workerData.handle);
   const msg = new Uint8Array(MESSAGE);
   const slices = kind === 'shared-slices';

@@ -22,7 +22,7 @@
  * ever sits on libuv's thread pool.
  */
 import { byteLengthOf, toOffset, toPath } from '../core/arguments.js';
-import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, misuse, outOfRange, typedArrayTag } from '../errors.js';
 import { snative } from './native.js';
 import { toWriteData } from './ring.js';
 
@@ -46,11 +46,22 @@ const MAX_CAPACITY = 2 ** 30;
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+/**
+ * %TypedArray%.prototype.set, called on the caller's array: a subclass's
+ * own `set` never runs, and a typed-array source is read through its
+ * internal slots only.
+ */
+const typedSet = Object.getPrototypeOf(Uint8Array.prototype).set as (this: Uint8Array, source: Uint8Array, offset?: number) => void;
 
 /** What {@link SharedRing.share} returns: post it to a worker, which calls {@link SharedRing.fromShared}. */
 export interface SharedRingHandle {
   readonly kind: 'ranged-mmap:shared-ring';
   readonly key: number;
+}
+
+/** True when `value` is a number, a whole one, in [0, max] (no conversion, no user code). */
+function isCount(value: unknown, max: number): value is number {
+  return typeof value === 'number' && value >= 0 && value <= max && Math.floor(value) === value;
 }
 
 function toCapacity(value: unknown): number {
@@ -101,7 +112,8 @@ export class SharedRing {
 
   /**
    * A ring of at least `capacity` bytes (rounded up to a power of two, at
-   * least one page) in memory shared by the threads of this process.
+   * least one page) in memory shared by the threads of this process. Rings
+   * of up to 64 MiB are prefaulted here (no page faults on the first lap).
    */
   constructor(capacity: number);
   /** @internal */
@@ -193,6 +205,10 @@ export class SharedRing {
       throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
     }
     if (kind !== 'ranged-mmap:shared-ring' || typeof key !== 'number') throw argTypeError('handle', 'a SharedRingHandle (from share())', handle);
+    // Keys are positive safe integers; anything else never came from share().
+    if (!Number.isSafeInteger(key) || key < 1) {
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that ring.share() returned (posted to this thread as is)');
+    }
     try {
       return new SharedRing(0, snative.srAttach(key));
     } catch (error) {
@@ -309,7 +325,10 @@ export class SharedRing {
     // The sequence word moves only when someone sleeps on it: a consumer
     // that announced its sleep (CONSUMER_WAITING) after reading the word
     // either sees the new tail when it checks again, or is woken here.
-    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0) {
+    // The waker clears the flag (exchange), so the writes published while
+    // the woken consumer is still being scheduled make no further futex
+    // calls: one wake per sleep, not one per message.
+    if (Atomics.load(this.#h, CONSUMER_WAITING) !== 0 && Atomics.exchange(this.#h, CONSUMER_WAITING, 0) !== 0) {
       Atomics.add(this.#h, DATA_SEQ, 1);
       snative.srWake(this.#buffer, DATA_SEQ);
     }
@@ -347,6 +366,25 @@ export class SharedRing {
    * ```
    */
   write(data: Uint8Array | string): number {
+    // Fast path, the same checks as below in fewer steps: this object is a
+    // live producer, the consumer has neither closed nor died, `data` is a
+    // genuine non-empty Uint8Array (a subclass included: only internal
+    // slots are read, no user code runs), and it fits in the free space
+    // known from the cached head. One copy, no native call unless the
+    // consumer sleeps.
+    if (this.#role === PRODUCER && !this.#closed && typedArrayTag(data) === 'Uint8Array') {
+      const n = byteLengthOf(data);
+      const state = Atomics.load(this.#h, CONSUMER_STATE);
+      if (n !== 0 && state !== CLOSED && state !== GONE && n <= this.#capacity - ((this.#cursor - this.#peer) >>> 0)) {
+        this.#data.set(data as Uint8Array, this.#cursor & this.#mask);
+        this.#publish(n);
+        return n;
+      }
+    }
+    return this.#writeSlow(data);
+  }
+
+  #writeSlow(data: Uint8Array | string): number {
     const d = toWriteData(data);
     const bytes = typeof d === 'string' ? encoder.encode(d) : d;
     this.#claim(PRODUCER);
@@ -449,6 +487,25 @@ export class SharedRing {
    * ```
    */
   writeSlice(min = 1): Uint8Array {
+    // Fast path (same checks, fewer steps): a live producer, a whole-number
+    // `min` within the capacity, the consumer neither closed nor dead, and
+    // at least `min` bytes free now (the head is re-read: the view covers
+    // all the free space).
+    if (this.#role === PRODUCER && !this.#closed && isCount(min, this.#capacity)) {
+      const state = Atomics.load(this.#h, CONSUMER_STATE);
+      if (state !== CLOSED && state !== GONE) {
+        this.#peer = Atomics.load(this.#h, HEAD) >>> 0;
+        const free = this.#capacity - this.#span(this.#cursor, this.#peer);
+        if (free !== 0 && free >= min) {
+          const at = this.#cursor & this.#mask;
+          return this.#data.subarray(at, at + free);
+        }
+      }
+    }
+    return this.#writeSliceSlow(min);
+  }
+
+  #writeSliceSlow(min: number): Uint8Array {
     const want = toOffset(min, 'min');
     if (want > this.#capacity) throw outOfRange('min', `an integer >= 0 and <= ${this.#capacity}`, min);
     this.#claim(PRODUCER);
@@ -470,6 +527,12 @@ export class SharedRing {
    * ```
    */
   commit(n: number): void {
+    // Fast path: a live producer publishing a whole number of bytes within
+    // the free space known from the cached head.
+    if (this.#role === PRODUCER && !this.#closed && isCount(n, this.#capacity - ((this.#cursor - this.#peer) >>> 0))) {
+      if (n > 0) this.#publish(n);
+      return;
+    }
     const count = toOffset(n, 'n');
     this.#claim(PRODUCER);
     const free = this.#free(count);
@@ -584,7 +647,8 @@ export class SharedRing {
   #release(n: number): void {
     this.#cursor = (this.#cursor + n) >>> 0;
     Atomics.store(this.#h, HEAD, this.#cursor | 0);
-    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0) {
+    // As in #publish: one wake per sleep (the waker clears the flag).
+    if (Atomics.load(this.#h, PRODUCER_WAITING) !== 0 && Atomics.exchange(this.#h, PRODUCER_WAITING, 0) !== 0) {
       Atomics.add(this.#h, SPACE_SEQ, 1);
       snative.srWake(this.#buffer, SPACE_SEQ);
     }
@@ -600,6 +664,32 @@ export class SharedRing {
    * ```
    */
   read(target: Uint8Array): number {
+    // Fast path, the same checks as below in fewer steps: this object is a
+    // live consumer, `target` is a genuine non-empty Uint8Array (a subclass
+    // included: written through the intrinsic set, no user code runs), and
+    // bytes are readable (the cached tail is re-read, and checked, only
+    // when it shows none). One copy, no native call unless the producer sleeps.
+    if (this.#role === CONSUMER && !this.#closed && typedArrayTag(target) === 'Uint8Array') {
+      const room = byteLengthOf(target);
+      let avail = (this.#peer - this.#cursor) >>> 0;
+      if (avail === 0) {
+        this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+        avail = this.#span(this.#peer, this.#cursor);
+      }
+      // avail <= capacity: a cached tail is trusted only within the ring
+      // (one read at claim time is not yet checked).
+      if (room !== 0 && avail !== 0 && avail <= this.#capacity) {
+        const n = Math.min(avail, room);
+        const at = this.#cursor & this.#mask;
+        Reflect.apply(typedSet, target, [this.#data.subarray(at, at + n)]);
+        this.#release(n);
+        return n;
+      }
+    }
+    return this.#readSlow(target);
+  }
+
+  #readSlow(target: Uint8Array): number {
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     const room = byteLengthOf(into);
@@ -659,6 +749,17 @@ export class SharedRing {
    * ```
    */
   readSlice(min = 1): Uint8Array {
+    // Fast path: a live consumer, a whole-number `min` within the capacity,
+    // and at least `min` (and at least 1) bytes readable now (the tail is
+    // re-read, and checked: the view covers every readable byte).
+    if (this.#role === CONSUMER && !this.#closed && isCount(min, this.#capacity)) {
+      this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
+      const avail = this.#span(this.#peer, this.#cursor);
+      if (avail !== 0 && avail >= min) {
+        const at = this.#cursor & this.#mask;
+        return this.#data.subarray(at, at + avail);
+      }
+    }
     if (this.waitReadable(min) === 0) return EMPTY;
     const avail = this.#avail(this.#capacity); // every readable byte, not just the cached count
     const at = this.#cursor & this.#mask;
@@ -675,6 +776,13 @@ export class SharedRing {
    * ```
    */
   consume(n: number): void {
+    // Fast path: a live consumer releasing a whole number of bytes within
+    // those known readable from the cached tail.
+    const cached = (this.#peer - this.#cursor) >>> 0; // trusted only within the ring (see read)
+    if (this.#role === CONSUMER && !this.#closed && cached <= this.#capacity && isCount(n, cached)) {
+      if (n > 0) this.#release(n);
+      return;
+    }
     const count = toOffset(n, 'n');
     this.#claim(CONSUMER);
     const avail = this.#avail(count);
