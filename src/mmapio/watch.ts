@@ -55,7 +55,7 @@ function hashPage(words: Int32Array, from: number, to: number): number {
 export function startWatch(core: WindowCore, callback: unknown, options: unknown): WatchHandle {
   if (typeof callback !== 'function') throw argTypeError('callback', 'of type function', callback);
   const o = readOptions(options, 'options', ['intervalMs'] as const);
-  const interval = o.intervalMs ?? 1000;
+  const interval = o.intervalMs === undefined ? 1000 : o.intervalMs; // null is refused below, not a default
   if (typeof interval !== 'number') throw argTypeError('options.intervalMs', 'of type number', interval);
   if (!Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) throw outOfRange('options.intervalMs', 'an integer >= 1 and <= 2^31 - 1', interval);
   core.live();
@@ -97,12 +97,16 @@ export function startWatch(core: WindowCore, callback: unknown, options: unknown
 
   const tick = (): void => {
     if (closed) return;
-    if (core.views.closed) return stop();
+    if (core.views.closed) {
+      stop();
+      return;
+    }
     if (core.moved) {
       try {
         core.live();
       } catch {
-        return stop();
+        stop();
+        return;
       }
     }
     let now: BigIntStats;
