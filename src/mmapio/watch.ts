@@ -5,7 +5,7 @@
  * (which inotify does not see) are both reported, with where they are.
  */
 import { statSync, type BigIntStats } from 'node:fs';
-import { argTypeError, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, outOfRange } from '../errors.js';
 import { readOptions } from '../core/arguments.js';
 import { VIEW_BYTES } from '../core/thread-mapping.js';
 import type { WindowCore } from './window-core.js';
@@ -61,7 +61,12 @@ export function startWatch(core: WindowCore, callback: unknown, options: unknown
   core.live();
   const path = core.path;
   const notify = callback as (event: WatchEvent) => void;
-  let first: BigIntStats = statSync(path, { bigint: true });
+  let first: BigIntStats;
+  try {
+    first = statSync(path, { bigint: true });
+  } catch (error) {
+    throw fromNative(error, path); // an MmapError with code, errno, syscall 'stat' and path
+  }
   let hashes: Int32Array | null = null;
   let closed = false;
 
