@@ -118,6 +118,7 @@ test('every argument position of every call refuses every bad value: typed error
       add('atomicU64Slice', [0, 1], (a) => win.atomicU64Slice(a[0] as number, a[1] as number));
       add('advise', [0, 1, 'normal'], (a) => win.advise(a[0] as number, a[1] as number, a[2] as 'normal'));
       add('touchPagesRange', [0, 1], (a) => win.touchPagesRange(a[0] as number, a[1] as number));
+      add('touchPagesRangeAsync', [0, 1], (a) => win.touchPagesRangeAsync(a[0] as number, a[1] as number));
       add('lock', [0, 1], (a) => win.lock(a[0] as number, a[1] as number));
       add('unlock', [0, 1], (a) => win.unlock(a[0] as number, a[1] as number));
       add('chunks', [1], (a) => win.chunks(a[0] as number));
@@ -128,6 +129,7 @@ test('every argument position of every call refuses every bad value: typed error
       add('notify', [0, 1], (a) => win.notify(a[0] as number, a[1] as number), [1], { 1: ['Infinity', '2**53', '2**64'] });
     }
     probes.push({ name: 'file.resize', args: [SIZE], call: (a) => m.resize(a[0] as number) });
+    probes.push({ name: 'file.resizeAsync', args: [SIZE], call: (a) => m.resizeAsync(a[0] as number) });
     // An options object is read field by field (getters run, by design: a
     // throwing one becomes a typed error); objects without the fields are legal.
     probes.push({
@@ -336,9 +338,12 @@ test('close() while async calls are in flight: every call settles (done or a typ
       const calls: Promise<unknown>[] = [
         m.updateRegionAsync(0, data), seg.updateRegionAsync(0, data), m.readIntoAsync(0, new Uint8Array(512)), seg.readIntoAsync(16, new Uint8Array(64)),
         m.flushAsync(), m.flushRangeAsync(0, 256), seg.flushAsync(), m.syncAllAsync(), m.waitAsync(2 * PAGE_BYTES, 0), seg.waitAsync(PAGE_BYTES - 4, 0, 60_000),
+        m.touchPagesAsync(), seg.touchPagesRangeAsync(0, 100),
       ];
       m.close();
       const settled = await Promise.allSettled(calls);
+      await assert.rejects(m.touchPagesAsync(), { code: 'ERR_MMAP_CLOSED' });
+      await assert.rejects(seg.touchPagesRangeAsync(0, 1), { code: 'ERR_MMAP_CLOSED' });
       for (const [i, s] of settled.entries()) {
         if (s.status === 'rejected') typedError(s.reason, `${closer} call ${i}`);
       }

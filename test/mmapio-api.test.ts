@@ -352,7 +352,7 @@ test('atomic views in every mode: loads everywhere, stores on rw (file) and cow 
   }
 });
 
-test('advise with every advice, touchPages, touchPagesRange, lock/unlock/lockAll/unlockAll, in every mode', () => {
+test('advise with every advice, touchPages, touchPagesRange (+Async), lock/unlock/lockAll/unlockAll, in every mode', async () => {
   const t = tempDir();
   try {
     const p = t.path('a.bin');
@@ -363,6 +363,11 @@ test('advise with every advice, touchPages, touchPagesRange, lock/unlock/lockAll
       m.advise(5, 0, 'normal');
       m.touchPages();
       m.touchPagesRange(PAGE_BYTES + 1, 10);
+      await m.touchPagesAsync();
+      await m.touchPagesRangeAsync(PAGE_BYTES + 1, 10);
+      await m.segment(PAGE_BYTES, PAGE_BYTES).touchPagesAsync();
+      await m.touchPagesRangeAsync(SIZE, 0);
+      await assert.rejects(m.touchPagesRangeAsync(SIZE - 1, 2), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
       m.lock(0, 100);
       m.unlock(0, 100);
       m.lockAll();

@@ -444,6 +444,42 @@ export class MappedWindow {
     this.#touch(this.#span(0, this.#len(), 'touchPages'), this.#len());
   }
 
+  /**
+   * {@link touchPages} with the page faults taken on the libuv thread pool
+   * (they may wait on the disk), so the event loop keeps running.
+   * @example
+   * ```ts
+   * await file.touchPagesAsync();
+   * ```
+   */
+  async touchPagesAsync(): Promise<void> {
+    this.#live();
+    return this.#touchAsync(this.#span(0, this.#len(), 'touchPagesAsync'), this.#len());
+  }
+
+  /** {@link touchPagesAsync} for `length` bytes at `offset`. */
+  async touchPagesRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const off = toOffset(offset, 'offset');
+    const n = toOffset(length, 'length');
+    this.#live();
+    return this.#touchAsync(this.#span(off, n, 'touchPagesRangeAsync'), n);
+  }
+
+  async #touchAsync(abs: number, length: number): Promise<void> {
+    const v = this.#core.views;
+    if (length === 0) return;
+    try {
+      await native.touchAsync(v.key, abs, length);
+    } catch (error) {
+      if (!this.#cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      return;
+    }
+    // A fault recorded while the pages came in (the file was truncated by
+    // another process) is reported as for a copy; once the file is closed
+    // in this thread there is nobody left to report it to.
+    if (!this.#core.views.closed) this.#faultCheck(abs, length);
+  }
+
   /** {@link touchPages} for `length` bytes at `offset`. */
   touchPagesRange(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
