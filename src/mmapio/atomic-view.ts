@@ -99,9 +99,15 @@ export class AtomicU32 {
   }
 
   #live(): Uint32Array {
+    // One test on the hot path: a follow in this thread closes the old
+    // attachment, so `closed` covers both "closed" and "moved here".
+    if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
+    return this.#a;
+  }
+
+  #slow(): void {
     if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
   }
 
   #store(what: string): Uint32Array {
@@ -219,9 +225,15 @@ export class AtomicU64 {
   }
 
   #live(): BigUint64Array {
+    // One test on the hot path: a follow in this thread closes the old
+    // attachment, so `closed` covers both "closed" and "moved here".
+    if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
+    return this.#a;
+  }
+
+  #slow(): void {
     if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
   }
 
   #store(what: string): BigUint64Array {

@@ -729,12 +729,14 @@ export class MappedWindow {
     if (abs + length > v.size) {
       throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the iteration reached bytes ${abs}..${abs + length} of '${this.path}', which was resized to ${v.size} bytes meanwhile`, this.path);
     }
-    const p = viewPiece(this.#core, abs, length);
-    if (p === null) {
+    // As viewPiece, without its result object: a step allocates only the view it yields.
+    const index = Math.floor(abs / VIEW_BYTES);
+    const inner = abs - index * VIEW_BYTES;
+    if (length > 0 && inner + length > VIEW_BYTES) {
       if (writable) throw this.#straddleError('chunksMut', abs, length);
       return v.slice(abs, length);
     }
-    return p.view.subarray(p.inner, p.inner + length);
+    return v.view(index).subarray(inner, inner + length);
   }
 }
 
