@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { MemoryMappedFile, SharedAllocator, PAGE_BYTES, inspectNative } from 'ranged-mmap';
+import { readFileSync, truncateSync } from 'node:fs';
+import { MemoryMappedFile, MmapError, SharedAllocator, PAGE_BYTES, inspectNative } from 'ranged-mmap';
 import { snapshot, tempDir } from './helpers.js';
 import { seedFile } from './mmapio-helpers.js';
 import { WORKER_TEST } from './worker-helpers.js';
@@ -38,15 +38,16 @@ function badValues(): [string, unknown][] {
   ];
 }
 
-function typedError(e: unknown, what: string): void {
+function typedError(e: unknown, what: string, allowSystem = false): void {
   assert.ok(e instanceof Error, `${what}: threw a non-Error ${String(e)}`);
   const code = (e as { code?: unknown }).code;
   assert.equal(typeof code, 'string', `${what}: an error without a code: ${e.message}`);
-  assert.ok(TYPED.has(code as string) || (code as string).startsWith('ERR_MMAP_'), `${what}: code ${String(code)} (${e.message})`);
+  const system = allowSystem && e instanceof MmapError && typeof e.errno === 'number' && typeof e.syscall === 'string';
+  assert.ok(TYPED.has(code as string) || (code as string).startsWith('ERR_MMAP_') || system, `${what}: code ${String(code)} (${e.message})`);
   if (TYPED.has(code as string)) assert.ok(e instanceof TypeError || e instanceof RangeError, `${what}: ${String(code)} is not a TypeError/RangeError`);
 }
 
-/** Calls `fn`; it must throw (or reject) a typed error and leave `path` unchanged. */
+/** Calls `fn`; it must throw (or reject) a typed error and leave `path` unchanged. A system error does not count here: a bad argument must be refused before any system call. */
 async function refused(path: string, what: string, fn: () => unknown): Promise<void> {
   const before = snapshot(path);
   let outcome: unknown;
@@ -468,6 +469,33 @@ test('SharedAllocator.open and allocate refuse every bad value with a typed erro
     alloc.close();
     assert.throws(() => alloc.allocate(1), { code: 'ERR_MMAP_CLOSED' });
     m.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('the file truncated under the mapping while pages are touched (sync and on the pool): a typed error, no crash, the rest of the file usable', async () => {
+  const t = tempDir();
+  try {
+    for (const which of ['sync', 'async'] as const) {
+      const p = t.path(`${which}.bin`);
+      const bytes = seedFile(p, SIZE);
+      const m = MemoryMappedFile.openRw(p);
+      truncateSync(p, PAGE_BYTES);
+      if (which === 'sync') assert.throws(() => m.touchPages(), (e: unknown) => {
+        typedError(e, which, true);
+        return true;
+      });
+      else await assert.rejects(m.touchPagesAsync(), (e: unknown) => {
+        typedError(e, which, true);
+        return true;
+      });
+      const first = new Uint8Array(16);
+      assert.equal(m.readInto(0, first), 16);
+      assert.deepEqual(first, bytes.subarray(0, 16));
+      m.close();
+    }
+    assert.equal(inspectNative().liveMappings, 0);
   } finally {
     t.cleanup();
   }
