@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { readFileSync, truncateSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { MemoryMappedFile, MmapError, SharedAllocator, PAGE_BYTES, inspectNative } from 'ranged-mmap';
 import { snapshot, tempDir } from './helpers.js';
 import { seedFile } from './mmapio-helpers.js';
@@ -495,6 +495,72 @@ test('the file truncated under the mapping while pages are touched (sync and on 
       assert.deepEqual(first, bytes.subarray(0, 16));
       m.close();
     }
+    assert.equal(inspectNative().liveMappings, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('opens, creates and the builder refuse every bad path, size and option value: typed error, the path as it was', async () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    seedFile(p, SIZE);
+    const dirBefore = (): string[] => readdirSync(t.dir).sort();
+    const names = dirBefore();
+    type Call = [string, (v: unknown) => unknown, string[]];
+    // Labels legal at a position: a boolean for boolean setters; any object
+    // without the option fields for an options object (read field by field).
+    const optionLike = ['object', 'array', 'getter', 'valueOf', 'toPrimitive', 'Number object', 'BigInt object'];
+    const calls: Call[] = [
+      ['openRo path', (v) => MemoryMappedFile.openRo(v as string), []],
+      ['openRw path', (v) => MemoryMappedFile.openRw(v as string), []],
+      ['openCow path', (v) => MemoryMappedFile.openCow(v as string), []],
+      ['openRwAsync path', (v) => MemoryMappedFile.openRwAsync(v as string), []],
+      ['createRw path', (v) => MemoryMappedFile.createRw(v as string, 4096), []],
+      ['createRw size', (v) => MemoryMappedFile.createRw(p, v as number), []],
+      ['createRwAsync size', (v) => MemoryMappedFile.createRwAsync(p, v as number), []],
+      ['openOrCreate size', (v) => MemoryMappedFile.openOrCreate(t.path('new.bin'), v as number), []],
+      ['builder path', (v) => MemoryMappedFile.builder(v as string), []],
+      ['builder.mode', (v) => MemoryMappedFile.builder(p).mode(v as 'rw'), []],
+      ['builder.size', (v) => MemoryMappedFile.builder(p).size(v as number), []],
+      ['builder.touchHint', (v) => MemoryMappedFile.builder(p).touchHint(v as 'lazy'), []],
+      ['builder.hugePages', (v) => MemoryMappedFile.builder(p).hugePages(v as boolean), ['boolean']],
+      ['builder.exclusive', (v) => MemoryMappedFile.builder(p).exclusive(v as boolean), ['boolean']],
+      ['builder.sparse', (v) => MemoryMappedFile.builder(p).sparse(v as boolean), ['boolean']],
+      ['builder.fileMode', (v) => MemoryMappedFile.builder(p).fileMode(v as number), []],
+      ['builder.flushPolicy', (v) => MemoryMappedFile.builder(p).flushPolicy(v as 'manual'), []],
+      ['openRw options', (v) => MemoryMappedFile.openRw(p, v as object), optionLike],
+      ['openRw flushPolicy', (v) => MemoryMappedFile.openRw(p, { flushPolicy: v as 'manual' }), []],
+      ['openRw touchHint', (v) => MemoryMappedFile.openRw(p, { touchHint: v as 'lazy' }), []],
+      ['createRw options', (v) => MemoryMappedFile.createRw(t.path('new.bin'), 4096, v as object), optionLike],
+      ['fromShared', (v) => MemoryMappedFile.fromShared(v as never), []],
+    ];
+    for (const [name, call, legal] of calls) {
+      for (const [label, bad] of [...badValues(), ['undefined', undefined]] as [string, unknown][]) {
+        if (label === 'undefined' && (name.endsWith('options') || name.startsWith('openRw ') || name.startsWith('builder.'))) continue; // undefined: the default
+        const userCodeBefore = ran;
+        if (legal.includes(label)) {
+          const out = await call(bad);
+          if (out instanceof MemoryMappedFile) out.close();
+          rmSync(t.path('new.bin'), { force: true }); // a legal create made it
+          if (name.endsWith('options')) ran = userCodeBefore; // getters of an options object run by design
+          assert.equal(ran, userCodeBefore, `${name}(${label}) ran user code`);
+          continue;
+        }
+        if (label === 'string' && name.endsWith(' path')) {
+          // '1' is a path (relative): legal. An open of it (missing) is refused by the system; creating it is not tried here.
+          if (name.startsWith('open')) await assert.rejects(async () => call(bad), { name: 'MmapError', code: 'ENOENT' });
+          continue;
+        }
+        await refused(p, `${name}(${label})`, () => call(bad));
+        // An options object's getters and a Proxy's get trap run by design (one read per field).
+        if (name.endsWith('options') || name.includes('flushPolicy') || name === 'fromShared') ran = userCodeBefore; // read field by field, like options
+        assert.equal(ran, userCodeBefore, `${name}(${label}) ran user code`);
+        assert.deepEqual(dirBefore(), names, `${name}(${label}): a file appeared or went`);
+      }
+    }
+    assert.equal(ran, 0, 'no user code ran outside options objects');
     assert.equal(inspectNative().liveMappings, 0);
   } finally {
     t.cleanup();
