@@ -5,7 +5,7 @@
 // buffers, another process truncating the file).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { MemoryMappedFile, MmapError, PAGE_BYTES, inspectNative, type MappingMode } from 'ranged-mmap';
 import { fixture } from './fault-helpers.js';
@@ -334,7 +334,7 @@ test('lock: a low RLIMIT_MEMLOCK gives ENOMEM, a zero one EPERM, with syscall ml
   }
 });
 
-test('system errors carry errno, syscall and path: resize (EFBIG from ftruncate under RLIMIT_FSIZE), advise (EINVAL from madvise), watch (ENOENT from stat); the file unchanged', () => {
+test('system errors carry errno, syscall and path: resize (EFBIG from ftruncate under RLIMIT_FSIZE), advise (EINVAL from madvise), watch (ENOENT from stat); the file unchanged', (ctx) => {
   const t = tempDir();
   try {
     const p = t.path('a.bin');
@@ -350,14 +350,23 @@ test('system errors carry errno, syscall and path: resize (EFBIG from ftruncate 
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { name: 'MmapError', code: 'EFBIG', errno: -27, syscall: 'ftruncate', path: p, length: SIZE });
     assert.equal(snapshot(p), before, 'the refused resize left the file as it was');
-    // madvise(MADV_DONTNEED) on locked pages is EINVAL.
+    // madvise(MADV_DONTNEED) on locked pages is EINVAL. (Under the
+    // sanitizers of npm run check:native, mlock is intercepted and does
+    // nothing: then the pages are not locked and the advice is taken.)
     const m = MemoryMappedFile.openRw(p);
+    const lockedKiB = (): number => Number(/VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? -1);
+    const lockedBefore = lockedKiB();
     m.lock(0, PAGE_BYTES);
-    assert.throws(() => m.advise(0, PAGE_BYTES, 'dontNeed'), (e: unknown) => {
-      assert.ok(e instanceof MmapError);
-      assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['EINVAL', -22, 'madvise', p]);
-      return true;
-    });
+    if (lockedKiB() > lockedBefore) {
+      assert.throws(() => m.advise(0, PAGE_BYTES, 'dontNeed'), (e: unknown) => {
+        assert.ok(e instanceof MmapError);
+        assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['EINVAL', -22, 'madvise', p]);
+        return true;
+      });
+    } else {
+      ctx.diagnostic('mlock had no effect here (a sanitizer intercepts it): madvise cannot be made to fail this way');
+      m.advise(0, PAGE_BYTES, 'dontNeed');
+    }
     m.unlock(0, PAGE_BYTES);
     assert.equal(snapshot(p), before);
     // watch on a file whose path is gone.
