@@ -327,6 +327,10 @@ test('lock: a low RLIMIT_MEMLOCK gives ENOMEM, a zero one EPERM, with syscall ml
       const r = spawnSync(probe.status === 0 ? 'unshare' : 'prlimit', probe.status === 0 ? args : args.slice(1), { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       results[limit] = r.stdout.trim();
+      if (results[limit] === 'locked intercepted unchanged') {
+        ctx.diagnostic('mlock is intercepted here (a sanitizer runtime): no limit can be shown');
+        continue;
+      }
       if (probe.status === 0 || process.getuid?.() !== 0) assert.equal(results[limit], `${want} mlock unchanged`);
     }
   } finally {
