@@ -364,7 +364,7 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
 
 /* ---- resizeAsync, touchAsync: the same work on the libuv pool ----------- */
 
-typedef enum { JOB_RESIZE, JOB_TOUCH } job_kind;
+typedef enum { JOB_RESIZE, JOB_TOUCH, JOB_LOCK } job_kind;
 
 typedef struct {
   napi_async_work work;
@@ -391,6 +391,14 @@ static void job_execute(napi_env env, void *data) {
     return;
   }
   if (j->len == 0) return;
+  if (j->kind == JOB_LOCK) {
+    /* mlock faults every page in first: this is what can wait on the disk. */
+    if (mlock(j->addr, j->len) != 0) {
+      j->err = errno;
+      j->syscall = "mlock";
+    }
+    return;
+  }
   if (madvise(j->addr, j->len, MADV_POPULATE_READ) == 0) return;
   if (errno != EINVAL) {
     j->err = errno;
@@ -489,9 +497,8 @@ static napi_value js_resize_async(napi_env env, napi_callback_info info) {
   return job_queue(env, j, "ranged-mmap:resize");
 }
 
-/* touchAsync(key, offset, length) -> Promise: faults the span's pages in
- * (MADV_POPULATE_READ, or a read of every page) on the pool. */
-static napi_value js_touch_async(napi_env env, napi_callback_info info) {
+/* A job over the page span of argv[0..2] (key, offset, length). */
+static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind, const char *syscall, const char *name) {
   napi_value argv[3];
   uint8_t *addr;
   size_t len;
@@ -501,14 +508,26 @@ static napi_value js_touch_async(napi_env env, napi_callback_info info) {
   pool_job *j = calloc(1, sizeof *j);
   if (j == NULL) {
     rm_table_release(m);
-    return rm_throw_errno(env, ENOMEM, "madvise", NULL);
+    return rm_throw_errno(env, ENOMEM, syscall, NULL);
   }
-  j->kind = JOB_TOUCH;
+  j->kind = kind;
   j->m = m;
   j->addr = addr;
   j->len = len;
-  j->syscall = "madvise";
-  return job_queue(env, j, "ranged-mmap:touch");
+  j->syscall = syscall;
+  return job_queue(env, j, name);
+}
+
+/* touchAsync(key, offset, length) -> Promise: faults the span's pages in
+ * (MADV_POPULATE_READ, or a read of every page) on the pool. */
+static napi_value js_touch_async(napi_env env, napi_callback_info info) {
+  return span_job(env, info, JOB_TOUCH, "madvise", "ranged-mmap:touch");
+}
+
+/* memLockAsync(key, offset, length) -> Promise: mlock of the span on the
+ * pool (errors as memLock's). */
+static napi_value js_mem_lock_async(napi_env env, napi_callback_info info) {
+  return span_job(env, info, JOB_LOCK, "mlock", "ranged-mmap:mlock");
 }
 
 int rm_mmapio_register(napi_env env, napi_value exports) {
@@ -518,6 +537,7 @@ int rm_mmapio_register(napi_env env, napi_value exports) {
       {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resizeAsync", NULL, js_resize_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"memLockAsync", NULL, js_mem_lock_async, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value successor;
   return rm_wait_register(env, exports) &&

@@ -122,6 +122,7 @@ test('every argument position of every call refuses every bad value: typed error
       add('touchPagesRangeAsync', [0, 1], (a) => win.touchPagesRangeAsync(a[0] as number, a[1] as number));
       add('lock', [0, 1], (a) => win.lock(a[0] as number, a[1] as number));
       add('unlock', [0, 1], (a) => win.unlock(a[0] as number, a[1] as number));
+      add('lockAsync', [0, 1], (a) => win.lockAsync(a[0] as number, a[1] as number));
       add('chunks', [1], (a) => win.chunks(a[0] as number));
       add('chunksMut', [1], (a) => win.chunksMut(a[0] as number));
       add('segment', [0, 1], (a) => win.segment(a[0] as number, a[1] as number));
@@ -339,7 +340,7 @@ test('close() while async calls are in flight: every call settles (done or a typ
       const calls: Promise<unknown>[] = [
         m.updateRegionAsync(0, data), seg.updateRegionAsync(0, data), m.readIntoAsync(0, new Uint8Array(512)), seg.readIntoAsync(16, new Uint8Array(64)),
         m.flushAsync(), m.flushRangeAsync(0, 256), seg.flushAsync(), m.syncAllAsync(), m.waitAsync(2 * PAGE_BYTES, 0), seg.waitAsync(PAGE_BYTES - 4, 0, 60_000),
-        m.touchPagesAsync(), seg.touchPagesRangeAsync(0, 100),
+        m.touchPagesAsync(), seg.touchPagesRangeAsync(0, 100), m.lockAsync(0, 100), seg.lockAllAsync(),
       ];
       m.close();
       const settled = await Promise.allSettled(calls);

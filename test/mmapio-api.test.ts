@@ -352,7 +352,7 @@ test('atomic views in every mode: loads everywhere, stores on rw (file) and cow 
   }
 });
 
-test('advise with every advice, touchPages, touchPagesRange (+Async), lock/unlock/lockAll/unlockAll, in every mode', async () => {
+test('advise with every advice, touchPages, touchPagesRange (+Async), lock/unlock/lockAll/unlockAll (+Async), in every mode', async () => {
   const t = tempDir();
   try {
     const p = t.path('a.bin');
@@ -372,6 +372,13 @@ test('advise with every advice, touchPages, touchPagesRange (+Async), lock/unloc
       m.unlock(0, 100);
       m.lockAll();
       m.unlockAll();
+      await m.lockAsync(PAGE_BYTES, 100);
+      m.unlock(PAGE_BYTES, 100);
+      await m.lockAllAsync();
+      m.unlockAll();
+      await m.segment(PAGE_BYTES, 10).lockAsync(0, 10);
+      m.unlockAll();
+      await assert.rejects(m.lockAsync(SIZE, 1), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
       assert.deepEqual(m.asSlice(0, SIZE), bytes, `${mode}: bytes as they were`);
       m.close();
     }

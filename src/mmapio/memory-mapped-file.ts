@@ -562,6 +562,14 @@ export class MemoryMappedFile extends MappedFileBase {
   lock(offset: number | bigint, length: number | bigint): void {
     this.#w.lock(offset, length);
   }
+  /** {@link MappedWindow.lockAsync} */
+  lockAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    return this.#w.lockAsync(offset, length);
+  }
+  /** {@link MappedWindow.lockAllAsync} */
+  lockAllAsync(): Promise<void> {
+    return this.#w.lockAllAsync();
+  }
   /** {@link MappedWindow.unlock} */
   unlock(offset: number | bigint, length: number | bigint): void {
     this.#w.unlock(offset, length);

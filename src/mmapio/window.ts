@@ -525,6 +525,36 @@ export class MappedWindow {
     this.#memLock(this.#span(off, n, 'lock'), n, true);
   }
 
+  /**
+   * {@link lock} with the `mlock` (which faults every page in first, and
+   * so can wait on the disk) on the libuv thread pool.
+   * @example
+   * ```ts
+   * await file.lockAsync(0, 1 << 20);
+   * ```
+   */
+  async lockAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const off = toOffset(offset, 'offset');
+    const n = toOffset(length, 'length');
+    this.#live();
+    return this.#memLockAsync(this.#span(off, n, 'lockAsync'), n);
+  }
+
+  /** {@link lockAsync} over the whole window. */
+  async lockAllAsync(): Promise<void> {
+    this.#live();
+    return this.#memLockAsync(this.#span(0, this.#len(), 'lockAllAsync'), this.#len());
+  }
+
+  async #memLockAsync(abs: number, length: number): Promise<void> {
+    const v = this.#core.views;
+    try {
+      await native.memLockAsync(v.key, abs, length);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
+  }
+
   /** Unlocks pages locked by {@link lock} (`munlock`). */
   unlock(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
