@@ -761,8 +761,9 @@ static napi_value js_copy_async(napi_env env, napi_callback_info info) {
     return rm_throw_errno(env, ENOMEM, "malloc", NULL);
   }
   if (into_mapping) {
-    /* The caller's bytes, taken now, on this thread. */
-    memcpy(rq->bounce, data, (size_t)len);
+    /* The caller's bytes, taken now, on this thread (an empty array may
+     * have no data pointer at all). */
+    if (len > 0) memcpy(rq->bounce, data, (size_t)len);
   } else if (napi_create_reference(env, argv[2], 1, &rq->target) != napi_ok) {
     request_free(env, rq);
     return NULL;

@@ -268,26 +268,10 @@ static int zero_old_tail(rm_mapping *m, uint64_t new_size, const char **syscall)
   return 0;
 }
 
-/* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
- * when another thread resized this mapping first (follow it and retry). */
-static napi_value js_resize(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint64_t key, size;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
-  if (size == 0 || size > (uint64_t)INT64_MAX) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
-    return NULL;
-  }
-  rm_mapping *m = rm_table_acquire(key);
-  if (m == NULL) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
-    return NULL;
-  }
-  if (m->access != RM_ACCESS_RW) {
-    rm_table_release(m);
-    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
-    return NULL;
-  }
+/* The resize itself (no JavaScript values: it also runs on the libuv pool
+ * for resizeAsync). Returns 0 or an errno (with *syscall); *moved is 1 when
+ * another thread resized m first; *next is the new (or successor's) key. */
+static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *next_out, const char **syscall_out) {
   int err = 0, moved = 0;
   const char *syscall = "ftruncate";
   rm_mapping *n = NULL;
@@ -337,6 +321,36 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
   }
   double next = n != NULL ? (double)n->key : 0;
   pthread_mutex_unlock(&resize_lock);
+  *moved_out = moved;
+  *next_out = next;
+  *syscall_out = syscall;
+  return err;
+}
+
+/* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
+ * when another thread resized this mapping first (follow it and retry). */
+static napi_value js_resize(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint64_t key, size;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
+  if (size == 0 || size > (uint64_t)INT64_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
+    return NULL;
+  }
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (m->access != RM_ACCESS_RW) {
+    rm_table_release(m);
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
+    return NULL;
+  }
+  int moved = 0;
+  double next = 0;
+  const char *syscall = "ftruncate";
+  int err = resize_core(m, size, &moved, &next, &syscall);
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
   napi_value out, a, b;
@@ -348,11 +362,182 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---- resizeAsync, touchAsync: the same work on the libuv pool ----------- */
+
+typedef enum { JOB_RESIZE, JOB_TOUCH, JOB_LOCK } job_kind;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  job_kind kind;
+  rm_mapping *m; /* pinned by a reference from the call to completion */
+  uint64_t size; /* JOB_RESIZE */
+  uint8_t *addr; /* JOB_TOUCH: the page span, inside m */
+  size_t len;
+  int err, moved;
+  double next;
+  const char *syscall;
+} pool_job;
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+static void job_execute(napi_env env, void *data) {
+  (void)env;
+  pool_job *j = data;
+  if (j->kind == JOB_RESIZE) {
+    j->err = resize_core(j->m, j->size, &j->moved, &j->next, &j->syscall);
+    return;
+  }
+  if (j->len == 0) return;
+  if (j->kind == JOB_LOCK) {
+    /* mlock faults every page in first: this is what can wait on the disk. */
+    if (mlock(j->addr, j->len) != 0) {
+      j->err = errno;
+      j->syscall = "mlock";
+    }
+    return;
+  }
+  if (madvise(j->addr, j->len, MADV_POPULATE_READ) == 0) return;
+  if (errno != EINVAL) {
+    j->err = errno;
+    j->syscall = "madvise";
+    return;
+  }
+  /* A kernel older than 5.14: read one byte of every page. A SIGBUS (the
+   * file was truncated by another process) is caught by the guard and
+   * recorded in the mapping's status page, as for the async copies. */
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  volatile uint8_t sink = 0;
+  for (size_t at = 0; at < j->len; at += page) sink ^= ((volatile uint8_t *)j->addr)[at];
+  (void)sink;
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  pool_job *j = data;
+  if (status != napi_ok && j->err == 0) {
+    j->err = ECANCELED;
+    j->syscall = "uv_queue_work";
+  }
+  rm_table_release(j->m);
+  if (j->err != 0) {
+    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, j->err, j->syscall, NULL));
+  } else {
+    napi_value out;
+    if (j->kind == JOB_RESIZE) {
+      napi_value a, b;
+      napi_create_array_with_length(env, 2, &out);
+      napi_create_int32(env, j->moved, &a);
+      napi_create_double(env, j->next, &b);
+      napi_set_element(env, out, 0, a);
+      napi_set_element(env, out, 1, b);
+    } else {
+      napi_get_undefined(env, &out);
+    }
+    napi_resolve_deferred(env, j->deferred, out);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* Queues j (which holds a reference to j->m) and returns its promise; on
+ * failure releases everything and throws. */
+static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
+  napi_value promise, resource;
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
+    rm_table_release(j->m);
+    free(j);
+    return NULL;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (napi_create_async_work(env, NULL, resource, job_execute, job_complete, j, &j->work) != napi_ok) {
+    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
+    rm_table_release(j->m);
+    free(j);
+    return promise;
+  }
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
+    napi_delete_async_work(env, j->work);
+    rm_table_release(j->m);
+    free(j);
+  }
+  return promise;
+}
+
+/* resizeAsync(key, newSize) -> Promise of what resize returns. */
+static napi_value js_resize_async(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint64_t key, size;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
+  if (size == 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
+    return NULL;
+  }
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (m->access != RM_ACCESS_RW) {
+    rm_table_release(m);
+    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
+    return NULL;
+  }
+  pool_job *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    rm_table_release(m);
+    return rm_throw_errno(env, ENOMEM, "ftruncate", NULL);
+  }
+  j->kind = JOB_RESIZE;
+  j->m = m;
+  j->size = size;
+  j->syscall = "ftruncate";
+  return job_queue(env, j, "ranged-mmap:resize");
+}
+
+/* A job over the page span of argv[0..2] (key, offset, length). */
+static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind, const char *syscall, const char *name) {
+  napi_value argv[3];
+  uint8_t *addr;
+  size_t len;
+  if (!read_args(env, info, 3, argv)) return NULL;
+  rm_mapping *m = span_of(env, argv, &addr, &len);
+  if (m == NULL) return NULL;
+  pool_job *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    rm_table_release(m);
+    return rm_throw_errno(env, ENOMEM, syscall, NULL);
+  }
+  j->kind = kind;
+  j->m = m;
+  j->addr = addr;
+  j->len = len;
+  j->syscall = syscall;
+  return job_queue(env, j, name);
+}
+
+/* touchAsync(key, offset, length) -> Promise: faults the span's pages in
+ * (MADV_POPULATE_READ, or a read of every page) on the pool. */
+static napi_value js_touch_async(napi_env env, napi_callback_info info) {
+  return span_job(env, info, JOB_TOUCH, "madvise", "ranged-mmap:touch");
+}
+
+/* memLockAsync(key, offset, length) -> Promise: mlock of the span on the
+ * pool (errors as memLock's). */
+static napi_value js_mem_lock_async(napi_env env, napi_callback_info info) {
+  return span_job(env, info, JOB_LOCK, "mlock", "ranged-mmap:mlock");
+}
+
 int rm_mmapio_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"memLock", NULL, js_mem_lock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hugePages", NULL, js_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"resizeAsync", NULL, js_resize_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"memLockAsync", NULL, js_mem_lock_async, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value successor;
   return rm_wait_register(env, exports) &&

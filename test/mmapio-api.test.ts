@@ -352,7 +352,7 @@ test('atomic views in every mode: loads everywhere, stores on rw (file) and cow 
   }
 });
 
-test('advise with every advice, touchPages, touchPagesRange, lock/unlock/lockAll/unlockAll, in every mode', () => {
+test('advise with every advice, touchPages, touchPagesRange (+Async), lock/unlock/lockAll/unlockAll (+Async), in every mode', async () => {
   const t = tempDir();
   try {
     const p = t.path('a.bin');
@@ -363,10 +363,22 @@ test('advise with every advice, touchPages, touchPagesRange, lock/unlock/lockAll
       m.advise(5, 0, 'normal');
       m.touchPages();
       m.touchPagesRange(PAGE_BYTES + 1, 10);
+      await m.touchPagesAsync();
+      await m.touchPagesRangeAsync(PAGE_BYTES + 1, 10);
+      await m.segment(PAGE_BYTES, PAGE_BYTES).touchPagesAsync();
+      await m.touchPagesRangeAsync(SIZE, 0);
+      await assert.rejects(m.touchPagesRangeAsync(SIZE - 1, 2), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
       m.lock(0, 100);
       m.unlock(0, 100);
       m.lockAll();
       m.unlockAll();
+      await m.lockAsync(PAGE_BYTES, 100);
+      m.unlock(PAGE_BYTES, 100);
+      await m.lockAllAsync();
+      m.unlockAll();
+      await m.segment(PAGE_BYTES, 10).lockAsync(0, 10);
+      m.unlockAll();
+      await assert.rejects(m.lockAsync(SIZE, 1), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
       assert.deepEqual(m.asSlice(0, SIZE), bytes, `${mode}: bytes as they were`);
       m.close();
     }

@@ -83,7 +83,7 @@ function apply(seg: MappedSegment, win: Win, model: Uint8Array, o: Op): void {
       const pieces = [...seg.chunks(o.size)];
       const n = Math.ceil(win.length / o.size);
       assert.equal(pieces.length, n);
-      pieces.forEach((p, i) => assert.equal(p.length, i < n - 1 ? o.size : win.length - o.size * (n - 1)));
+      for (const [i, p] of pieces.entries()) assert.equal(p.length, i < n - 1 ? o.size : win.length - o.size * (n - 1));
       assert.deepEqual(new Uint8Array(Buffer.concat(pieces)), model.subarray(win.base, win.base + win.length));
       return;
     }

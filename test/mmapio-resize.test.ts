@@ -264,3 +264,52 @@ test('resize while 2 worker threads write, read and add: byte-exact after every 
     t.cleanup();
   }
 });
+
+test('resizeAsync: grows and shrinks like resize (the system calls on the pool), views and atomics follow; refusals reject and change nothing; a close meanwhile', async () => {
+  const t = tempDir();
+  try {
+    const p = t.path('a.bin');
+    const bytes = pattern(3 * PAGE_BYTES, 5);
+    writeFileSync(p, bytes);
+    const m = MemoryMappedFile.openRw(p);
+    const counter = m.atomicU64(8);
+    const seg = m.segment(2 * PAGE_BYTES, PAGE_BYTES);
+    await m.resizeAsync(64 * PAGE_BYTES + 1);
+    assert.equal(m.length, 64 * PAGE_BYTES + 1);
+    assert.equal(statSync(p).size, 64 * PAGE_BYTES + 1);
+    assert.deepEqual(m.asSlice(0, bytes.length), bytes, 'a grow keeps the bytes');
+    assert.deepEqual([...m.asSlice(bytes.length, 16)], new Array(16).fill(0));
+    const c0 = counter.load();
+    counter.add(1n);
+    m.updateRegion(64 * PAGE_BYTES, new Uint8Array([7]));
+    const kept = m.asSlice(0, PAGE_BYTES + 10).slice();
+    await m.resizeAsync(PAGE_BYTES + 10);
+    assert.equal(statSync(p).size, PAGE_BYTES + 10);
+    assert.deepEqual(new Uint8Array(readFileSync(p)), kept, 'a shrink keeps the bytes before the new end');
+    assert.throws(() => seg.asSlice(0, 1), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
+    assert.throws(() => m.readInto(PAGE_BYTES, new Uint8Array(11)), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
+    assert.equal(counter.load(), c0 + 1n);
+    // Refusals reject (they never throw synchronously) and change nothing.
+    const before = snapshot(p);
+    for (const [v, code] of [[0, 'ERR_MMAP_EMPTY_FILE'], [-1, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], ['10', 'ERR_INVALID_ARG_TYPE'], [Symbol('s'), 'ERR_INVALID_ARG_TYPE']] as const) {
+      const pending = m.resizeAsync(v as number);
+      assert.ok(pending instanceof Promise);
+      await assert.rejects(pending, { code }, String(v));
+    }
+    for (const open of [MemoryMappedFile.openRo, MemoryMappedFile.openCow]) {
+      const other = open(p);
+      await assert.rejects(other.resizeAsync(10 * PAGE_BYTES), { code: 'ERR_MMAP_INVALID_MODE' });
+      other.close();
+    }
+    assert.equal(snapshot(p), before);
+    // Closed in this thread while the resize runs: it is made and settles as done.
+    const pending = m.resizeAsync(2 * PAGE_BYTES);
+    m.close();
+    await pending;
+    assert.equal(statSync(p).size, 2 * PAGE_BYTES);
+    await assert.rejects(m.resizeAsync(PAGE_BYTES), { code: 'ERR_MMAP_CLOSED' });
+    assert.equal(inspectNative().liveMappings, 0);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -17,6 +17,7 @@ import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { withPool } from '../lib/pool.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const workerScript = new URL('../workers/atomic-worker.mjs', import.meta.url);
 const WORKERS = 2;
@@ -65,8 +66,8 @@ export async function atomic({ dir, quick, reps, log }) {
         },
       ];
       log(`atomic ${kind}`);
-      const { times, verified } = await alternate(contenders, reps, log);
-      results.push(comparison({ scenario: 'atomic', variant: kind === 'slice' ? 'add-u64-slice' : 'add-u64', workers: WORKERS, subject: kind, peer: 'Atomics.add SAB', times, verified, unit: 'ms' }));
+      const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(4096), label: `atomic ${kind}` });
+      results.push(comparison({ scenario: 'atomic', variant: kind === 'slice' ? 'add-u64-slice' : 'add-u64', workers: WORKERS, subject: kind, peer: 'Atomics.add SAB', times, verified, order, reported, unit: 'ms' }));
     }
     return results;
   });

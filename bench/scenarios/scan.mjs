@@ -11,6 +11,7 @@ import { MemoryMappedFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { comparison } from '../lib/stats.mjs';
+import { warmSize } from '../lib/warm.mjs';
 
 const MiB = 1024 * 1024;
 const STEP = MiB;
@@ -79,8 +80,8 @@ export async function scan({ dir, quick, reps, log }) {
       },
     }));
     log('scan');
-    const { times, verified } = await alternate(contenders, reps, log);
-    return [comparison({ scenario: 'scan', variant: 'chunks-1m', workers: 1, subject: 'chunks(1 MiB)', peer: 'fs.readSync', times, verified, unit: 'ms' })];
+    const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'scan' });
+    return [comparison({ scenario: 'scan', variant: 'chunks-1m', workers: 1, subject: 'chunks(1 MiB)', peer: 'fs.readSync', times, verified, order, reported, unit: 'ms' })];
   } finally {
     file.close();
     closeSync(fd);

@@ -63,7 +63,7 @@ export function toCreateRequest(path: unknown, size: unknown, options: Partial<R
   if (n === 0) {
     throw misuse('ERR_MMAP_EMPTY_FILE', `cannot create '${p}' with size 0: an empty file cannot be mapped; give a size of at least 1 byte`, p);
   }
-  const mode = options.mode ?? 0o666;
+  const mode = options.mode === undefined ? 0o666 : options.mode; // null is refused, not a default
   if (typeof mode !== 'number') throw argTypeError('options.mode', 'of type number', mode);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw outOfRange('options.mode', 'permission bits, an integer from 0 to 0o7777', mode);
   return { path: p, create: true, size: n, exclusive: toBoolean(options.exclusive, 'options.exclusive'), sparse: toBoolean(options.sparse, 'options.sparse'), mode };

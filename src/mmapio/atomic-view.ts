@@ -29,7 +29,6 @@ function rebind<T>(core: WindowCore, abs: number, width: number, offset: number,
 }
 
 const U32_RANGE = 'an integer >= 0 and <= 4294967295';
-const U64_MAX = (1n << 64n) - 1n;
 const U64_RANGE = 'a bigint (or safe integer number) >= 0 and <= 2^64 - 1';
 
 function u32(value: unknown, name: string): number {
@@ -42,7 +41,11 @@ function u32(value: unknown, name: string): number {
 
 function u64(value: unknown, name: string): bigint {
   if (typeof value === 'bigint') {
-    if (value >= 0n && value <= U64_MAX) return value;
+    // Equal to itself reduced mod 2^64 exactly when 0 <= value <= 2^64 - 1.
+    // Optimizing compilers lower asUintN(64) to a truncation and the
+    // comparison to one word compare; `>= 0n && <= MAX` stays two generic
+    // BigInt comparisons (about a fifth of a checked add's time).
+    if (BigInt.asUintN(64, value) === value) return value;
     throw outOfRange(name, U64_RANGE, value);
   }
   if (typeof value === 'number') {
@@ -96,9 +99,15 @@ export class AtomicU32 {
   }
 
   #live(): Uint32Array {
+    // One test on the hot path: a follow in this thread closes the old
+    // attachment, so `closed` covers both "closed" and "moved here".
+    if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
+    return this.#a;
+  }
+
+  #slow(): void {
     if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
   }
 
   #store(what: string): Uint32Array {
@@ -216,9 +225,15 @@ export class AtomicU64 {
   }
 
   #live(): BigUint64Array {
+    // One test on the hot path: a follow in this thread closes the old
+    // attachment, so `closed` covers both "closed" and "moved here".
+    if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
+    return this.#a;
+  }
+
+  #slow(): void {
     if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
-    return this.#a;
   }
 
   #store(what: string): BigUint64Array {

@@ -396,6 +396,40 @@ export class MemoryMappedFile extends MappedFileBase {
     }
   }
 
+  /**
+   * {@link resize} with the system calls (`ftruncate`, `fallocate`, which
+   * can wait on the disk) on the libuv thread pool. A refused call rejects
+   * and changes nothing; this thread moves to the new mapping when the
+   * promise settles, the other threads at their next call, as after `resize`.
+   * @example
+   * ```ts
+   * await m.resizeAsync(1 << 30);
+   * ```
+   * @throws ERR_MMAP_INVALID_MODE on `'ro'`/`'cow'`, ERR_MMAP_EMPTY_FILE for 0, ERR_MMAP_CLOSED, system errors (`ftruncate`, `fallocate`, `mmap`)
+   */
+  async resizeAsync(newSize: number | bigint): Promise<void> {
+    const n = toOffset(newSize, 'newSize');
+    const core = this.#core;
+    core.live();
+    if (core.mode !== 'rw') throw core.modeError('resizeAsync');
+    if (n === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `cannot resize '${this.path}' to 0 bytes: an empty file cannot be mapped`, this.path);
+    for (;;) {
+      const v = core.views;
+      if (v.size === n) return;
+      let moved: number;
+      try {
+        [moved] = await native.resizeAsync(v.key, n);
+      } catch (error) {
+        throw fromNative(error, v.path);
+      }
+      // Closed in this thread meanwhile: the resize was made (and settles
+      // as done) unless another thread's came first.
+      if (moved === 0 && core.views.closed) return;
+      core.live(); // follows the new mapping (ours, or the one another thread made first)
+      if (moved === 0) return;
+    }
+  }
+
   /** The flush policy in force in this thread. */
   get flushPolicy(): FlushPolicy {
     return describePolicy(this.#core.policy);
@@ -512,6 +546,14 @@ export class MemoryMappedFile extends MappedFileBase {
   touchPages(): void {
     this.#w.touchPages();
   }
+  /** {@link MappedWindow.touchPagesAsync} */
+  touchPagesAsync(): Promise<void> {
+    return this.#w.touchPagesAsync();
+  }
+  /** {@link MappedWindow.touchPagesRangeAsync} */
+  touchPagesRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    return this.#w.touchPagesRangeAsync(offset, length);
+  }
   /** {@link MappedWindow.touchPagesRange} */
   touchPagesRange(offset: number | bigint, length: number | bigint): void {
     this.#w.touchPagesRange(offset, length);
@@ -519,6 +561,14 @@ export class MemoryMappedFile extends MappedFileBase {
   /** {@link MappedWindow.lock} */
   lock(offset: number | bigint, length: number | bigint): void {
     this.#w.lock(offset, length);
+  }
+  /** {@link MappedWindow.lockAsync} */
+  lockAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    return this.#w.lockAsync(offset, length);
+  }
+  /** {@link MappedWindow.lockAllAsync} */
+  lockAllAsync(): Promise<void> {
+    return this.#w.lockAllAsync();
   }
   /** {@link MappedWindow.unlock} */
   unlock(offset: number | bigint, length: number | bigint): void {

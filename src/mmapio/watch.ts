@@ -5,7 +5,7 @@
  * (which inotify does not see) are both reported, with where they are.
  */
 import { statSync, type BigIntStats } from 'node:fs';
-import { argTypeError, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, outOfRange } from '../errors.js';
 import { readOptions } from '../core/arguments.js';
 import { VIEW_BYTES } from '../core/thread-mapping.js';
 import type { WindowCore } from './window-core.js';
@@ -55,13 +55,18 @@ function hashPage(words: Int32Array, from: number, to: number): number {
 export function startWatch(core: WindowCore, callback: unknown, options: unknown): WatchHandle {
   if (typeof callback !== 'function') throw argTypeError('callback', 'of type function', callback);
   const o = readOptions(options, 'options', ['intervalMs'] as const);
-  const interval = o.intervalMs ?? 1000;
+  const interval = o.intervalMs === undefined ? 1000 : o.intervalMs; // null is refused below, not a default
   if (typeof interval !== 'number') throw argTypeError('options.intervalMs', 'of type number', interval);
   if (!Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) throw outOfRange('options.intervalMs', 'an integer >= 1 and <= 2^31 - 1', interval);
   core.live();
   const path = core.path;
   const notify = callback as (event: WatchEvent) => void;
-  let first: BigIntStats = statSync(path, { bigint: true });
+  let first: BigIntStats;
+  try {
+    first = statSync(path, { bigint: true });
+  } catch (error) {
+    throw fromNative(error, path); // an MmapError with code, errno, syscall 'stat' and path
+  }
   let hashes: Int32Array | null = null;
   let closed = false;
 
@@ -97,12 +102,16 @@ export function startWatch(core: WindowCore, callback: unknown, options: unknown
 
   const tick = (): void => {
     if (closed) return;
-    if (core.views.closed) return stop();
+    if (core.views.closed) {
+      stop();
+      return;
+    }
     if (core.moved) {
       try {
         core.live();
       } catch {
-        return stop();
+        stop();
+        return;
       }
     }
     let now: BigIntStats;

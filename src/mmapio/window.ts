@@ -47,55 +47,74 @@ function viewPiece(core: WindowCore, abs: number, length: number): { view: Uint8
   return { view: core.views.view(index), inner };
 }
 
+/** Module-internal access to a window's private state (set by MappedWindow's static block). */
+let baseOf: (w: MappedWindow) => number;
+let lengthOf: (w: MappedWindow) => number;
+let pieceOf: (w: MappedWindow, abs: number, length: number, writable: boolean) => Uint8Array;
+
 /**
  * Methods shared by {@link MemoryMappedFile} and {@link MappedSegment}; see
  * those for examples. Not constructed directly.
  */
 export class MappedWindow {
-  /** @internal */
-  readonly core: WindowCore;
-  /** @internal Absolute offset of the window in the file. */
-  readonly base: number;
+  // Private fields and methods only (no TypeScript `private`, which is a
+  // plain property at run time): user code cannot replace the core, move
+  // the base or call a check-free helper on a segment it holds.
+  readonly #core: WindowCore;
+  /** Absolute offset of the window in the file. */
+  readonly #base: number;
   readonly #length: number;
   /** The whole file: its length follows resizes. */
   readonly #whole: boolean;
 
   /** @internal */
   constructor(core: WindowCore, base: number, length: number, whole = false) {
-    this.core = core;
-    this.base = base;
+    this.#core = core;
+    this.#base = base;
     this.#length = length;
     this.#whole = whole;
+    Object.freeze(this);
   }
 
   /** Length of the window in bytes (for the whole file: its current size). */
   get length(): number {
-    return this.#whole ? this.core.views.size : this.#length;
+    return this.#len();
+  }
+
+  /** {@link length}, for the checks (an own `length` property cannot stand in for it). */
+  #len(): number {
+    return this.#whole ? this.#core.views.size : this.#length;
+  }
+
+  static {
+    baseOf = (w) => w.#base;
+    lengthOf = (w) => w.#len();
+    pieceOf = (w, abs, length, writable) => w.#piece(abs, length, writable);
   }
 
   /** `'ro'`, `'rw'` or `'cow'`. */
   get mode(): MappingMode {
-    return this.core.mode;
+    return this.#core.mode;
   }
 
   /** The path of the file. */
   get path(): string {
-    return this.core.path;
+    return this.#core.path;
   }
 
   /** True once the file was closed in this thread. */
   get isClosed(): boolean {
-    return this.core.views.closed;
+    return this.#core.views.closed;
   }
 
-  /** @internal Checks [offset, offset + length) lies in the window; returns the absolute offset. */
-  span(offset: number, length: number, what: string): number {
-    const size = this.length;
-    const fileSize = this.core.views.size;
-    if (!this.#whole && this.base + size > fileSize && offset <= size && length <= size - offset && this.base + offset + length > fileSize) {
+  /** Checks [offset, offset + length) lies in the window; returns the absolute offset. */
+  #span(offset: number, length: number, what: string): number {
+    const size = this.#len();
+    const fileSize = this.#core.views.size;
+    if (!this.#whole && this.#base + size > fileSize && offset <= size && length <= size - offset && this.#base + offset + length > fileSize) {
       throw misuse(
         'ERR_MMAP_OUT_OF_BOUNDS',
-        `${what} of ${length} bytes at offset ${offset} of the segment at ${this.base} passes the end of '${this.path}', which was resized to ${fileSize} bytes`,
+        `${what} of ${length} bytes at offset ${offset} of the segment at ${this.#base} passes the end of '${this.path}', which was resized to ${fileSize} bytes`,
         this.path,
       );
     }
@@ -107,12 +126,12 @@ export class MappedWindow {
         this.path,
       );
     }
-    return this.base + offset;
+    return this.#base + offset;
   }
 
-  /** @internal Throws ERR_MMAP_CLOSED / ERR_MMAP_FAULT when the file cannot be used. */
-  live(): void {
-    this.core.live();
+  /** Throws ERR_MMAP_CLOSED / ERR_MMAP_FAULT when the file cannot be used. */
+  #live(): void {
+    this.#core.live();
   }
 
   /**
@@ -123,18 +142,18 @@ export class MappedWindow {
    * file (those pages were never cut, so the bytes reached the file or came
    * from it), else it is ERR_MMAP_OUT_OF_BOUNDS.
    */
-  private faultCheck(abs: number, length: number): void {
-    const v = this.core.views;
+  #faultCheck(abs: number, length: number): void {
+    const v = this.#core.views;
     if (v.status[STATUS_FAULTS_I32] === 0) return;
-    if (!this.core.moved) throw v.faultError();
-    this.core.live();
-    const size = this.core.views.size;
+    if (!this.#core.moved) throw v.faultError();
+    this.#core.live();
+    const size = this.#core.views.size;
     if (abs + length > size) {
       throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${size} bytes (in another thread) while they were copied`, this.path);
     }
   }
 
-  private straddleError(what: string, abs: number, length: number): MmapError {
+  #straddleError(what: string, abs: number, length: number): MmapError {
     const boundary = (Math.floor(abs / VIEW_BYTES) + 1) * VIEW_BYTES;
     return misuse(
       'ERR_MMAP_INVALID_ARGUMENT',
@@ -156,9 +175,9 @@ export class MappedWindow {
   asSlice(offset: number | bigint, length: number | bigint): Uint8Array {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    const abs = this.span(off, n, 'asSlice');
-    return this.core.views.slice(abs, n);
+    this.#live();
+    const abs = this.#span(off, n, 'asSlice');
+    return this.#core.views.slice(abs, n);
   }
 
   /**
@@ -171,11 +190,11 @@ export class MappedWindow {
   asSliceMut(offset: number | bigint, length: number | bigint): Uint8Array {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    this.core.refuseWrite('asSliceMut');
-    const abs = this.span(off, n, 'asSliceMut');
-    const piece = viewPiece(this.core, abs, n);
-    if (piece === null) throw this.straddleError('asSliceMut', abs, n);
+    this.#live();
+    this.#core.refuseWrite('asSliceMut');
+    const abs = this.#span(off, n, 'asSliceMut');
+    const piece = viewPiece(this.#core, abs, n);
+    if (piece === null) throw this.#straddleError('asSliceMut', abs, n);
     return piece.view.subarray(piece.inner, piece.inner + n);
   }
 
@@ -190,12 +209,12 @@ export class MappedWindow {
     // routes below read `.byteLength`, which an own property could fake.
     const bytes = toBytes(data, 'data');
     const length = byteLengthOf(bytes);
-    this.live();
-    this.core.refuseWrite('updateRegion');
-    const abs = this.span(off, length, 'updateRegion');
-    if (length !== 0) this.core.views.write(abs, bytes, length);
-    this.faultCheck(abs, length);
-    this.core.noteWrite(abs, length);
+    this.#live();
+    this.#core.refuseWrite('updateRegion');
+    const abs = this.#span(off, length, 'updateRegion');
+    if (length !== 0) this.#core.views.write(abs, bytes, length);
+    this.#faultCheck(abs, length);
+    this.#core.noteWrite(abs, length);
   }
 
   /**
@@ -207,19 +226,19 @@ export class MappedWindow {
     const off = toOffset(offset, 'offset');
     const bytes = toBytes(data, 'data');
     const length = byteLengthOf(bytes);
-    this.live();
-    this.core.refuseWrite('updateRegionAsync');
-    const abs = this.span(off, length, 'updateRegionAsync');
-    const v = this.core.views;
+    this.#live();
+    this.#core.refuseWrite('updateRegionAsync');
+    const abs = this.#span(off, length, 'updateRegionAsync');
+    const v = this.#core.views;
     const done = native.copyAsync(v.key, abs, bytes, true);
     try {
       await done;
     } catch (error) {
       // A shrink in another thread while the copy ran: the bytes count if
       // they are still inside the file (their pages were never cut).
-      if (!this.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      if (!this.#cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
     }
-    if (!this.core.views.closed) this.core.noteWrite(abs, length);
+    if (!this.#core.views.closed) this.#core.noteWrite(abs, length);
   }
 
   /**
@@ -228,12 +247,12 @@ export class MappedWindow {
    * [abs, abs + length) is still inside the file; ERR_MMAP_OUT_OF_BOUNDS
    * when it is not. False for every other error.
    */
-  private cutByResize(error: unknown, v: ThreadMapping, abs: number, length: number): boolean {
+  #cutByResize(error: unknown, v: ThreadMapping, abs: number, length: number): boolean {
     if ((error as { code?: unknown })?.code !== 'ERR_MMAP_FAULT') return false;
     // Resized: this thread has moved on from v already, or is about to.
-    const resized = v !== this.core.views || (!v.closed && this.core.moved);
+    const resized = v !== this.#core.views || (!v.closed && this.#core.moved);
     if (!resized) return false; // a real fault
-    const now = this.core.live(); // this thread moves to the newest mapping (if it has not yet)
+    const now = this.#core.live(); // this thread moves to the newest mapping (if it has not yet)
     if (abs + length > now.size) {
       throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${now.size} bytes (in another thread) while they were copied`, this.path);
     }
@@ -250,10 +269,10 @@ export class MappedWindow {
     const given = toBytes(target, 'target');
     const length = byteLengthOf(given);
     const bytes = prefixOf(given, length); // as in updateRegion
-    this.live();
-    const abs = this.span(off, length, 'readInto');
-    if (length !== 0) this.core.views.read(abs, length, bytes, 0);
-    this.faultCheck(abs, length);
+    this.#live();
+    const abs = this.#span(off, length, 'readInto');
+    if (length !== 0) this.#core.views.read(abs, length, bytes, 0);
+    this.#faultCheck(abs, length);
     return length;
   }
 
@@ -266,13 +285,13 @@ export class MappedWindow {
     const off = toOffset(offset, 'offset');
     const bytes = toBytes(target, 'target');
     const length = byteLengthOf(bytes);
-    this.live();
-    const abs = this.span(off, length, 'readIntoAsync');
-    const v = this.core.views;
+    this.#live();
+    const abs = this.#span(off, length, 'readIntoAsync');
+    const v = this.#core.views;
     try {
       await native.copyAsync(v.key, abs, bytes, false);
     } catch (error) {
-      if (!this.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      if (!this.#cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
       // Nothing was copied into the target: read again, from the new mapping.
       return this.readIntoAsync(off, bytes);
     }
@@ -285,46 +304,46 @@ export class MappedWindow {
    * nothing to write back: the call only checks the file is usable.
    */
   flush(): void {
-    this.live();
-    this.core.flushSpan(this.span(0, this.length, 'flush'), this.length);
+    this.#live();
+    this.#core.flushSpan(this.#span(0, this.#len(), 'flush'), this.#len());
   }
 
   /** {@link flush} on the libuv thread pool. */
   async flushAsync(): Promise<void> {
-    this.live();
-    return this.core.flushSpanAsync(this.span(0, this.length, 'flushAsync'), this.length);
+    this.#live();
+    return this.#core.flushSpanAsync(this.#span(0, this.#len(), 'flushAsync'), this.#len());
   }
 
   /** Starts write-back of `length` bytes at `offset` (see {@link flush}). */
   flushRange(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    this.core.flushSpan(this.span(off, n, 'flushRange'), n);
+    this.#live();
+    this.#core.flushSpan(this.#span(off, n, 'flushRange'), n);
   }
 
   /** {@link flushRange} on the libuv thread pool. */
   async flushRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    return this.core.flushSpanAsync(this.span(off, n, 'flushRangeAsync'), n);
+    this.#live();
+    return this.#core.flushSpanAsync(this.#span(off, n, 'flushRangeAsync'), n);
   }
 
-  private atomicSpan(offset: unknown, count: number, width: number, what: string): { abs: number; view: Uint8Array; inner: number; off: number } {
+  #atomicSpan(offset: unknown, count: number, width: number, what: string): { abs: number; view: Uint8Array; inner: number; off: number } {
     const off = toOffset(offset, 'offset');
-    this.live();
-    if (off % width !== 0 || this.base % width !== 0) {
+    this.#live();
+    if (off % width !== 0 || this.#base % width !== 0) {
       throw misuse(
         'ERR_MMAP_MISALIGNED',
-        `${what} needs an offset that is a multiple of ${width}; got ${off}${this.base % width !== 0 ? ` in a segment starting at file offset ${this.base}` : ''}. ` +
+        `${what} needs an offset that is a multiple of ${width}; got ${off}${this.#base % width !== 0 ? ` in a segment starting at file offset ${this.#base}` : ''}. ` +
           `The nearest aligned offsets are ${off - (off % width)} and ${off - (off % width) + width}`,
         this.path,
       );
     }
-    const abs = this.span(off, count * width, what);
-    const piece = viewPiece(this.core, abs, count * width);
-    if (piece === null) throw this.straddleError(what, abs, count * width);
+    const abs = this.#span(off, count * width, what);
+    const piece = viewPiece(this.#core, abs, count * width);
+    if (piece === null) throw this.#straddleError(what, abs, count * width);
     return { abs, off, view: piece.view, inner: piece.inner };
   }
 
@@ -338,8 +357,8 @@ export class MappedWindow {
    * @throws ERR_MMAP_MISALIGNED, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED
    */
   atomicU32(offset: number | bigint): AtomicU32 {
-    const s = this.atomicSpan(offset, 1, 4, 'atomicU32');
-    return new AtomicU32(this.core, new Uint32Array(s.view.buffer, s.inner, 1), s.off, s.abs);
+    const s = this.#atomicSpan(offset, 1, 4, 'atomicU32');
+    return new AtomicU32(this.#core, new Uint32Array(s.view.buffer, s.inner, 1), s.off, s.abs);
   }
 
   /**
@@ -352,8 +371,8 @@ export class MappedWindow {
    * @throws ERR_MMAP_MISALIGNED, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_CLOSED
    */
   atomicU64(offset: number | bigint): AtomicU64 {
-    const s = this.atomicSpan(offset, 1, 8, 'atomicU64');
-    return new AtomicU64(this.core, new BigUint64Array(s.view.buffer, s.inner, 1), s.off, s.abs);
+    const s = this.#atomicSpan(offset, 1, 8, 'atomicU64');
+    return new AtomicU64(this.#core, new BigUint64Array(s.view.buffer, s.inner, 1), s.off, s.abs);
   }
 
   /**
@@ -369,7 +388,7 @@ export class MappedWindow {
    */
   atomicU32Slice(offset: number | bigint, count: number | bigint): Uint32Array {
     const n = toOffset(count, 'count');
-    const s = this.atomicSpan(offset, n, 4, 'atomicU32Slice');
+    const s = this.#atomicSpan(offset, n, 4, 'atomicU32Slice');
     return new Uint32Array(s.view.buffer, s.inner, n);
   }
 
@@ -385,7 +404,7 @@ export class MappedWindow {
    */
   atomicU64Slice(offset: number | bigint, count: number | bigint): BigUint64Array {
     const n = toOffset(count, 'count');
-    const s = this.atomicSpan(offset, n, 8, 'atomicU64Slice');
+    const s = this.#atomicSpan(offset, n, 8, 'atomicU64Slice');
     return new BigUint64Array(s.view.buffer, s.inner, n);
   }
 
@@ -402,9 +421,9 @@ export class MappedWindow {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
     const value = toAdvice(advice);
-    this.live();
-    const abs = this.span(off, n, 'advise');
-    const v = this.core.views;
+    this.#live();
+    const abs = this.#span(off, n, 'advise');
+    const v = this.#core.views;
     try {
       native.advise(v.key, abs, n, value);
     } catch (error) {
@@ -421,20 +440,56 @@ export class MappedWindow {
    * ```
    */
   touchPages(): void {
-    this.live();
-    this.touch(this.span(0, this.length, 'touchPages'), this.length);
+    this.#live();
+    this.#touch(this.#span(0, this.#len(), 'touchPages'), this.#len());
+  }
+
+  /**
+   * {@link touchPages} with the page faults taken on the libuv thread pool
+   * (they may wait on the disk), so the event loop keeps running.
+   * @example
+   * ```ts
+   * await file.touchPagesAsync();
+   * ```
+   */
+  async touchPagesAsync(): Promise<void> {
+    this.#live();
+    return this.#touchAsync(this.#span(0, this.#len(), 'touchPagesAsync'), this.#len());
+  }
+
+  /** {@link touchPagesAsync} for `length` bytes at `offset`. */
+  async touchPagesRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const off = toOffset(offset, 'offset');
+    const n = toOffset(length, 'length');
+    this.#live();
+    return this.#touchAsync(this.#span(off, n, 'touchPagesRangeAsync'), n);
+  }
+
+  async #touchAsync(abs: number, length: number): Promise<void> {
+    const v = this.#core.views;
+    if (length === 0) return;
+    try {
+      await native.touchAsync(v.key, abs, length);
+    } catch (error) {
+      if (!this.#cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      return;
+    }
+    // A fault recorded while the pages came in (the file was truncated by
+    // another process) is reported as for a copy; once the file is closed
+    // in this thread there is nobody left to report it to.
+    if (!this.#core.views.closed) this.#faultCheck(abs, length);
   }
 
   /** {@link touchPages} for `length` bytes at `offset`. */
   touchPagesRange(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    this.touch(this.span(off, n, 'touchPagesRange'), n);
+    this.#live();
+    this.#touch(this.#span(off, n, 'touchPagesRange'), n);
   }
 
-  private touch(abs: number, length: number): void {
-    const v = this.core.views;
+  #touch(abs: number, length: number): void {
+    const v = this.#core.views;
     if (length === 0) return;
     try {
       native.advise(v.key, abs, length, MADV_POPULATE_READ);
@@ -449,7 +504,7 @@ export class MappedWindow {
       const index = Math.floor(at / VIEW_BYTES);
       sum += v.view(index)[at - index * VIEW_BYTES] ?? 0;
     }
-    this.faultCheck(abs, length);
+    this.#faultCheck(abs, length);
     void sum;
   }
 
@@ -466,32 +521,62 @@ export class MappedWindow {
   lock(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    this.memLock(this.span(off, n, 'lock'), n, true);
+    this.#live();
+    this.#memLock(this.#span(off, n, 'lock'), n, true);
+  }
+
+  /**
+   * {@link lock} with the `mlock` (which faults every page in first, and
+   * so can wait on the disk) on the libuv thread pool.
+   * @example
+   * ```ts
+   * await file.lockAsync(0, 1 << 20);
+   * ```
+   */
+  async lockAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+    const off = toOffset(offset, 'offset');
+    const n = toOffset(length, 'length');
+    this.#live();
+    return this.#memLockAsync(this.#span(off, n, 'lockAsync'), n);
+  }
+
+  /** {@link lockAsync} over the whole window. */
+  async lockAllAsync(): Promise<void> {
+    this.#live();
+    return this.#memLockAsync(this.#span(0, this.#len(), 'lockAllAsync'), this.#len());
+  }
+
+  async #memLockAsync(abs: number, length: number): Promise<void> {
+    const v = this.#core.views;
+    try {
+      await native.memLockAsync(v.key, abs, length);
+    } catch (error) {
+      throw fromNative(error, v.path);
+    }
   }
 
   /** Unlocks pages locked by {@link lock} (`munlock`). */
   unlock(offset: number | bigint, length: number | bigint): void {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    this.memLock(this.span(off, n, 'unlock'), n, false);
+    this.#live();
+    this.#memLock(this.#span(off, n, 'unlock'), n, false);
   }
 
   /** {@link lock} over the whole window. */
   lockAll(): void {
-    this.live();
-    this.memLock(this.span(0, this.length, 'lockAll'), this.length, true);
+    this.#live();
+    this.#memLock(this.#span(0, this.#len(), 'lockAll'), this.#len(), true);
   }
 
   /** {@link unlock} over the whole window. */
   unlockAll(): void {
-    this.live();
-    this.memLock(this.span(0, this.length, 'unlockAll'), this.length, false);
+    this.#live();
+    this.#memLock(this.#span(0, this.#len(), 'unlockAll'), this.#len(), false);
   }
 
-  private memLock(abs: number, length: number, lock: boolean): void {
-    const v = this.core.views;
+  #memLock(abs: number, length: number, lock: boolean): void {
+    const v = this.#core.views;
     try {
       native.memLock(v.key, abs, length, lock);
     } catch (error) {
@@ -511,14 +596,14 @@ export class MappedWindow {
    * ```
    */
   chunks(size: number | bigint): Iterable<Uint8Array> {
-    const n = this.chunkSize(size);
-    this.live();
+    const n = this.#chunkSize(size);
+    this.#live();
     return new ChunkIterable(this, n, false);
   }
 
   /** {@link chunks} of one page (4096 bytes). */
   pages(): Iterable<Uint8Array> {
-    this.live();
+    this.#live();
     return new ChunkIterable(this, PAGE_BYTES, false);
   }
 
@@ -532,21 +617,21 @@ export class MappedWindow {
    * ```
    */
   chunksMut(size: number | bigint): Iterable<Uint8Array> {
-    const n = this.chunkSize(size);
-    this.live();
-    this.core.refuseWrite('chunksMut');
+    const n = this.#chunkSize(size);
+    this.#live();
+    this.#core.refuseWrite('chunksMut');
     // Every piece starts at base + k * n; it stays in one view for all k
     // when the window fits in one view, or when n divides the view size
     // and the window starts on a multiple of n within its view.
-    const first = Math.floor(this.base / VIEW_BYTES);
-    const last = Math.floor((this.base + Math.max(this.length, 1) - 1) / VIEW_BYTES);
-    if (first !== last && (VIEW_BYTES % n !== 0 || (this.base % VIEW_BYTES) % n !== 0)) {
+    const first = Math.floor(this.#base / VIEW_BYTES);
+    const last = Math.floor((this.#base + Math.max(this.#len(), 1) - 1) / VIEW_BYTES);
+    if (first !== last && (VIEW_BYTES % n !== 0 || (this.#base % VIEW_BYTES) % n !== 0)) {
       throw argValueError('size', `must divide ${VIEW_BYTES} (and the segment's offset within it) for a window that crosses an internal view boundary`, size);
     }
     return new ChunkIterable(this, n, true);
   }
 
-  private chunkSize(size: unknown): number {
+  #chunkSize(size: unknown): number {
     const n = toOffset(size, 'size');
     if (n === 0) throw outOfRange('size', 'an integer >= 1', size);
     return n;
@@ -572,8 +657,8 @@ export class MappedWindow {
   wait(offset: number | bigint, expected: number, timeoutMs?: number): WaitResult {
     const value = toU32(expected, 'expected');
     const timeout = toTimeout(timeoutMs);
-    const s = this.atomicSpan(offset, 1, 4, 'wait');
-    const v = this.core.views;
+    const s = this.#atomicSpan(offset, 1, 4, 'wait');
+    const v = this.#core.views;
     let r: number;
     try {
       r = native.futexWait(v.key, s.abs, value, timeout);
@@ -597,8 +682,8 @@ export class MappedWindow {
   async waitAsync(offset: number | bigint, expected: number, timeoutMs?: number): Promise<WaitResult> {
     const value = toU32(expected, 'expected');
     const timeout = toTimeout(timeoutMs);
-    const s = this.atomicSpan(offset, 1, 4, 'waitAsync');
-    const v = this.core.views;
+    const s = this.#atomicSpan(offset, 1, 4, 'waitAsync');
+    const v = this.#core.views;
     let id: number;
     let pending: Promise<number>;
     try {
@@ -606,14 +691,14 @@ export class MappedWindow {
     } catch (error) {
       throw fromNative(error, v.path);
     }
-    this.core.waits.add(id);
+    this.#core.waits.add(id);
     let r: number;
     try {
       r = await pending;
     } catch (error) {
       throw fromNative(error, v.path);
     } finally {
-      this.core.waits.delete(id);
+      this.#core.waits.delete(id);
     }
     if (r === 3) throw misuse('ERR_MMAP_CLOSED', `'${v.path}' was closed in this thread while waitAsync(${s.off}) was waiting`, v.path);
     return WAIT_RESULTS[r]!;
@@ -636,8 +721,8 @@ export class MappedWindow {
       if (count !== Infinity && (!Number.isInteger(count) || count < 0)) throw outOfRange('count', 'an integer >= 0, or Infinity', count);
       n = count;
     }
-    const s = this.atomicSpan(offset, 1, 4, 'notify');
-    const v = this.core.views;
+    const s = this.#atomicSpan(offset, 1, 4, 'notify');
+    const v = this.#core.views;
     try {
       return native.futexNotify(v.key, s.abs, n);
     } catch (error) {
@@ -662,24 +747,26 @@ export class MappedWindow {
   segment(offset: number | bigint, length: number | bigint): MappedSegment {
     const off = toOffset(offset, 'offset');
     const n = toOffset(length, 'length');
-    this.live();
-    return new MappedSegment(this.core, this.span(off, n, 'segment'), n);
+    this.#live();
+    return new MappedSegment(this.#core, this.#span(off, n, 'segment'), n);
   }
 
-  /** @internal The piece at [abs, abs + length): a view, or a copy when it straddles views. */
-  piece(abs: number, length: number, writable: boolean): Uint8Array {
-    if (this.core.moved) this.core.live();
-    const v = this.core.views;
+  /** The piece at [abs, abs + length): a view, or a copy when it straddles views. */
+  #piece(abs: number, length: number, writable: boolean): Uint8Array {
+    if (this.#core.moved) this.#core.live();
+    const v = this.#core.views;
     if (v.closed) throw v.closedError();
     if (abs + length > v.size) {
       throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the iteration reached bytes ${abs}..${abs + length} of '${this.path}', which was resized to ${v.size} bytes meanwhile`, this.path);
     }
-    const p = viewPiece(this.core, abs, length);
-    if (p === null) {
-      if (writable) throw this.straddleError('chunksMut', abs, length);
+    // As viewPiece, without its result object: a step allocates only the view it yields.
+    const index = Math.floor(abs / VIEW_BYTES);
+    const inner = abs - index * VIEW_BYTES;
+    if (length > 0 && inner + length > VIEW_BYTES) {
+      if (writable) throw this.#straddleError('chunksMut', abs, length);
       return v.slice(abs, length);
     }
-    return p.view.subarray(p.inner, p.inner + length);
+    return v.view(index).subarray(inner, inner + length);
   }
 }
 
@@ -714,8 +801,8 @@ class ChunkIterator implements Iterator<Uint8Array> {
     this.#w = w;
     this.#size = size;
     this.#writable = writable;
-    this.#at = w.base;
-    this.#end = w.base + w.length;
+    this.#at = baseOf(w);
+    this.#end = this.#at + lengthOf(w);
   }
 
   next(): IteratorResult<Uint8Array> {
@@ -727,7 +814,7 @@ class ChunkIterator implements Iterator<Uint8Array> {
       return r as IteratorResult<Uint8Array>;
     }
     const n = Math.min(this.#size, this.#end - at);
-    r.value = this.#w.piece(at, n, this.#writable);
+    r.value = pieceOf(this.#w, at, n, this.#writable);
     this.#at = at + n;
     return r as IteratorResult<Uint8Array>;
   }
@@ -752,6 +839,6 @@ class ChunkIterator implements Iterator<Uint8Array> {
 export class MappedSegment extends MappedWindow {
   /** Offset of the segment's first byte in the file. */
   get start(): number {
-    return this.base;
+    return baseOf(this);
   }
 }

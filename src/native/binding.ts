@@ -98,6 +98,12 @@ export interface NativeBinding {
   hugePages(key: number, enable: boolean): [number, number];
   /** A new mapping of `size` bytes replaces this one: [0, newKey]; or [1, successorKey] when another thread resized it first. */
   resize(key: number, size: number): [number, number];
+  /** {@link resize} on the libuv pool (ftruncate and fallocate can wait on the disk). */
+  resizeAsync(key: number, size: number): Promise<[number, number]>;
+  /** Faults in the pages of [offset, offset + length) on the libuv pool (MADV_POPULATE_READ, or a read of every page). */
+  touchAsync(key: number, offset: number, length: number): Promise<void>;
+  /** mlock of the pages of [offset, offset + length) on the libuv pool (errors as memLock's). */
+  memLockAsync(key: number, offset: number, length: number): Promise<void>;
   /** futex wait on the aligned u32 at offset: 0 ok, 1 not-equal, 2 timed-out. Blocks the thread. */
   futexWait(key: number, offset: number, expected: number, timeoutMs: number): number;
   /** futex wake: the number of waiters woken (in every process). */
