@@ -9,7 +9,11 @@ console.log('| scenario | variant | W | peer | speedup median (min-max) | ranged
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of report.results) {
   const s = r.speedup ? `**${f(r.speedup.median)}** (${f(r.speedup.min)}-${f(r.speedup.max)})` : '-';
-  console.log(`| ${r.scenario} | ${r.variant} | ${r.workers} | ${r.peer ?? '-'} | ${s} | ${rate(r.subject)} | ${r.peerValue ? rate(r.peerValue) : '-'} | ${r.verified ? 'yes' : 'NO'} |`);
+  console.log(
+    `| ${r.scenario} | ${r.variant} | ${r.workers} | ${r.peer ?? '-'} | ${s} | ${rate(r.subject)} | ${r.peerValue ? rate(r.peerValue) : '-'} | ${r.verified ? 'yes' : 'NO'} |`,
+  );
 }
 const m = report.machine;
-console.log(`\n${m.cpus} x ${m.model}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.fs}; \`${report.command}\`, ${report.reps ?? 5} repetitions, ${report.seconds} s, ${report.date.slice(0, 10)}.`);
+console.log(
+  `\n${m.cpus} x ${m.model}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.fs}; \`${report.command}\`, ${report.reps ?? 5} repetitions, ${report.seconds} s, ${report.date.slice(0, 10)}.`,
+);

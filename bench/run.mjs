@@ -97,14 +97,24 @@ const report = {
   phaseSeconds: phases,
   warmSteps: { ...warmStats, totalMiB: Math.round(warmStats.totalMiB), totalMs: Math.round(warmStats.totalMs), maxMs: Math.round(warmStats.maxMs) },
   pageReportingByScenario,
-  machine: { ...machine(dir.replace(/[^/]+$/, '')), pageReporting: { sources: pageReportingStart.sources, missing: pageReportingStart.missing, start: pageReportingStart.counters, end: pageReporting().counters } },
+  machine: {
+    ...machine(dir.replace(/[^/]+$/, '')),
+    pageReporting: {
+      sources: pageReportingStart.sources,
+      missing: pageReportingStart.missing,
+      start: pageReportingStart.counters,
+      end: pageReporting().counters,
+    },
+  },
   results,
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 printTable(results);
 console.log(`\n${results.length} comparisons in ${report.seconds} s (order seed ${orderSeed}); written to ${out}`);
-console.log(`warm steps: ${warmStats.steps}, ${Math.round(warmStats.totalMiB)} MiB touched and freed in ${Math.round(warmStats.totalMs)} ms (short touch ${warmStats.shortTouch}, short release ${warmStats.shortRelease})`);
+console.log(
+  `warm steps: ${warmStats.steps}, ${Math.round(warmStats.totalMiB)} MiB touched and freed in ${Math.round(warmStats.totalMs)} ms (short touch ${warmStats.shortTouch}, short release ${warmStats.shortRelease})`,
+);
 {
   // Slow repetitions (> 1.5x the side's fastest) and how many of them had a
   // host page report inside them; each side counted once (the subject of
@@ -132,7 +142,9 @@ console.log(`warm steps: ${warmStats.steps}, ${Math.round(warmStats.totalMiB)} M
       });
     }
   }
-  console.log(`slow repetitions (> 1.5x the side's fastest): ${slow} of ${allReps}, ${slowReported} of them with a host page report inside; repetitions with a report inside: ${reportedReps} of ${allReps}`);
+  console.log(
+    `slow repetitions (> 1.5x the side's fastest): ${slow} of ${allReps}, ${slowReported} of them with a host page report inside; repetitions with a report inside: ${reportedReps} of ${allReps}`,
+  );
 }
 if (results.some((r) => r.verified === false)) {
   console.error('some results failed verification');

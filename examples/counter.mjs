@@ -47,7 +47,9 @@ try {
   for (let id = 0; id < PROCESSES; id++) {
     const child = fork(fileURLToPath(import.meta.url), ['child', controlPath, dataPath, String(id)]);
     child.on('message', (m) => console.log(`process ${m.id + 1} allocated and wrote ${m.ranges} ranges`));
-    exits.push(new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`process ${id + 1} exited with ${code}`))))));
+    exits.push(
+      new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`process ${id + 1} exited with ${code}`))))),
+    );
   }
   // Sleep until every child has counted itself in.
   const done = control.atomicU32(DONE);

@@ -33,12 +33,14 @@ if (isMainThread) {
   const { file } = MmapFile.create(path, size, { allocator: 'concurrent' });
   const shared = file.share();
   const counts = await Promise.all(
-    Array.from({ length: workers }, () =>
-      new Promise((resolve, reject) => {
-        const worker = new Worker(new URL(import.meta.url), { workerData: { shared, chunk } });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      }),
+    Array.from(
+      { length: workers },
+      () =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(new URL(import.meta.url), { workerData: { shared, chunk } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
     ),
   );
   const written = performance.now();

@@ -188,11 +188,11 @@ static attachment *find_attachment(env_state *st, uint32_t token) {
 }
 
 /* Gives this thread an attachment to m, taking over the caller's reference
- * to it. Returns [key, size, token, statusBuffer, path, nonce, access]. The views over the file
- * are made on first use (view()): V8 counts every ArrayBuffer's length as
- * memory of the isolate and collects garbage early when that grows, so
- * eager 1 GiB views in short-lived workers that only ever pwrite or sync
- * would cost each of them a full GC for nothing. */
+ * to it. Returns [key, size, token, statusBuffer, path, nonce, access]. The views over
+ * the file are made on first use (view()): V8 counts every ArrayBuffer's length as memory
+ * of the isolate and collects garbage early when that grows, so eager 1 GiB views in
+ * short-lived workers that only ever pwrite or sync would cost each of them a full GC for
+ * nothing. */
 static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   env_state *st = get_state(env);
   size_t nviews = (size_t)((m->size + RM_VIEW_BYTES - 1) / RM_VIEW_BYTES);
@@ -211,7 +211,8 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
 
   napi_value out, status, path;
   napi_create_array_with_length(env, 7, &out);
-  if (m->path == NULL || napi_create_string_utf8(env, m->path, NAPI_AUTO_LENGTH, &path) != napi_ok)
+  if (m->path == NULL ||
+      napi_create_string_utf8(env, m->path, NAPI_AUTO_LENGTH, &path) != napi_ok)
     napi_get_null(env, &path);
   int ok = napi_set_element(env, out, 0, make_double(env, (double)m->key)) == napi_ok &&
            napi_set_element(env, out, 1, make_double(env, (double)m->size)) == napi_ok &&
@@ -248,7 +249,8 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if ((size_t)index + 1 >= a->nrefs) {
-    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native view index lies outside the file");
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                           "native view index lies outside the file");
     return NULL;
   }
   napi_value ab;
@@ -334,7 +336,8 @@ static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req
   size_t len = 0;
   if (napi_get_named_property(env, obj, "path", &v) != napi_ok) return 0;
   if (napi_get_value_string_utf8(env, v, req->path, sizeof req->path, &len) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native open: path must be a string");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "native open: path must be a string");
     return 0;
   }
   if (len >= sizeof req->path - 1) {
@@ -358,10 +361,12 @@ static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req
     napi_get_value_int32(env, v, &access);
   req->access = access; /* file_ops.c refuses a value outside rm_access */
   if (req->create) {
-    if (napi_get_named_property(env, obj, "size", &v) != napi_ok || !get_u64(env, v, &req->size))
+    if (napi_get_named_property(env, obj, "size", &v) != napi_ok ||
+        !get_u64(env, v, &req->size))
       return 0;
     if (req->size == 0 || req->size > (uint64_t)INT64_MAX) {
-      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native open: size must be at least 1");
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                             "native open: size must be at least 1");
       return 0;
     }
   }
@@ -384,7 +389,8 @@ static napi_value open_result(napi_env env, rm_mapping *m) {
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   rm_open_request req;
-  if (!get_args(env, info, 1, argv) || !parse_open_request(env, argv[0], &req)) return NULL;
+  if (!get_args(env, info, 1, argv) || !parse_open_request(env, argv[0], &req))
+    return NULL;
   rm_fault_guard_ensure();
   rm_open_result res;
   const char *syscall = "open";
@@ -435,12 +441,12 @@ typedef struct {
   rq_kind kind;
   int err;
   const char *syscall;
-  rm_mapping *m;       /* pinned for the request's life (not for RQ_OPEN) */
+  rm_mapping *m; /* pinned for the request's life (not for RQ_OPEN) */
   uint64_t offset, length;
-  rm_sync_mode mode;   /* RQ_SYNC */
-  int fill_value;      /* RQ_FILL */
-  uint8_t *bounce;     /* RQ_COPY_*: owned by the request */
-  napi_ref target;     /* RQ_COPY_OUT: the caller's typed array */
+  rm_sync_mode mode;    /* RQ_SYNC */
+  int fill_value;       /* RQ_FILL */
+  uint8_t *bounce;      /* RQ_COPY_*: owned by the request */
+  napi_ref target;      /* RQ_COPY_OUT: the caller's typed array */
   rm_open_request open; /* RQ_OPEN */
   rm_open_result opened;
 } rm_request;
@@ -456,23 +462,23 @@ static void request_execute(napi_env env, void *data) {
   (void)env;
   rm_request *rq = data;
   switch (rq->kind) {
-    case RQ_OPEN:
-      rq->err = rm_file_open_and_map(&rq->open, &rq->opened, &rq->syscall);
-      break;
-    case RQ_SYNC:
-      rq->err = rm_sync(rq->m, rq->offset, rq->length, rq->mode, &rq->syscall);
-      break;
-    case RQ_COPY_IN:
-      /* A page fault here may wait on the disk, which is why this runs on
-       * the pool. A SIGBUS is caught by the guard and recorded. */
-      memcpy(rq->m->base + rq->offset, rq->bounce, (size_t)rq->length);
-      break;
-    case RQ_COPY_OUT:
-      memcpy(rq->bounce, rq->m->base + rq->offset, (size_t)rq->length);
-      break;
-    case RQ_FILL:
-      memset(rq->m->base + rq->offset, rq->fill_value, (size_t)rq->length);
-      break;
+  case RQ_OPEN:
+    rq->err = rm_file_open_and_map(&rq->open, &rq->opened, &rq->syscall);
+    break;
+  case RQ_SYNC:
+    rq->err = rm_sync(rq->m, rq->offset, rq->length, rq->mode, &rq->syscall);
+    break;
+  case RQ_COPY_IN:
+    /* A page fault here may wait on the disk, which is why this runs on
+     * the pool. A SIGBUS is caught by the guard and recorded. */
+    memcpy(rq->m->base + rq->offset, rq->bounce, (size_t)rq->length);
+    break;
+  case RQ_COPY_OUT:
+    memcpy(rq->bounce, rq->m->base + rq->offset, (size_t)rq->length);
+    break;
+  case RQ_FILL:
+    memset(rq->m->base + rq->offset, rq->fill_value, (size_t)rq->length);
+    break;
   }
 }
 
@@ -502,11 +508,13 @@ static napi_value request_result(napi_env env, rm_request *rq, napi_value *error
     size_t length = 0;
     void *bytes = NULL;
     if (napi_get_reference_value(env, rq->target, &target) != napi_ok || target == NULL ||
-        napi_get_typedarray_info(env, target, &type, &length, &bytes, NULL, NULL) != napi_ok ||
+        napi_get_typedarray_info(env, target, &type, &length, &bytes, NULL, NULL) !=
+            napi_ok ||
         bytes == NULL || length < rq->length) {
       napi_value code, msg;
       napi_create_string_utf8(env, "ERR_MMAP_BUFFER_DETACHED", NAPI_AUTO_LENGTH, &code);
-      napi_create_string_utf8(env, "the target buffer was detached, transferred or shrunk "
+      napi_create_string_utf8(env,
+                              "the target buffer was detached, transferred or shrunk "
                               "while the read was in flight; nothing was copied into it",
                               NAPI_AUTO_LENGTH, &msg);
       napi_create_error(env, code, msg, error);
@@ -551,12 +559,14 @@ static napi_value request_queue(napi_env env, rm_request *rq) {
   napi_create_string_utf8(env, names[rq->kind], NAPI_AUTO_LENGTH, &name);
   if (napi_create_async_work(env, NULL, name, request_execute, request_complete, rq,
                              &rq->work) != napi_ok) {
-    napi_reject_deferred(env, rq->deferred, rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
+    napi_reject_deferred(env, rq->deferred,
+                         rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
     request_free(env, rq);
     return promise;
   }
   if (napi_queue_async_work(env, rq->work) != napi_ok) {
-    napi_reject_deferred(env, rq->deferred, rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
+    napi_reject_deferred(env, rq->deferred,
+                         rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
     napi_delete_async_work(env, rq->work);
     request_free(env, rq);
   }
@@ -704,7 +714,8 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *length)
   if (napi_is_typedarray(env, v, &is_typedarray) != napi_ok || !is_typedarray ||
       napi_get_typedarray_info(env, v, &type, length, &p, NULL, NULL) != napi_ok ||
       type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "native call expects a Uint8Array");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "native call expects a Uint8Array");
     return 0;
   }
   *data = p;
@@ -716,7 +727,8 @@ static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint8_t *data;
   size_t length;
-  if (!get_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length)) return NULL;
+  if (!get_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length))
+    return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
@@ -741,7 +753,8 @@ static napi_value js_copy_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t *data;
   size_t length;
-  if (!get_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length)) return NULL;
+  if (!get_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length))
+    return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
@@ -862,8 +875,7 @@ static napi_value js_thread_attachments(napi_env env, napi_callback_info info) {
 /* ---- module -------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
-  if (rm_fault_guard_ensure() < 0)
-    return rm_throw_errno(env, errno, "sigaction", NULL);
+  if (rm_fault_guard_ensure() < 0) return rm_throw_errno(env, errno, "sigaction", NULL);
   env_state *st = calloc(1, sizeof *st);
   if (st == NULL) return rm_throw_errno(env, ENOMEM, "init", NULL);
   if (napi_set_instance_data(env, st, env_state_finalize, NULL) != napi_ok) {
@@ -900,14 +912,20 @@ static napi_value init(napi_env env, napi_value exports) {
   /* The status page layout, so TypeScript's copy of it can be checked. */
   napi_value layout;
   napi_create_object(env, &layout);
-  napi_set_named_property(env, layout, "faultsI32", make_double(env, RM_STATUS_FAULTS_I32));
-  napi_set_named_property(env, layout, "allocatorKindI32", make_double(env, RM_STATUS_ALLOC_KIND_I32));
-  napi_set_named_property(env, layout, "faultOffsetF64", make_double(env, RM_STATUS_FAULT_OFFSET_F64));
-  napi_set_named_property(env, layout, "allocNextI64", make_double(env, RM_STATUS_ALLOC_NEXT_I64));
-  napi_set_named_property(env, layout, "allocNextPagesI32", make_double(env, RM_STATUS_ALLOC_PAGES_I32));
+  napi_set_named_property(env, layout, "faultsI32",
+                          make_double(env, RM_STATUS_FAULTS_I32));
+  napi_set_named_property(env, layout, "allocatorKindI32",
+                          make_double(env, RM_STATUS_ALLOC_KIND_I32));
+  napi_set_named_property(env, layout, "faultOffsetF64",
+                          make_double(env, RM_STATUS_FAULT_OFFSET_F64));
+  napi_set_named_property(env, layout, "allocNextI64",
+                          make_double(env, RM_STATUS_ALLOC_NEXT_I64));
+  napi_set_named_property(env, layout, "allocNextPagesI32",
+                          make_double(env, RM_STATUS_ALLOC_PAGES_I32));
   napi_set_named_property(env, layout, "bytes", make_double(env, RM_STATUS_BYTES));
   napi_set_named_property(env, exports, "statusLayout", layout);
-  if (!rm_register_ring(env, exports)) return NULL; /* vmap: rings, maps, shared rings (native/bind_ring.c) */
+  if (!rm_register_ring(env, exports))
+    return NULL; /* vmap: rings, maps, shared rings (native/bind_ring.c) */
   return exports;
 }
 

@@ -85,8 +85,10 @@ static int open_existing(const rm_open_request *req, rm_open_result *out,
   } else {
     err = map_and_register(fd, (uint64_t)st.st_size, req->access, &out->mapping, syscall);
   }
-  if (err != 0) close(fd);
-  else out->mapping->path = strdup(req->path); /* NULL on ENOMEM: handles then carry none */
+  if (err != 0)
+    close(fd);
+  else
+    out->mapping->path = strdup(req->path); /* NULL on ENOMEM: handles then carry none */
   return err;
 }
 
@@ -156,7 +158,8 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
   }
   directory_of(dest, dir, sizeof dir);
   if ((size_t)snprintf(temp, sizeof temp, "%s/.ranged-mmap-%ld-%u.tmp", dir,
-                       (long)getpid(), atomic_fetch_add(&temp_counter, 1)) >= sizeof temp) {
+                       (long)getpid(),
+                       atomic_fetch_add(&temp_counter, 1)) >= sizeof temp) {
     *syscall = "open";
     return ENAMETOOLONG;
   }
@@ -167,8 +170,10 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
   }
   /* A replaced file keeps its permission bits and, where allowed, owner. */
   if (replacing) {
-    if (fchmod(fd, old.st_mode & 07777) != 0) { /* best effort */ }
-    if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* best effort */ }
+    if (fchmod(fd, old.st_mode & 07777) != 0) { /* best effort */
+    }
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* best effort */
+    }
   }
   rm_mapping *m = NULL;
   if (ftruncate(fd, (off_t)req->size) != 0) {
@@ -199,7 +204,8 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
 int rm_file_open_and_map(const rm_open_request *req, rm_open_result *out,
                          const char **syscall) {
   out->mapping = NULL;
-  if (req->access != RM_ACCESS_RW && req->access != RM_ACCESS_RO && req->access != RM_ACCESS_COW) {
+  if (req->access != RM_ACCESS_RW && req->access != RM_ACCESS_RO &&
+      req->access != RM_ACCESS_COW) {
     *syscall = "open";
     return EINVAL;
   }

@@ -24,12 +24,12 @@ typedef enum { RM_ACCESS_RW = 0, RM_ACCESS_RO = 1, RM_ACCESS_COW = 2 } rm_access
  * new fields here, not new arguments along the way. */
 typedef struct {
   char path[PATH_MAX];
-  int create;     /* make the file (size must be > 0) */
-  int exclusive;  /* with create: fail if it exists */
-  int sparse;     /* with create: do not reserve blocks */
-  int mode;       /* with create: permission bits of a new file */
-  uint64_t size;  /* with create: exact size in bytes */
-  int access;     /* rm_access: how the file is mapped (create: RM_ACCESS_RW only) */
+  int create;    /* make the file (size must be > 0) */
+  int exclusive; /* with create: fail if it exists */
+  int sparse;    /* with create: do not reserve blocks */
+  int mode;      /* with create: permission bits of a new file */
+  uint64_t size; /* with create: exact size in bytes */
+  int access;    /* rm_access: how the file is mapped (create: RM_ACCESS_RW only) */
 } rm_open_request;
 
 #include "mapping_table.h"

@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -28,7 +28,7 @@ static rm_guard guards[RM_MAX_MAPPINGS];
 static _Atomic uint32_t guard_high = 0; /* slots >= this were never used */
 
 rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_len,
-                         uint8_t *status) {
+                            uint8_t *status) {
   rm_mapping *m = calloc(1, sizeof *m);
   if (m == NULL) return NULL;
   m->fd = fd;
@@ -41,7 +41,8 @@ rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_l
   /* Not a secret against this process (it can share the file anyway), only
    * a check that a handle was made for this mapping and not edited. */
   uint64_t r = 0;
-  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)(uintptr_t)m ^ (uint64_t)base;
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+    r = (uint64_t)(uintptr_t)m ^ (uint64_t)base;
   m->nonce = r & (((uint64_t)1 << 53) - 1);
   pthread_mutex_init(&m->dir_lock, NULL);
 
@@ -126,7 +127,8 @@ void rm_table_release(rm_mapping *m) {
   while (m != NULL) m = release_one(m);
 }
 
-void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx) {
+void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *),
+                               void *ctx) {
   pthread_mutex_lock(&table_lock);
   uint32_t high = atomic_load(&guard_high);
   /* A file is only ever resized through its newest mapping (an older one
@@ -134,7 +136,8 @@ void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void
    * predecessors (and a successor the caller just made): one pass. */
   for (uint32_t i = 1; i < high; i++) {
     rm_mapping *p = slots[i];
-    if (p == latest || (p != NULL && latest->family != 0 && p->family == latest->family)) fn(p, ctx);
+    if (p == latest || (p != NULL && latest->family != 0 && p->family == latest->family))
+      fn(p, ctx);
   }
   pthread_mutex_unlock(&table_lock);
 }
@@ -196,7 +199,8 @@ uint8_t *rm_guard_lookup(uintptr_t addr, uintptr_t *base_out) {
 int32_t rm_mapping_faults(const rm_mapping *m, double *first_offset) {
   int32_t n = atomic_load((_Atomic int32_t *)m->status);
   if (n != 0 && first_offset != NULL)
-    memcpy(first_offset, m->status + 8 * RM_STATUS_FAULT_OFFSET_F64, sizeof *first_offset);
+    memcpy(first_offset, m->status + 8 * RM_STATUS_FAULT_OFFSET_F64,
+           sizeof *first_offset);
   return n;
 }
 

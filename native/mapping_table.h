@@ -10,9 +10,9 @@
 #ifndef RANGED_MMAP_MAPPING_TABLE_H
 #define RANGED_MMAP_MAPPING_TABLE_H
 
-#include <stdint.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Slots in the table; a key is (generation << SLOT_BITS) | slot, so keys are
  * never reused and a stale key from a closed file can never reach a new
@@ -22,13 +22,15 @@
 
 /* Layout of the per-mapping status page, shared with TypeScript
  * (src/native/status-page.ts must agree). */
-#define RM_STATUS_FAULTS_I32 0        /* int32: number of guarded faults */
-#define RM_STATUS_ALLOC_KIND_I32 1    /* int32: allocator kind (TypeScript's) */
-#define RM_STATUS_FAULT_OFFSET_F64 1  /* float64 at byte 8: first fault offset */
-#define RM_STATUS_ALLOC_NEXT_I64 2    /* int64 at byte 16: concurrent allocator
-                                         (bytes; files over 4 GiB) */
-#define RM_STATUS_ALLOC_PAGES_I32 6   /* int32 at byte 24: concurrent allocator
-                                         (4 KiB pages; files up to 4 GiB) */
+#define RM_STATUS_FAULTS_I32 0       /* int32: number of guarded faults */
+#define RM_STATUS_ALLOC_KIND_I32 1   /* int32: allocator kind (TypeScript's) */
+#define RM_STATUS_FAULT_OFFSET_F64 1 /* float64 at byte 8: first fault offset */
+#define RM_STATUS_ALLOC_NEXT_I64                                                         \
+  2 /* int64 at byte 16: concurrent allocator                                            \
+       (bytes; files over 4 GiB) */
+#define RM_STATUS_ALLOC_PAGES_I32                                                        \
+  6 /* int32 at byte 24: concurrent allocator                                            \
+       (4 KiB pages; files up to 4 GiB) */
 #define RM_STATUS_BYTES 4096
 
 typedef struct rm_ticket {
@@ -42,36 +44,36 @@ typedef struct rm_mapping {
   uint64_t key;
   int fd;
   uint8_t *base;
-  uint64_t size;       /* file size in bytes, as mapped */
-  uint64_t map_len;    /* length passed to mmap (size rounded to pages) */
-  uint8_t *status;     /* RM_STATUS_BYTES of anonymous memory */
-  int refs;            /* attachments + in-flight async operations */
-  int reserved;        /* every block of [0, size) was allocated at create */
-  int fd_borrowed;     /* fd belongs to the caller (vmap maps): never closed here */
-  int access;          /* rm_access (file_ops.h): 0 shared read-write, else private */
+  uint64_t size;    /* file size in bytes, as mapped */
+  uint64_t map_len; /* length passed to mmap (size rounded to pages) */
+  uint8_t *status;  /* RM_STATUS_BYTES of anonymous memory */
+  int refs;         /* attachments + in-flight async operations */
+  int reserved;     /* every block of [0, size) was allocated at create */
+  int fd_borrowed;  /* fd belongs to the caller (vmap maps): never closed here */
+  int access;       /* rm_access (file_ops.h): 0 shared read-write, else private */
   struct rm_mapping *successor; /* after a resize: the mapping that replaced
                           this one (one reference held here, dropped when this
                           mapping is freed), so every thread can follow */
-  uint64_t family;     /* key of the first mapping of a resized file; every
-                          successor inherits it (0: never resized) */
-  uint64_t cut_at;     /* a shrink gave [cut_at, map_len) anonymous memory
-                          (0: never cut) */
-  char *dir_path;      /* directory of a created file, fsynced once by the
-                          first syncAll so the new name is durable; NULL after
-                          (a path, not a descriptor: a mapping holds one fd) */
+  uint64_t family;              /* key of the first mapping of a resized file; every
+                                   successor inherits it (0: never resized) */
+  uint64_t cut_at;              /* a shrink gave [cut_at, map_len) anonymous memory
+                                   (0: never cut) */
+  char *dir_path;               /* directory of a created file, fsynced once by the
+                                   first syncAll so the new name is durable; NULL after
+                                   (a path, not a descriptor: a mapping holds one fd) */
   pthread_mutex_t dir_lock;
   uint64_t next_ticket;
   rm_ticket *tickets;
-  char *path;          /* the path it was opened with (NULL if none), and */
-  uint64_t nonce;      /* a random number below 2^53: share() handles carry
-                          both, and attach() refuses a handle whose key was
-                          swapped for another live mapping's */
+  char *path;     /* the path it was opened with (NULL if none), and */
+  uint64_t nonce; /* a random number below 2^53: share() handles carry
+                     both, and attach() refuses a handle whose key was
+                     swapped for another live mapping's */
 } rm_mapping;
 
 /* Registers a new mapping and returns it with one reference, which the
  * caller owns. Returns NULL when the table is full. */
 rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_len,
-                         uint8_t *status);
+                            uint8_t *status);
 
 /* Takes a reference on the mapping with this key; NULL if it is gone. */
 rm_mapping *rm_table_acquire(uint64_t key);
@@ -88,7 +90,8 @@ void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
 /* Calls fn on latest and on every other live mapping of the same resized
  * file (same family), under the table lock: none of them can be freed
  * meanwhile. fn must not call back into the table. */
-void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *), void *ctx);
+void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *),
+                               void *ctx);
 
 /* Number of live mappings (for leak tests). */
 uint32_t rm_table_count(void);

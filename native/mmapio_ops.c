@@ -35,11 +35,13 @@ static int read_u64(napi_env env, napi_value v, uint64_t *out) {
   return 1;
 }
 
-static int read_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+static int read_args(napi_env env, napi_callback_info info, size_t want,
+                     napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return 0;
   }
   return 1;
@@ -59,7 +61,8 @@ static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_
   }
   if (offset > m->size || length > m->size - offset) {
     rm_table_release(m);
-    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native call range lies outside the file");
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                           "native call range lies outside the file");
     return NULL;
   }
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -132,7 +135,9 @@ static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
     return NULL;
   }
-  int err = madvise(m->base, m->map_len, enable ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0 ? 0 : errno;
+  int err = madvise(m->base, m->map_len, enable ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0
+                ? 0
+                : errno;
   int eligible = thp_eligible((uintptr_t)m->base);
   rm_table_release(m);
   napi_value out, a, b;
@@ -155,7 +160,8 @@ static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
 
 static pthread_mutex_t resize_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out, const char **syscall) {
+static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
+                         const char **syscall) {
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
   int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
@@ -170,7 +176,8 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out, const c
     *syscall = "mmap";
     return err;
   }
-  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (status == MAP_FAILED) {
     int err = errno;
     munmap(base, map_len);
@@ -271,7 +278,8 @@ static int zero_old_tail(rm_mapping *m, uint64_t new_size, const char **syscall)
 /* The resize itself (no JavaScript values: it also runs on the libuv pool
  * for resizeAsync). Returns 0 or an errno (with *syscall); *moved is 1 when
  * another thread resized m first; *next is the new (or successor's) key. */
-static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *next_out, const char **syscall_out) {
+static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *next_out,
+                       const char **syscall_out) {
   int err = 0, moved = 0;
   const char *syscall = "ftruncate";
   rm_mapping *n = NULL;
@@ -284,7 +292,8 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
     if (size > m->size && reserved) {
       /* Reserve the new blocks first: a full disk fails the resize before
        * the file changes size. */
-      if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size, (off_t)(size - m->size)) != 0) {
+      if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size,
+                    (off_t)(size - m->size)) != 0) {
         if (errno == EOPNOTSUPP || errno == ENOSYS) {
           reserved = 0;
         } else {
@@ -300,11 +309,13 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
       if (size < m->size) remap_tail(m, size); /* m stays the file's mapping */
     }
     if (err == 0 && size > m->size && (err = zero_old_tail(m, size, &syscall)) != 0) {
-      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
+      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */
+      }
     }
     if (err == 0 && (err = map_successor(m, size, &n, &syscall)) != 0) {
       /* The file has its new size but no mapping shows it: put the old size back. */
-      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */ }
+      if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */
+      }
       if (size < m->size) remap_tail(m, size);
     }
     if (err == 0) {
@@ -332,9 +343,12 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
 static napi_value js_resize(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key, size;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) ||
+      !read_u64(env, argv[1], &size))
+    return NULL;
   if (size == 0 || size > (uint64_t)INT64_MAX) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native resize: size must be at least 1");
     return NULL;
   }
   rm_mapping *m = rm_table_acquire(key);
@@ -422,7 +436,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   }
   rm_table_release(j->m);
   if (j->err != 0) {
-    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, j->err, j->syscall, NULL));
+    napi_reject_deferred(env, j->deferred,
+                         rm_make_errno_error(env, j->err, j->syscall, NULL));
   } else {
     napi_value out;
     if (j->kind == JOB_RESIZE) {
@@ -451,14 +466,17 @@ static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
     return NULL;
   }
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
-  if (napi_create_async_work(env, NULL, resource, job_execute, job_complete, j, &j->work) != napi_ok) {
-    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
+  if (napi_create_async_work(env, NULL, resource, job_execute, job_complete, j,
+                             &j->work) != napi_ok) {
+    napi_reject_deferred(env, j->deferred,
+                         rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
     rm_table_release(j->m);
     free(j);
     return promise;
   }
   if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_reject_deferred(env, j->deferred, rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
+    napi_reject_deferred(env, j->deferred,
+                         rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
     napi_delete_async_work(env, j->work);
     rm_table_release(j->m);
     free(j);
@@ -470,9 +488,12 @@ static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
 static napi_value js_resize_async(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key, size;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &size)) return NULL;
+  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) ||
+      !read_u64(env, argv[1], &size))
+    return NULL;
   if (size == 0) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native resize: size must be at least 1");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native resize: size must be at least 1");
     return NULL;
   }
   rm_mapping *m = rm_table_acquire(key);
@@ -498,7 +519,8 @@ static napi_value js_resize_async(napi_env env, napi_callback_info info) {
 }
 
 /* A job over the page span of argv[0..2] (key, offset, length). */
-static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind, const char *syscall, const char *name) {
+static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind,
+                           const char *syscall, const char *name) {
   napi_value argv[3];
   uint8_t *addr;
   size_t len;
@@ -541,7 +563,9 @@ int rm_mmapio_register(napi_env env, napi_value exports) {
   };
   napi_value successor;
   return rm_wait_register(env, exports) &&
-         napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
+         napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
+             napi_ok &&
          napi_create_double(env, RM_STATUS_SUCCESSOR_BYTE, &successor) == napi_ok &&
-         napi_set_named_property(env, exports, "statusSuccessorByte", successor) == napi_ok;
+         napi_set_named_property(env, exports, "statusSuccessorByte", successor) ==
+             napi_ok;
 }

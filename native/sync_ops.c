@@ -20,8 +20,8 @@
 
 /* msync and madvise want a page-aligned start; widen [offset, offset+length)
  * to whole pages (the mapping itself is page-aligned and page-rounded). */
-static void page_span(rm_mapping *m, uint64_t offset, uint64_t length,
-                      uint8_t **addr, size_t *len) {
+static void page_span(rm_mapping *m, uint64_t offset, uint64_t length, uint8_t **addr,
+                      size_t *len) {
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
   uint64_t start = offset & ~(page - 1);
   uint64_t end = offset + length;
@@ -72,41 +72,41 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
   uint8_t *addr;
   size_t len;
   switch (mode) {
-    case RM_SYNC_SCHEDULE:
-      /* msync(MS_ASYNC) is a no-op on Linux: dirty mapped pages are already
-       * in the page cache. Asking the kernel to start writing them back now
-       * is what "schedule" should mean, and it overlaps disk I/O with the
-       * caller's next writes. */
-      if (length == 0) return 0;
-      if (sync_file_range(m->fd, (off_t)offset, (off_t)length,
-                          SYNC_FILE_RANGE_WRITE) != 0) {
-        *syscall = "sync_file_range";
-        return errno;
-      }
-      return 0;
-    case RM_SYNC_RANGE:
-      if (length == 0) return 0;
-      page_span(m, offset, length, &addr, &len);
-      if (msync(addr, len, MS_SYNC) != 0) {
-        *syscall = "msync";
-        return errno;
-      }
-      return 0;
-    case RM_SYNC_ALL:
-      if (msync(m->base, m->map_len, MS_SYNC) != 0) {
-        *syscall = "msync";
-        return errno;
-      }
-      if (fsync(m->fd) != 0) {
-        *syscall = "fsync";
-        return errno;
-      }
-      if (sync_directory(m) != 0) {
-        *syscall = "fsync";
-        return errno;
-      }
-      file_shrank(m); /* reported by the caller from the status page */
-      return 0;
+  case RM_SYNC_SCHEDULE:
+    /* msync(MS_ASYNC) is a no-op on Linux: dirty mapped pages are already
+     * in the page cache. Asking the kernel to start writing them back now
+     * is what "schedule" should mean, and it overlaps disk I/O with the
+     * caller's next writes. */
+    if (length == 0) return 0;
+    if (sync_file_range(m->fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE) !=
+        0) {
+      *syscall = "sync_file_range";
+      return errno;
+    }
+    return 0;
+  case RM_SYNC_RANGE:
+    if (length == 0) return 0;
+    page_span(m, offset, length, &addr, &len);
+    if (msync(addr, len, MS_SYNC) != 0) {
+      *syscall = "msync";
+      return errno;
+    }
+    return 0;
+  case RM_SYNC_ALL:
+    if (msync(m->base, m->map_len, MS_SYNC) != 0) {
+      *syscall = "msync";
+      return errno;
+    }
+    if (fsync(m->fd) != 0) {
+      *syscall = "fsync";
+      return errno;
+    }
+    if (sync_directory(m) != 0) {
+      *syscall = "fsync";
+      return errno;
+    }
+    file_shrank(m); /* reported by the caller from the status page */
+    return 0;
   }
   *syscall = "msync";
   return EINVAL;
@@ -130,8 +130,8 @@ int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
   return rm_advise(m, offset, length, MADV_POPULATE_WRITE, syscall);
 }
 
-int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length,
-                      uint64_t *resident, const char **syscall) {
+int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t *resident,
+                      const char **syscall) {
   /* mincore fills one byte per page; walk the range in pieces so the vector
    * stays on the stack whatever the length. */
   unsigned char vec[1024];
@@ -155,8 +155,8 @@ int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length,
   return 0;
 }
 
-int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
-                  uint64_t length, const char **syscall) {
+int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t length,
+                  const char **syscall) {
   const uint8_t *p = data;
   /* Never let a pwrite grow a file that another process has truncated:
    * the write would land past a hole and look like success. */

@@ -31,11 +31,11 @@ int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
  * the caller can tell a warm range (copy through the mapping) from a cold one
  * (let pwrite fill the page cache: no zeroing, no fault per page).
  * Returns 0 or errno; the count goes to *resident. */
-int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length,
-                      uint64_t *resident, const char **syscall);
+int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t *resident,
+                      const char **syscall);
 
 /* Copies through the kernel (pwrite) instead of through the mapping. */
-int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data,
-                  uint64_t length, const char **syscall);
+int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t length,
+                  const char **syscall);
 
 #endif

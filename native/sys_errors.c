@@ -29,8 +29,7 @@ napi_value rm_make_errno_error(napi_env env, int err, const char *syscall,
   return error;
 }
 
-napi_value rm_throw_errno(napi_env env, int err, const char *syscall,
-                          const char *path) {
+napi_value rm_throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   napi_throw(env, rm_make_errno_error(env, err, syscall, path));
   return NULL;
 }

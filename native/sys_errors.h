@@ -9,7 +9,6 @@ napi_value rm_make_errno_error(napi_env env, int err, const char *syscall,
                                const char *path);
 
 /* Throws it. Always returns NULL, for `return rm_throw_errno(...)`. */
-napi_value rm_throw_errno(napi_env env, int err, const char *syscall,
-                          const char *path);
+napi_value rm_throw_errno(napi_env env, int err, const char *syscall, const char *path);
 
 #endif

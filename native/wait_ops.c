@@ -34,7 +34,8 @@ static int args_of(napi_env env, napi_callback_info info, size_t want, napi_valu
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return 0;
   }
   return 1;
@@ -42,8 +43,11 @@ static int args_of(napi_env env, napi_callback_info info, size_t want, napi_valu
 
 static int u64_of(napi_env env, napi_value v, uint64_t *out) {
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE || d != (double)(uint64_t)d) {
-    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received an offset that is not a whole number in [0, 2^53)");
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE ||
+      d != (double)(uint64_t)d) {
+    napi_throw_range_error(
+        env, "ERR_MMAP_INVALID_ARGUMENT",
+        "native call received an offset that is not a whole number in [0, 2^53)");
     return 0;
   }
   *out = (uint64_t)d;
@@ -62,7 +66,8 @@ static rm_mapping *word_of(napi_env env, napi_value *argv, _Atomic uint32_t **wo
   }
   if (offset % 4 != 0 || offset > m->size || 4 > m->size - offset) {
     rm_table_release(m);
-    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS", "native wait: the word is misaligned or outside the file");
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                           "native wait: the word is misaligned or outside the file");
     return NULL;
   }
   *word = (_Atomic uint32_t *)(m->base + offset);
@@ -85,9 +90,11 @@ static void deadline_of(double ms, struct timespec *at, int *has_deadline) {
 }
 
 /* FUTEX_WAIT_BITSET with an absolute monotonic deadline (NULL: forever). */
-static int futex_wait_until(_Atomic uint32_t *word, uint32_t expected, const struct timespec *at) {
+static int futex_wait_until(_Atomic uint32_t *word, uint32_t expected,
+                            const struct timespec *at) {
   for (;;) {
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, at, NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, at, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
     if (r == 0) return WAIT_OK;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return WAIT_NOT_EQUAL;
@@ -105,18 +112,19 @@ static napi_value int_value(napi_env env, int32_t n) {
 /* The expected word and the timeout, checked as strictly as every other
  * number the native core takes: a whole number in [0, 2^32), and a timeout
  * that is >= 0 (Infinity: no deadline). */
-static int wait_args(napi_env env, napi_value expected_v, napi_value ms_v, uint32_t *expected,
-                     double *ms) {
+static int wait_args(napi_env env, napi_value expected_v, napi_value ms_v,
+                     uint32_t *expected, double *ms) {
   double e;
-  if (napi_get_value_double(env, expected_v, &e) != napi_ok || !(e >= 0) || e > 4294967295.0 ||
-      e != (double)(uint32_t)e) {
+  if (napi_get_value_double(env, expected_v, &e) != napi_ok || !(e >= 0) ||
+      e > 4294967295.0 || e != (double)(uint32_t)e) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native wait: expected must be a whole number in [0, 2^32)");
     return 0;
   }
   if (napi_get_value_double(env, ms_v, ms) != napi_ok || !(*ms >= 0)) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "native wait: the timeout must be a number >= 0 (Infinity: none)");
+    napi_throw_range_error(
+        env, "ERR_OUT_OF_RANGE",
+        "native wait: the timeout must be a number >= 0 (Infinity: none)");
     return 0;
   }
   *expected = (uint32_t)e;
@@ -130,7 +138,8 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   uint32_t expected;
   double ms;
   _Atomic uint32_t *word;
-  if (!args_of(env, info, 4, argv) || !wait_args(env, argv[2], argv[3], &expected, &ms)) return NULL;
+  if (!args_of(env, info, 4, argv) || !wait_args(env, argv[2], argv[3], &expected, &ms))
+    return NULL;
   rm_mapping *m = word_of(env, argv, &word);
   if (m == NULL) return NULL;
   struct timespec at;
@@ -150,8 +159,9 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   if (!args_of(env, info, 3, argv)) return NULL;
   if (napi_get_value_double(env, argv[2], &count) != napi_ok || !(count >= 0) ||
       (count != INFINITY && count != floor(count))) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "native notify: count must be a whole number >= 0, or Infinity");
+    napi_throw_range_error(
+        env, "ERR_OUT_OF_RANGE",
+        "native notify: count must be a whole number >= 0, or Infinity");
     return NULL;
   }
   rm_mapping *m = word_of(env, argv, &word);
@@ -220,11 +230,13 @@ static int wait_two(waiter *w) {
   };
   for (;;) {
     if (atomic_load(&w->cancel) != 0) return WAIT_CANCELLED;
-    long r = syscall(SYS_futex_waitv, v, 2, 0, w->has_deadline ? &w->at : NULL, CLOCK_MONOTONIC);
+    long r = syscall(SYS_futex_waitv, v, 2, 0, w->has_deadline ? &w->at : NULL,
+                     CLOCK_MONOTONIC);
     if (r == 0) return WAIT_OK;
     if (r == 1) return WAIT_CANCELLED;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN) return atomic_load(&w->cancel) != 0 ? WAIT_CANCELLED : WAIT_NOT_EQUAL;
+    if (errno == EAGAIN)
+      return atomic_load(&w->cancel) != 0 ? WAIT_CANCELLED : WAIT_NOT_EQUAL;
     if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
     if (errno == ENOSYS) break;
     return -errno;
@@ -241,7 +253,9 @@ static int wait_two(waiter *w) {
       slice.tv_nsec -= 1000000000L;
     }
     int last = 0;
-    if (w->has_deadline && (slice.tv_sec > w->at.tv_sec || (slice.tv_sec == w->at.tv_sec && slice.tv_nsec >= w->at.tv_nsec))) {
+    if (w->has_deadline &&
+        (slice.tv_sec > w->at.tv_sec ||
+         (slice.tv_sec == w->at.tv_sec && slice.tv_nsec >= w->at.tv_nsec))) {
       slice = w->at;
       last = 1;
     }
@@ -292,7 +306,8 @@ static void waiter_done(napi_env env, napi_value js_cb, void *context, void *dat
     if (w->result >= 0)
       napi_resolve_deferred(env, w->deferred, int_value(env, w->result));
     else
-      napi_reject_deferred(env, w->deferred, rm_make_errno_error(env, -w->result, "futex", NULL));
+      napi_reject_deferred(env, w->deferred,
+                           rm_make_errno_error(env, -w->result, "futex", NULL));
     napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
   }
   free_waiter(w);
@@ -314,7 +329,8 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   _Atomic uint32_t *word;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
   if (argc < 4) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return NULL;
   }
   wait_state *st = data;
@@ -334,7 +350,8 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   napi_value promise, name;
   napi_create_string_utf8(env, "ranged-mmap:waitAsync", NAPI_AUTO_LENGTH, &name);
   if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, waiter_done, &w->tsfn) != napi_ok) {
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL,
+                                      waiter_done, &w->tsfn) != napi_ok) {
     rm_table_release(m);
     free(w);
     return NULL;
@@ -366,7 +383,8 @@ static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
   uint64_t id;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
   if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native call received too few arguments");
+    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
+                          "native call received too few arguments");
     return NULL;
   }
   if (!u64_of(env, argv[0], &id)) return NULL;
@@ -412,5 +430,6 @@ int rm_wait_register(napi_env env, napi_value exports) {
       {"futexWaitAsync", NULL, js_wait_async, NULL, NULL, NULL, napi_enumerable, st},
       {"futexWaitCancel", NULL, js_wait_cancel, NULL, NULL, NULL, napi_enumerable, st},
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
+         napi_ok;
 }

@@ -336,7 +336,8 @@ function mutate(text, m) {
     if (n !== 1) return { stale: `anchor ${JSON.stringify(m.anchor)} found ${n} times` };
     const a = text.indexOf(m.anchor);
     at = m.where === 'after' ? text.indexOf(m.find, a) : text.lastIndexOf(m.find, a);
-    if (at < 0 || Math.abs(at - a) > ANCHOR_WINDOW) return { stale: `${JSON.stringify(m.find)} not found within ${ANCHOR_WINDOW} characters ${m.where ?? 'before'} the anchor` };
+    if (at < 0 || Math.abs(at - a) > ANCHOR_WINDOW)
+      return { stale: `${JSON.stringify(m.find)} not found within ${ANCHOR_WINDOW} characters ${m.where ?? 'before'} the anchor` };
   } else {
     const n = count(m.find);
     if (n !== 1) return { stale: `${JSON.stringify(m.find)} found ${n} times` };

@@ -39,7 +39,10 @@ test('writeAtAsync from a view of another mapping that is closed (and replaced b
     a.close();
     c.close();
     assert.ok(readFileSync(t.path('a.bin')).equals(Buffer.from(pattern(size, 3))), 'a holds what b held when the call was made');
-    assert.ok(readFileSync(t.path('c.bin')).every((x) => x === 0), 'the third file was not written');
+    assert.ok(
+      readFileSync(t.path('c.bin')).every((x) => x === 0),
+      'the third file was not written',
+    );
   } finally {
     t.cleanup();
   }
@@ -237,7 +240,10 @@ class LyingSubclass extends Uint8Array {
   }
 }
 
-for (const [route, size] of [['copy route', ALIGNMENT], ['pwrite route', 256 * 1024]] as const) {
+for (const [route, size] of [
+  ['copy route', ALIGNMENT],
+  ['pwrite route', 256 * 1024],
+] as const) {
   test(`lengths come from internal slots (${route}): a lying own getter, a lying subclass and a Proxy never reach a neighbour's range`, () => {
     const t = tempDir();
     try {
@@ -279,7 +285,10 @@ for (const [route, size] of [['copy route', ALIGNMENT], ['pwrite route', 256 * 1
       // (Buffer's own subarray would trust the lying length: view the memory directly.)
       const all = new Uint8Array(target.buffer, target.byteOffset, size + 8);
       assert.ok(Buffer.from(all.subarray(0, size)).equals(Buffer.from(pattern(size, 21))));
-      assert.ok(all.subarray(size).every((x) => x === 0xee), 'nothing past the range was touched');
+      assert.ok(
+        all.subarray(size).every((x) => x === 0xee),
+        'nothing past the range was touched',
+      );
       file.close();
     } finally {
       t.cleanup();
@@ -324,7 +333,11 @@ test('no user code runs inside writeRange: valueOf and getters are never called,
     assert.equal(ran, 0);
     raw.close();
     file.close();
-    assert.ok(readFileSync(path).subarray(0, 2 * ALIGNMENT).every((x) => x === 5));
+    assert.ok(
+      readFileSync(path)
+        .subarray(0, 2 * ALIGNMENT)
+        .every((x) => x === 5),
+    );
   } finally {
     t.cleanup();
   }
@@ -402,7 +415,13 @@ test('on a full disk (child process, private tmpfs): a create that does not fit 
     assert.equal(create.code, 'ENOSPC');
     assert.equal(create.keptIntact, true, 'the existing 100 KiB file is untouched');
     assert.deepEqual(create.entries, ['keep.bin'], 'no temporary file is left behind');
-    const report = result.events.find((e) => e.event === 'report') as unknown as { failedAt: number; code: string; syscall: string; nonZeroInFailedSpan: number; okWrites: number };
+    const report = result.events.find((e) => e.event === 'report') as unknown as {
+      failedAt: number;
+      code: string;
+      syscall: string;
+      nonZeroInFailedSpan: number;
+      okWrites: number;
+    };
     assert.ok(report !== undefined, JSON.stringify(result.events) + result.stderr);
     assert.ok(report.okWrites > 0, 'the first writes fit and succeed');
     assert.equal(report.code, 'ENOSPC');
@@ -446,7 +465,11 @@ for (const how of ['listen-before-load', 'listen-after-load', 'listen-then-remov
       assert.ok(write !== undefined, JSON.stringify(result.events));
       assert.equal(write.outcome?.code, 'ERR_MMAP_FAULT', JSON.stringify(write));
       assert.match(write.outcome!.message, /truncated to 8192 bytes/);
-      assert.equal(result.events.some((e) => e.event === 'listener-called'), false, 'our own fault never reaches the listener');
+      assert.equal(
+        result.events.some((e) => e.event === 'listener-called'),
+        false,
+        'our own fault never reaches the listener',
+      );
     } finally {
       t.cleanup();
     }
@@ -462,7 +485,9 @@ test('every bad input gets a typed error: Proxies, detached views, Symbols, thro
     const raw = RawMmapFile.open(path);
     const isTyped = (e: unknown) =>
       (e instanceof MmapError && typeof e.code === 'string') ||
-      ((e instanceof TypeError || e instanceof RangeError) && typeof (e as unknown as { code?: unknown }).code === 'string' && /^ERR_/.test((e as unknown as { code: string }).code));
+      ((e instanceof TypeError || e instanceof RangeError) &&
+        typeof (e as unknown as { code?: unknown }).code === 'string' &&
+        /^ERR_/.test((e as unknown as { code: string }).code));
     const proxy = new Proxy(new Uint8Array(ALIGNMENT), {});
     const detached = new Uint8Array(ALIGNMENT);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
@@ -478,15 +503,49 @@ test('every bad input gets a typed error: Proxies, detached views, Symbols, thro
       ['allocate(symbol)', () => allocator.allocate(Symbol('s') as never)],
       ['fill(symbol value)', () => raw.fill(0, 1, Symbol('v') as never)],
       ['readSlice(symbol length)', () => raw.readSlice(0, Symbol('l') as never)],
-      ['create(throwing getter)', () => MmapFile.create(t.path('g.bin'), ALIGNMENT, { get sparse(): boolean { throw new Error('boom'); } })],
-      ['open(throwing getter)', () => MmapFile.open(path, { get allocator(): 'sequential' { throw new Error('boom'); } })],
+      [
+        'create(throwing getter)',
+        () =>
+          MmapFile.create(t.path('g.bin'), ALIGNMENT, {
+            get sparse(): boolean {
+              throw new Error('boom');
+            },
+          }),
+      ],
+      [
+        'open(throwing getter)',
+        () =>
+          MmapFile.open(path, {
+            get allocator(): 'sequential' {
+              throw new Error('boom');
+            },
+          }),
+      ],
       ['fromShared(symbol)', () => MmapFile.fromShared(Symbol('h') as never)],
-      ['receiveRange(proxy)', () => file.receiveRange(new Proxy({}, { get: () => { throw new Error('trap'); } }) as never)],
+      [
+        'receiveRange(proxy)',
+        () =>
+          file.receiveRange(
+            new Proxy(
+              {},
+              {
+                get: () => {
+                  throw new Error('trap');
+                },
+              },
+            ) as never,
+          ),
+      ],
     ];
     for (const [name, call] of calls) assert.throws(call, isTyped, name);
     assert.throws(() => raw.writeAt(0, detached), { code: 'ERR_MMAP_BUFFER_DETACHED' });
     assert.throws(
-      () => MmapFile.create(t.path('g.bin'), ALIGNMENT, { get sparse(): boolean { throw new Error('boom'); } }),
+      () =>
+        MmapFile.create(t.path('g.bin'), ALIGNMENT, {
+          get sparse(): boolean {
+            throw new Error('boom');
+          },
+        }),
       (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG_VALUE' && ((e as Error).cause as Error).message === 'boom',
     );
     raw.close();
@@ -520,16 +579,17 @@ test('errors look like Node’s: name on the prototype, only the fields that app
     } catch (e) {
       caught = e as MmapError;
     }
-    assert.deepEqual({ code: caught!.code, errno: caught!.errno, syscall: caught!.syscall, path: caught!.path }, {
-      code: 'ENOENT',
-      errno: -2,
-      syscall: 'open',
-      path: t.path('missing.bin'),
-    });
+    assert.deepEqual(
+      { code: caught!.code, errno: caught!.errno, syscall: caught!.syscall, path: caught!.path },
+      {
+        code: 'ENOENT',
+        errno: -2,
+        syscall: 'open',
+        path: t.path('missing.bin'),
+      },
+    );
     assert.equal(caught!.message, `ENOENT: no such file or directory, open '${t.path('missing.bin')}'`);
   } finally {
     t.cleanup();
   }
 });
-
-

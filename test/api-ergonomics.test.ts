@@ -21,10 +21,16 @@ test('allocator.ranges(size) iterates until exhaustion, for both allocators, and
         first.push([r.start, r.end]);
         if (first.length === 2) break;
       }
-      assert.deepEqual(first, [[0, 3 * ALIGNMENT], [3 * ALIGNMENT, 6 * ALIGNMENT]]);
+      assert.deepEqual(first, [
+        [0, 3 * ALIGNMENT],
+        [3 * ALIGNMENT, 6 * ALIGNMENT],
+      ]);
       assert.equal(allocator.nextPos, 6 * ALIGNMENT, 'breaking out allocated nothing more');
       const rest = [...allocator.ranges(3 * ALIGNMENT)].map((r) => [r.start, r.end]);
-      assert.deepEqual(rest, [[6 * ALIGNMENT, 9 * ALIGNMENT], [9 * ALIGNMENT, size]]);
+      assert.deepEqual(rest, [
+        [6 * ALIGNMENT, 9 * ALIGNMENT],
+        [9 * ALIGNMENT, size],
+      ]);
       assert.deepEqual([...allocator.ranges(1)], []);
       assert.throws(() => allocator.ranges(0).next(), { code: 'ERR_OUT_OF_RANGE' });
       file.close();

@@ -23,7 +23,12 @@ test('ALIGNMENT, alignUp and alignDown for numbers and bigints', () => {
   assert.equal(ALIGNMENT, 4096);
   assert.equal(MAX_OFFSET, Number.MAX_SAFE_INTEGER);
   const cases: [number, number, number][] = [
-    [0, 0, 0], [1, 4096, 0], [4095, 4096, 0], [4096, 4096, 4096], [4097, 8192, 4096], [2 ** 40 + 1, 2 ** 40 + 4096, 2 ** 40],
+    [0, 0, 0],
+    [1, 4096, 0],
+    [4095, 4096, 0],
+    [4096, 4096, 4096],
+    [4097, 8192, 4096],
+    [2 ** 40 + 1, 2 ** 40 + 4096, 2 ** 40],
   ];
   for (const [v, up, down] of cases) {
     assert.equal(alignUp(v), up, `alignUp(${v})`);
@@ -270,7 +275,7 @@ test('big writes (pwrite route) and warm big writes (mapping route) land the sam
   }
 });
 
-test('inspectNative counts mappings and this thread\'s open files', () => {
+test("inspectNative counts mappings and this thread's open files", () => {
   const t = tempDir();
   try {
     const before = inspectNative();
@@ -289,7 +294,9 @@ test('inspectNative counts mappings and this thread\'s open files', () => {
 
 /** Bytes this process has passed to write, pwrite and similar system calls so far (Linux task I/O accounting). */
 function bytesWrittenBySyscalls(): number {
-  const line = readFileSync('/proc/self/io', 'utf8').split('\n').find((l) => l.startsWith('wchar:'));
+  const line = readFileSync('/proc/self/io', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('wchar:'));
   assert.ok(line !== undefined, '/proc/self/io has no wchar line (a kernel without task I/O accounting)');
   return Number(line.slice('wchar:'.length).trim());
 }

@@ -138,7 +138,11 @@ test('writeAt and fill straddling every boundary and at the last byte, with numb
   writes.push({ offset: SIZE - 3, bytes: Uint8Array.of(0xdd, 0xcc) });
 
   // One byte too far is refused, whichever way the offset is given.
-  for (const [offset, length] of [[SIZE - 1, 2], [BigInt(SIZE), 1], [BigInt(SIZE) + 4096n, 1]] as const) {
+  for (const [offset, length] of [
+    [SIZE - 1, 2],
+    [BigInt(SIZE), 1],
+    [BigInt(SIZE) + 4096n, 1],
+  ] as const) {
     assert.throws(() => raw.writeAt(offset, new Uint8Array(length)), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
   }
   assert.throws(() => raw.readAt(SIZE - 4, new Uint8Array(8)), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
@@ -223,15 +227,21 @@ test('allocators resume past 4 GiB from saved state, and their ranges split and 
     const split = r.splitAtAlignDown(BigInt(8 * GiB + 5000));
     assert.equal(split.kind, 'split');
     if (split.kind !== 'split') return;
-    assert.deepEqual([split.low.toJSON(), split.high.toJSON()], [
-      { start: 8 * GiB - 8 * KiB, end: 8 * GiB + 4 * KiB },
-      { start: 8 * GiB + 4 * KiB, end: 8 * GiB + 56 * KiB },
-    ]);
+    assert.deepEqual(
+      [split.low.toJSON(), split.high.toJSON()],
+      [
+        { start: 8 * GiB - 8 * KiB, end: 8 * GiB + 4 * KiB },
+        { start: 8 * GiB + 4 * KiB, end: 8 * GiB + 56 * KiB },
+      ],
+    );
     assert.equal(r.isLive, false);
     const up = split.high.splitAtAlignUp(8 * GiB + 56 * KiB);
     assert.equal(up.kind, 'lowOnly');
     const high = up.kind === 'lowOnly' ? up.low : split.high;
-    for (const [seed, part] of [[600, split.low], [601, high]] as const) {
+    for (const [seed, part] of [
+      [600, split.low],
+      [601, high],
+    ] as const) {
       const bytes = pattern(part.length, seed);
       conc.file.writeRange(part, bytes);
       writes.push({ offset: part.start, bytes });

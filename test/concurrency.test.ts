@@ -38,44 +38,48 @@ function start(job: ConcJob): TestWorker {
   return new TestWorker(concWorkerUrl, job);
 }
 
-test('4 workers allocate from one shared concurrent allocator until it is exhausted: the ranges tile the file and every byte is right', WORKER_TEST, async () => {
-  const t = tempDir();
-  try {
-    // Not a multiple of 4096, so the last range is clamped at the end.
-    const size = 24 * 1024 * 1024 + 1234;
-    const { file, allocator } = MmapFile.create(t.path('alloc.bin'), size, { allocator: 'concurrent' });
-    const sizes = [4096, 5000, 1, 8192, 12288, 16384, 100, 7000, 16383, 4097];
-    const workers = [0, 1, 2, 3].map((seed) => start({ kind: 'allocate', seed, file: file.share(), sizes, asyncEvery: 7 }));
-    await releaseTogether(workers);
-    // Each worker has taken its first range and waits: all four own one.
-    await releaseTogether(workers, 'holding');
-    const reports = await Promise.all(workers.map((w) => w.report<AllocateReport>()));
+test(
+  '4 workers allocate from one shared concurrent allocator until it is exhausted: the ranges tile the file and every byte is right',
+  WORKER_TEST,
+  async () => {
+    const t = tempDir();
+    try {
+      // Not a multiple of 4096, so the last range is clamped at the end.
+      const size = 24 * 1024 * 1024 + 1234;
+      const { file, allocator } = MmapFile.create(t.path('alloc.bin'), size, { allocator: 'concurrent' });
+      const sizes = [4096, 5000, 1, 8192, 12288, 16384, 100, 7000, 16383, 4097];
+      const workers = [0, 1, 2, 3].map((seed) => start({ kind: 'allocate', seed, file: file.share(), sizes, asyncEvery: 7 }));
+      await releaseTogether(workers);
+      // Each worker has taken its first range and waits: all four own one.
+      await releaseTogether(workers, 'holding');
+      const reports = await Promise.all(workers.map((w) => w.report<AllocateReport>()));
 
-    // The counter is shared: the main thread's allocator is exhausted too.
-    assert.equal(allocator.allocate(1), null);
-    assert.equal(allocator.remaining, 0);
-    file.syncAll();
-    file.close();
+      // The counter is shared: the main thread's allocator is exhausted too.
+      assert.equal(allocator.allocate(1), null);
+      assert.equal(allocator.remaining, 0);
+      file.syncAll();
+      file.close();
 
-    const owners: Owned[] = [];
-    for (const [seed, report] of reports.entries()) {
-      assert.equal(report.readBackMismatch, -1, `worker ${seed} read back a byte it did not write`);
-      for (const [s, e, requested] of report.ranges) {
-        assert.equal(s % ALIGNMENT, 0, `range start ${s} is not aligned`);
-        // Rounded up to 4096, or clamped at the end of the file.
-        assert.equal(e, Math.min(s + alignUp(requested), size), `range [${s}, ${e}) for a request of ${requested}`);
-        owners.push({ seed, start: s, end: e });
+      const owners: Owned[] = [];
+      for (const [seed, report] of reports.entries()) {
+        assert.equal(report.readBackMismatch, -1, `worker ${seed} read back a byte it did not write`);
+        for (const [s, e, requested] of report.ranges) {
+          assert.equal(s % ALIGNMENT, 0, `range start ${s} is not aligned`);
+          // Rounded up to 4096, or clamped at the end of the file.
+          assert.equal(e, Math.min(s + alignUp(requested), size), `range [${s}, ${e}) for a request of ${requested}`);
+          owners.push({ seed, start: s, end: e });
+        }
       }
+      assert.ok(owners.length >= 2000, `only ${owners.length} ranges`);
+      for (const [seed, report] of reports.entries()) assert.ok(report.ranges.length > 0, `worker ${seed} got no range`);
+      const disk = readFileSync(t.path('alloc.bin'));
+      assert.equal(disk.length, size);
+      assertTiledAndWritten(disk, owners);
+    } finally {
+      t.cleanup();
     }
-    assert.ok(owners.length >= 2000, `only ${owners.length} ranges`);
-    for (const [seed, report] of reports.entries()) assert.ok(report.ranges.length > 0, `worker ${seed} got no range`);
-    const disk = readFileSync(t.path('alloc.bin'));
-    assert.equal(disk.length, size);
-    assertTiledAndWritten(disk, owners);
-  } finally {
-    t.cleanup();
-  }
-});
+  },
+);
 
 for (const allocatorKind of ['sequential', 'concurrent'] as const) {
   test(`ranges allocated in the main thread (${allocatorKind} allocator) move to workers, are written there and are dead here`, WORKER_TEST, async () => {
@@ -105,9 +109,15 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
       );
       for (const [seed, report] of reports.entries()) {
         assert.equal(report.allocatorIsNull, allocatorKind === 'sequential', 'a sequential allocator stays in its thread');
-        assert.deepEqual(report.outcomes, perWorker[seed].map(() => 'won'));
+        assert.deepEqual(
+          report.outcomes,
+          perWorker[seed].map(() => 'won'),
+        );
       }
-      assert.deepEqual(reports[0].second, perWorker[0].map(() => 'ERR_MMAP_RANGE_CLAIMED'));
+      assert.deepEqual(
+        reports[0].second,
+        perWorker[0].map(() => 'ERR_MMAP_RANGE_CLAIMED'),
+      );
       // A transfer claimed in a worker cannot be claimed back here either.
       for (const transfer of perWorker[1]) {
         assert.throws(() => file.receiveRange(transfer), { code: 'ERR_MMAP_RANGE_CLAIMED' });
@@ -115,7 +125,10 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
       file.syncAll();
       file.close();
       const disk = readFileSync(t.path('moved.bin'));
-      assertTiledAndWritten(disk, reports.flatMap((r, seed) => r.ranges.map(([s, e]) => ({ seed, start: s, end: e }))));
+      assertTiledAndWritten(
+        disk,
+        reports.flatMap((r, seed) => r.ranges.map(([s, e]) => ({ seed, start: s, end: e }))),
+      );
     } finally {
       t.cleanup();
     }
@@ -139,103 +152,128 @@ test('two workers race to claim the same 300 transfers: each is won exactly once
     file.close();
     // The bytes of each range are its winner's, and only its winner's.
     const disk = readFileSync(t.path('race.bin'));
-    assertTiledAndWritten(disk, reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))));
+    assertTiledAndWritten(
+      disk,
+      reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
+    );
   } finally {
     t.cleanup();
   }
 });
 
-test('a transfer is refused by a worker of another file, and by a separate mapping of the same file; it stays claimable by its own file', WORKER_TEST, async () => {
-  const t = tempDir();
-  try {
-    const a = MmapFile.create(t.path('a.bin'), 4 * ALIGNMENT);
-    const b = MmapFile.create(t.path('b.bin'), 4 * ALIGNMENT);
-    const transfer = a.allocator.allocate(ALIGNMENT)!.transfer();
-    const claimIn = (file: ReturnType<typeof a.file.share>, openPath?: string) =>
-      runJob<ClaimReport>(concWorkerUrl, { kind: 'claim', seed: 3, file, openPath, transfers: [transfer], claimTwice: false, barrier: false } satisfies ConcJob);
+test(
+  'a transfer is refused by a worker of another file, and by a separate mapping of the same file; it stays claimable by its own file',
+  WORKER_TEST,
+  async () => {
+    const t = tempDir();
+    try {
+      const a = MmapFile.create(t.path('a.bin'), 4 * ALIGNMENT);
+      const b = MmapFile.create(t.path('b.bin'), 4 * ALIGNMENT);
+      const transfer = a.allocator.allocate(ALIGNMENT)!.transfer();
+      const claimIn = (file: ReturnType<typeof a.file.share>, openPath?: string) =>
+        runJob<ClaimReport>(concWorkerUrl, {
+          kind: 'claim',
+          seed: 3,
+          file,
+          openPath,
+          transfers: [transfer],
+          claimTwice: false,
+          barrier: false,
+        } satisfies ConcJob);
 
-    assert.deepEqual((await claimIn(b.file.share())).outcomes, ['ERR_MMAP_FOREIGN_RANGE']);
-    // Same path, but its own mapping (and its own allocator): not the file the range was cut from.
-    assert.deepEqual((await claimIn(a.file.share(), t.path('a.bin'))).outcomes, ['ERR_MMAP_FOREIGN_RANGE']);
-    assert.throws(() => b.file.receiveRange(transfer), { code: 'ERR_MMAP_FOREIGN_RANGE' });
+      assert.deepEqual((await claimIn(b.file.share())).outcomes, ['ERR_MMAP_FOREIGN_RANGE']);
+      // Same path, but its own mapping (and its own allocator): not the file the range was cut from.
+      assert.deepEqual((await claimIn(a.file.share(), t.path('a.bin'))).outcomes, ['ERR_MMAP_FOREIGN_RANGE']);
+      assert.throws(() => b.file.receiveRange(transfer), { code: 'ERR_MMAP_FOREIGN_RANGE' });
 
-    const ok = await claimIn(a.file.share());
-    assert.deepEqual(ok.outcomes, ['won']);
-    assert.deepEqual(ok.ranges, [[0, ALIGNMENT]]);
-    a.file.close();
-    b.file.close();
-    const disk = readFileSync(t.path('a.bin'));
-    assert.equal(firstMismatch(disk, 0, 3, 0, ALIGNMENT), -1);
-    assert.ok(readFileSync(t.path('b.bin')).every((x) => x === 0), 'the other file was not written');
-  } finally {
-    t.cleanup();
-  }
-});
-
-test('forged and altered transfers are refused in a worker and leave the genuine one claimable; a posted or parsed range cannot be written', WORKER_TEST, async () => {
-  const t = tempDir();
-  try {
-    const { file, allocator } = MmapFile.create(t.path('forge.bin'), 16 * ALIGNMENT);
-    const held = allocator.allocate(ALIGNMENT)!; // [0, 4096): stays here, live
-    const moved = allocator.allocate(2 * ALIGNMENT)!; // [4096, 12288): handed over
-    const real = moved.transfer();
-    const report = await runJob<ForgeReport>(concWorkerUrl, {
-      kind: 'forge',
-      seed: 5,
-      file: file.share(),
-      real,
-      heldStart: held.start,
-      heldEnd: held.end,
-      freeStart: 12 * ALIGNMENT,
-      freeEnd: 13 * ALIGNMENT,
-      postedRange: held, // structured clone of a live range
-    } satisfies ConcJob);
-
-    const expected: Record<string, string> = {
-      widened: 'ERR_MMAP_RANGE_CLAIMED',
-      narrowed: 'ERR_MMAP_RANGE_CLAIMED',
-      shifted: 'ERR_MMAP_RANGE_CLAIMED',
-      otherFile: 'ERR_MMAP_FOREIGN_RANGE',
-      negativeTicket: 'ERR_MMAP_RANGE_CLAIMED',
-      fractionTicket: 'ERR_MMAP_RANGE_CLAIMED',
-      nanTicket: 'ERR_MMAP_RANGE_CLAIMED',
-      hugeTicket: 'ERR_MMAP_RANGE_CLAIMED',
-      null: 'ERR_MMAP_INVALID_ARGUMENT',
-      emptyObject: 'ERR_MMAP_INVALID_ARGUMENT',
-      wrongKind: 'ERR_MMAP_INVALID_ARGUMENT',
-      stringTicket: 'ERR_MMAP_INVALID_ARGUMENT',
-      missingTicket: 'ERR_MMAP_INVALID_ARGUMENT',
-      postedRange: 'ERR_MMAP_INVALID_ARGUMENT',
-      writePostedRange: 'ERR_MMAP_INVALID_RANGE',
-      writeParsedRange: 'ERR_MMAP_INVALID_RANGE',
-      claimAgain: 'ERR_MMAP_RANGE_CLAIMED',
-    };
-    for (let ticket = 0; ticket <= 64; ticket++) {
-      expected[`held#${ticket}`] = 'ERR_MMAP_RANGE_CLAIMED';
-      expected[`free#${ticket}`] = 'ERR_MMAP_RANGE_CLAIMED';
+      const ok = await claimIn(a.file.share());
+      assert.deepEqual(ok.outcomes, ['won']);
+      assert.deepEqual(ok.ranges, [[0, ALIGNMENT]]);
+      a.file.close();
+      b.file.close();
+      const disk = readFileSync(t.path('a.bin'));
+      assert.equal(firstMismatch(disk, 0, 3, 0, ALIGNMENT), -1);
+      assert.ok(
+        readFileSync(t.path('b.bin')).every((x) => x === 0),
+        'the other file was not written',
+      );
+    } finally {
+      t.cleanup();
     }
-    assert.deepEqual(report.codes, expected);
-    assert.deepEqual(report.ranges, [[moved.start, moved.end]]);
+  },
+);
 
-    // The range the forger tried to take is still this thread's, and only this thread's.
-    assert.equal(held.isLive, true);
-    file.writeRange(held, patternFor(9, held.start, held.end));
-    // Forging in this thread fares no better.
-    assert.throws(() => file.receiveRange({ ...real, end: real.end + ALIGNMENT }), { code: 'ERR_MMAP_RANGE_CLAIMED' });
-    assert.throws(() => file.receiveRange(real), { code: 'ERR_MMAP_RANGE_CLAIMED' });
-    assert.throws(() => file.writeRange(JSON.parse(JSON.stringify(held)), new Uint8Array(held.length)), { code: 'ERR_MMAP_INVALID_RANGE' });
-    assert.throws(() => file.writeRange(structuredClone(held), new Uint8Array(held.length)), { code: 'ERR_MMAP_INVALID_RANGE' });
-    file.syncAll();
-    file.close();
+test(
+  'forged and altered transfers are refused in a worker and leave the genuine one claimable; a posted or parsed range cannot be written',
+  WORKER_TEST,
+  async () => {
+    const t = tempDir();
+    try {
+      const { file, allocator } = MmapFile.create(t.path('forge.bin'), 16 * ALIGNMENT);
+      const held = allocator.allocate(ALIGNMENT)!; // [0, 4096): stays here, live
+      const moved = allocator.allocate(2 * ALIGNMENT)!; // [4096, 12288): handed over
+      const real = moved.transfer();
+      const report = await runJob<ForgeReport>(concWorkerUrl, {
+        kind: 'forge',
+        seed: 5,
+        file: file.share(),
+        real,
+        heldStart: held.start,
+        heldEnd: held.end,
+        freeStart: 12 * ALIGNMENT,
+        freeEnd: 13 * ALIGNMENT,
+        postedRange: held, // structured clone of a live range
+      } satisfies ConcJob);
 
-    const disk = readFileSync(t.path('forge.bin'));
-    assert.equal(firstMismatch(disk, 0, 9, held.start, held.end), -1);
-    assert.equal(firstMismatch(disk, 0, 5, moved.start, moved.end), -1);
-    assert.ok(disk.subarray(moved.end).every((x) => x === 0), 'nothing was written past the claimed range');
-  } finally {
-    t.cleanup();
-  }
-});
+      const expected: Record<string, string> = {
+        widened: 'ERR_MMAP_RANGE_CLAIMED',
+        narrowed: 'ERR_MMAP_RANGE_CLAIMED',
+        shifted: 'ERR_MMAP_RANGE_CLAIMED',
+        otherFile: 'ERR_MMAP_FOREIGN_RANGE',
+        negativeTicket: 'ERR_MMAP_RANGE_CLAIMED',
+        fractionTicket: 'ERR_MMAP_RANGE_CLAIMED',
+        nanTicket: 'ERR_MMAP_RANGE_CLAIMED',
+        hugeTicket: 'ERR_MMAP_RANGE_CLAIMED',
+        null: 'ERR_MMAP_INVALID_ARGUMENT',
+        emptyObject: 'ERR_MMAP_INVALID_ARGUMENT',
+        wrongKind: 'ERR_MMAP_INVALID_ARGUMENT',
+        stringTicket: 'ERR_MMAP_INVALID_ARGUMENT',
+        missingTicket: 'ERR_MMAP_INVALID_ARGUMENT',
+        postedRange: 'ERR_MMAP_INVALID_ARGUMENT',
+        writePostedRange: 'ERR_MMAP_INVALID_RANGE',
+        writeParsedRange: 'ERR_MMAP_INVALID_RANGE',
+        claimAgain: 'ERR_MMAP_RANGE_CLAIMED',
+      };
+      for (let ticket = 0; ticket <= 64; ticket++) {
+        expected[`held#${ticket}`] = 'ERR_MMAP_RANGE_CLAIMED';
+        expected[`free#${ticket}`] = 'ERR_MMAP_RANGE_CLAIMED';
+      }
+      assert.deepEqual(report.codes, expected);
+      assert.deepEqual(report.ranges, [[moved.start, moved.end]]);
+
+      // The range the forger tried to take is still this thread's, and only this thread's.
+      assert.equal(held.isLive, true);
+      file.writeRange(held, patternFor(9, held.start, held.end));
+      // Forging in this thread fares no better.
+      assert.throws(() => file.receiveRange({ ...real, end: real.end + ALIGNMENT }), { code: 'ERR_MMAP_RANGE_CLAIMED' });
+      assert.throws(() => file.receiveRange(real), { code: 'ERR_MMAP_RANGE_CLAIMED' });
+      assert.throws(() => file.writeRange(JSON.parse(JSON.stringify(held)), new Uint8Array(held.length)), { code: 'ERR_MMAP_INVALID_RANGE' });
+      assert.throws(() => file.writeRange(structuredClone(held), new Uint8Array(held.length)), { code: 'ERR_MMAP_INVALID_RANGE' });
+      file.syncAll();
+      file.close();
+
+      const disk = readFileSync(t.path('forge.bin'));
+      assert.equal(firstMismatch(disk, 0, 9, held.start, held.end), -1);
+      assert.equal(firstMismatch(disk, 0, 5, moved.start, moved.end), -1);
+      assert.ok(
+        disk.subarray(moved.end).every((x) => x === 0),
+        'nothing was written past the claimed range',
+      );
+    } finally {
+      t.cleanup();
+    }
+  },
+);
 
 test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks (both write routes, sync and async)', WORKER_TEST, async () => {
   const t = tempDir();
@@ -262,9 +300,11 @@ test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks
     raw.close();
     const disk = readFileSync(t.path('raw.bin'));
     assert.equal(disk.length, size);
-    assertTiledAndWritten(disk, reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))));
+    assertTiledAndWritten(
+      disk,
+      reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
+    );
   } finally {
     t.cleanup();
   }
 });
-

@@ -24,7 +24,11 @@ function throwsCode(fn: () => unknown, code: string, message: RegExp): MmapError
 }
 
 /** Asserts that `fn` throws Node's own argument error: the right class, code and message. */
-function throwsArg(fn: () => unknown, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_URL_SCHEME', message: RegExp): Error {
+function throwsArg(
+  fn: () => unknown,
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_URL_SCHEME',
+  message: RegExp,
+): Error {
   let caught: unknown;
   try {
     fn();
@@ -227,7 +231,11 @@ test('create and open refuse bad arguments and leave no file, or the old one unt
     throwsCode(() => MmapFile.create(path, 0), 'ERR_MMAP_EMPTY_FILE', /size 0.*at least 1 byte/);
     for (const bad of [-1, 1.5, NaN]) throwsArg(() => MmapFile.create(path, bad), 'ERR_OUT_OF_RANGE', /"size"/);
     for (const bad of ['10', null]) throwsArg(() => MmapFile.create(path, bad as never), 'ERR_INVALID_ARG_TYPE', /"size"/);
-    throwsArg(() => MmapFile.create(path, 4096, { allocator: 'parallel' as never }), 'ERR_INVALID_ARG_VALUE', /'options.allocator' must be 'sequential' or 'concurrent'. Received type string \("parallel"\)/);
+    throwsArg(
+      () => MmapFile.create(path, 4096, { allocator: 'parallel' as never }),
+      'ERR_INVALID_ARG_VALUE',
+      /'options.allocator' must be 'sequential' or 'concurrent'. Received type string \("parallel"\)/,
+    );
     throwsArg(() => MmapFile.create('', 4096), 'ERR_INVALID_ARG_VALUE', /'path' must be a non-empty string/);
     throwsArg(() => MmapFile.create('a\0b', 4096), 'ERR_INVALID_ARG_VALUE', /'path' must be a string without null bytes/);
     throwsArg(() => MmapFile.create(42 as never, 4096), 'ERR_INVALID_ARG_TYPE', /"path" argument must be of type string or an instance of URL. Received 42/);
@@ -260,7 +268,13 @@ test('create and open refuse bad arguments and leave no file, or the old one unt
     mkdirSync(t.path('dir'));
     const dirError = throwsCode(() => MmapFile.open(t.path('dir')), 'EISDIR', /EISDIR/);
     assert.equal(dirError.path, t.path('dir'));
-    for (const state of [null, { kind: 'x', nextPos: 0, totalSize: 5000 }, { kind: 'sequential', nextPos: 100, totalSize: 5000 }, { kind: 'sequential', nextPos: 8192, totalSize: 5000 }, { kind: 'sequential', nextPos: 0, totalSize: 4096 }]) {
+    for (const state of [
+      null,
+      { kind: 'x', nextPos: 0, totalSize: 5000 },
+      { kind: 'sequential', nextPos: 100, totalSize: 5000 },
+      { kind: 'sequential', nextPos: 8192, totalSize: 5000 },
+      { kind: 'sequential', nextPos: 0, totalSize: 4096 },
+    ]) {
       throwsCode(() => MmapFile.open(path, { allocatorState: state as never }), 'ERR_MMAP_INVALID_STATE', /allocatorState|size|file/);
     }
     assert.equal(snapshot(path), before);
@@ -297,7 +311,17 @@ test('ERR_MMAP_CLOSED: every method after close, sync and async, and the file is
     }
     const raw = RawMmapFile.open(f.path);
     raw.close();
-    for (const call of [() => raw.writeAt(0, page), () => raw.readAt(0, page), () => raw.readSlice(0, 1), () => raw.fill(0, 1, 1), () => raw.zero(0, 1), () => raw.flushRange(0, 1), () => raw.syncRange(0, 1), () => raw.flush(), () => raw.syncAll()]) {
+    for (const call of [
+      () => raw.writeAt(0, page),
+      () => raw.readAt(0, page),
+      () => raw.readSlice(0, 1),
+      () => raw.fill(0, 1, 1),
+      () => raw.zero(0, 1),
+      () => raw.flushRange(0, 1),
+      () => raw.syncRange(0, 1),
+      () => raw.flush(),
+      () => raw.syncAll(),
+    ]) {
       throwsCode(call, 'ERR_MMAP_CLOSED', /closed/);
     }
     await rejectsCodeOrThrows(() => raw.writeAtAsync(0, page), 'ERR_MMAP_CLOSED');

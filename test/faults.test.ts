@@ -101,22 +101,20 @@ async function truncatedUnderChild(mode: TruncateMode): Promise<void> {
 }
 
 test('truncated by another process: a small writeRange into the lost part fails with ERR_MMAP_FAULT, the child lives', TIMEOUT, () =>
-  truncatedUnderChild('range-small'));
+  truncatedUnderChild('range-small'),
+);
 
 test('truncated by another process: writeAt into the lost part fails with ERR_MMAP_FAULT', TIMEOUT, () => truncatedUnderChild('raw-small'));
 
-test('truncated by another process: writeAtAsync (copy on the libuv pool) rejects with ERR_MMAP_FAULT', TIMEOUT, () =>
-  truncatedUnderChild('raw-async'));
+test('truncated by another process: writeAtAsync (copy on the libuv pool) rejects with ERR_MMAP_FAULT', TIMEOUT, () => truncatedUnderChild('raw-async'));
 
 test('truncated by another process: fill over the lost part fails with ERR_MMAP_FAULT', TIMEOUT, () => truncatedUnderChild('raw-fill'));
 
 test('truncated by another process: readRange of a lost page fails with ERR_MMAP_FAULT', TIMEOUT, () => truncatedUnderChild('read'));
 
-test('truncated by another process: a 1 MiB writeRange into the lost part is not a silent success', TIMEOUT, () =>
-  truncatedUnderChild('range-large'));
+test('truncated by another process: a 1 MiB writeRange into the lost part is not a silent success', TIMEOUT, () => truncatedUnderChild('range-large'));
 
-test('truncated by another process: the next syncAll reports ERR_MMAP_FAULT even with no access to the lost part', TIMEOUT, () =>
-  truncatedUnderChild('sync'));
+test('truncated by another process: the next syncAll reports ERR_MMAP_FAULT even with no access to the lost part', TIMEOUT, () => truncatedUnderChild('sync'));
 
 // --- d. the same, while a worker thread writes --------------------------------
 
@@ -171,7 +169,10 @@ test('full disk, default create: ENOSPC from fallocate, and no file is left behi
   assertSurvived(result);
   const report = only(result, 'report') as unknown as PreallocReport;
   const names: Record<string, string> = { 'MmapFile.create': 'a.bin', 'MmapFile.createAsync': 'b.bin', 'RawMmapFile.create': 'c.bin' };
-  assert.deepEqual(report.attempts.map((a) => a.form), Object.keys(names));
+  assert.deepEqual(
+    report.attempts.map((a) => a.form),
+    Object.keys(names),
+  );
   for (const attempt of report.attempts) {
     const e = attempt.error;
     assert.ok(e !== null, `${attempt.form} of a file larger than the disk returned a file`);
@@ -296,7 +297,7 @@ __attribute__((constructor)) static void fault_outside_ranged_mmap(void) {
 }
 `;
 
-test('a real SIGBUS outside the library\'s mappings (another mapping of the process loses its file) still kills the process', TIMEOUT, async () => {
+test("a real SIGBUS outside the library's mappings (another mapping of the process loses its file) still kills the process", TIMEOUT, async () => {
   const build = tempDir('ranged-mmap-foreign-');
   try {
     writeFileSync(build.path('foreign-fault.c'), FOREIGN_FAULT_C);

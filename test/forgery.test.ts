@@ -137,10 +137,16 @@ test('a transfer ticket with a changed end is refused with ERR_MMAP_RANGE_CLAIME
     file.syncAll();
     file.close();
     const disk = readFileSync(path);
-    assert.ok(disk.subarray(0, ALIGNMENT).every((b) => b === 0), 'nothing written before the claimed range');
+    assert.ok(
+      disk.subarray(0, ALIGNMENT).every((b) => b === 0),
+      'nothing written before the claimed range',
+    );
     assert.deepEqual(new Uint8Array(disk.subarray(ALIGNMENT, 3 * ALIGNMENT)), pattern(2 * ALIGNMENT, 3));
     assert.deepEqual(new Uint8Array(disk.subarray(3 * ALIGNMENT, 4 * ALIGNMENT)), pattern(ALIGNMENT, 4));
-    assert.ok(disk.subarray(4 * ALIGNMENT).every((b) => b === 0), 'nothing written past it');
+    assert.ok(
+      disk.subarray(4 * ALIGNMENT).every((b) => b === 0),
+      'nothing written past it',
+    );
   } finally {
     t.cleanup();
   }

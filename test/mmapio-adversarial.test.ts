@@ -27,14 +27,30 @@ const userCode = (): never => {
 /** Values no numeric, bigint, string or boolean parameter may accept; none may run user code. */
 function badValues(): [string, unknown][] {
   return [
-    ['string', '1'], ['null', null], ['Symbol', Symbol('x')], ['boolean', true], ['object', {}], ['array', [1]], ['function', () => 1],
+    ['string', '1'],
+    ['null', null],
+    ['Symbol', Symbol('x')],
+    ['boolean', true],
+    ['object', {}],
+    ['array', [1]],
+    ['function', () => 1],
     ['valueOf', { valueOf: userCode, toString: userCode }],
     ['toPrimitive', { [Symbol.toPrimitive]: userCode }],
     ['getter', Object.defineProperty({}, 'length', { get: userCode })],
     ['Proxy', new Proxy({}, { get: userCode, getPrototypeOf: userCode, has: userCode, ownKeys: userCode, getOwnPropertyDescriptor: userCode })],
-    ['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['-1', -1], ['0.5', 0.5], ['2**53', 2 ** 53], ['2**64', 2 ** 64],
-    ['-1n', -1n], ['2n**53n', 2n ** 53n], ['2n**64n', 2n ** 64n], ['-(2n**70n)', -(2n ** 70n)],
-    ['Number object', Object(1)], ['BigInt object', Object(1n)],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['-1', -1],
+    ['0.5', 0.5],
+    ['2**53', 2 ** 53],
+    ['2**64', 2 ** 64],
+    ['-1n', -1n],
+    ['2n**53n', 2n ** 53n],
+    ['2n**64n', 2n ** 64n],
+    ['-(2n**70n)', -(2n ** 70n)],
+    ['Number object', Object(1)],
+    ['BigInt object', Object(1n)],
   ];
 }
 
@@ -98,7 +114,10 @@ test('every argument position of every call refuses every bad value: typed error
     const a64 = m.atomicU64(16);
     const s32 = seg.atomicU32(8);
     const s64 = seg.atomicU64(16);
-    const windows: [string, typeof m | typeof seg][] = [['file', m], ['segment', seg]];
+    const windows: [string, typeof m | typeof seg][] = [
+      ['file', m],
+      ['segment', seg],
+    ];
     const probes: Probe[] = [];
     for (const [wn, win] of windows) {
       const add = (name: string, args: unknown[], call: (a: unknown[]) => unknown, optional?: number[], legal?: Record<number, string[]>): void => {
@@ -143,17 +162,28 @@ test('every argument position of every call refuses every bad value: typed error
     });
     probes.push({ name: 'file.watch intervalMs', args: [1000], call: (a) => m.watch(() => {}, { intervalMs: a[0] as number }), optional: [0] });
     probes.push({ name: 'file.requestHugePages', args: [false], call: (a) => m.requestHugePages(a[0] as boolean), optional: [0], legal: { 0: ['boolean'] } });
-    for (const [an, u32] of [['atomicU32', a32], ['segment atomicU32', s32]] as const) {
+    for (const [an, u32] of [
+      ['atomicU32', a32],
+      ['segment atomicU32', s32],
+    ] as const) {
       for (const op of ['store', 'add', 'sub', 'and', 'or', 'xor', 'exchange'] as const) {
         probes.push({ name: `${an}.${op}`, args: [0], call: (a) => u32[op](a[0] as number) });
       }
       probes.push({ name: `${an}.compareExchange`, args: [0xffffffff, 0], call: (a) => u32.compareExchange(a[0] as number, a[1] as number) });
     }
-    for (const [an, u64] of [['atomicU64', a64], ['segment atomicU64', s64]] as const) {
+    for (const [an, u64] of [
+      ['atomicU64', a64],
+      ['segment atomicU64', s64],
+    ] as const) {
       for (const op of ['store', 'add', 'sub', 'and', 'or', 'xor', 'exchange'] as const) {
         probes.push({ name: `${an}.${op}`, args: [0n], call: (a) => u64[op](a[0] as bigint), legal: { 0: ['2n**53n'] } });
       }
-      probes.push({ name: `${an}.compareExchange`, args: [2n ** 64n - 1n, 0n], call: (a) => u64.compareExchange(a[0] as bigint, a[1] as bigint), legal: { 0: ['2n**53n'], 1: ['2n**53n'] } });
+      probes.push({
+        name: `${an}.compareExchange`,
+        args: [2n ** 64n - 1n, 0n],
+        call: (a) => u64.compareExchange(a[0] as bigint, a[1] as bigint),
+        legal: { 0: ['2n**53n'], 1: ['2n**53n'] },
+      });
     }
     // The good forms do what they should (so a refusal below is about the bad value).
     for (const probe of probes) {
@@ -246,13 +276,18 @@ test('typed arrays that lie, on every byte-taking call (sync and async, file and
         return 1 << 30;
       }
     }
-    for (const [wn, win] of [['file', m], ['segment', seg]] as const) {
+    for (const [wn, win] of [
+      ['file', m],
+      ['segment', seg],
+    ] as const) {
       const end = win.length;
       const writers: [string, (o: number, d: ArrayBufferView) => unknown][] = [
-        ['updateRegion', (o, d) => win.updateRegion(o, d)], ['updateRegionAsync', (o, d) => win.updateRegionAsync(o, d)],
+        ['updateRegion', (o, d) => win.updateRegion(o, d)],
+        ['updateRegionAsync', (o, d) => win.updateRegionAsync(o, d)],
       ];
       const readers: [string, (o: number, d: ArrayBufferView) => unknown][] = [
-        ['readInto', (o, d) => win.readInto(o, d)], ['readIntoAsync', (o, d) => win.readIntoAsync(o, d)],
+        ['readInto', (o, d) => win.readInto(o, d)],
+        ['readIntoAsync', (o, d) => win.readIntoAsync(o, d)],
       ];
       for (const [name, call] of [...writers, ...readers]) {
         const what = `${wn}.${name}`;
@@ -338,9 +373,20 @@ test('close() while async calls are in flight: every call settles (done or a typ
       m.atomicU32(2 * PAGE_BYTES).store(0);
       m.atomicU32(2 * PAGE_BYTES - 4).store(0);
       const calls: Promise<unknown>[] = [
-        m.updateRegionAsync(0, data), seg.updateRegionAsync(0, data), m.readIntoAsync(0, new Uint8Array(512)), seg.readIntoAsync(16, new Uint8Array(64)),
-        m.flushAsync(), m.flushRangeAsync(0, 256), seg.flushAsync(), m.syncAllAsync(), m.waitAsync(2 * PAGE_BYTES, 0), seg.waitAsync(PAGE_BYTES - 4, 0, 60_000),
-        m.touchPagesAsync(), seg.touchPagesRangeAsync(0, 100), m.lockAsync(0, 100), seg.lockAllAsync(),
+        m.updateRegionAsync(0, data),
+        seg.updateRegionAsync(0, data),
+        m.readIntoAsync(0, new Uint8Array(512)),
+        seg.readIntoAsync(16, new Uint8Array(64)),
+        m.flushAsync(),
+        m.flushRangeAsync(0, 256),
+        seg.flushAsync(),
+        m.syncAllAsync(),
+        m.waitAsync(2 * PAGE_BYTES, 0),
+        seg.waitAsync(PAGE_BYTES - 4, 0, 60_000),
+        m.touchPagesAsync(),
+        seg.touchPagesRangeAsync(0, 100),
+        m.lockAsync(0, 100),
+        seg.lockAllAsync(),
       ];
       m.close();
       const settled = await Promise.allSettled(calls);
@@ -449,12 +495,23 @@ test('SharedAllocator.open and allocate refuse every bad value with a typed erro
     const alloc = SharedAllocator.open(m);
     const state = `${p}.alloc`;
     const stateBefore = snapshot(state);
-    for (const [label, bad] of [...badValues(), ['undefined', undefined], ['segment', m.segment(0, 16)], ['Proxy of a file', new Proxy(m, {})], ['Object.create(file)', Object.create(m)]] as [string, unknown][]) {
+    for (const [label, bad] of [
+      ...badValues(),
+      ['undefined', undefined],
+      ['segment', m.segment(0, 16)],
+      ['Proxy of a file', new Proxy(m, {})],
+      ['Object.create(file)', Object.create(m)],
+    ] as [string, unknown][]) {
       await refused(p, `open(${label})`, () => SharedAllocator.open(bad as MemoryMappedFile));
       if (label !== 'undefined') await refused(p, `allocate(${label})`, () => alloc.allocate(bad as number));
     }
     await refused(p, 'allocate(0)', () => alloc.allocate(0));
-    for (const [label, statePath] of [['number', 5], ['NUL', 'a\0b'], ['Symbol', Symbol('s')], ['http URL', new URL('http://x/y')]] as [string, unknown][]) {
+    for (const [label, statePath] of [
+      ['number', 5],
+      ['NUL', 'a\0b'],
+      ['Symbol', Symbol('s')],
+      ['http URL', new URL('http://x/y')],
+    ] as [string, unknown][]) {
       await refused(p, `statePath ${label}`, () => SharedAllocator.open(m, { statePath: statePath as string }));
     }
     assert.equal(ran, 0);
@@ -483,14 +540,19 @@ test('the file truncated under the mapping while pages are touched (sync and on 
       const bytes = seedFile(p, SIZE);
       const m = MemoryMappedFile.openRw(p);
       truncateSync(p, PAGE_BYTES);
-      if (which === 'sync') assert.throws(() => m.touchPages(), (e: unknown) => {
-        typedError(e, which, true);
-        return true;
-      });
-      else await assert.rejects(m.touchPagesAsync(), (e: unknown) => {
-        typedError(e, which, true);
-        return true;
-      });
+      if (which === 'sync')
+        assert.throws(
+          () => m.touchPages(),
+          (e: unknown) => {
+            typedError(e, which, true);
+            return true;
+          },
+        );
+      else
+        await assert.rejects(m.touchPagesAsync(), (e: unknown) => {
+          typedError(e, which, true);
+          return true;
+        });
       const first = new Uint8Array(16);
       assert.equal(m.readInto(0, first), 16);
       assert.deepEqual(first, bytes.subarray(0, 16));

@@ -57,7 +57,10 @@ test('openRo, openRw, openCow report their mode and read the file; the async for
     }
     const asyncOpens = [MemoryMappedFile.openRoAsync(p), MemoryMappedFile.openRwAsync(p), MemoryMappedFile.openCowAsync(p)];
     const opened = await Promise.all(asyncOpens);
-    assert.deepEqual(opened.map((m) => m.mode), ['ro', 'rw', 'cow']);
+    assert.deepEqual(
+      opened.map((m) => m.mode),
+      ['ro', 'rw', 'cow'],
+    );
     for (const m of opened) {
       assert.deepEqual(m.asSlice(0, 16), bytes.subarray(0, 16));
       m.close();
@@ -100,7 +103,14 @@ test('builder: mode, size, flush policy, touch hint, huge pages, exclusive, spar
   const t = tempDir();
   try {
     const p = t.path('a.bin');
-    const m = MemoryMappedFile.builder(p).mode('rw').size(1 << 16).flushPolicy({ everyBytes: 1 << 20 }).touchHint('eager').hugePages(true).fileMode(0o600).create();
+    const m = MemoryMappedFile.builder(p)
+      .mode('rw')
+      .size(1 << 16)
+      .flushPolicy({ everyBytes: 1 << 20 })
+      .touchHint('eager')
+      .hugePages(true)
+      .fileMode(0o600)
+      .create();
     assert.equal(m.length, 1 << 16);
     assert.deepEqual(m.flushPolicy, { everyBytes: 1 << 20 });
     assert.equal(m.hugePages?.requested, true);
@@ -333,9 +343,17 @@ test('atomic views in every mode: loads everywhere, stores on rw (file) and cow 
     assert.equal(r.load(), 0xffffffff);
     assert.equal(ro.atomicU64(8).load(), 0x0102030405060708n);
     for (const [name, call] of [
-      ['store', () => r.store(1)], ['add', () => r.add(1)], ['sub', () => r.sub(1)], ['and', () => r.and(1)], ['or', () => r.or(1)],
-      ['xor', () => r.xor(1)], ['exchange', () => r.exchange(1)], ['compareExchange', () => r.compareExchange(0xffffffff, 1)],
-      ['u64 store', () => ro.atomicU64(8).store(1n)], ['u64 add', () => ro.atomicU64(8).add(1n)], ['u64 cas', () => ro.atomicU64(8).compareExchange(0x0102030405060708n, 0n)],
+      ['store', () => r.store(1)],
+      ['add', () => r.add(1)],
+      ['sub', () => r.sub(1)],
+      ['and', () => r.and(1)],
+      ['or', () => r.or(1)],
+      ['xor', () => r.xor(1)],
+      ['exchange', () => r.exchange(1)],
+      ['compareExchange', () => r.compareExchange(0xffffffff, 1)],
+      ['u64 store', () => ro.atomicU64(8).store(1n)],
+      ['u64 add', () => ro.atomicU64(8).add(1n)],
+      ['u64 cas', () => ro.atomicU64(8).compareExchange(0x0102030405060708n, 0n)],
     ] as const) {
       rejectsUnchanged(p, 'ERR_MMAP_INVALID_MODE', call, name);
     }
@@ -446,7 +464,10 @@ test('chunks, pages and chunksMut: views in order, the last one short, one reuse
       const joined = Buffer.concat([...m.chunks(1000)]);
       assert.deepEqual(joined, Buffer.from(bytes));
       const pages = [...m.pages()];
-      assert.deepEqual(pages.map((x) => x.length), [PAGE_BYTES, PAGE_BYTES, PAGE_BYTES, 100]);
+      assert.deepEqual(
+        pages.map((x) => x.length),
+        [PAGE_BYTES, PAGE_BYTES, PAGE_BYTES, 100],
+      );
       // Zero-copy: a page view sees a later store through the mapping.
       if (mode !== 'ro') {
         m.asSliceMut(PAGE_BYTES, 1)[0] = 0xab;
@@ -522,7 +543,10 @@ test('segments: relative offsets for every call, nested segments, shared mode an
     s.unlock(0, 10);
     s.lockAll();
     s.unlockAll();
-    assert.deepEqual([...s.chunks(PAGE_BYTES)].map((c) => c.length), [PAGE_BYTES, PAGE_BYTES]);
+    assert.deepEqual(
+      [...s.chunks(PAGE_BYTES)].map((c) => c.length),
+      [PAGE_BYTES, PAGE_BYTES],
+    );
     assert.equal([...s.pages()].length, 2);
     for (const c of s.chunksMut(PAGE_BYTES * 2)) c[c.length - 1] = 0x77;
     assert.equal(readFileSync(p)[3 * PAGE_BYTES - 1], 0x77);

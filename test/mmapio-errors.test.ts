@@ -125,15 +125,37 @@ test('ERR_MMAP_CLOSED from every call after close(), views zero-length, nothing 
       const a64 = m.atomicU64(8);
       m.close();
       const calls: [string, () => unknown][] = [
-        ['asSlice', () => m.asSlice(0, 1)], ['asSliceMut', () => m.asSliceMut(0, 1)], ['updateRegion', () => m.updateRegion(0, new Uint8Array(1))],
-        ['readInto', () => m.readInto(0, new Uint8Array(1))], ['flush', () => m.flush()], ['flushRange', () => m.flushRange(0, 1)], ['syncAll', () => m.syncAll()],
-        ['atomicU32', () => m.atomicU32(0)], ['atomicU64', () => m.atomicU64(0)], ['atomicU32Slice', () => m.atomicU32Slice(0, 1)],
-        ['atomicU64Slice', () => m.atomicU64Slice(0, 1)], ['advise', () => m.advise(0, 1, 'normal')], ['touchPages', () => m.touchPages()],
-        ['touchPagesRange', () => m.touchPagesRange(0, 1)], ['lock', () => m.lock(0, 1)], ['unlock', () => m.unlock(0, 1)], ['lockAll', () => m.lockAll()],
-        ['unlockAll', () => m.unlockAll()], ['chunks', () => m.chunks(1)], ['pages', () => m.pages()], ['chunksMut', () => m.chunksMut(1)],
-        ['segment', () => m.segment(0, 1)], ['share', () => m.share()], ['requestHugePages', () => m.requestHugePages()],
-        ['a32.load', () => a32.load()], ['a32.add', () => a32.add(1)], ['a64.load', () => a64.load()], ['a64.cas', () => a64.compareExchange(0n, 1n)],
-        ['seg.readInto', () => seg.readInto(0, new Uint8Array(1))], ['seg.flush', () => seg.flush()], ['seg.atomicU32', () => seg.atomicU32(0)],
+        ['asSlice', () => m.asSlice(0, 1)],
+        ['asSliceMut', () => m.asSliceMut(0, 1)],
+        ['updateRegion', () => m.updateRegion(0, new Uint8Array(1))],
+        ['readInto', () => m.readInto(0, new Uint8Array(1))],
+        ['flush', () => m.flush()],
+        ['flushRange', () => m.flushRange(0, 1)],
+        ['syncAll', () => m.syncAll()],
+        ['atomicU32', () => m.atomicU32(0)],
+        ['atomicU64', () => m.atomicU64(0)],
+        ['atomicU32Slice', () => m.atomicU32Slice(0, 1)],
+        ['atomicU64Slice', () => m.atomicU64Slice(0, 1)],
+        ['advise', () => m.advise(0, 1, 'normal')],
+        ['touchPages', () => m.touchPages()],
+        ['touchPagesRange', () => m.touchPagesRange(0, 1)],
+        ['lock', () => m.lock(0, 1)],
+        ['unlock', () => m.unlock(0, 1)],
+        ['lockAll', () => m.lockAll()],
+        ['unlockAll', () => m.unlockAll()],
+        ['chunks', () => m.chunks(1)],
+        ['pages', () => m.pages()],
+        ['chunksMut', () => m.chunksMut(1)],
+        ['segment', () => m.segment(0, 1)],
+        ['share', () => m.share()],
+        ['requestHugePages', () => m.requestHugePages()],
+        ['a32.load', () => a32.load()],
+        ['a32.add', () => a32.add(1)],
+        ['a64.load', () => a64.load()],
+        ['a64.cas', () => a64.compareExchange(0n, 1n)],
+        ['seg.readInto', () => seg.readInto(0, new Uint8Array(1))],
+        ['seg.flush', () => seg.flush()],
+        ['seg.atomicU32', () => seg.atomicU32(0)],
       ];
       for (const [name, call] of calls) {
         // On 'ro' a write is refused for its mode or for the close; either way nothing happens.
@@ -165,7 +187,10 @@ test('ERR_MMAP_EMPTY_FILE and system errors at open, with the path left as it wa
     rejectsUnchanged(empty, 'ERR_MMAP_EMPTY_FILE', () => MemoryMappedFile.builder(empty).size(0));
     const missing = t.path('missing.bin');
     for (const open of [MemoryMappedFile.openRo, MemoryMappedFile.openRw, MemoryMappedFile.openCow]) {
-      assert.throws(() => open(missing), (e: { code?: string; syscall?: string; path?: string }) => e.code === 'ENOENT' && e.syscall === 'open' && e.path === missing);
+      assert.throws(
+        () => open(missing),
+        (e: { code?: string; syscall?: string; path?: string }) => e.code === 'ENOENT' && e.syscall === 'open' && e.path === missing,
+      );
     }
     await assert.rejects(MemoryMappedFile.openCowAsync(missing), { code: 'ENOENT' });
     assert.equal(snapshot(missing), 'absent');
@@ -192,29 +217,79 @@ test('argument errors: wrong types, NaN, Infinity, negatives, fractions, 2^53, h
     seedFile(p, SIZE);
     const m = MemoryMappedFile.openRw(p);
     let ran = 0;
-    const sneaky = { valueOf: () => (ran++, 0), toString: () => (ran++, '0') };
+    const sneaky = {
+      valueOf: () => {
+        ran++;
+        return 0;
+      },
+      toString: () => {
+        ran++;
+        return '0';
+      },
+    };
     const bad: [unknown, string][] = [
-      ['1', 'ERR_INVALID_ARG_TYPE'], [null, 'ERR_INVALID_ARG_TYPE'], [undefined, 'ERR_INVALID_ARG_TYPE'], [Symbol('x'), 'ERR_INVALID_ARG_TYPE'], [sneaky, 'ERR_INVALID_ARG_TYPE'],
-      [NaN, 'ERR_OUT_OF_RANGE'], [Infinity, 'ERR_OUT_OF_RANGE'], [-1, 'ERR_OUT_OF_RANGE'], [0.5, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], [-1n, 'ERR_OUT_OF_RANGE'], [2n ** 64n, 'ERR_OUT_OF_RANGE'],
+      ['1', 'ERR_INVALID_ARG_TYPE'],
+      [null, 'ERR_INVALID_ARG_TYPE'],
+      [undefined, 'ERR_INVALID_ARG_TYPE'],
+      [Symbol('x'), 'ERR_INVALID_ARG_TYPE'],
+      [sneaky, 'ERR_INVALID_ARG_TYPE'],
+      [NaN, 'ERR_OUT_OF_RANGE'],
+      [Infinity, 'ERR_OUT_OF_RANGE'],
+      [-1, 'ERR_OUT_OF_RANGE'],
+      [0.5, 'ERR_OUT_OF_RANGE'],
+      [2 ** 53, 'ERR_OUT_OF_RANGE'],
+      [-1n, 'ERR_OUT_OF_RANGE'],
+      [2n ** 64n, 'ERR_OUT_OF_RANGE'],
     ];
     const a32 = m.atomicU32(0);
     const a64 = m.atomicU64(8);
     for (const [v, code] of bad) {
       const calls: [string, () => unknown][] = [
-        ['asSlice offset', () => m.asSlice(v as number, 1)], ['asSlice length', () => m.asSlice(0, v as number)], ['asSliceMut', () => m.asSliceMut(v as number, 1)],
-        ['updateRegion', () => m.updateRegion(v as number, new Uint8Array(1))], ['readInto', () => m.readInto(v as number, new Uint8Array(1))],
-        ['flushRange', () => m.flushRange(0, v as number)], ['atomicU32', () => m.atomicU32(v as number)], ['atomicU64Slice count', () => m.atomicU64Slice(0, v as number)],
-        ['advise', () => m.advise(v as number, 1, 'normal')], ['touchPagesRange', () => m.touchPagesRange(0, v as number)], ['lock', () => m.lock(v as number, 1)],
-        ['chunks', () => m.chunks(v as number)], ['chunksMut', () => m.chunksMut(v as number)], ['segment', () => m.segment(0, v as number)],
+        ['asSlice offset', () => m.asSlice(v as number, 1)],
+        ['asSlice length', () => m.asSlice(0, v as number)],
+        ['asSliceMut', () => m.asSliceMut(v as number, 1)],
+        ['updateRegion', () => m.updateRegion(v as number, new Uint8Array(1))],
+        ['readInto', () => m.readInto(v as number, new Uint8Array(1))],
+        ['flushRange', () => m.flushRange(0, v as number)],
+        ['atomicU32', () => m.atomicU32(v as number)],
+        ['atomicU64Slice count', () => m.atomicU64Slice(0, v as number)],
+        ['advise', () => m.advise(v as number, 1, 'normal')],
+        ['touchPagesRange', () => m.touchPagesRange(0, v as number)],
+        ['lock', () => m.lock(v as number, 1)],
+        ['chunks', () => m.chunks(v as number)],
+        ['chunksMut', () => m.chunksMut(v as number)],
+        ['segment', () => m.segment(0, v as number)],
       ];
       for (const [name, call] of calls) rejectsUnchanged(p, code, call, `${name}(${typeof v === 'symbol' || v === sneaky ? typeof v : String(v)})`);
     }
     // Atomic operands: u32 takes numbers in [0, 2^32), u64 bigints (or safe integers) in [0, 2^64).
-    for (const [v, code] of [[-1, 'ERR_OUT_OF_RANGE'], [2 ** 32, 'ERR_OUT_OF_RANGE'], [1.5, 'ERR_OUT_OF_RANGE'], [NaN, 'ERR_OUT_OF_RANGE'], [1n, 'ERR_INVALID_ARG_TYPE'], ['1', 'ERR_INVALID_ARG_TYPE'], [sneaky, 'ERR_INVALID_ARG_TYPE']] as const) {
-      for (const call of [() => a32.store(v as number), () => a32.add(v as number), () => a32.compareExchange(0, v as number), () => a32.compareExchange(v as number, 0)]) rejectsUnchanged(p, code, call, `u32 ${v === sneaky ? 'object' : String(v)}`);
+    for (const [v, code] of [
+      [-1, 'ERR_OUT_OF_RANGE'],
+      [2 ** 32, 'ERR_OUT_OF_RANGE'],
+      [1.5, 'ERR_OUT_OF_RANGE'],
+      [NaN, 'ERR_OUT_OF_RANGE'],
+      [1n, 'ERR_INVALID_ARG_TYPE'],
+      ['1', 'ERR_INVALID_ARG_TYPE'],
+      [sneaky, 'ERR_INVALID_ARG_TYPE'],
+    ] as const) {
+      for (const call of [
+        () => a32.store(v as number),
+        () => a32.add(v as number),
+        () => a32.compareExchange(0, v as number),
+        () => a32.compareExchange(v as number, 0),
+      ])
+        rejectsUnchanged(p, code, call, `u32 ${v === sneaky ? 'object' : String(v)}`);
     }
-    for (const [v, code] of [[-1n, 'ERR_OUT_OF_RANGE'], [2n ** 64n, 'ERR_OUT_OF_RANGE'], [-1, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], ['1', 'ERR_INVALID_ARG_TYPE'], [sneaky, 'ERR_INVALID_ARG_TYPE']] as const) {
-      for (const call of [() => a64.store(v as bigint), () => a64.xor(v as bigint), () => a64.compareExchange(0n, v as bigint)]) rejectsUnchanged(p, code, call, `u64 ${v === sneaky ? 'object' : String(v)}`);
+    for (const [v, code] of [
+      [-1n, 'ERR_OUT_OF_RANGE'],
+      [2n ** 64n, 'ERR_OUT_OF_RANGE'],
+      [-1, 'ERR_OUT_OF_RANGE'],
+      [2 ** 53, 'ERR_OUT_OF_RANGE'],
+      ['1', 'ERR_INVALID_ARG_TYPE'],
+      [sneaky, 'ERR_INVALID_ARG_TYPE'],
+    ] as const) {
+      for (const call of [() => a64.store(v as bigint), () => a64.xor(v as bigint), () => a64.compareExchange(0n, v as bigint)])
+        rejectsUnchanged(p, code, call, `u64 ${v === sneaky ? 'object' : String(v)}`);
     }
     rejectsUnchanged(p, 'ERR_OUT_OF_RANGE', () => m.chunks(0));
     rejectsUnchanged(p, 'ERR_INVALID_ARG_VALUE', () => m.advise(0, 1, 'remove' as 'normal'));
@@ -224,14 +299,33 @@ test('argument errors: wrong types, NaN, Infinity, negatives, fractions, 2^53, h
     assert.equal(ran, 0, 'no valueOf or toString ran');
     m.close();
     // Paths and options at open.
-    for (const [path, code] of [[42, 'ERR_INVALID_ARG_TYPE'], ['', 'ERR_INVALID_ARG_VALUE'], ['a\0b', 'ERR_INVALID_ARG_VALUE'], [new URL('http://x/y'), 'ERR_INVALID_URL_SCHEME'], [new URL('file:///tmp/a%00b'), 'ERR_INVALID_ARG_VALUE']] as const) {
+    for (const [path, code] of [
+      [42, 'ERR_INVALID_ARG_TYPE'],
+      ['', 'ERR_INVALID_ARG_VALUE'],
+      ['a\0b', 'ERR_INVALID_ARG_VALUE'],
+      [new URL('http://x/y'), 'ERR_INVALID_URL_SCHEME'],
+      [new URL('file:///tmp/a%00b'), 'ERR_INVALID_ARG_VALUE'],
+    ] as const) {
       assert.throws(() => MemoryMappedFile.openRo(path as string), { code }, String(path));
       assert.throws(() => MemoryMappedFile.builder(path as string), { code });
     }
     const policies: [unknown, string][] = [
-      ['sometimes', 'ERR_INVALID_ARG_VALUE'], [5, 'ERR_INVALID_ARG_TYPE'], [{}, 'ERR_INVALID_ARG_VALUE'], [{ everyBytes: 1, everyWrites: 1 }, 'ERR_INVALID_ARG_VALUE'],
-      [{ everyBytes: 0 }, 'ERR_OUT_OF_RANGE'], [{ everyWrites: 1.5 }, 'ERR_OUT_OF_RANGE'], [{ everyMillis: 2 ** 31 }, 'ERR_OUT_OF_RANGE'], [{ everyBytes: '1' }, 'ERR_INVALID_ARG_TYPE'],
-      [{ get everyBytes(): number { throw new Error('boom'); } }, 'ERR_INVALID_ARG_VALUE'],
+      ['sometimes', 'ERR_INVALID_ARG_VALUE'],
+      [5, 'ERR_INVALID_ARG_TYPE'],
+      [{}, 'ERR_INVALID_ARG_VALUE'],
+      [{ everyBytes: 1, everyWrites: 1 }, 'ERR_INVALID_ARG_VALUE'],
+      [{ everyBytes: 0 }, 'ERR_OUT_OF_RANGE'],
+      [{ everyWrites: 1.5 }, 'ERR_OUT_OF_RANGE'],
+      [{ everyMillis: 2 ** 31 }, 'ERR_OUT_OF_RANGE'],
+      [{ everyBytes: '1' }, 'ERR_INVALID_ARG_TYPE'],
+      [
+        {
+          get everyBytes(): number {
+            throw new Error('boom');
+          },
+        },
+        'ERR_INVALID_ARG_VALUE',
+      ],
     ];
     for (const [i, [policy, code]] of policies.entries()) {
       rejectsUnchanged(p, code, () => MemoryMappedFile.openRw(p, { flushPolicy: policy as 'manual' }), `policy ${i}`);
@@ -245,7 +339,10 @@ test('argument errors: wrong types, NaN, Infinity, negatives, fractions, 2^53, h
     rejectsUnchanged(p, 'ERR_OUT_OF_RANGE', () => MemoryMappedFile.builder(p).fileMode(0o10000));
     rejectsUnchanged(p, 'ERR_OUT_OF_RANGE', () => MemoryMappedFile.createRw(p, -1));
     for (const h of [null, {}, { kind: 'ranged-mmap:file', key: 1, path: p, size: 1 }]) {
-      assert.throws(() => MemoryMappedFile.fromShared(h as never), (e: { code?: string }) => e.code === 'ERR_MMAP_INVALID_ARGUMENT' || e.code === 'ERR_MMAP_CLOSED' || e.code === 'ERR_INVALID_ARG_TYPE');
+      assert.throws(
+        () => MemoryMappedFile.fromShared(h as never),
+        (e: { code?: string }) => e.code === 'ERR_MMAP_INVALID_ARGUMENT' || e.code === 'ERR_MMAP_CLOSED' || e.code === 'ERR_INVALID_ARG_TYPE',
+      );
     }
     assert.equal(inspectNative().liveMappings, 0);
   } finally {
@@ -322,7 +419,10 @@ test('lock: a low RLIMIT_MEMLOCK gives ENOMEM, a zero one EPERM, with syscall ml
     const p = t.path('a.bin');
     seedFile(p, 1 << 20);
     const results: Record<string, string> = {};
-    for (const [limit, want] of [['65536', 'ENOMEM'], ['0', 'EPERM']] as const) {
+    for (const [limit, want] of [
+      ['65536', 'ENOMEM'],
+      ['0', 'EPERM'],
+    ] as const) {
       const args = ['--user', 'prlimit', `--memlock=${limit}:${limit}`, process.execPath, fixture('mmapio-lock-child.js'), p];
       const r = spawnSync(probe.status === 0 ? 'unshare' : 'prlimit', probe.status === 0 ? args : args.slice(1), { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -362,11 +462,14 @@ test('system errors carry errno, syscall and path: resize (EFBIG from ftruncate 
     const lockedBefore = lockedKiB();
     m.lock(0, PAGE_BYTES);
     if (lockedKiB() > lockedBefore) {
-      assert.throws(() => m.advise(0, PAGE_BYTES, 'dontNeed'), (e: unknown) => {
-        assert.ok(e instanceof MmapError);
-        assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['EINVAL', -22, 'madvise', p]);
-        return true;
-      });
+      assert.throws(
+        () => m.advise(0, PAGE_BYTES, 'dontNeed'),
+        (e: unknown) => {
+          assert.ok(e instanceof MmapError);
+          assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['EINVAL', -22, 'madvise', p]);
+          return true;
+        },
+      );
     } else {
       ctx.diagnostic('mlock had no effect here (a sanitizer intercepts it): madvise cannot be made to fail this way');
       m.advise(0, PAGE_BYTES, 'dontNeed');
@@ -376,11 +479,14 @@ test('system errors carry errno, syscall and path: resize (EFBIG from ftruncate 
     // watch on a file whose path is gone.
     const moved = t.path('moved.bin');
     renameSync(p, moved);
-    assert.throws(() => m.watch(() => {}), (e: unknown) => {
-      assert.ok(e instanceof MmapError);
-      assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['ENOENT', -2, 'stat', p]);
-      return true;
-    });
+    assert.throws(
+      () => m.watch(() => {}),
+      (e: unknown) => {
+        assert.ok(e instanceof MmapError);
+        assert.deepEqual([e.code, e.errno, e.syscall, e.path], ['ENOENT', -2, 'stat', p]);
+        return true;
+      },
+    );
     assert.equal(snapshot(moved), before);
     m.close();
   } finally {

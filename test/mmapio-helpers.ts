@@ -14,19 +14,27 @@ export function seedFile(path: string, size: number, seed = 1): Uint8Array {
 /** Asserts `fn` throws an error with `code` and that the file at `path` is byte-for-byte unchanged. */
 export function rejectsUnchanged(path: string, code: string, fn: () => unknown, message?: string): void {
   const before = snapshot(path);
-  assert.throws(fn, (e: unknown) => {
-    assert.equal((e as { code?: unknown }).code, code, `${message ?? ''} (${String((e as Error).message)})`);
-    return true;
-  }, message);
+  assert.throws(
+    fn,
+    (e: unknown) => {
+      assert.equal((e as { code?: unknown }).code, code, `${message ?? ''} (${String((e as Error).message)})`);
+      return true;
+    },
+    message,
+  );
   assert.equal(snapshot(path), before, `${message ?? code}: the file changed`);
 }
 
 /** Async form of {@link rejectsUnchanged}: the promise (or the call) must reject with `code`. */
 export async function rejectsUnchangedAsync(path: string, code: string, fn: () => Promise<unknown>, message?: string): Promise<void> {
   const before = snapshot(path);
-  await assert.rejects(async () => fn(), (e: unknown) => {
-    assert.equal((e as { code?: unknown }).code, code, `${message ?? ''} (${String((e as Error).message)})`);
-    return true;
-  }, message);
+  await assert.rejects(
+    async () => fn(),
+    (e: unknown) => {
+      assert.equal((e as { code?: unknown }).code, code, `${message ?? ''} (${String((e as Error).message)})`);
+      return true;
+    },
+    message,
+  );
   assert.equal(snapshot(path), before, `${message ?? code}: the file changed`);
 }

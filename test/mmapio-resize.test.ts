@@ -111,7 +111,10 @@ test('async copies in flight across a shrink made through another handle: inside
     for (let round = 0; round < 20; round++) {
       other.resize(256 * PAGE_BYTES);
       const near = m.updateRegionAsync(0, new Uint8Array(PAGE_BYTES).fill(round + 1));
-      const far = m.updateRegionAsync(200 * PAGE_BYTES, new Uint8Array(PAGE_BYTES).fill(9)).then(() => 'ok', (e: { code?: string }) => e.code);
+      const far = m.updateRegionAsync(200 * PAGE_BYTES, new Uint8Array(PAGE_BYTES).fill(9)).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      );
       const back = new Uint8Array(16);
       const read = m.readIntoAsync(8, back);
       other.resize(16 * PAGE_BYTES + 5);
@@ -143,7 +146,14 @@ test('resize errors: ro and cow, zero, wrong types, closed; the file unchanged',
     }
     const m = MemoryMappedFile.openRw(p);
     rejectsUnchanged(p, 'ERR_MMAP_EMPTY_FILE', () => m.resize(0));
-    for (const [v, code] of [[-1, 'ERR_OUT_OF_RANGE'], [1.5, 'ERR_OUT_OF_RANGE'], [NaN, 'ERR_OUT_OF_RANGE'], ['10', 'ERR_INVALID_ARG_TYPE'], [null, 'ERR_INVALID_ARG_TYPE'], [2 ** 53, 'ERR_OUT_OF_RANGE']] as const) {
+    for (const [v, code] of [
+      [-1, 'ERR_OUT_OF_RANGE'],
+      [1.5, 'ERR_OUT_OF_RANGE'],
+      [NaN, 'ERR_OUT_OF_RANGE'],
+      ['10', 'ERR_INVALID_ARG_TYPE'],
+      [null, 'ERR_INVALID_ARG_TYPE'],
+      [2 ** 53, 'ERR_OUT_OF_RANGE'],
+    ] as const) {
       rejectsUnchanged(p, code, () => m.resize(v as number), String(v));
     }
     m.close();
@@ -291,7 +301,13 @@ test('resizeAsync: grows and shrinks like resize (the system calls on the pool),
     assert.equal(counter.load(), c0 + 1n);
     // Refusals reject (they never throw synchronously) and change nothing.
     const before = snapshot(p);
-    for (const [v, code] of [[0, 'ERR_MMAP_EMPTY_FILE'], [-1, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], ['10', 'ERR_INVALID_ARG_TYPE'], [Symbol('s'), 'ERR_INVALID_ARG_TYPE']] as const) {
+    for (const [v, code] of [
+      [0, 'ERR_MMAP_EMPTY_FILE'],
+      [-1, 'ERR_OUT_OF_RANGE'],
+      [2 ** 53, 'ERR_OUT_OF_RANGE'],
+      ['10', 'ERR_INVALID_ARG_TYPE'],
+      [Symbol('s'), 'ERR_INVALID_ARG_TYPE'],
+    ] as const) {
       const pending = m.resizeAsync(v as number);
       assert.ok(pending instanceof Promise);
       await assert.rejects(pending, { code }, String(v));

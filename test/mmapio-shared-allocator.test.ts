@@ -12,7 +12,7 @@ import { fixture, only, runChild, type ChildResult } from './fault-helpers.js';
 import { snapshot, tempDir } from './helpers.js';
 import { rejectsUnchanged } from './mmapio-helpers.js';
 
-test('4 processes x 2 workers allocate until exhaustion: the ranges tile the file exactly, every byte its owner\'s', async () => {
+test("4 processes x 2 workers allocate until exhaustion: the ranges tile the file exactly, every byte its owner's", async () => {
   const t = tempDir();
   try {
     const p = t.path('data.bin');

@@ -87,7 +87,12 @@ test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits wh
     await writeFile(t.path('other.txt'), 'still works');
     assert.equal(await readFile(t.path('other.txt'), 'utf8'), 'still works');
     let ticks = 0;
-    await new Promise<void>((resolve) => setImmediate(() => (ticks++, resolve())));
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        ticks++;
+        resolve();
+      }),
+    );
     assert.equal(ticks, 1, 'the event loop turned');
     let woken = 0;
     while (woken < 8) {
@@ -103,7 +108,7 @@ test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits wh
   }
 });
 
-test('close() wakes this thread\'s pending waitAsync calls with ERR_MMAP_CLOSED; other threads\' handles are unaffected', async () => {
+test("close() wakes this thread's pending waitAsync calls with ERR_MMAP_CLOSED; other threads' handles are unaffected", async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -174,7 +179,7 @@ for (const role of ['waiter', 'sync-waiter'] as const) {
   });
 }
 
-test('across processes: this process\'s waitAsync is woken by a child\'s notify', async () => {
+test("across processes: this process's waitAsync is woken by a child's notify", async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -204,9 +209,15 @@ test('wait/notify errors: misaligned, out of bounds, closed, wrong types; the fi
       await rejectsUnchangedAsync(p, 'ERR_MMAP_OUT_OF_BOUNDS', async () => call());
     }
     for (const [call, code] of [
-      [() => m.wait(0, -1), 'ERR_OUT_OF_RANGE'], [() => m.wait(0, 2 ** 32), 'ERR_OUT_OF_RANGE'], [() => m.wait(0, '0' as unknown as number), 'ERR_INVALID_ARG_TYPE'],
-      [() => m.wait(0, 0, -1), 'ERR_OUT_OF_RANGE'], [() => m.wait(0, 0, NaN), 'ERR_OUT_OF_RANGE'], [() => m.wait(0, 0, '1' as unknown as number), 'ERR_INVALID_ARG_TYPE'],
-      [() => m.notify(0, -1), 'ERR_OUT_OF_RANGE'], [() => m.notify(0, 1.5), 'ERR_OUT_OF_RANGE'], [() => m.notify(0, 1n as unknown as number), 'ERR_INVALID_ARG_TYPE'],
+      [() => m.wait(0, -1), 'ERR_OUT_OF_RANGE'],
+      [() => m.wait(0, 2 ** 32), 'ERR_OUT_OF_RANGE'],
+      [() => m.wait(0, '0' as unknown as number), 'ERR_INVALID_ARG_TYPE'],
+      [() => m.wait(0, 0, -1), 'ERR_OUT_OF_RANGE'],
+      [() => m.wait(0, 0, NaN), 'ERR_OUT_OF_RANGE'],
+      [() => m.wait(0, 0, '1' as unknown as number), 'ERR_INVALID_ARG_TYPE'],
+      [() => m.notify(0, -1), 'ERR_OUT_OF_RANGE'],
+      [() => m.notify(0, 1.5), 'ERR_OUT_OF_RANGE'],
+      [() => m.notify(0, 1n as unknown as number), 'ERR_INVALID_ARG_TYPE'],
       [() => m.wait('0' as unknown as number, 0), 'ERR_INVALID_ARG_TYPE'],
     ] as const) {
       rejectsUnchanged(p, code, call);

@@ -121,7 +121,13 @@ test('watch errors: callback and interval checked, closed file refused; the file
     rejectsUnchanged(p, 'ERR_INVALID_ARG_TYPE', () => m.watch(() => {}, { intervalMs: '5' as unknown as number }));
     rejectsUnchanged(p, 'ERR_OUT_OF_RANGE', () => m.watch(() => {}, { intervalMs: 0 }));
     rejectsUnchanged(p, 'ERR_OUT_OF_RANGE', () => m.watch(() => {}, { intervalMs: 1.5 }));
-    rejectsUnchanged(p, 'ERR_INVALID_ARG_VALUE', () => m.watch(() => {}, { get intervalMs(): number { throw new Error('boom'); } }));
+    rejectsUnchanged(p, 'ERR_INVALID_ARG_VALUE', () =>
+      m.watch(() => {}, {
+        get intervalMs(): number {
+          throw new Error('boom');
+        },
+      }),
+    );
     m.close();
     rejectsUnchanged(p, 'ERR_MMAP_CLOSED', () => m.watch(() => {}));
     void snapshot;

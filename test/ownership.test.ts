@@ -76,7 +76,10 @@ for (const { name: how, consume } of CONSUMERS) {
         assert.ok(thrown !== undefined, `${name} on a ${how} range returned ${JSON.stringify(returned)} instead of throwing`);
         assert.equal((thrown as { code?: unknown }).code, 'ERR_MMAP_RANGE_CONSUMED', `${name} on a ${how} range: ${String(thrown)}`);
         assert.equal((thrown as Error).constructor.name, 'MmapError', name);
-        assert.ok(buffer.every((b) => b === 0xcc), `${name} on a ${how} range wrote into the caller's buffer`);
+        assert.ok(
+          buffer.every((b) => b === 0xcc),
+          `${name} on a ${how} range wrote into the caller's buffer`,
+        );
         assert.equal(range.isLive, false, `${name} revived the ${how} range`);
       }
 

@@ -100,59 +100,53 @@ for (const kind of ['sequential', 'concurrent'] as const) {
 
 test('splitAtAlignUp and splitAtAlignDown match the model', () => {
   fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: 8 }),
-      nearAligned(1, 12 * ALIGNMENT),
-      posChoice,
-      fc.boolean(),
-      (prefixPages, length, choice, up) => {
-        const size = prefixPages * ALIGNMENT + length;
-        const { file, allocator } = open(size, 'sequential');
-        try {
-          if (prefixPages > 0) allocator.allocate(prefixPages * ALIGNMENT);
-          const r = allocator.allocate(length)!;
-          const [start, end] = [r.start, r.end];
-          const pos = resolvePos(choice, start, end);
-          if (up) {
-            const s = r.splitAtAlignUp(pos);
-            const at = Math.ceil(pos / ALIGNMENT) * ALIGNMENT;
-            if (pos < start || pos > end) {
-              assert.equal(s.kind, 'outOfBounds');
-              assert.equal(r.isLive, true);
-            } else if (at >= end) {
-              assert.equal(s.kind, 'lowOnly');
-              assert.equal(s.kind === 'lowOnly' && s.low, r);
-              assert.equal(r.isLive, true);
-            } else {
-              assert.equal(s.kind, 'split');
-              if (s.kind !== 'split') return;
-              assert.deepEqual([s.low.start, s.low.end, s.high.start, s.high.end], [start, at, at, end]);
-              assert.equal(r.isLive, false);
-              assert.equal(s.low.isEmpty, at === start);
-            }
+    fc.property(fc.integer({ min: 0, max: 8 }), nearAligned(1, 12 * ALIGNMENT), posChoice, fc.boolean(), (prefixPages, length, choice, up) => {
+      const size = prefixPages * ALIGNMENT + length;
+      const { file, allocator } = open(size, 'sequential');
+      try {
+        if (prefixPages > 0) allocator.allocate(prefixPages * ALIGNMENT);
+        const r = allocator.allocate(length)!;
+        const [start, end] = [r.start, r.end];
+        const pos = resolvePos(choice, start, end);
+        if (up) {
+          const s = r.splitAtAlignUp(pos);
+          const at = Math.ceil(pos / ALIGNMENT) * ALIGNMENT;
+          if (pos < start || pos > end) {
+            assert.equal(s.kind, 'outOfBounds');
+            assert.equal(r.isLive, true);
+          } else if (at >= end) {
+            assert.equal(s.kind, 'lowOnly');
+            assert.equal(s.kind === 'lowOnly' && s.low, r);
+            assert.equal(r.isLive, true);
           } else {
-            const s = r.splitAtAlignDown(pos);
-            const at = pos - (pos % ALIGNMENT);
-            if (pos < start || pos > end) {
-              assert.equal(s.kind, 'outOfBounds');
-              assert.equal(r.isLive, true);
-            } else if (at <= start) {
-              assert.equal(s.kind, 'highOnly');
-              assert.equal(s.kind === 'highOnly' && s.high, r);
-              assert.equal(r.isLive, true);
-            } else {
-              assert.equal(s.kind, 'split');
-              if (s.kind !== 'split') return;
-              assert.deepEqual([s.low.start, s.low.end, s.high.start, s.high.end], [start, at, at, end]);
-              assert.equal(r.isLive, false);
-              assert.equal(s.high.isEmpty, at === end);
-            }
+            assert.equal(s.kind, 'split');
+            if (s.kind !== 'split') return;
+            assert.deepEqual([s.low.start, s.low.end, s.high.start, s.high.end], [start, at, at, end]);
+            assert.equal(r.isLive, false);
+            assert.equal(s.low.isEmpty, at === start);
           }
-        } finally {
-          file.close();
+        } else {
+          const s = r.splitAtAlignDown(pos);
+          const at = pos - (pos % ALIGNMENT);
+          if (pos < start || pos > end) {
+            assert.equal(s.kind, 'outOfBounds');
+            assert.equal(r.isLive, true);
+          } else if (at <= start) {
+            assert.equal(s.kind, 'highOnly');
+            assert.equal(s.kind === 'highOnly' && s.high, r);
+            assert.equal(r.isLive, true);
+          } else {
+            assert.equal(s.kind, 'split');
+            if (s.kind !== 'split') return;
+            assert.deepEqual([s.low.start, s.low.end, s.high.start, s.high.end], [start, at, at, end]);
+            assert.equal(r.isLive, false);
+            assert.equal(s.high.isEmpty, at === end);
+          }
         }
-      },
-    ),
+      } finally {
+        file.close();
+      }
+    }),
     { numRuns: 300 },
   );
 });
@@ -266,8 +260,15 @@ const EDGE_CASES: { range: [number, number]; up: [number, Expected][]; down: [nu
 ];
 
 test('splitAtAlignUp and splitAtAlignDown at the edges: start, end, ± 1, and on every page boundary', () => {
-  for (const { range: [start, end], up, down } of EDGE_CASES) {
-    for (const [direction, cases] of [['up', up], ['down', down]] as const) {
+  for (const {
+    range: [start, end],
+    up,
+    down,
+  } of EDGE_CASES) {
+    for (const [direction, cases] of [
+      ['up', up],
+      ['down', down],
+    ] as const) {
       for (const [pos, expected] of cases) {
         for (const asBigint of [false, true]) {
           const { file, allocator } = open(end, 'sequential');

@@ -81,7 +81,15 @@ export function pageReporting() {
         for (const sc of readdirSync(`${ctx}/schemes`).filter((d) => /^\d+$/.test(d))) {
           const base = `${ctx}/schemes/${sc}`;
           const key = `damon.${k}.${c}.scheme${sc}`;
-          for (const f of ['action', 'access_pattern/age/min', 'access_pattern/nr_accesses/max', 'quotas/bytes', 'quotas/reset_interval_ms', 'stats/nr_applied', 'stats/sz_applied']) {
+          for (const f of [
+            'action',
+            'access_pattern/age/min',
+            'access_pattern/nr_accesses/max',
+            'quotas/bytes',
+            'quotas/reset_interval_ms',
+            'stats/nr_applied',
+            'stats/sz_applied',
+          ]) {
             try {
               counters[`${key}.${f.replaceAll('/', '.')}`] = parse(readFileSync(`${base}/${f}`, 'utf8'));
             } catch {}

@@ -65,6 +65,13 @@ export function comparison({ scenario, variant, workers, subject, peer, times, v
     subject: measured(times[subject], unit, higherIsBetter, reported?.[subject]),
     peerValue: measured(times[peer], unit, higherIsBetter, reported?.[peer]),
     verified: verified[subject] && verified[peer],
-    order: order ? order.map((round) => round.filter((name) => name === subject || name === peer).map((name) => (name === subject ? 'subject' : 'peer')).join('>')) : undefined,
+    order: order
+      ? order.map((round) =>
+          round
+            .filter((name) => name === subject || name === peer)
+            .map((name) => (name === subject ? 'subject' : 'peer'))
+            .join('>'),
+        )
+      : undefined,
   };
 }

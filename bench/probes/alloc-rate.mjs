@@ -5,7 +5,10 @@ import { rmSync } from 'node:fs';
 import { MmapFile } from 'ranged-mmap';
 
 const path = '/tmp/ranged-mmap-alloc-probe.bin';
-for (const [label, size] of [['64 GiB file (page counter)', 64 * 2 ** 30], ['8 TiB file (BigInt counter)', 8 * 2 ** 40]]) {
+for (const [label, size] of [
+  ['64 GiB file (page counter)', 64 * 2 ** 30],
+  ['8 TiB file (BigInt counter)', 8 * 2 ** 40],
+]) {
   const rates = [];
   for (let rep = 0; rep < 7; rep++) {
     const { file, allocator } = MmapFile.create(path, size, { allocator: 'concurrent', sparse: true });

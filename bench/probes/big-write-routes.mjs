@@ -135,7 +135,11 @@ try {
             const kib = reportedKiB();
             const r = await once(pool, workers, route, state);
             const during = reportedKiB() - kib;
-            try { verify(value); } catch (e) { throw new Error(`${route} W=${workers} ${state}: ${e.message}`); }
+            try {
+              verify(value);
+            } catch (e) {
+              throw new Error(`${route} W=${workers} ${state}: ${e.message}`);
+            }
             if (state === 'cold') removeAndSync(path);
             else syncDisk();
             if (rep < 0) continue;
@@ -179,7 +183,10 @@ for (const [n, row] of table.entries()) {
 }
 console.log(
   `\n${os.cpus().length} CPUs, Linux ${os.release()}, Node ${process.version}; ${reps} reps, order seed ${seed}, ` +
-    `${Math.round((performance.now() - started) / 1000)} s; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ` +
+    `${Math.round((performance.now() - started) / 1000)} s; load average at the end ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}; ` +
     `warm steps ${warmStats.steps} (short touch ${warmStats.shortTouch}, short release ${warmStats.shortRelease}); ` +
     `page reporting during the probe: ${JSON.stringify(counterDelta(before, pageReporting()))}`,
 );

@@ -67,7 +67,20 @@ export async function atomic({ dir, quick, reps, log }) {
       ];
       log(`atomic ${kind}`);
       const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(4096), label: `atomic ${kind}` });
-      results.push(comparison({ scenario: 'atomic', variant: kind === 'slice' ? 'add-u64-slice' : 'add-u64', workers: WORKERS, subject: kind, peer: 'Atomics.add SAB', times, verified, order, reported, unit: 'ms' }));
+      results.push(
+        comparison({
+          scenario: 'atomic',
+          variant: kind === 'slice' ? 'add-u64-slice' : 'add-u64',
+          workers: WORKERS,
+          subject: kind,
+          peer: 'Atomics.add SAB',
+          times,
+          verified,
+          order,
+          reported,
+          unit: 'ms',
+        }),
+      );
     }
     return results;
   });

@@ -98,7 +98,10 @@ async function measure({ pool, workers, path, size, chunkSize, reps, log }) {
       },
     ].map((c) => ({ ...c, verify: () => verify(path, size, chunkSize), cleanup: () => removeAndSync(path) }));
 
-    const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: `headline W=${workers} ${variant}` });
+    const { times, verified, order, reported } = await alternate(contenders, reps, log, {
+      warmBytes: warmSize(size),
+      label: `headline W=${workers} ${variant}`,
+    });
     for (const peer of ['FileHandle.write', 'fs.writeSync']) {
       results.push(comparison({ scenario: 'headline', variant, workers, subject: 'ranged-mmap', peer, times, verified, order, reported, unit: 'ms' }));
     }

@@ -62,7 +62,19 @@ export async function limit({ dir, quick, reps, log }) {
   try {
     const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'limit' });
     return [
-      comparison({ scenario: 'limit', variant: 'writeRange-12m', workers: 1, subject: 'writeRange', peer: 'Buffer.copy', times, verified, order, reported, unit: 'MiB/s', higherIsBetter: true }),
+      comparison({
+        scenario: 'limit',
+        variant: 'writeRange-12m',
+        workers: 1,
+        subject: 'writeRange',
+        peer: 'Buffer.copy',
+        times,
+        verified,
+        order,
+        reported,
+        unit: 'MiB/s',
+        higherIsBetter: true,
+      }),
     ];
   } finally {
     file.close();

@@ -139,7 +139,10 @@ async function measure({ pool, workers, dir, size, count, reps, log }) {
     };
     const contenders = [mapped('ranged-mmap', 'mmap', join(dir, 'random-ours.bin')), pwrite('fs.writeSync', join(dir, 'random-peer.bin'))];
     if (variant === 'warm') contenders.push(mapped('bare mapping', 'bare', join(dir, 'random-bare.bin')));
-    const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: `random-4k W=${workers} ${variant}` });
+    const { times, verified, order, reported } = await alternate(contenders, reps, log, {
+      warmBytes: warmSize(size),
+      label: `random-4k W=${workers} ${variant}`,
+    });
     for (const c of contenders) c.close();
     removeAndSync(...contenders.map((c) => c.path));
     for (const c of contenders.slice(1)) {

@@ -63,7 +63,29 @@ export async function safety({ dir, quick, reps, log }) {
   file.close();
   removeAndSync(path);
   return [
-    comparison({ scenario: 'safety', variant: 'writeRange-4k', workers: 1, subject: 'writeRange', peer: 'bare mapping', times, verified, order, reported, unit: 'ms' }),
-    comparison({ scenario: 'safety', variant: 'writeAt-4k', workers: 1, subject: 'writeAt', peer: 'bare mapping', times, verified, order, reported, unit: 'ms' }),
+    comparison({
+      scenario: 'safety',
+      variant: 'writeRange-4k',
+      workers: 1,
+      subject: 'writeRange',
+      peer: 'bare mapping',
+      times,
+      verified,
+      order,
+      reported,
+      unit: 'ms',
+    }),
+    comparison({
+      scenario: 'safety',
+      variant: 'writeAt-4k',
+      workers: 1,
+      subject: 'writeAt',
+      peer: 'bare mapping',
+      times,
+      verified,
+      order,
+      reported,
+      unit: 'ms',
+    }),
   ];
 }

@@ -81,7 +81,20 @@ export async function scan({ dir, quick, reps, log }) {
     }));
     log('scan');
     const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'scan' });
-    return [comparison({ scenario: 'scan', variant: 'chunks-1m', workers: 1, subject: 'chunks(1 MiB)', peer: 'fs.readSync', times, verified, order, reported, unit: 'ms' })];
+    return [
+      comparison({
+        scenario: 'scan',
+        variant: 'chunks-1m',
+        workers: 1,
+        subject: 'chunks(1 MiB)',
+        peer: 'fs.readSync',
+        times,
+        verified,
+        order,
+        reported,
+        unit: 'ms',
+      }),
+    ];
   } finally {
     file.close();
     closeSync(fd);

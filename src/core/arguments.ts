@@ -35,7 +35,6 @@ export function checkBigint(value: bigint, name: string): void {
   if (value < 0n || value > BigInt(MAX_OFFSET)) throw outOfRange(name, OFFSET_RANGE, value);
 }
 
-
 const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href')!.get!;
 const isUrl = (value: object): value is URL => {
   try {

@@ -66,7 +66,14 @@ export function toCreateRequest(path: unknown, size: unknown, options: Partial<R
   const mode = options.mode === undefined ? 0o666 : options.mode; // null is refused, not a default
   if (typeof mode !== 'number') throw argTypeError('options.mode', 'of type number', mode);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw outOfRange('options.mode', 'permission bits, an integer from 0 to 0o7777', mode);
-  return { path: p, create: true, size: n, exclusive: toBoolean(options.exclusive, 'options.exclusive'), sparse: toBoolean(options.sparse, 'options.sparse'), mode };
+  return {
+    path: p,
+    create: true,
+    size: n,
+    exclusive: toBoolean(options.exclusive, 'options.exclusive'),
+    sparse: toBoolean(options.sparse, 'options.sparse'),
+    mode,
+  };
 }
 
 /** @internal The option names {@link toCreateRequest} reads. */

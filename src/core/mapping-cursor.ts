@@ -73,11 +73,7 @@ export class MappingCursor {
     const n = toOffset(length, 'length');
     m.check();
     if (start > m.size || n > m.size - start) {
-      throw misuse(
-        'ERR_MMAP_OUT_OF_BOUNDS',
-        `seek of ${n} bytes at offset ${start} would pass the end of '${m.path}' (${m.size} bytes)`,
-        m.path,
-      );
+      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `seek of ${n} bytes at offset ${start} would pass the end of '${m.path}' (${m.size} bytes)`, m.path);
     }
     const index = Math.min(Math.floor(start / VIEW_BYTES), Math.max(0, Math.ceil(m.size / VIEW_BYTES) - 1));
     const windowStart = index * VIEW_BYTES;

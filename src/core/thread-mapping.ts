@@ -6,8 +6,8 @@
  *
  * Not exported from the package.
  */
-import { MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { Access, native, SyncMode, type NativeAttachment } from '../native/binding.js';
+import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
+import { Access, native, type SyncMode, type NativeAttachment } from '../native/binding.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
@@ -132,7 +132,11 @@ export class ThreadMapping {
   }
 
   closedError(): MmapError {
-    return misuse('ERR_MMAP_CLOSED', `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`, this.path);
+    return misuse(
+      'ERR_MMAP_CLOSED',
+      `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`,
+      this.path,
+    );
   }
 
   /** The ERR_MMAP_FAULT for this mapping, with what the native core knows of its cause. */

@@ -33,7 +33,7 @@ export const ADVICE_NAMES: readonly Advice[] = Object.freeze(['normal', 'sequent
 /** @internal Reads an advice name and returns its `madvise` value. */
 export function toAdvice(value: unknown): number {
   if (typeof value !== 'string') throw argTypeError('advice', 'of type string', value);
-  if (!Object.prototype.hasOwnProperty.call(MADVISE, value)) {
+  if (!Object.hasOwn(MADVISE, value)) {
     throw argValueError('advice', `must be one of ${ADVICE_NAMES.map((n) => `'${n}'`).join(', ')}`, value);
   }
   return MADVISE[value as Advice];

@@ -22,7 +22,11 @@ const SUCCESSOR = native.statusSuccessorByte / 8;
 function rebind<T>(core: WindowCore, abs: number, width: number, offset: number, make: (buffer: ArrayBufferLike, inner: number) => T): T {
   const v = core.live();
   if (abs + width > v.size) {
-    throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the ${width * 8}-bit word at offset ${offset} is past the end of '${v.path}', which was resized to ${v.size} bytes`, v.path);
+    throw misuse(
+      'ERR_MMAP_OUT_OF_BOUNDS',
+      `the ${width * 8}-bit word at offset ${offset} is past the end of '${v.path}', which was resized to ${v.size} bytes`,
+      v.path,
+    );
   }
   const index = Math.floor(abs / VIEW_BYTES);
   return make(v.view(index).buffer, abs - index * VIEW_BYTES);

@@ -38,7 +38,7 @@ export function toFlushPolicy(value: unknown, name = 'flushPolicy'): ParsedFlush
   if (value === undefined || value === 'manual') return { kind: 'manual', every: 0 };
   if (value === 'always') return { kind: 'always', every: 1 };
   if (typeof value === 'string') throw argValueError(name, "must be 'manual', 'always', { everyBytes }, { everyWrites } or { everyMillis }", value);
-  if (typeof value !== 'object' || value === null) throw argTypeError(name, "of type string or object", value);
+  if (typeof value !== 'object' || value === null) throw argTypeError(name, 'of type string or object', value);
   const fields = readOptions(value, name, KEYS);
   const given = KEYS.filter((k) => fields[k] !== undefined);
   if (given.length !== 1) throw argValueError(name, 'must have exactly one of everyBytes, everyWrites, everyMillis', value);

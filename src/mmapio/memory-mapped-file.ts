@@ -473,7 +473,11 @@ export class MemoryMappedFile extends MappedFileBase {
     let reason = 'ok';
     if (!on) reason = 'huge pages were turned off for this mapping';
     else if (!applied) reason = `the kernel refused MADV_HUGEPAGE (errno ${err}); transparent huge pages are ${setting}`;
-    else if (known === false) reason = setting === 'never' ? 'transparent huge pages are disabled on this system (never)' : 'the kernel does not offer huge pages for this mapping (its file system does not support them for file mappings)';
+    else if (known === false)
+      reason =
+        setting === 'never'
+          ? 'transparent huge pages are disabled on this system (never)'
+          : 'the kernel does not offer huge pages for this mapping (its file system does not support them for file mappings)';
     else if (known === null) reason = 'the kernel accepted the hint, but /proc/self/smaps could not be read to confirm it';
     this.#huge = Object.freeze({ requested: on, applied, eligible: known, effective: on && applied && known === true, reason });
     return this.#huge;

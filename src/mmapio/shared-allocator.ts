@@ -75,12 +75,18 @@ export class SharedAllocator {
   static open(file: MemoryMappedFile, options?: SharedAllocatorOptions): SharedAllocator {
     if (!isMemoryMappedFile(file)) throw argTypeError('file', 'an instance of MemoryMappedFile', file);
     const o = readOptions(options, 'options', ['statePath'] as const);
-    if (file.mode !== 'rw') throw misuse('ERR_MMAP_INVALID_MODE', `a shared allocator hands out ranges to write: '${file.path}' is mapped '${file.mode}'; open it with openRw`, file.path);
+    if (file.mode !== 'rw')
+      throw misuse(
+        'ERR_MMAP_INVALID_MODE',
+        `a shared allocator hands out ranges to write: '${file.path}' is mapped '${file.mode}'; open it with openRw`,
+        file.path,
+      );
     const statePath = o.statePath === undefined ? `${file.path}.alloc` : toPath(o.statePath);
     const total = file.length;
     const state = MemoryMappedFile.openOrCreate(statePath, STATE_BYTES);
     try {
-      if (state.length < STATE_BYTES) throw misuse('ERR_MMAP_INVALID_STATE', `'${statePath}' is not an allocator state file (${state.length} bytes)`, statePath);
+      if (state.length < STATE_BYTES)
+        throw misuse('ERR_MMAP_INVALID_STATE', `'${statePath}' is not an allocator state file (${state.length} bytes)`, statePath);
       // Initialization is idempotent, so openers racing each other (or a
       // process killed halfway) never leave a half-made state: each field
       // goes from 0 to its one right value by compare-and-exchange.
@@ -89,7 +95,11 @@ export class SharedAllocator {
       if (seen !== 0 && seen !== MAGIC) throw misuse('ERR_MMAP_INVALID_STATE', `'${statePath}' is not an allocator state file`, statePath);
       const recorded = state.atomicU64(OFFSET_TOTAL).compareExchange(0n, BigInt(total));
       if (recorded !== 0n && recorded !== BigInt(total)) {
-        throw misuse('ERR_MMAP_INVALID_STATE', `'${statePath}' holds the allocation state of a ${recorded}-byte file, but '${file.path}' has ${total} bytes`, statePath);
+        throw misuse(
+          'ERR_MMAP_INVALID_STATE',
+          `'${statePath}' holds the allocation state of a ${recorded}-byte file, but '${file.path}' has ${total} bytes`,
+          statePath,
+        );
       }
       return new SharedAllocator(state, total);
     } catch (error) {

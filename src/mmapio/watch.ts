@@ -57,7 +57,8 @@ export function startWatch(core: WindowCore, callback: unknown, options: unknown
   const o = readOptions(options, 'options', ['intervalMs'] as const);
   const interval = o.intervalMs === undefined ? 1000 : o.intervalMs; // null is refused below, not a default
   if (typeof interval !== 'number') throw argTypeError('options.intervalMs', 'of type number', interval);
-  if (!Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) throw outOfRange('options.intervalMs', 'an integer >= 1 and <= 2^31 - 1', interval);
+  if (!Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1)
+    throw outOfRange('options.intervalMs', 'an integer >= 1 and <= 2^31 - 1', interval);
   core.live();
   const path = core.path;
   const notify = callback as (event: WatchEvent) => void;
@@ -128,7 +129,14 @@ export function startWatch(core: WindowCore, callback: unknown, options: unknown
       return;
     }
     const events: WatchEvent[] = [];
-    if (now.size !== first.size || (now.ctimeNs !== first.ctimeNs && now.mtimeNs === first.mtimeNs) || now.mode !== first.mode || now.uid !== first.uid || now.gid !== first.gid) events.push({ kind: 'metadata', size: Number(now.size) });
+    if (
+      now.size !== first.size ||
+      (now.ctimeNs !== first.ctimeNs && now.mtimeNs === first.mtimeNs) ||
+      now.mode !== first.mode ||
+      now.uid !== first.uid ||
+      now.gid !== first.gid
+    )
+      events.push({ kind: 'metadata', size: Number(now.size) });
     // Hash only what the file still has: reading past its end would fault.
     const fileSize = Number(now.size);
     const next = snapshot(fileSize);

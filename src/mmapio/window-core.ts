@@ -100,7 +100,9 @@ export class WindowCore {
     return misuse(
       'ERR_MMAP_INVALID_MODE',
       `${what} is not allowed on '${this.path}': it is mapped ${MODE_NAMES[this.mode]}. ` +
-        (this.mode === 'ro' ? 'Open it with MemoryMappedFile.openRw (writes reach the file) or openCow (writes stay private) to write.' : 'Open it with MemoryMappedFile.openRw for this.'),
+        (this.mode === 'ro'
+          ? 'Open it with MemoryMappedFile.openRw (writes reach the file) or openCow (writes stay private) to write.'
+          : 'Open it with MemoryMappedFile.openRw for this.'),
       this.path,
     );
   }
@@ -112,7 +114,8 @@ export class WindowCore {
     this.pendingBytes += length;
     this.pendingWrites++;
     if (p.kind === 'always') this.flushSpan(offset, length);
-    else if (p.kind === 'everyBytes' ? this.pendingBytes >= p.every : p.kind === 'everyWrites' && this.pendingWrites >= p.every) this.flushSpan(0, this.views.size);
+    else if (p.kind === 'everyBytes' ? this.pendingBytes >= p.every : p.kind === 'everyWrites' && this.pendingWrites >= p.every)
+      this.flushSpan(0, this.views.size);
   }
 
   /** Schedules write-back of [offset, offset + length) (rw only; a no-op elsewhere after the checks). */

@@ -149,7 +149,11 @@ export class MappedWindow {
     this.#core.live();
     const size = this.#core.views.size;
     if (abs + length > size) {
-      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${size} bytes (in another thread) while they were copied`, this.path);
+      throw misuse(
+        'ERR_MMAP_OUT_OF_BOUNDS',
+        `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${size} bytes (in another thread) while they were copied`,
+        this.path,
+      );
     }
   }
 
@@ -254,7 +258,11 @@ export class MappedWindow {
     if (!resized) return false; // a real fault
     const now = this.#core.live(); // this thread moves to the newest mapping (if it has not yet)
     if (abs + length > now.size) {
-      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${now.size} bytes (in another thread) while they were copied`, this.path);
+      throw misuse(
+        'ERR_MMAP_OUT_OF_BOUNDS',
+        `bytes ${abs}..${abs + length} of '${this.path}' were cut off by a resize to ${now.size} bytes (in another thread) while they were copied`,
+        this.path,
+      );
     }
     return true;
   }
@@ -757,7 +765,11 @@ export class MappedWindow {
     const v = this.#core.views;
     if (v.closed) throw v.closedError();
     if (abs + length > v.size) {
-      throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `the iteration reached bytes ${abs}..${abs + length} of '${this.path}', which was resized to ${v.size} bytes meanwhile`, this.path);
+      throw misuse(
+        'ERR_MMAP_OUT_OF_BOUNDS',
+        `the iteration reached bytes ${abs}..${abs + length} of '${this.path}', which was resized to ${v.size} bytes meanwhile`,
+        this.path,
+      );
     }
     // As viewPiece, without its result object: a step allocates only the view it yields.
     const index = Math.floor(abs / VIEW_BYTES);

@@ -17,7 +17,6 @@ export { MAX_OFFSET };
  */
 export const ALIGNMENT = 4096;
 
-
 /**
  * Rounds up to the next multiple of {@link ALIGNMENT} (a multiple stays as
  * it is). Accepts and returns a number or a bigint.

@@ -61,8 +61,7 @@ export class AllocatedRange {
   }
 
   static {
-    stateOf = (value) =>
-      typeof value === 'object' && value !== null && #state in value ? (value as AllocatedRange).#state : undefined;
+    stateOf = (value) => (typeof value === 'object' && value !== null && #state in value ? (value as AllocatedRange).#state : undefined);
     mint = (key, start, end) => new AllocatedRange({ key, start, end, live: true, pending: 0, receipt: undefined });
   }
 

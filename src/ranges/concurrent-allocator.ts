@@ -131,9 +131,7 @@ export class ConcurrentAllocator {
   get nextPos(): number {
     const v = this.#views;
     if (v.closed) throw v.closedError();
-    const next = this.#pageCounter
-      ? Atomics.load(v.status, STATUS_ALLOC_NEXT_PAGES_I32) * ALIGNMENT
-      : Number(Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64));
+    const next = this.#pageCounter ? Atomics.load(v.status, STATUS_ALLOC_NEXT_PAGES_I32) * ALIGNMENT : Number(Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64));
     return next > v.size || next < 0 ? v.size : next;
   }
 

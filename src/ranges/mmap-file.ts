@@ -1,12 +1,4 @@
-import {
-  consumedError,
-  invalidRangeError,
-  mintRange,
-  rangeState,
-  type AllocatedRange,
-  type RangeState,
-  type RangeTransfer,
-} from './allocated-range.js';
+import { consumedError, invalidRangeError, mintRange, rangeState, type AllocatedRange, type RangeState, type RangeTransfer } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
 import { argValueError, fromNative, misuse, type MmapError } from '../errors.js';
@@ -77,7 +69,9 @@ export type SavedStateKind<S> = S extends { kind: infer K } ? K : never;
 /** Which allocator kinds an options type can produce: a union when it cannot be known. */
 export type OptionsAllocatorKind<O> = [OptionField<O, 'allocatorState'>] extends [undefined]
   ? AllocatorOptionKind<OptionField<O, 'allocator'>>
-  : SavedStateKind<OptionField<O, 'allocatorState'>> | (undefined extends OptionField<O, 'allocatorState'> ? AllocatorOptionKind<OptionField<O, 'allocator'>> : never);
+  :
+      | SavedStateKind<OptionField<O, 'allocatorState'>>
+      | (undefined extends OptionField<O, 'allocatorState'> ? AllocatorOptionKind<OptionField<O, 'allocator'>> : never);
 
 /**
  * The allocator type for an options type: `SequentialAllocator` by default,
@@ -378,7 +372,10 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     v.check();
     if (
       t.kind !== 'ranged-mmap:range' ||
-      typeof t.file !== 'number' || typeof t.start !== 'number' || typeof t.end !== 'number' || typeof t.ticket !== 'number'
+      typeof t.file !== 'number' ||
+      typeof t.start !== 'number' ||
+      typeof t.end !== 'number' ||
+      typeof t.ticket !== 'number'
     ) {
       throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'receiveRange() takes the object that range.transfer() returned, posted to this thread as is', v.path);
     }
@@ -438,10 +435,7 @@ function receiptFor(s: RangeState): WriteReceipt {
 }
 
 function lengthMismatch(what: string, s: RangeState, got: number): MmapError {
-  return misuse(
-    'ERR_MMAP_LENGTH_MISMATCH',
-    `${what} needs exactly ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}. Nothing was written`,
-  );
+  return misuse('ERR_MMAP_LENGTH_MISMATCH', `${what} needs exactly ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}. Nothing was written`);
 }
 
 function bufferTooSmall(what: string, s: RangeState, got: number): MmapError {

@@ -75,7 +75,13 @@ export class RawMmapFile extends MappedFileBase {
     // Fast path: a small write inside view 0 at a plain integer offset. The
     // `>>> 0` test accepts exactly the integers 0..2^32-1; view 0 is at most
     // 1 GiB, and zero-length once closed, so a closed file never gets here.
-    if (typeof offset === 'number' && offset >>> 0 === offset && length < LARGE_WRITE_BYTES && offset + length <= v.firstLength && v.status[STATUS_FAULTS_I32] === 0) {
+    if (
+      typeof offset === 'number' &&
+      offset >>> 0 === offset &&
+      length < LARGE_WRITE_BYTES &&
+      offset + length <= v.firstLength &&
+      v.status[STATUS_FAULTS_I32] === 0
+    ) {
       v.first.set(bytes, offset);
       if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
       return;

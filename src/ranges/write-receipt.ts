@@ -27,8 +27,7 @@ export class WriteReceipt {
   }
 
   static {
-    stateOf = (value) =>
-      typeof value === 'object' && value !== null && #state in value ? (value as WriteReceipt).#state : undefined;
+    stateOf = (value) => (typeof value === 'object' && value !== null && #state in value ? (value as WriteReceipt).#state : undefined);
     mint = (state) => new WriteReceipt(state);
   }
 

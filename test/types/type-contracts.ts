@@ -1,14 +1,7 @@
 // Compile-time tests: `npm run build:test` type-checks this file, and an
 // `@ts-expect-error` that no longer meets an error fails the build, so each
 // line below is a contract of the public types. Nothing here runs.
-import {
-  type MmapError,
-  MmapFile,
-  type ConcurrentAllocator,
-  type CreateOptions,
-  type SequentialAllocator,
-  type SharedMappedFile,
-} from 'ranged-mmap';
+import { type MmapError, MmapFile, type ConcurrentAllocator, type CreateOptions, type SequentialAllocator, type SharedMappedFile } from 'ranged-mmap';
 
 declare const flag: boolean;
 declare const path: string;
