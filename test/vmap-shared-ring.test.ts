@@ -603,3 +603,37 @@ test('a consumer process killed with SIGKILL: the producer (blocked on the full 
   );
   ring.close();
 });
+
+/** User + system CPU time of a process so far, in milliseconds (/proc/<pid>/stat, fields 14 and 15). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+test('a consumer blocked on an empty ring sleeps, never spins: about no CPU over two seconds of waiting (another process)', async () => {
+  const path = t.path('sleeper.ring');
+  const producer = SharedRing.create(path, 1 << 16);
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/vmap-sring-sleeper.js', import.meta.url)), path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const waiting = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('waiting\n')) resolve();
+    }),
+  );
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waiting;
+  const before = cpuMs(child.pid!);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const used = cpuMs(child.pid!) - before;
+  producer.write('wake up');
+  producer.close();
+  assert.equal(await closed, 0);
+  assert.deepEqual(JSON.parse(out.split('\n')[1]!), { read: 'wake up' });
+  // A spinning waiter burns a core (2,000 ms here, or several hundred on a
+  // loaded machine); a sleeping one wakes ten times a second to check its
+  // peer and uses a few milliseconds.
+  assert.ok(used < 150, `the blocked consumer used ${used} ms of CPU in 2 s of waiting`);
+});
