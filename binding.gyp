@@ -4,6 +4,7 @@
       "target_name": "ranged_mmap",
       "sources": [
         "native/addon.c",
+        "native/napi_args.c",
         "native/mapping_table.c",
         "native/mmapio_ops.c",
         "native/fault_guard.c",

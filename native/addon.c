@@ -24,6 +24,7 @@
 #include "file_ops.h"
 #include "mapping_table.h"
 #include "mmapio_ops.h"
+#include "napi_args.h"
 #include "sync_ops.h"
 #include "sys_errors.h"
 
@@ -31,7 +32,6 @@
  * every view is far from that limit and boundary handling is exercised by
  * files of ordinary size in tests. Must match src/native/binding.ts. */
 #define RM_VIEW_BYTES ((uint64_t)1 << 30)
-#define RM_MAX_SAFE_INTEGER 9007199254740991.0
 
 /* ---- per-thread state ---------------------------------------------------- */
 
@@ -73,54 +73,6 @@ static env_state *get_state(napi_env env) {
   return data;
 }
 
-/* ---- argument helpers ---------------------------------------------------- */
-
-static int get_args(napi_env env, napi_callback_info info, size_t want,
-                    napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native call received too few arguments");
-    return 0;
-  }
-  return 1;
-}
-
-/* A whole number in [0, 2^53). */
-static int get_u64(napi_env env, napi_value v, uint64_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) ||
-      d > RM_MAX_SAFE_INTEGER || d != (double)(uint64_t)d) {
-    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                           "native call received an offset or length that is "
-                           "not a whole number in [0, 2^53)");
-    return 0;
-  }
-  *out = (uint64_t)d;
-  return 1;
-}
-
-/* A whole number in [0, 2^32): tokens and view indexes. */
-static int get_u32(napi_env env, napi_value v, uint32_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 4294967295.0 ||
-      d != (double)(uint32_t)d) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "native call received a token or index that is not a "
-                           "whole number in [0, 2^32)");
-    return 0;
-  }
-  *out = (uint32_t)d;
-  return 1;
-}
-
-static int get_bool(napi_env env, napi_value v) {
-  bool b = false;
-  napi_get_value_bool(env, v, &b);
-  return b;
-}
-
 static napi_value make_double(napi_env env, double d) {
   napi_value v;
   napi_create_double(env, d, &v);
@@ -138,8 +90,8 @@ static napi_value undefined(napi_env env) {
 static rm_mapping *acquire_span(napi_env env, napi_value *argv, uint64_t *offset,
                                 uint64_t *length) {
   uint64_t key;
-  if (!get_u64(env, argv[0], &key) || !get_u64(env, argv[1], offset) ||
-      !get_u64(env, argv[2], length))
+  if (!rm_u64(env, argv[0], &key) || !rm_u64(env, argv[1], offset) ||
+      !rm_u64(env, argv[2], length))
     return NULL;
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
@@ -240,8 +192,8 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
 static napi_value js_view(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t token = 0, index = 0;
-  if (!get_args(env, info, 2, argv) || !get_u32(env, argv[0], &token) ||
-      !get_u32(env, argv[1], &index))
+  if (!rm_args(env, info, 2, argv) || !rm_u32(env, argv[0], &token) ||
+      !rm_u32(env, argv[1], &index))
     return NULL;
   attachment *a = find_attachment(get_state(env), token);
   if (a == NULL) {
@@ -266,7 +218,7 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
 static napi_value js_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
-  if (!get_args(env, info, 1, argv) || !get_u64(env, argv[0], &key)) return NULL;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED",
@@ -307,7 +259,7 @@ static napi_value fault_error(napi_env env, rm_mapping *m) {
 static napi_value js_fault_info(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t key;
-  if (!get_args(env, info, 1, argv) || !get_u64(env, argv[0], &key)) return NULL;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
@@ -317,14 +269,6 @@ static napi_value js_fault_info(napi_env env, napi_callback_info info) {
   rm_table_release(m);
   if (out == NULL) napi_get_null(env, &out);
   return out;
-}
-
-/* ---- open ---------------------------------------------------------------- */
-
-static int get_named_bool(napi_env env, napi_value obj, const char *name) {
-  napi_value v;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
-  return get_bool(env, v);
 }
 
 /* Reads the one options object TypeScript builds for open and create:
@@ -349,9 +293,9 @@ static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req
                           "native open: path must be non-empty and hold no NUL byte");
     return 0;
   }
-  req->create = get_named_bool(env, obj, "create");
-  req->exclusive = get_named_bool(env, obj, "exclusive");
-  req->sparse = get_named_bool(env, obj, "sparse");
+  req->create = rm_named_bool(env, obj, "create");
+  req->exclusive = rm_named_bool(env, obj, "exclusive");
+  req->sparse = rm_named_bool(env, obj, "sparse");
   int32_t mode = 0666;
   if (napi_get_named_property(env, obj, "mode", &v) == napi_ok)
     napi_get_value_int32(env, v, &mode);
@@ -362,7 +306,7 @@ static int parse_open_request(napi_env env, napi_value obj, rm_open_request *req
   req->access = access; /* file_ops.c refuses a value outside rm_access */
   if (req->create) {
     if (napi_get_named_property(env, obj, "size", &v) != napi_ok ||
-        !get_u64(env, v, &req->size))
+        !rm_u64(env, v, &req->size))
       return 0;
     if (req->size == 0 || req->size > (uint64_t)INT64_MAX) {
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
@@ -389,7 +333,7 @@ static napi_value open_result(napi_env env, rm_mapping *m) {
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   rm_open_request req;
-  if (!get_args(env, info, 1, argv) || !parse_open_request(env, argv[0], &req))
+  if (!rm_args(env, info, 1, argv) || !parse_open_request(env, argv[0], &req))
     return NULL;
   rm_fault_guard_ensure();
   rm_open_result res;
@@ -404,7 +348,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 static napi_value js_detach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint32_t token = 0;
-  if (!get_args(env, info, 1, argv) || !get_u32(env, argv[0], &token)) return NULL;
+  if (!rm_args(env, info, 1, argv) || !rm_u32(env, argv[0], &token)) return NULL;
   env_state *st = get_state(env);
   for (attachment **p = &st->head; *p != NULL; p = &(*p)->next) {
     attachment *a = *p;
@@ -587,7 +531,7 @@ static rm_request *request_new(napi_env env, rq_kind kind, const char *syscall) 
 /* openAsync(options) -> Promise of what open() returns */
 static napi_value js_open_async(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   rm_request *rq = request_new(env, RQ_OPEN, "open");
   if (rq == NULL) return NULL;
   if (!parse_open_request(env, argv[0], &rq->open)) {
@@ -602,7 +546,7 @@ static napi_value js_open_async(napi_env env, napi_callback_info info) {
 
 static int get_sync_mode(napi_env env, napi_value v, rm_sync_mode *mode) {
   uint32_t n = 0;
-  if (!get_u32(env, v, &n)) return 0;
+  if (!rm_u32(env, v, &n)) return 0;
   if (n != RM_SYNC_SCHEDULE && n != RM_SYNC_RANGE && n != RM_SYNC_ALL) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native sync: unknown mode");
     return 0;
@@ -617,7 +561,7 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
   rm_sync_mode mode;
-  if (!get_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
+  if (!rm_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
   const char *syscall = "msync";
@@ -637,7 +581,7 @@ static napi_value js_sync_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
   rm_sync_mode mode;
-  if (!get_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
+  if (!rm_args(env, info, 4, argv) || !get_sync_mode(env, argv[3], &mode)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
   rm_request *rq = request_new(env, RQ_SYNC, "msync");
@@ -657,7 +601,7 @@ static napi_value js_advise(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
   uint32_t advice = 0;
-  if (!get_args(env, info, 4, argv) || !get_u32(env, argv[3], &advice)) return NULL;
+  if (!rm_args(env, info, 4, argv) || !rm_u32(env, argv[3], &advice)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
   /* Only advice that cannot lose data or change the mapping's meaning:
@@ -680,7 +624,7 @@ static napi_value js_advise(napi_env env, napi_callback_info info) {
 static napi_value js_populate(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint64_t offset, length;
-  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
   const char *syscall = "madvise";
@@ -695,7 +639,7 @@ static napi_value js_populate(napi_env env, napi_callback_info info) {
 static napi_value js_resident_pages(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint64_t offset, length, resident = 0;
-  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   rm_mapping *m = acquire_span(env, argv, &offset, &length);
   if (m == NULL) return NULL;
   const char *syscall = "mincore";
@@ -727,7 +671,7 @@ static napi_value js_pwrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint8_t *data;
   size_t length;
-  if (!get_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length))
+  if (!rm_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length))
     return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
@@ -753,13 +697,13 @@ static napi_value js_copy_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t *data;
   size_t length;
-  if (!get_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length))
+  if (!rm_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length))
     return NULL;
   napi_value span[3] = {argv[0], argv[1], make_double(env, (double)length)};
   uint64_t offset, len;
   rm_mapping *m = acquire_span(env, span, &offset, &len);
   if (m == NULL) return NULL;
-  int into_mapping = get_bool(env, argv[3]);
+  int into_mapping = rm_bool(env, argv[3]);
   rm_request *rq = request_new(env, into_mapping ? RQ_COPY_IN : RQ_COPY_OUT, "memcpy");
   if (rq == NULL) {
     rm_table_release(m);
@@ -789,7 +733,7 @@ static napi_value js_fill_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t offset, length;
   uint32_t value = 256;
-  if (!get_args(env, info, 4, argv) || !get_u32(env, argv[3], &value)) return NULL;
+  if (!rm_args(env, info, 4, argv) || !rm_u32(env, argv[3], &value)) return NULL;
   if (value > 255) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "native fill: value must be a byte");
     return NULL;
@@ -825,9 +769,9 @@ static napi_value js_guard_ensure(napi_env env, napi_callback_info info) {
 static napi_value js_ticket_issue(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint64_t start, length;
-  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   uint64_t end;
-  if (!get_u64(env, argv[2], &end) || !get_u64(env, argv[1], &start)) return NULL;
+  if (!rm_u64(env, argv[2], &end) || !rm_u64(env, argv[1], &start)) return NULL;
   if (end < start) {
     napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT", "range end before start");
     return NULL;
@@ -845,9 +789,9 @@ static napi_value js_ticket_issue(napi_env env, napi_callback_info info) {
 static napi_value js_ticket_claim(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint64_t key, id, start, end;
-  if (!get_args(env, info, 4, argv) || !get_u64(env, argv[0], &key) ||
-      !get_u64(env, argv[1], &id) || !get_u64(env, argv[2], &start) ||
-      !get_u64(env, argv[3], &end))
+  if (!rm_args(env, info, 4, argv) || !rm_u64(env, argv[0], &key) ||
+      !rm_u64(env, argv[1], &id) || !rm_u64(env, argv[2], &start) ||
+      !rm_u64(env, argv[3], &end))
     return NULL;
   rm_mapping *m = rm_table_acquire(key);
   int ok = 0;

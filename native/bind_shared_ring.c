@@ -25,6 +25,7 @@
 #include "bind_shared_ring.h"
 #include "fault_guard.h"
 #include "mapping_table.h"
+#include "napi_args.h"
 #include "shared_ring.h"
 #include "sys_errors.h"
 
@@ -51,18 +52,6 @@ static void sr_finalize(napi_env env, void *data, void *hint) {
   /* Collected or its thread exited without close(): the role is GONE. */
   sr_release(h, RM_SR_GONE);
   free(h);
-}
-
-static int get_args(napi_env env, napi_callback_info info, size_t want,
-                    napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native call received too few arguments");
-    return 0;
-  }
-  return 1;
 }
 
 static sr_handle *unwrap(napi_env env, napi_value ab) {
@@ -162,7 +151,7 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double hint = 0;
   int32_t mode = 0600;
-  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   if (napi_get_value_double(env, argv[0], &hint) != napi_ok || !(hint >= 1) ||
       hint > (double)RM_SRING_MAX_CAPACITY || hint != (double)(uint64_t)hint) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
@@ -190,7 +179,7 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
 static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_MAX];
-  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, sizeof path))
+  if (!rm_args(env, info, 1, argv) || !get_path(env, argv[0], path, sizeof path))
     return NULL;
   rm_fault_guard_ensure();
   rm_sring_mem mem;
@@ -204,7 +193,7 @@ static napi_value js_sr_open(napi_env env, napi_callback_info info) {
 static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   double d = -1;
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   napi_get_value_double(env, argv[0], &d);
   if (!(d >= 1) || d > 9007199254740991.0 || d != (double)(uint64_t)d) {
     napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT", "native srAttach: bad key");
@@ -230,13 +219,9 @@ static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   return attach(env, m);
 }
 
-static int get_u32(napi_env env, napi_value v, uint32_t *out) {
-  return napi_get_value_uint32(env, v, out) == napi_ok;
-}
-
 static int role_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t role = 0;
-  get_u32(env, v, &role);
+  rm_u32(env, v, &role);
   if (role != 1 && role != 2) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native shared ring: role must be 1 or 2");
@@ -250,7 +235,7 @@ static int role_index(napi_env env, napi_value v, uint32_t *index) {
 static napi_value js_sr_claim(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!rm_args(env, info, 2, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
   int ok = h->role == index || (h->role == 0 && rm_sring_claim(&h->mem, index));
@@ -265,7 +250,7 @@ static napi_value js_sr_claim(napi_env env, napi_callback_info info) {
 static napi_value js_sr_peer(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!rm_args(env, info, 2, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
   if (rm_mapping_faults(h->m, NULL) != 0) return make_double(env, -1);
@@ -274,7 +259,7 @@ static napi_value js_sr_peer(napi_env env, napi_callback_info info) {
 
 static int seq_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t i = 0;
-  get_u32(env, v, &i);
+  rm_u32(env, v, &i);
   if (i != RM_SR_DATA_SEQ && i != RM_SR_SPACE_SEQ) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native shared ring: not a futex word");
@@ -289,11 +274,11 @@ static napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  if (!rm_args(env, info, 4, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
   napi_get_value_int32(env, argv[2], &expected);
-  get_u32(env, argv[3], &timeout);
+  rm_u32(env, argv[3], &timeout);
   if (timeout > 60000) timeout = 60000;
   napi_value v;
   napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout),
@@ -381,11 +366,11 @@ static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!get_args(env, info, 4, argv)) return NULL;
+  if (!rm_args(env, info, 4, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
   napi_get_value_int32(env, argv[2], &expected);
-  get_u32(env, argv[3], &timeout);
+  rm_u32(env, argv[3], &timeout);
   if (timeout > 60000) timeout = 60000;
   sr_async_wait *w = calloc(1, sizeof *w);
   if (w == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
@@ -436,7 +421,7 @@ static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
 static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!rm_args(env, info, 2, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
   rm_sring_wake(rm_sring_word(&h->mem, index));
@@ -449,7 +434,7 @@ static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
  * detaches the buffer, drops the reference. Closing twice is a no-op. */
 static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   bool tagged = false;
   void *data = NULL;
   if (napi_check_object_type_tag(env, argv[0], &SR_TAG, &tagged) != napi_ok || !tagged ||

@@ -25,10 +25,9 @@
 
 #include "bind_vmap.h"
 #include "fault_guard.h"
+#include "napi_args.h"
 #include "sys_errors.h"
 #include "vmap_map.h"
-
-#define RM_MAX_SAFE_INTEGER 9007199254740991.0
 
 typedef struct {
   rm_vmap_region r;
@@ -84,42 +83,9 @@ static map_ref *get_ref(napi_env env, napi_value ab) {
   return data;
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want,
-                    napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native call received too few arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static int get_u64(napi_env env, napi_value v, uint64_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) ||
-      d > RM_MAX_SAFE_INTEGER || d != (double)(uint64_t)d) {
-    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                           "native call received an offset or length that is not a whole "
-                           "number in [0, 2^53)");
-    return 0;
-  }
-  *out = (uint64_t)d;
-  return 1;
-}
-
 static int get_named_u64(napi_env env, napi_value obj, const char *name, uint64_t *out) {
   napi_value v;
-  return napi_get_named_property(env, obj, name, &v) == napi_ok && get_u64(env, v, out);
-}
-
-static int get_named_bool(napi_env env, napi_value obj, const char *name) {
-  napi_value v;
-  bool b = false;
-  if (napi_get_named_property(env, obj, name, &v) == napi_ok)
-    napi_get_value_bool(env, v, &b);
-  return b;
+  return napi_get_named_property(env, obj, name, &v) == napi_ok && rm_u64(env, v, out);
 }
 
 static int get_fd(napi_env env, napi_value v, int *fd) {
@@ -178,14 +144,14 @@ static napi_value expose(napi_env env, map_handle *h, int which) {
 static napi_value js_map_create(napi_env env, napi_callback_info info) {
   napi_value argv[1], v;
   rm_vmap_request req = {0};
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   if (napi_get_named_property(env, argv[0], "fd", &v) != napi_ok ||
       !get_fd(env, v, &req.fd) || !get_named_u64(env, argv[0], "offset", &req.offset) ||
       !get_named_u64(env, argv[0], "length", &req.length))
     return NULL;
-  req.shared = get_named_bool(env, argv[0], "shared");
-  req.populate = get_named_bool(env, argv[0], "populate");
-  int which = get_named_bool(env, argv[0], "exposeShared") ? 0 : 1;
+  req.shared = rm_named_bool(env, argv[0], "shared");
+  req.populate = rm_named_bool(env, argv[0], "populate");
+  int which = rm_named_bool(env, argv[0], "exposeShared") ? 0 : 1;
   if (which == 0 && (req.fd < 0 || !req.shared)) {
     napi_throw_error(env, "ERR_MMAP_INVALID_MODE",
                      "native mapCreate: no shared half to expose");
@@ -221,7 +187,7 @@ static napi_value js_map_create(napi_env env, napi_callback_info info) {
  * `buffer` is detached first. */
 static napi_value js_map_expose(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   map_handle *h = unwrap(env, argv[0]);
   if (h == NULL) return NULL;
   bool shared = false, reset = false;
@@ -246,7 +212,7 @@ static napi_value js_map_expose(napi_env env, napi_callback_info info) {
  * Closing twice is a no-op. */
 static napi_value js_map_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   map_ref *ref = get_ref(env, argv[0]);
   if (ref == NULL) return NULL;
   map_handle *h = ref->h;
@@ -297,10 +263,10 @@ static napi_value js_map_flush(napi_env env, napi_callback_info info) {
   int fd;
   uint64_t offset, length;
   bool sync = false;
-  if (!get_args(env, info, 5, argv)) return NULL;
+  if (!rm_args(env, info, 5, argv)) return NULL;
   map_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !get_fd(env, argv[1], &fd) || !get_u64(env, argv[2], &offset) ||
-      !get_u64(env, argv[3], &length))
+  if (h == NULL || !get_fd(env, argv[1], &fd) || !rm_u64(env, argv[2], &offset) ||
+      !rm_u64(env, argv[3], &length))
     return NULL;
   napi_get_value_bool(env, argv[4], &sync);
   if (offset > h->length || length > h->length - offset) {
@@ -336,7 +302,7 @@ static napi_value js_map_flush(napi_env env, napi_callback_info info) {
 /* mapFaults(buffer) -> the ERR_MMAP_FAULT error, or null */
 static napi_value js_map_faults(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!rm_args(env, info, 1, argv)) return NULL;
   map_handle *h = unwrap(env, argv[0]);
   if (h == NULL) return NULL;
   napi_value out = fault_error(env, h, -1);

@@ -4,6 +4,7 @@
 #include "mmapio_ops.h"
 #include "file_ops.h"
 #include "mapping_table.h"
+#include "napi_args.h"
 #include "sys_errors.h"
 #include "wait_ops.h"
 
@@ -18,41 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_SAFE 9007199254740991.0
-
-/* A whole number in [0, 2^53); throws otherwise. (addon.c's reader is
- * file-local; the rule is the same: nothing unchecked reaches a syscall.) */
-static int read_u64(napi_env env, napi_value v, uint64_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE ||
-      d != (double)(uint64_t)d) {
-    napi_throw_range_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                           "native call received an offset or length that is "
-                           "not a whole number in [0, 2^53)");
-    return 0;
-  }
-  *out = (uint64_t)d;
-  return 1;
-}
-
-static int read_args(napi_env env, napi_callback_info info, size_t want,
-                     napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native call received too few arguments");
-    return 0;
-  }
-  return 1;
-}
-
 /* The mapping with key argv[0] and the page span covering [argv[1],
  * argv[1] + argv[2]), checked to lie inside the file. The caller releases. */
 static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_t *len) {
   uint64_t key, offset, length;
-  if (!read_u64(env, argv[0], &key) || !read_u64(env, argv[1], &offset) ||
-      !read_u64(env, argv[2], &length))
+  if (!rm_u64(env, argv[0], &key) || !rm_u64(env, argv[1], &offset) ||
+      !rm_u64(env, argv[2], &length))
     return NULL;
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
@@ -82,7 +54,7 @@ static napi_value js_mem_lock(napi_env env, napi_callback_info info) {
   uint8_t *addr;
   size_t len;
   bool lock = false;
-  if (!read_args(env, info, 4, argv)) return NULL;
+  if (!rm_args(env, info, 4, argv)) return NULL;
   napi_get_value_bool(env, argv[3], &lock);
   rm_mapping *m = span_of(env, argv, &addr, &len);
   if (m == NULL) return NULL;
@@ -128,7 +100,7 @@ static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key;
   bool enable = false;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key)) return NULL;
+  if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &key)) return NULL;
   napi_get_value_bool(env, argv[1], &enable);
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
@@ -343,8 +315,8 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
 static napi_value js_resize(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key, size;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) ||
-      !read_u64(env, argv[1], &size))
+  if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &key) ||
+      !rm_u64(env, argv[1], &size))
     return NULL;
   if (size == 0 || size > (uint64_t)INT64_MAX) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
@@ -488,8 +460,8 @@ static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
 static napi_value js_resize_async(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key, size;
-  if (!read_args(env, info, 2, argv) || !read_u64(env, argv[0], &key) ||
-      !read_u64(env, argv[1], &size))
+  if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &key) ||
+      !rm_u64(env, argv[1], &size))
     return NULL;
   if (size == 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
@@ -524,7 +496,7 @@ static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind,
   napi_value argv[3];
   uint8_t *addr;
   size_t len;
-  if (!read_args(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   rm_mapping *m = span_of(env, argv, &addr, &len);
   if (m == NULL) return NULL;
   pool_job *j = calloc(1, sizeof *j);

@@ -3,6 +3,7 @@
 #endif
 #include "wait_ops.h"
 #include "mapping_table.h"
+#include "napi_args.h"
 #include "sys_errors.h"
 
 #include <errno.h>
@@ -28,37 +29,11 @@
 /* Outcomes, as TypeScript maps them: 'ok', 'not-equal', 'timed-out', closed. */
 enum { WAIT_OK = 0, WAIT_NOT_EQUAL = 1, WAIT_TIMED_OUT = 2, WAIT_CANCELLED = 3 };
 
-#define MAX_SAFE 9007199254740991.0
-
-static int args_of(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MMAP_INVALID_ARGUMENT",
-                          "native call received too few arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static int u64_of(napi_env env, napi_value v, uint64_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > MAX_SAFE ||
-      d != (double)(uint64_t)d) {
-    napi_throw_range_error(
-        env, "ERR_MMAP_INVALID_ARGUMENT",
-        "native call received an offset that is not a whole number in [0, 2^53)");
-    return 0;
-  }
-  *out = (uint64_t)d;
-  return 1;
-}
-
 /* The mapping (one reference, for the caller to release) and the aligned
  * word at argv[1] inside it. */
 static rm_mapping *word_of(napi_env env, napi_value *argv, _Atomic uint32_t **word) {
   uint64_t key, offset;
-  if (!u64_of(env, argv[0], &key) || !u64_of(env, argv[1], &offset)) return NULL;
+  if (!rm_u64(env, argv[0], &key) || !rm_u64(env, argv[1], &offset)) return NULL;
   rm_mapping *m = rm_table_acquire(key);
   if (m == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
@@ -138,7 +113,7 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   uint32_t expected;
   double ms;
   _Atomic uint32_t *word;
-  if (!args_of(env, info, 4, argv) || !wait_args(env, argv[2], argv[3], &expected, &ms))
+  if (!rm_args(env, info, 4, argv) || !wait_args(env, argv[2], argv[3], &expected, &ms))
     return NULL;
   rm_mapping *m = word_of(env, argv, &word);
   if (m == NULL) return NULL;
@@ -156,7 +131,7 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double count;
   _Atomic uint32_t *word;
-  if (!args_of(env, info, 3, argv)) return NULL;
+  if (!rm_args(env, info, 3, argv)) return NULL;
   if (napi_get_value_double(env, argv[2], &count) != napi_ok || !(count >= 0) ||
       (count != INFINITY && count != floor(count))) {
     napi_throw_range_error(
@@ -387,7 +362,7 @@ static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
                           "native call received too few arguments");
     return NULL;
   }
-  if (!u64_of(env, argv[0], &id)) return NULL;
+  if (!rm_u64(env, argv[0], &id)) return NULL;
   wait_state *st = data;
   for (waiter *w = st->head; w != NULL; w = w->next)
     if (w->id == id) cancel(w);
