@@ -253,8 +253,8 @@ const MUTANTS = [
     id: 'write-ignores-fault',
     what: 'writeRange returns a receipt after its copy faulted',
     file: 'ranges/mmap-file.js',
-    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return receiptFor(s);',
-    replace: 'if (false)\n            throw v.faultError();\n        return receiptFor(s);',
+    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return s.receipt',
+    replace: 'if (false)\n            throw v.faultError();\n        return s.receipt',
     tests: FAULTS,
   },
   {

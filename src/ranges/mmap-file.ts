@@ -1,7 +1,7 @@
 import { consumedError, invalidRangeError, mintRange, rangeState, type AllocatedRange, type RangeState, type RangeTransfer } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { argValueError, fromNative, misuse, type MmapError } from '../errors.js';
+import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -208,12 +208,15 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   writeRange(range: AllocatedRange, data: ArrayBufferView): WriteReceipt {
     // 1. Read the user's values: the data's length from its internal slots
     //    (no getter, no Proxy trap, no user code at all).
-    const bytes = bytesOf(data, 'data');
-    const dataLength = byteLengthOf(bytes);
-    // 2. Check the range: genuine, this file's, held by this thread, file open.
+    let bytes = data as Uint8Array;
+    let dataLength: number;
+    if (typedArrayTag(data) !== 'Uint8Array' || (dataLength = byteLengthOf(data)) === 0) dataLength = byteLengthOf((bytes = toBytes(data, 'data')));
+    // 2. Check the range: genuine, this file's, held by this thread, file
+    //    open and unfaulted (a closed file's status page is detached: its
+    //    word reads undefined, which fails the same test).
     const s = rangeState(range);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
+    if (s === undefined || s.key !== v.key || !s.live || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'writeRange');
     }
     const length = s.end - s.start;
@@ -224,7 +227,7 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
     else v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return receiptFor(s);
+    return s.receipt !== undefined ? (s.receipt as WriteReceipt) : receiptFor(s);
   }
 
   /**
