@@ -209,8 +209,11 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     // 1. Read the user's values: the data's length from its internal slots
     //    (no getter, no Proxy trap, no user code at all).
     let bytes = data as Uint8Array;
-    let dataLength: number;
-    if (typedArrayTag(data) !== 'Uint8Array' || (dataLength = byteLengthOf(data)) === 0) dataLength = byteLengthOf((bytes = toBytes(data, 'data')));
+    let dataLength = typedArrayTag(data) === 'Uint8Array' ? byteLengthOf(data) : 0;
+    if (dataLength === 0) {
+      bytes = toBytes(data, 'data');
+      dataLength = byteLengthOf(bytes);
+    }
     // 2. Check the range: genuine, this file's, held by this thread, file
     //    open and unfaulted (a closed file's status page is detached: its
     //    word reads undefined, which fails the same test).
