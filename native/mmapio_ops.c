@@ -310,15 +310,16 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
   return err;
 }
 
-/* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
- * when another thread resized this mapping first (follow it and retry). */
-static napi_value js_resize(napi_env env, napi_callback_info info) {
+/* The arguments of resize and resizeAsync: (key, newSize). Returns the
+ * mapping (one reference, for the caller to release) with the new size in
+ * *size, or NULL with an exception pending. */
+static rm_mapping *resize_args(napi_env env, napi_callback_info info, uint64_t *size) {
   napi_value argv[2];
-  uint64_t key, size;
+  uint64_t key;
   if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &key) ||
-      !rm_u64(env, argv[1], &size))
+      !rm_u64(env, argv[1], size))
     return NULL;
-  if (size == 0 || size > (uint64_t)INT64_MAX) {
+  if (*size == 0) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native resize: size must be at least 1");
     return NULL;
@@ -333,6 +334,15 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
     return NULL;
   }
+  return m;
+}
+
+/* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
+ * when another thread resized this mapping first (follow it and retry). */
+static napi_value js_resize(napi_env env, napi_callback_info info) {
+  uint64_t size;
+  rm_mapping *m = resize_args(env, info, &size);
+  if (m == NULL) return NULL;
   int moved = 0;
   double next = 0;
   const char *syscall = "ftruncate";
@@ -458,26 +468,9 @@ static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
 
 /* resizeAsync(key, newSize) -> Promise of what resize returns. */
 static napi_value js_resize_async(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint64_t key, size;
-  if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &key) ||
-      !rm_u64(env, argv[1], &size))
-    return NULL;
-  if (size == 0) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "native resize: size must be at least 1");
-    return NULL;
-  }
-  rm_mapping *m = rm_table_acquire(key);
-  if (m == NULL) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
-    return NULL;
-  }
-  if (m->access != RM_ACCESS_RW) {
-    rm_table_release(m);
-    napi_throw_error(env, "ERR_MMAP_INVALID_MODE", "resize of a private mapping");
-    return NULL;
-  }
+  uint64_t size;
+  rm_mapping *m = resize_args(env, info, &size);
+  if (m == NULL) return NULL;
   pool_job *j = calloc(1, sizeof *j);
   if (j == NULL) {
     rm_table_release(m);
