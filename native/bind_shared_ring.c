@@ -166,7 +166,14 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
     if (!get_path(env, argv[1], path, sizeof path)) return NULL;
     p = path;
   }
-  napi_get_value_int32(env, argv[2], &mode);
+  uint32_t bits = 0;
+  if (!rm_u32(env, argv[2], &bits)) return NULL;
+  if (bits > 07777) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native srCreate: mode must be 0 to 07777");
+    return NULL;
+  }
+  mode = (int32_t)bits;
   rm_fault_guard_ensure();
   rm_sring_mem mem;
   const char *syscall = "mmap";
@@ -221,7 +228,7 @@ static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
 
 static int role_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t role = 0;
-  rm_u32(env, v, &role);
+  if (!rm_u32(env, v, &role)) return 0;
   if (role != 1 && role != 2) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native shared ring: role must be 1 or 2");
@@ -259,7 +266,7 @@ static napi_value js_sr_peer(napi_env env, napi_callback_info info) {
 
 static int seq_index(napi_env env, napi_value v, uint32_t *index) {
   uint32_t i = 0;
-  rm_u32(env, v, &i);
+  if (!rm_u32(env, v, &i)) return 0;
   if (i != RM_SR_DATA_SEQ && i != RM_SR_SPACE_SEQ) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "native shared ring: not a futex word");
@@ -277,8 +284,7 @@ static napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   if (!rm_args(env, info, 4, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  napi_get_value_int32(env, argv[2], &expected);
-  rm_u32(env, argv[3], &timeout);
+  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
   if (timeout > 60000) timeout = 60000;
   napi_value v;
   napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout),
@@ -369,8 +375,7 @@ static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
   if (!rm_args(env, info, 4, argv)) return NULL;
   sr_handle *h = unwrap(env, argv[0]);
   if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  napi_get_value_int32(env, argv[2], &expected);
-  rm_u32(env, argv[3], &timeout);
+  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
   if (timeout > 60000) timeout = 60000;
   sr_async_wait *w = calloc(1, sizeof *w);
   if (w == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);

@@ -39,6 +39,19 @@ int rm_u32(napi_env env, napi_value v, uint32_t *out) {
   return 1;
 }
 
+int rm_i32(napi_env env, napi_value v, int32_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= -2147483648.0) ||
+      d > 2147483647.0 || d != (double)(int32_t)d) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "native call received a value that is not a whole number "
+                           "in [-2^31, 2^31)");
+    return 0;
+  }
+  *out = (int32_t)d;
+  return 1;
+}
+
 int rm_bool(napi_env env, napi_value v) {
   bool b = false;
   napi_get_value_bool(env, v, &b);

@@ -19,6 +19,9 @@ int rm_u64(napi_env env, napi_value v, uint64_t *out);
 /* A whole number in [0, 2^32). */
 int rm_u32(napi_env env, napi_value v, uint32_t *out);
 
+/* A whole number in [-2^31, 2^31): a futex word's expected value. */
+int rm_i32(napi_env env, napi_value v, int32_t *out);
+
 /* A boolean (anything else reads as false: flags default to off). */
 int rm_bool(napi_env env, napi_value v);
 
