@@ -25,12 +25,11 @@
 #define RM_STATUS_FAULTS_I32 0       /* int32: number of guarded faults */
 #define RM_STATUS_ALLOC_KIND_I32 1   /* int32: allocator kind (TypeScript's) */
 #define RM_STATUS_FAULT_OFFSET_F64 1 /* float64 at byte 8: first fault offset */
-#define RM_STATUS_ALLOC_NEXT_I64                                                         \
-  2 /* int64 at byte 16: concurrent allocator                                            \
-       (bytes; files over 4 GiB) */
-#define RM_STATUS_ALLOC_PAGES_I32                                                        \
-  6 /* int32 at byte 24: concurrent allocator                                            \
-       (4 KiB pages; files up to 4 GiB) */
+/* The allocator counters live at byte 256, away from the fault counter's
+ * cache line that every copy reads; bytes 512-2047 hold the allocator's
+ * per-thread batch slots (TypeScript only). */
+#define RM_STATUS_ALLOC_NEXT_I64 32  /* int64 at byte 256: bytes (files over 4 TiB) */
+#define RM_STATUS_ALLOC_PAGES_I32 66 /* int32 at byte 264: 4 KiB pages (up to 4 TiB) */
 #define RM_STATUS_BYTES 4096
 
 typedef struct rm_ticket {

@@ -33,7 +33,7 @@ const ANCHOR_WINDOW = 600;
 
 // Test files (substrings of names in .test-dist/, as for scripts/run-tests.mjs).
 const RANGES = ['ownership', 'api', 'errors', 'properties', 'forgery', 'concurrency', 'smoke', 'big-file', 'seed-examples'];
-const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors'];
+const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors', 'allocation-batches'];
 const FAULTS = ['faults'];
 
 /** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
@@ -176,17 +176,49 @@ const MUTANTS = [
     // stopped by the check before the add. Expected to survive (race-only).
     what: 'the concurrent allocator misses exhaustion by one page when racing (race-only path)',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (page >= totalPages || page < 0)\n                    return null;',
-    replace: 'if (page > totalPages || page < 0)\n                    return null;',
+    find: 'if (page >= totalPages || page < 0)\n                    return this.#leftover(want);',
+    replace: 'if (page > totalPages || page < 0)\n                    return this.#leftover(want);',
     tests: ALLOCATORS,
   },
   {
     id: 'conc-adds-after-end',
     what: 'the concurrent allocator keeps adding to its counter after exhaustion (the counter wraps)',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (seen >= totalPages || seen < 0)\n                return null;',
-    replace: 'if (false)\n                return null;',
+    find: 'if (seen >= totalPages || seen < 0)\n                return this.#leftover(want);',
+    replace: 'if (false)\n                return this.#leftover(want);',
     tests: ['adversarial', ...ALLOCATORS],
+  },
+  {
+    id: 'batch-leftover-lost',
+    what: 'what other threads left in their batches is never handed out once the counter is at the end',
+    file: 'ranges/allocation-batch.js',
+    find: 'static takeLeftover(status, want) {',
+    replace: 'static takeLeftover(status, want) { return -1;',
+    tests: ['allocation-batches', ...ALLOCATORS],
+  },
+  {
+    id: 'batch-remaining',
+    what: 'remaining does not count the pages that batches hold',
+    file: 'ranges/allocation-batch.js',
+    find: 'if (taken >= limit)\n                continue;',
+    replace: 'if (true)\n                continue;',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'batch-adopt',
+    what: 'a thread that claims a freed slot ignores the pages left in it',
+    file: 'ranges/allocation-batch.js',
+    find: 'this.#base = Atomics.load(status, slot + BASE);',
+    replace: 'this.#base = Atomics.load(status, slot + BASE); this.#limit = 0;',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'batch-double',
+    what: 'a leftover taken from a batch is not marked taken (handed out twice)',
+    file: 'ranges/allocation-batch.js',
+    find: 'if (Atomics.compareExchange(status, at, state, state + n) === state) {',
+    replace: 'if (Atomics.load(status, at) === state) {',
+    tests: ['allocation-batches'],
   },
   // --- transfers, receipts, shared handles
   {

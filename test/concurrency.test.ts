@@ -61,15 +61,21 @@ test(
       file.close();
 
       const owners: Owned[] = [];
+      let short = 0;
       for (const [seed, report] of reports.entries()) {
         assert.equal(report.readBackMismatch, -1, `worker ${seed} read back a byte it did not write`);
         for (const [s, e, requested] of report.ranges) {
           assert.equal(s % ALIGNMENT, 0, `range start ${s} is not aligned`);
-          // Rounded up to 4096, or clamped at the end of the file.
-          assert.equal(e, Math.min(s + alignUp(requested), size), `range [${s}, ${e}) for a request of ${requested}`);
+          // Rounded up to 4096, or clamped at the end of the file; never
+          // longer. Shorter in the middle of the file only from what was
+          // left in other threads' batches once the counter ran out (see
+          // ConcurrentAllocator): at most a few per batch slot.
+          assert.ok(e > s && e <= Math.min(s + alignUp(requested), size), `range [${s}, ${e}) for a request of ${requested}`);
+          if (e < Math.min(s + alignUp(requested), size)) short++;
           owners.push({ seed, start: s, end: e });
         }
       }
+      assert.ok(short <= 24, `${short} ranges shorter than asked in the middle of the file`);
       assert.ok(owners.length >= 2000, `only ${owners.length} ranges`);
       for (const [seed, report] of reports.entries()) assert.ok(report.ranges.length > 0, `worker ${seed} got no range`);
       const disk = readFileSync(t.path('alloc.bin'));

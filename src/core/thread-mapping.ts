@@ -44,6 +44,7 @@ export class ThreadMapping {
   readonly access: Access;
   /** True once this thread's attachment is closed. */
   closed = false;
+  #closeHooks: (() => void)[] | undefined;
   /** Shared status page: fault counter and allocator state. */
   readonly status: Int32Array;
   readonly statusI64: BigInt64Array;
@@ -317,10 +318,19 @@ export class ThreadMapping {
     }
   }
 
+  /** Runs `hook` when this thread closes the mapping (once; for state this thread holds in shared memory). */
+  onClose(hook: () => void): void {
+    if (this.#closeHooks === undefined) this.#closeHooks = [hook];
+    else this.#closeHooks.push(hook);
+  }
+
   /** Detaches this thread's views (they become zero-length) and drops the reference. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const hooks = this.#closeHooks;
+    this.#closeHooks = undefined;
+    if (hooks !== undefined) for (const hook of hooks) hook();
     this.first = EMPTY;
     this.firstLength = 0;
     this.#views.fill(undefined);

@@ -5,6 +5,7 @@ import type { AllocatorState } from './allocator-state.js';
 import { outOfRange } from '../errors.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/status-page.js';
+import { AllocationBatch, BATCH_MAX_WANT, EXHAUSTED } from './allocation-batch.js';
 
 /**
  * Hands out non-overlapping ranges of one file to every thread at once,
@@ -13,6 +14,19 @@ import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/st
  * native memory shared by all threads of the process (so it cannot be
  * forged or duplicated). Rounding and clamping as in
  * {@link SequentialAllocator}.
+ *
+ * When several threads allocate at once, a thread that sees another
+ * thread's allocations between its own takes small requests (up to 64 KiB)
+ * from a batch of up to 256 KiB it took from the counter in one step, so
+ * the counter's cache line stops moving between cores on every call.
+ * Ranges are then not handed out in file order across threads (they never
+ * were promised to be), and the counter ({@link nextPos}) runs ahead of what
+ * was handed out; {@link remaining} counts both. Once the counter reaches
+ * the end, every thread's `allocate` takes what other threads' batches
+ * still hold, so a file is still handed out whole as long as some thread
+ * keeps allocating; only then can a range be shorter than asked for in the
+ * middle of the file (what was left of a batch). A single thread allocating
+ * alone never batches: its ranges follow each other in file order.
  *
  * In a worker, get the same allocator from `MmapFile.fromShared(handle)`.
  *
@@ -41,8 +55,12 @@ export class ConcurrentAllocator {
   readonly #totalBig: bigint;
   /** The file size in 4 KiB pages, rounded up: also the largest step the counter may take. */
   readonly #totalPages: number;
-  /** True when the counter counts pages in an Int32 (files up to 4 GiB): no BigInt per allocation. */
+  /** True when the counter counts pages in an Int32 (files up to 4 TiB): no BigInt per allocation. */
   readonly #pageCounter: boolean;
+  /** This thread's batch slot, once it has seen other threads allocate (page counter only). */
+  #batch: AllocationBatch | null = null;
+  /** The page after this thread's last allocation from the counter (-1 before the first). */
+  #expected = -1;
 
   /** @internal Made by MmapFile.create / open / fromShared. */
   constructor(views: ThreadMapping) {
@@ -79,23 +97,30 @@ export class ConcurrentAllocator {
     // exhausted. Past the end, only threads already between their load and
     // their add can still add, one step each. For the Int32 page counter a
     // step by add is at most ADD_MAX_PAGES (larger requests claim their pages
-    // by compare-and-swap, never past the end); the BigInt byte counter of
-    // files over 4 TiB has 2^63 of room.
+    // by compare-and-swap, never past the end; a batch refill is at most
+    // BATCH_PAGES); the BigInt byte counter of files over 4 TiB has 2^63 of
+    // room.
     let want = Math.ceil(n / ALIGNMENT);
     if (want > totalPages) want = totalPages;
     let start: number;
     if (this.#pageCounter) {
       const status = v.status;
+      if (this.#batch !== null && want <= BATCH_MAX_WANT) {
+        const r = this.#fromBatch(this.#batch, want);
+        if (r !== undefined) return r;
+      }
       const seen = Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32);
-      if (seen >= totalPages || seen < 0) return null;
+      if (seen >= totalPages || seen < 0) return this.#leftover(want);
       let page: number;
       if (want <= ADD_MAX_PAGES) {
         page = Atomics.add(status, STATUS_ALLOC_NEXT_PAGES_I32, want);
-        if (page >= totalPages || page < 0) return null;
+        if (page >= totalPages || page < 0) return this.#leftover(want);
       } else {
         page = claimPages(status, seen, want, totalPages);
-        if (page < 0) return null;
+        if (page < 0) return this.#leftover(want);
       }
+      if (page !== this.#expected) this.#sawOthers();
+      this.#expected = page + want;
       start = page * ALIGNMENT;
     } else {
       const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
@@ -105,6 +130,36 @@ export class ConcurrentAllocator {
     }
     const bytes = want * ALIGNMENT;
     return mintRange(v.key, start, bytes >= total - start ? total : start + bytes);
+  }
+
+  /** From this thread's batch: a range, null when the file is handed out, undefined to go to the counter. */
+  #fromBatch(batch: AllocationBatch, want: number): AllocatedRange | null | undefined {
+    const page = batch.take(want);
+    if (page >= 0) return this.#mint(page, batch.taken);
+    return page === EXHAUSTED ? this.#leftover(want) : undefined;
+  }
+
+  /**
+   * The counter moved since this thread's last allocation (or this is its
+   * first): after the first, another thread is allocating and they share
+   * the counter's cache line. Take batches from now on (if a slot is free).
+   */
+  #sawOthers(): void {
+    if (this.#expected >= 0 && this.#batch === null) this.#batch = AllocationBatch.claim(this.#views, this.#totalPages);
+  }
+
+  /** A range of `pages` pages from `page`, cut at the end of the file. */
+  #mint(page: number, pages: number): AllocatedRange {
+    const total = this.#views.size;
+    const start = page * ALIGNMENT;
+    const bytes = pages * ALIGNMENT;
+    return mintRange(this.#views.key, start, bytes >= total - start ? total : start + bytes);
+  }
+
+  /** The counter is at the end: what other threads' batches still hold, up to `want` pages, or null. */
+  #leftover(want: number): AllocatedRange | null {
+    const got = AllocationBatch.takeLeftover(this.#views.status, want);
+    return got < 0 ? null : this.#mint(got, AllocationBatch.lastTaken);
   }
 
   /**
@@ -122,12 +177,20 @@ export class ConcurrentAllocator {
     for (let r = this.allocate(size); r !== null; r = this.allocate(size)) yield r;
   }
 
-  /** Bytes not yet allocated (a snapshot; other threads may be allocating). */
+  /**
+   * Bytes not yet handed out (a snapshot; other threads may be allocating):
+   * those past {@link nextPos} and those that threads took in batches
+   * (see the class notes) and have not handed out yet.
+   */
   get remaining(): number {
-    return this.totalSize - this.nextPos;
+    const pending = this.#pageCounter ? AllocationBatch.pendingBytes(this.#views.status, this.#views.size) : 0;
+    return this.totalSize - this.nextPos + pending;
   }
 
-  /** Where the next allocation starts (a snapshot). */
+  /**
+   * Where the shared counter stands (a snapshot): every byte before it has
+   * been handed out, or is held in a thread's batch (see {@link remaining}).
+   */
   get nextPos(): number {
     const v = this.#views;
     if (v.closed) throw v.closedError();
