@@ -1,12 +1,15 @@
 // Probe for issue 11 goal 5 (evidence for choosing the big-write route):
 // a 512 MiB file written in 12 MiB chunks by W = 2 and W = 12 workers
-// (chunk i to worker i % W), by four routes forced from the outside:
+// (chunk i to worker i % W), by five routes forced from the outside:
 //   pwrite    fs.writeSync on an fd of the same path (node:fs)
 //   copy      Uint8Array.set into the mapping (readSlice(0, size)): a fault per page
 //   populate  RawMmapFile.fill(chunk, 0) (MADV_POPULATE_WRITE + memset), then set:
 //             populate + copy plus one extra memset (no bare populate is public)
 //   auto      MmapFile.writeRange: the library's own choice (today: residentPages,
 //             then pwrite when mostly cold, populate + copy when mostly warm)
+//   mix       pwrite while no other worker is inside one, else copy into the
+//             mapping (faults take no inode lock): the best split of the two
+//             that a per-call choice can make
 // in two file states:
 //   cold      a new file each repetition, blocks reserved (RawMmapFile.create /
 //             MmapFile.create, fallocate), create timed
@@ -21,6 +24,7 @@
 // the route order in each round, one untimed warm-up round, and every
 // byte checked after every repetition.
 //   npm run build:ts && node bench/probes/big-write-routes.mjs [--reps=5] [--seed=N] [--dir=DIR] [--size-mib=512]
+//   (ROUTES=pwrite,mix WORKERS=2 in the environment: only those routes and worker counts)
 import { closeSync, fsyncSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +50,8 @@ const chunks = Math.ceil(size / chunkSize);
 const dir = benchDir(values.dir);
 const path = join(dir, 'big-write.bin');
 const workerScript = new URL('./big-write-worker.mjs', import.meta.url);
-const routes = ['pwrite', 'copy', 'populate', 'auto'];
+const routes = (process.env.ROUTES ?? 'pwrite,copy,populate,auto,mix').split(',');
+const WORKER_SET = (process.env.WORKERS ?? '2,12').split(',').map(Number);
 
 /** Every chunk holds (index + value) & 0xff in every byte. */
 function verify(value) {
@@ -81,6 +86,12 @@ async function once(pool, workers, route, state) {
     if (state === 'cold') RawMmapFile.create(path, size).close();
     jobs = Array.from({ length: workers }, () => ({ kind: 'pwrite', path }));
     close = () => {};
+  } else if (route === 'mix') {
+    const file = state === 'cold' ? RawMmapFile.create(path, size) : RawMmapFile.open(path);
+    const shared = file.share();
+    const busy = new SharedArrayBuffer(4);
+    jobs = Array.from({ length: workers }, () => ({ kind: 'mix', shared, path, busy }));
+    close = () => file.close();
   } else {
     const file = state === 'cold' ? RawMmapFile.create(path, size) : RawMmapFile.open(path);
     const shared = file.share();
@@ -103,7 +114,7 @@ const before = pageReporting();
 const rows = [];
 console.error(`big-write-routes: ${size / MiB} MiB in ${chunkSize / MiB} MiB chunks, reps ${reps}, order seed ${seed}, dir ${dir}`);
 try {
-  for (const workers of [2, 12]) {
+  for (const workers of WORKER_SET) {
     await withPool(workerScript, workers, async (pool) => {
       const mine = (w) => Array.from({ length: chunks }, (_, i) => i).filter((i) => i % workers === w);
       let value = 0;
