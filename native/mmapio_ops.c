@@ -5,6 +5,7 @@
 #include "file_ops.h"
 #include "mapping_table.h"
 #include "napi_args.h"
+#include "sync_ops.h"
 #include "sys_errors.h"
 #include "wait_ops.h"
 
@@ -46,6 +47,19 @@ static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_
   return m;
 }
 
+/* mlock faults every page in; pages past the end of a file that another
+ * process truncated cannot come in (ENOMEM, or EFAULT). That is the
+ * mapping's loss, recorded in the status page for the caller to report as
+ * ERR_MMAP_FAULT, not a lack of memory: undo the partial lock and report
+ * no error here. */
+static int lock_lost_pages(rm_mapping *m, uint8_t *addr, size_t len, int err) {
+  if ((err == ENOMEM || err == EFAULT) && rm_file_shrank(m)) {
+    (void)munlock(addr, len);
+    return 0;
+  }
+  return err;
+}
+
 /* memLock(key, offset, length, lock): mlock or munlock the pages of the span.
  * A low RLIMIT_MEMLOCK shows up as ENOMEM (or EPERM when the limit is 0 and
  * the process may not lock at all), with syscall 'mlock'. */
@@ -60,6 +74,7 @@ static napi_value js_mem_lock(napi_env env, napi_callback_info info) {
   if (m == NULL) return NULL;
   int err = 0;
   if (len > 0 && (lock ? mlock(addr, len) : munlock(addr, len)) != 0) err = errno;
+  if (lock) err = lock_lost_pages(m, addr, len, err);
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, lock ? "mlock" : "munlock", NULL);
   napi_value v;
@@ -390,14 +405,17 @@ static void job_execute(napi_env env, void *data) {
   if (j->kind == JOB_LOCK) {
     /* mlock faults every page in first: this is what can wait on the disk. */
     if (mlock(j->addr, j->len) != 0) {
-      j->err = errno;
+      j->err = lock_lost_pages(j->m, j->addr, j->len, errno);
       j->syscall = "mlock";
     }
     return;
   }
   if (madvise(j->addr, j->len, MADV_POPULATE_READ) == 0) return;
   if (errno != EINVAL) {
-    j->err = errno;
+    int err = errno;
+    /* As in rm_advise: a truncated file is the mapping's loss, recorded. */
+    if ((err == EFAULT || err == ENOMEM) && rm_file_shrank(j->m)) return;
+    j->err = err;
     j->syscall = "madvise";
     return;
   }

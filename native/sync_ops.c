@@ -35,7 +35,7 @@ static void page_span(rm_mapping *m, uint64_t offset, uint64_t length, uint8_t *
  * the mapping: the pages past its end are gone, whatever was acknowledged
  * there. Writes and syncs that go through the file descriptor would not
  * notice otherwise (pwrite even grows the file back, leaving a hole). */
-static int file_shrank(rm_mapping *m) {
+int rm_file_shrank(rm_mapping *m) {
   struct stat st;
   if (fstat(m->fd, &st) != 0 || (uint64_t)st.st_size >= m->size) return 0;
   rm_mapping_record_loss(m, (uint64_t)st.st_size);
@@ -105,15 +105,15 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
       *syscall = "fsync";
       return errno;
     }
-    file_shrank(m); /* reported by the caller from the status page */
+    rm_file_shrank(m); /* reported by the caller from the status page */
     return 0;
   }
   *syscall = "msync";
   return EINVAL;
 }
 
-int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
-              const char **syscall) {
+static int advise_span(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
+                       const char **syscall) {
   uint8_t *addr;
   size_t len;
   if (length == 0) return 0;
@@ -125,9 +125,22 @@ int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
   return 0;
 }
 
+int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
+              const char **syscall) {
+  int err = advise_span(m, offset, length, advice, syscall);
+  /* Populating pages past the end of a file that another process has
+   * truncated fails with EFAULT (those pages would raise SIGBUS). That is
+   * the mapping's loss, not a bad address of ours: it is recorded in the
+   * status page and reported by the caller as ERR_MMAP_FAULT. */
+  if ((err == EFAULT || err == ENOMEM) && rm_file_shrank(m)) return 0;
+  return err;
+}
+
+/* Before a large copy: EFAULT is returned as it is, so that the caller
+ * refuses the whole write before a byte of it lands. */
 int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
                       const char **syscall) {
-  return rm_advise(m, offset, length, MADV_POPULATE_WRITE, syscall);
+  return advise_span(m, offset, length, MADV_POPULATE_WRITE, syscall);
 }
 
 int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t *resident,
@@ -160,7 +173,7 @@ int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t len
   const uint8_t *p = data;
   /* Never let a pwrite grow a file that another process has truncated:
    * the write would land past a hole and look like success. */
-  if (file_shrank(m)) return 0;
+  if (rm_file_shrank(m)) return 0;
   /* On a file whose blocks were not all reserved at create (sparse, or
    * opened rather than created), reserve this span first: a full disk then
    * fails the whole call before a byte is written, instead of leaving the

@@ -18,6 +18,10 @@ typedef enum {
 int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
             const char **syscall);
 
+/* True (and recorded in the status page) if another process has made the
+ * file shorter than the mapping. */
+int rm_file_shrank(rm_mapping *m);
+
 int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
               const char **syscall);
 

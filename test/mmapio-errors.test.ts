@@ -408,6 +408,49 @@ test('ERR_MMAP_FAULT: another process truncates the file under rw and ro mapping
   }
 });
 
+test('ERR_MMAP_FAULT, not EFAULT or ENOMEM: touching or locking pages that a truncation took away, sync and async, in every mode; nothing left locked', async () => {
+  const t = tempDir();
+  const lockedKiB = (): number => Number(/VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? -1);
+  try {
+    const calls: [string, (m: MemoryMappedFile) => unknown][] = [
+      ['touchPages', (m) => m.touchPages()],
+      ['touchPagesRange', (m) => m.touchPagesRange(0, 4 * PAGE_BYTES)],
+      ['touchPagesAsync', (m) => m.touchPagesAsync()],
+      ['touchPagesRangeAsync', (m) => m.touchPagesRangeAsync(PAGE_BYTES, 3 * PAGE_BYTES)],
+      ['lock', (m) => m.lock(0, 4 * PAGE_BYTES)],
+      ['lockAll', (m) => m.lockAll()],
+      ['lockAsync', (m) => m.lockAsync(0, 4 * PAGE_BYTES)],
+      ['lockAllAsync', (m) => m.lockAllAsync()],
+    ];
+    for (const mode of ['rw', 'ro', 'cow'] as const) {
+      for (const [name, call] of calls) {
+        const p = t.path(`${mode}-${name}.bin`);
+        seedFile(p, 4 * PAGE_BYTES);
+        const m = openIn(mode, p);
+        const locked = lockedKiB();
+        // Another process (the same system call here) cuts the file to one page.
+        truncateSync(p, PAGE_BYTES);
+        let error: unknown;
+        try {
+          await call(m);
+        } catch (e) {
+          error = e;
+        }
+        assert.ok(error instanceof MmapError, `${mode} ${name}: ${String(error)}`);
+        assert.equal(error.code, 'ERR_MMAP_FAULT', `${mode} ${name}: ${error.message}`);
+        assert.match(error.message, /truncated to 4096 bytes/, `${mode} ${name}`);
+        assert.equal(lockedKiB(), locked, `${mode} ${name}: no page is left locked`);
+        // And from then on every checked call says so too.
+        assert.throws(() => m.readInto(0, new Uint8Array(1)), { code: 'ERR_MMAP_FAULT' });
+        m.close();
+      }
+    }
+    assert.equal(inspectNative().liveMappings, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('lock: a low RLIMIT_MEMLOCK gives ENOMEM, a zero one EPERM, with syscall mlock (child process without CAP_IPC_LOCK)', (ctx) => {
   const probe = spawnSync('unshare', ['--user', 'true']);
   if (probe.status !== 0) {

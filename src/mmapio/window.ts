@@ -437,6 +437,8 @@ export class MappedWindow {
     } catch (error) {
       throw fromNative(error, v.path);
     }
+    // A loss the native side found and recorded (the file was truncated).
+    this.#faultCheck(abs, n);
   }
 
   /**
@@ -499,12 +501,19 @@ export class MappedWindow {
   #touch(abs: number, length: number): void {
     const v = this.#core.views;
     if (length === 0) return;
+    let populated = false;
     try {
       native.advise(v.key, abs, length, MADV_POPULATE_READ);
-      return;
+      populated = true;
     } catch (error) {
       const e = fromNative(error, v.path) as MmapError;
       if (e.code !== EINVAL_CODE) throw e;
+    }
+    if (populated) {
+      // Pages another process truncated away are recorded, not thrown, by
+      // the native side: report them here as for a copy.
+      this.#faultCheck(abs, length);
+      return;
     }
     // Kernel older than 5.14: read one byte of every page.
     let sum = 0;
@@ -561,6 +570,9 @@ export class MappedWindow {
     } catch (error) {
       throw fromNative(error, v.path);
     }
+    // Pages lost to a truncation are recorded by the native side (and left
+    // unlocked), not thrown: report them as for a copy.
+    if (!this.#core.views.closed) this.#faultCheck(abs, length);
   }
 
   /** Unlocks pages locked by {@link lock} (`munlock`). */
@@ -590,6 +602,7 @@ export class MappedWindow {
     } catch (error) {
       throw fromNative(error, v.path);
     }
+    if (lock) this.#faultCheck(abs, length);
   }
 
   /**
