@@ -281,6 +281,43 @@ test(
   },
 );
 
+for (const state of ['cold', 'cached'] as const) {
+  test(
+    `RawMmapFile: 4 workers write large chunks into a ${state} file at once (the large-write routes chosen per call: pwrite and copy side by side), every byte right`,
+    WORKER_TEST,
+    async () => {
+      const t = tempDir();
+      try {
+        const quarter = 3 * 1024 * 1024 + 4096 * 7 + 11;
+        const size = 4 * quarter;
+        const raw = RawMmapFile.create(t.path('large.bin'), size);
+        if (state === 'cached') {
+          // Every page in the page cache: the copy route is open to one writer at a time.
+          raw.fill(0, size, 0xee);
+          raw.syncAll();
+        }
+        const chunks = [300_000, 1_048_576, 262_144, 700_001];
+        const workers = [0, 1, 2, 3].map((k) =>
+          start({ kind: 'raw', seed: k + 1, file: raw.share(), offset: k * quarter, length: quarter, chunks, asyncEvery: 1000 }),
+        );
+        await releaseTogether(workers);
+        const reports = await Promise.all(workers.map((w) => w.report<RawReport>()));
+        for (const r of reports) assert.equal(r.readBackMismatch, -1);
+        raw.syncAll();
+        raw.close();
+        const disk = readFileSync(t.path('large.bin'));
+        assert.equal(disk.length, size);
+        assertTiledAndWritten(
+          disk,
+          reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
+        );
+      } finally {
+        t.cleanup();
+      }
+    },
+  );
+}
+
 test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks (both write routes, sync and async)', WORKER_TEST, async () => {
   const t = tempDir();
   try {

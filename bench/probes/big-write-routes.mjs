@@ -86,6 +86,11 @@ async function once(pool, workers, route, state) {
     if (state === 'cold') RawMmapFile.create(path, size).close();
     jobs = Array.from({ length: workers }, () => ({ kind: 'pwrite', path }));
     close = () => {};
+  } else if (route === 'pwrite-mapped') {
+    // pwrite while this process keeps the file mapped (as the library does).
+    const file = state === 'cold' ? RawMmapFile.create(path, size) : RawMmapFile.open(path);
+    jobs = Array.from({ length: workers }, () => ({ kind: 'pwrite', path }));
+    close = () => file.close();
   } else if (route === 'mix') {
     const file = state === 'cold' ? RawMmapFile.create(path, size) : RawMmapFile.open(path);
     const shared = file.share();

@@ -8,7 +8,7 @@
  */
 import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
 import { Access, native, type SyncMode, type NativeAttachment } from '../native/binding.js';
-import { STATUS_FAULTS_I32 } from '../native/status-page.js';
+import { STATUS_FAULTS_I32, STATUS_LARGE_COPIES_I32, STATUS_LARGE_PWRITES_I32 } from '../native/status-page.js';
 import type { OpenRequest } from './mapped-file-base.js';
 
 /** Bytes covered by one view (1 GiB); files larger than that get several. */
@@ -176,13 +176,21 @@ export class ThreadMapping {
   }
 
   /**
-   * The route of a large write: pwrite for mostly cold pages (the kernel
-   * fills fresh page-cache pages straight from `data`: one pass over
-   * memory), populate + copy for warm ones (no pages to fill). Measured
-   * here, and kept per size rather than per contention: routing writes
-   * that race other writers through populate + copy (no inode lock, but a
-   * zero-fill pass and a page-table entry per page) made the headline 2-4x
-   * slower (npm run bench -- --quick --only=headline, 2 and 12 workers).
+   * The route of a large write, chosen per call from what the pages are and
+   * what other threads of the process are doing with this mapping (two
+   * counters in the status page):
+   * - mostly cold pages: `pwrite`. The kernel fills fresh page-cache pages
+   *   straight from `data`, about 2.5x cheaper per byte than faulting them
+   *   in through the mapping. `pwrite` holds the inode lock, so a second
+   *   writer waits; copying through the mapping meanwhile (faults take no
+   *   inode lock) was measured and is slower still at 2 and 12 workers: the
+   *   copier's page faults slow the `pwrite` down more than they add
+   *   (`node bench/probes/big-write-routes.mjs`, routes `mix` and `auto`).
+   * - mostly cached pages: populate + copy (no pages to fill) when no other
+   *   thread is inside a large write of this mapping; otherwise `pwrite`,
+   *   which on cached pages is a plain copy: many threads faulting pages
+   *   into one mapping slow each other down (populate + copy from 12
+   *   workers measured 0.6x of `pwrite`).
    */
   private writeLarge(offset: number, data: Uint8Array, length: number): void {
     const pages = Math.ceil(length / 4096);
@@ -192,17 +200,30 @@ export class ThreadMapping {
     } catch (error) {
       throw fromNative(error, this.path);
     }
-    if (resident * 2 < pages && this.access === Access.ReadWrite) {
-      try {
-        native.pwrite(this.key, offset, data);
-      } catch (error) {
-        throw fromNative(error, this.path);
+    const status = this.status;
+    let copy = this.access !== Access.ReadWrite;
+    if (!copy) {
+      const cold = resident * 2 < pages;
+      copy = !cold && Atomics.load(status, STATUS_LARGE_PWRITES_I32) === 0 && Atomics.compareExchange(status, STATUS_LARGE_COPIES_I32, 0, 1) === 0;
+      if (!copy) {
+        Atomics.add(status, STATUS_LARGE_PWRITES_I32, 1);
+        try {
+          native.pwrite(this.key, offset, data);
+        } catch (error) {
+          throw fromNative(error, this.path);
+        } finally {
+          Atomics.sub(status, STATUS_LARGE_PWRITES_I32, 1);
+        }
+        return;
       }
-      return;
     }
-    this.populate(offset, length);
-    if (offset + length <= this.firstLength) this.first.set(data, offset);
-    else this.writeSpanning(offset, data, length);
+    try {
+      this.populate(offset, length);
+      if (offset + length <= this.firstLength) this.first.set(data, offset);
+      else this.writeSpanning(offset, data, length);
+    } finally {
+      if (this.access === Access.ReadWrite) Atomics.sub(status, STATUS_LARGE_COPIES_I32, 1);
+    }
   }
 
   private writeSpanning(offset: number, data: Uint8Array, length: number): void {

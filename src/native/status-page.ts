@@ -33,6 +33,14 @@ export const STATUS_ALLOC_NEXT_PAGES_I32 = 66;
  * the native core never touches them.
  */
 export const STATUS_BATCH_FIRST_I32 = 128;
+/**
+ * Int32 indexes (byte 384, a line of their own): how many threads of this
+ * process are inside a large write of this mapping by `pwrite`, and by a
+ * copy into the mapping. They choose the route of the next large write
+ * (see ThreadMapping.writeLarge); the native core never touches them.
+ */
+export const STATUS_LARGE_PWRITES_I32 = 96;
+export const STATUS_LARGE_COPIES_I32 = 97;
 export const STATUS_BATCH_STRIDE_I32 = 32;
 export const STATUS_BATCH_SLOTS = 12;
 
