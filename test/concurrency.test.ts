@@ -34,6 +34,18 @@ function assertTiledAndWritten(disk: Uint8Array, owners: Owned[]): void {
   assert.equal(at, disk.length, `bytes from ${at} to the end belong to no range`);
 }
 
+/** Syncs and closes `raw`, then checks the file on disk: its size, and every byte of every worker's ranges (worker k wrote with seed k + 1). */
+function syncCloseAndCheck(raw: RawMmapFile, path: string, size: number, reports: RawReport[]): void {
+  raw.syncAll();
+  raw.close();
+  const disk = readFileSync(path);
+  assert.equal(disk.length, size);
+  assertTiledAndWritten(
+    disk,
+    reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
+  );
+}
+
 function start(job: ConcJob): TestWorker {
   return new TestWorker(concWorkerUrl, job);
 }
@@ -303,14 +315,7 @@ for (const state of ['cold', 'cached'] as const) {
         await releaseTogether(workers);
         const reports = await Promise.all(workers.map((w) => w.report<RawReport>()));
         for (const r of reports) assert.equal(r.readBackMismatch, -1);
-        raw.syncAll();
-        raw.close();
-        const disk = readFileSync(t.path('large.bin'));
-        assert.equal(disk.length, size);
-        assertTiledAndWritten(
-          disk,
-          reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
-        );
+        syncCloseAndCheck(raw, t.path('large.bin'), size, reports);
       } finally {
         t.cleanup();
       }
@@ -339,14 +344,7 @@ test('RawMmapFile shared with 2 workers writing disjoint halves in uneven chunks
     assert.equal(raw.readAt(0, seen), size);
     assert.equal(firstMismatch(seen, 0, 1, 0, half), -1);
     assert.equal(firstMismatch(seen, 0, 2, half, size), -1);
-    raw.syncAll();
-    raw.close();
-    const disk = readFileSync(t.path('raw.bin'));
-    assert.equal(disk.length, size);
-    assertTiledAndWritten(
-      disk,
-      reports.flatMap((r, k) => r.ranges.map(([s, e]) => ({ seed: k + 1, start: s, end: e }))),
-    );
+    syncCloseAndCheck(raw, t.path('raw.bin'), size, reports);
   } finally {
     t.cleanup();
   }
