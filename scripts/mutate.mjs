@@ -165,8 +165,8 @@ const MUTANTS = [
     id: 'conc-clamp',
     what: 'the concurrent allocator does not clamp the last range at the end of the file',
     file: 'ranges/concurrent-allocator.js',
-    find: 'bytes >= total - start ? total : start + bytes',
-    replace: 'start + bytes',
+    find: 'mintRange(v.key, start, bytes >= total - start ? total : start + bytes)',
+    replace: 'mintRange(v.key, start, start + bytes)',
     tests: ALLOCATORS,
   },
   {
