@@ -183,7 +183,12 @@ export class ConcurrentAllocator {
    * (see the class notes) and have not handed out yet.
    */
   get remaining(): number {
-    const pending = this.#pageCounter ? AllocationBatch.pendingBytes(this.#views.status, this.#views.size) : 0;
+    // Once this thread closed the file its status page is detached: without
+    // this check the slots' Atomics.load throws a bare TypeError instead of
+    // ERR_MMAP_CLOSED (which nextPos throws, but it is read after them).
+    const v = this.#views;
+    if (v.closed) throw v.closedError();
+    const pending = this.#pageCounter ? AllocationBatch.pendingBytes(v.status, v.size) : 0;
     return this.totalSize - this.nextPos + pending;
   }
 
