@@ -88,6 +88,54 @@ test('a thread that sees another allocate takes a batch; what it did not hand ou
   }
 });
 
+test('a null while another thread is between taking a batch from the counter and putting it in its slot is not final: that thread hands the batch out, and if it stops, remaining counts the rest and the next allocate takes it', () => {
+  // The window is a few instructions in a real thread; here the second
+  // allocator runs inside it, from the first Atomics.store of the batch
+  // refill (the slot's first page; the pages are off the counter by then).
+  const pages = 5000;
+  const size = pages * ALIGNMENT;
+  const { file, allocator: a } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
+  const other = MmapFile.fromShared(file.share());
+  const b = other.allocator;
+  const handed: Handed[] = [];
+  const take = (alloc: ConcurrentAllocator): AllocatedRange | null => {
+    const r = alloc.allocate(ALIGNMENT);
+    if (r !== null) handed.push({ start: r.start, end: r.end, asked: ALIGNMENT });
+    return r;
+  };
+  const store = Atomics.store;
+  try {
+    // a sees b allocate and claims a slot; its next call takes a batch.
+    take(a);
+    take(b);
+    take(a);
+    let bGotNull = false;
+    let armed = true;
+    (Atomics as { store: typeof Atomics.store }).store = ((array: Int32Array, index: number, value: number) => {
+      if (armed) {
+        armed = false;
+        while (take(b) !== null);
+        bGotNull = true;
+      }
+      return store(array, index, value);
+    }) as typeof Atomics.store;
+    const r = take(a);
+    (Atomics as { store: typeof Atomics.store }).store = store;
+    assert.ok(bGotNull, 'b ran to null inside the refill');
+    assert.equal(r?.start, 3 * ALIGNMENT, 'a hands out the first page of its batch after b got null');
+    assert.equal(b.remaining, 63 * ALIGNMENT, 'the rest of the batch is counted');
+    file.close(); // a stops with 63 pages in its batch
+    assert.equal(b.remaining, 63 * ALIGNMENT);
+    while (take(b) !== null);
+    assert.equal(b.remaining, 0);
+    assertTiles(handed, size);
+  } finally {
+    (Atomics as { store: typeof Atomics.store }).store = store;
+    file.close();
+    other.file.close();
+  }
+});
+
 test('a slot freed by a closed allocator is adopted by the next one that needs a slot, pages and all', () => {
   const size = 1000 * ALIGNMENT;
   const { file, allocator: main } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });

@@ -23,10 +23,14 @@ import { AllocationBatch, BATCH_MAX_WANT, EXHAUSTED } from './allocation-batch.j
  * were promised to be), and the counter ({@link nextPos}) runs ahead of what
  * was handed out; {@link remaining} counts both. Once the counter reaches
  * the end, every thread's `allocate` takes what other threads' batches
- * still hold, so a file is still handed out whole as long as some thread
- * keeps allocating; only then can a range be shorter than asked for in the
- * middle of the file (what was left of a batch). A single thread allocating
- * alone never batches: its ranges follow each other in file order.
+ * still hold (only then can a range be shorter than asked for in the
+ * middle of the file: what was left of a batch). So the file is handed out
+ * whole when every thread allocates until `null`, or one does after the
+ * others stopped: a batch taken from the counter just before the end
+ * reaches its slot a moment later, so a `null` while another thread is
+ * inside `allocate` is not final (docs/threads.md, "Batches"). A single
+ * thread allocating alone never batches: its ranges follow each other in
+ * file order.
  *
  * In a worker, get the same allocator from `MmapFile.fromShared(handle)`.
  *
