@@ -136,6 +136,56 @@ test('a null while another thread is between taking a batch from the counter and
   }
 });
 
+test('a batch whose pages reach past the end (another thread moved the counter between the look and the add) is cut at the end, and its last range is clamped to the file', () => {
+  // Alone, a batch never reaches the end (it takes at most 1/64 of what is
+  // left). Here the second allocator takes all but three pages from inside
+  // the refill, just before its Atomics.add.
+  const pages = 5000;
+  const size = pages * ALIGNMENT + 100;
+  const totalPages = pages + 1;
+  const { file, allocator: a } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
+  const other = MmapFile.fromShared(file.share());
+  const b = other.allocator;
+  const handed: Handed[] = [];
+  const take = (alloc: ConcurrentAllocator, asked: number): AllocatedRange | null => {
+    const r = alloc.allocate(asked);
+    if (r !== null) handed.push({ start: r.start, end: r.end, asked });
+    return r;
+  };
+  const add = Atomics.add;
+  try {
+    take(a, ALIGNMENT);
+    take(b, ALIGNMENT);
+    take(a, ALIGNMENT); // a claims a slot; its next call takes a batch
+    let armed = true;
+    (Atomics as { add: typeof Atomics.add }).add = ((array: Int32Array, index: number, value: number) => {
+      if (armed) {
+        armed = false;
+        // Over 1024 pages: claimed by compare-and-swap, not Atomics.add.
+        const r = take(b, (totalPages - 3 - 3) * ALIGNMENT);
+        assert.equal(r?.end, (totalPages - 3) * ALIGNMENT);
+      }
+      return add(array, index, value);
+    }) as typeof Atomics.add;
+    const first = take(a, ALIGNMENT);
+    (Atomics as { add: typeof Atomics.add }).add = add;
+    assert.equal(armed, false, 'the refill added to the counter');
+    assert.equal(first?.start, (totalPages - 3) * ALIGNMENT, 'the batch starts three pages before the end');
+    assert.equal(a.remaining, ALIGNMENT + 100, 'and holds only what the file has: a page and the short last one');
+    // Four pages asked, two (the last one short) left: the short last range.
+    const last = take(a, 4 * ALIGNMENT);
+    assert.deepEqual([last?.start, last?.end], [(totalPages - 2) * ALIGNMENT, size]);
+    assert.equal(take(a, ALIGNMENT), null);
+    assert.equal(take(b, ALIGNMENT), null);
+    assert.equal(a.remaining, 0);
+    assertTiles(handed, size);
+  } finally {
+    (Atomics as { add: typeof Atomics.add }).add = add;
+    file.close();
+    other.file.close();
+  }
+});
+
 test('a slot freed by a closed allocator is adopted by the next one that needs a slot, pages and all', () => {
   const size = 1000 * ALIGNMENT;
   const { file, allocator: main } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
