@@ -170,6 +170,15 @@ const MUTANTS = [
     tests: ALLOCATORS,
   },
   {
+    id: 'conc-clamp-batch',
+    what: 'a range from a batch or from leftovers is not clamped at the end of the file',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'bytes >= total - start ? total : start + bytes',
+    replace: 'start + bytes',
+    anchor: '#leftover(want) {',
+    tests: ['allocation-batches', ...ALLOCATORS],
+  },
+  {
     id: 'conc-exhausted',
     // The check after the add matters only when another thread exhausted the
     // file between this one's load and its add: one thread alone is always
@@ -218,6 +227,31 @@ const MUTANTS = [
     file: 'ranges/allocation-batch.js',
     find: 'if (Atomics.compareExchange(status, at, state, state + n) === state) {',
     replace: 'if (Atomics.load(status, at) === state) {',
+    tests: ['allocation-batches'],
+  },
+  // Races only real threads can show (the stress and owner-against-taker tests in allocation-batches).
+  {
+    id: 'batch-owner-store',
+    what: "a batch's owner takes its pages with a plain store, not a compare-and-swap (a taker's pages handed out again)",
+    file: 'ranges/allocation-batch.js',
+    find: 'if (Atomics.compareExchange(status, at, state, state + want) === state) {',
+    replace: 'if ((Atomics.store(status, at, state + want), true)) {',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'batch-leftover-store',
+    what: 'a taker of leftovers takes them with a plain store after its check (two takers get the same pages)',
+    file: 'ranges/allocation-batch.js',
+    find: 'if (Atomics.compareExchange(status, at, state, state + n) === state) {',
+    replace: 'if ((Atomics.store(status, at, state + n), true)) {',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'batch-claim-racy',
+    what: 'a slot is claimed by a load and a store, not a compare-and-swap (two owners refill one slot)',
+    file: 'ranges/allocation-batch.js',
+    find: 'if (Atomics.compareExchange(status, slot + OWNER, 0, 1) === 0) {',
+    replace: 'if (Atomics.load(status, slot + OWNER) === 0 && (Atomics.store(status, slot + OWNER, 1), true)) {',
     tests: ['allocation-batches'],
   },
   // --- transfers, receipts, shared handles

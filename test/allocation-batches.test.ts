@@ -11,16 +11,21 @@
 // Several allocator objects in one thread (one per fromShared) share the
 // counter just as threads do, which makes the interleavings deterministic;
 // a worker_threads test then checks every byte with real threads.
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { ALIGNMENT, MmapFile, type AllocatedRange, type ConcurrentAllocator } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
-import { TestWorker, WORKER_TEST } from './worker-helpers.js';
+import { TestWorker, WORKER_TEST, releaseTogether, terminateWorkers } from './worker-helpers.js';
+import { fillPattern, generator } from './fixtures/batch-stress-pattern.js';
+import type { StressReport, StressRound } from './fixtures/batch-stress-worker.js';
+import type { DuelJob, DuelReport } from './fixtures/batch-duel-worker.js';
 
 const t = tempDir('ranged-mmap-batches-');
 after(() => t.cleanup());
+// A test that times out must not leave its workers running.
+afterEach(terminateWorkers);
 let counter = 0;
 
 interface Handed {
@@ -79,6 +84,104 @@ test('a thread that sees another allocate takes a batch; what it did not hand ou
     assertTiles(handed, size);
     for (const r of handed) assert.equal(r.end - r.start, Math.ceil(r.asked / ALIGNMENT) * ALIGNMENT, 'one size: every range exactly as asked');
   } finally {
+    other.file.close();
+  }
+});
+
+test('a null while another thread is between taking a batch from the counter and putting it in its slot is not final: that thread hands the batch out, and if it stops, remaining counts the rest and the next allocate takes it', () => {
+  // The window is a few instructions in a real thread; here the second
+  // allocator runs inside it, from the first Atomics.store of the batch
+  // refill (the slot's first page; the pages are off the counter by then).
+  const pages = 5000;
+  const size = pages * ALIGNMENT;
+  const { file, allocator: a } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
+  const other = MmapFile.fromShared(file.share());
+  const b = other.allocator;
+  const handed: Handed[] = [];
+  const take = (alloc: ConcurrentAllocator): AllocatedRange | null => {
+    const r = alloc.allocate(ALIGNMENT);
+    if (r !== null) handed.push({ start: r.start, end: r.end, asked: ALIGNMENT });
+    return r;
+  };
+  const store = Atomics.store;
+  try {
+    // a sees b allocate and claims a slot; its next call takes a batch.
+    take(a);
+    take(b);
+    take(a);
+    let bGotNull = false;
+    let armed = true;
+    (Atomics as { store: typeof Atomics.store }).store = ((array: Int32Array, index: number, value: number) => {
+      if (armed) {
+        armed = false;
+        while (take(b) !== null);
+        bGotNull = true;
+      }
+      return store(array, index, value);
+    }) as typeof Atomics.store;
+    const r = take(a);
+    (Atomics as { store: typeof Atomics.store }).store = store;
+    assert.ok(bGotNull, 'b ran to null inside the refill');
+    assert.equal(r?.start, 3 * ALIGNMENT, 'a hands out the first page of its batch after b got null');
+    assert.equal(b.remaining, 63 * ALIGNMENT, 'the rest of the batch is counted');
+    file.close(); // a stops with 63 pages in its batch
+    assert.equal(b.remaining, 63 * ALIGNMENT);
+    while (take(b) !== null);
+    assert.equal(b.remaining, 0);
+    assertTiles(handed, size);
+  } finally {
+    (Atomics as { store: typeof Atomics.store }).store = store;
+    file.close();
+    other.file.close();
+  }
+});
+
+test('a batch whose pages reach past the end (another thread moved the counter between the look and the add) is cut at the end, and its last range is clamped to the file', () => {
+  // Alone, a batch never reaches the end (it takes at most 1/64 of what is
+  // left). Here the second allocator takes all but three pages from inside
+  // the refill, just before its Atomics.add.
+  const pages = 5000;
+  const size = pages * ALIGNMENT + 100;
+  const totalPages = pages + 1;
+  const { file, allocator: a } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
+  const other = MmapFile.fromShared(file.share());
+  const b = other.allocator;
+  const handed: Handed[] = [];
+  const take = (alloc: ConcurrentAllocator, asked: number): AllocatedRange | null => {
+    const r = alloc.allocate(asked);
+    if (r !== null) handed.push({ start: r.start, end: r.end, asked });
+    return r;
+  };
+  const add = Atomics.add;
+  try {
+    take(a, ALIGNMENT);
+    take(b, ALIGNMENT);
+    take(a, ALIGNMENT); // a claims a slot; its next call takes a batch
+    let armed = true;
+    (Atomics as { add: typeof Atomics.add }).add = ((array: Int32Array, index: number, value: number) => {
+      if (armed) {
+        armed = false;
+        // Over 1024 pages: claimed by compare-and-swap, not Atomics.add.
+        const r = take(b, (totalPages - 3 - 3) * ALIGNMENT);
+        assert.equal(r?.end, (totalPages - 3) * ALIGNMENT);
+      }
+      return add(array, index, value);
+    }) as typeof Atomics.add;
+    const first = take(a, ALIGNMENT);
+    (Atomics as { add: typeof Atomics.add }).add = add;
+    assert.equal(armed, false, 'the refill added to the counter');
+    assert.equal(first?.start, (totalPages - 3) * ALIGNMENT, 'the batch starts three pages before the end');
+    assert.equal(a.remaining, ALIGNMENT + 100, 'and holds only what the file has: a page and the short last one');
+    // Four pages asked, two (the last one short) left: the short last range.
+    const last = take(a, 4 * ALIGNMENT);
+    assert.deepEqual([last?.start, last?.end], [(totalPages - 2) * ALIGNMENT, size]);
+    assert.equal(take(a, ALIGNMENT), null);
+    assert.equal(take(b, ALIGNMENT), null);
+    assert.equal(a.remaining, 0);
+    assertTiles(handed, size);
+  } finally {
+    (Atomics as { add: typeof Atomics.add }).add = add;
+    file.close();
     other.file.close();
   }
 });
@@ -225,3 +328,210 @@ test(
 );
 
 const batchWorkerUrl = new URL('./fixtures/batch-worker.js', import.meta.url);
+const stressWorkerUrl = new URL('./fixtures/batch-stress-worker.js', import.meta.url);
+
+test(
+  "stress: 8 worker threads start together on one file, with mixed sizes (odd bytes, over 64 KiB, over 4 MiB), some quitting mid-batch, some opening more allocators and closing them (freed slots adopted); every round the ranges tile the file, no range is longer than asked, every byte is its writer's, remaining is exact and ends at 0",
+  WORKER_TEST,
+  async (ctx) => {
+    const WORKERS = 8;
+    // More rounds for a longer soak: STRESS_ROUNDS=1000 node scripts/run-tests.mjs allocation-batches
+    const ROUNDS = Number(process.env.STRESS_ROUNDS ?? 80);
+    const started = new SharedArrayBuffer(4);
+    const workers = Array.from({ length: WORKERS }, () => new TestWorker(stressWorkerUrl, started));
+    // What the rounds showed, over all of them: that batches held pages
+    // while workers ran (so they were used), and how often the main thread's
+    // drain found pages left by a worker that quit right at the end.
+    let heldSeen = 0;
+    let drainedByMain = 0;
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const random = generator(0x5eed + round);
+        // Over 4096 pages: the first batches take the full 64 pages; they
+        // shrink near the end, and the counter runs out during the round.
+        const size = (4200 + Math.floor(random() * 1000)) * ALIGNMENT + (round % 3 === 0 ? 0 : 1 + Math.floor(random() * (ALIGNMENT - 1)));
+        const path = t.path(`stress${round}.bin`);
+        const { file, allocator } = MmapFile.create(path, size, { allocator: 'concurrent', sparse: true });
+        const seeds = workers.map((_, w) => round * 16 + w + 1);
+        const mainSeed = round * 16 + 15;
+        // Four kinds of round (round % 4):
+        // 0: one worker's third request is for 1100 pages (over 4 MiB: the
+        //    compare-and-swap path of the counter);
+        // 2: no request over 40 pages;
+        // 1: once the counter has passed a point between 20% and 70% of the
+        //    file, one worker asks for the whole file: the counter jumps to
+        //    the end while the others hold full batches, so owners and
+        //    takers of leftovers then race on the slots;
+        // 3: the same jump, and most workers ask for one page at a time
+        //    and write only once they stop: they allocate back to back.
+        const kind = round % 4;
+        const huge = Math.floor(random() * WORKERS);
+        const jumpAt = kind === 1 || kind === 3 ? Math.floor(size * (0.2 + random() * 0.5)) : 0;
+        const jobs: StressRound[] = workers.map((_, w) => {
+          // Worker 0 always allocates until null; the rest pick a role.
+          const r = w === 0 ? 0 : random();
+          const role = r < 0.35 ? 'drain' : r < 0.7 ? 'quit' : 'reopen';
+          const m = random();
+          const mix = m < (kind === 3 ? 0.15 : 0.5) ? 'mixed' : m < (kind === 3 ? 0.9 : 0.75) ? 'small' : 'large';
+          const burst = kind === 3 ? Number.MAX_SAFE_INTEGER : [1, 4, 16][Math.floor(random() * 3)]!;
+          return {
+            file: file.share(),
+            seed: seeds[w]!,
+            role,
+            stopAfter: 1 + Math.floor(random() * (kind === 3 ? 1000 : 250)),
+            sizes: (round << 8) | w,
+            mix,
+            hugeAt: w === huge && kind === 0 ? 3 : 0,
+            jumpAt: w === huge ? jumpAt : 0,
+            burst,
+            startWhen: (round + 1) * WORKERS,
+          };
+        });
+        for (const [w, worker] of workers.entries()) worker.post(jobs[w]);
+        await releaseTogether(workers);
+        const reports = await Promise.all(workers.map((w) => w.next<StressReport>()));
+
+        const owned: { start: number; end: number; asked: number; seed: number }[] = [];
+        for (const [w, report] of reports.entries()) {
+          if (jobs[w]!.role !== 'quit') assert.ok(report.gotNull, `round ${round}: worker ${w} (${jobs[w]!.role}) did not get null`);
+          heldSeen = Math.max(heldSeen, report.heldSeen);
+          const rs = report.ranges;
+          for (let i = 0; i < rs.length; i += 3) owned.push({ start: rs[i]!, end: rs[i + 1]!, asked: rs[i + 2]!, seed: seeds[w]! });
+        }
+        for (const r of owned) {
+          const asked = Math.ceil(r.asked / ALIGNMENT) * ALIGNMENT;
+          assert.ok(r.start % ALIGNMENT === 0 && r.start < r.end && r.end <= size, `round ${round}: bad range [${r.start}, ${r.end})`);
+          assert.ok(r.end - r.start <= asked, `round ${round}: [${r.start}, ${r.end}) is longer than the ${asked} bytes asked`);
+        }
+        // Everyone is quiet: remaining is exactly what was not handed out.
+        const handed = owned.reduce((n, r) => n + r.end - r.start, 0);
+        const left = allocator.remaining;
+        assert.equal(left, size - handed, `round ${round}: remaining is not the bytes never handed out`);
+        // Every worker that did not quit allocated until null. Pages can be
+        // left only by a quitter whose last allocation came when the
+        // counter was already at the end: its batch refill may have landed
+        // just before the end and been filled in after another thread
+        // found every slot empty and got null (docs/threads.md, "Batches").
+        if (!reports.some((r) => r.quitNearEnd)) assert.equal(left, 0, `round ${round}: ${left} bytes left after every worker got null or quit before the end`);
+        for (let r = allocator.allocate(ALIGNMENT); r !== null; r = allocator.allocate(ALIGNMENT)) {
+          file.writeRange(r, fillPattern(new Uint8Array(r.length), mainSeed));
+          owned.push({ start: r.start, end: r.end, asked: ALIGNMENT, seed: mainSeed });
+          drainedByMain += r.length;
+        }
+        assert.equal(allocator.remaining, 0);
+        assert.equal(allocator.nextPos, size);
+        assert.equal(allocator.allocate(1), null);
+        assertTiles(owned, size);
+        file.close();
+        const disk = readFileSync(path);
+        assert.equal(disk.length, size);
+        // Ranges start on page boundaries, where every writer's pattern
+        // starts over; it repeats every 256 bytes, so one MiB of it is
+        // compared piece by piece.
+        const patterns = new Map<number, Uint8Array>();
+        for (const r of owned) {
+          const p = patterns.get(r.seed) ?? fillPattern(new Uint8Array(1 << 20), r.seed);
+          patterns.set(r.seed, p);
+          for (let at = r.start; at < r.end; at += p.length) {
+            const piece = disk.subarray(at, Math.min(at + p.length, r.end));
+            if (!piece.equals(p.subarray(0, piece.length))) {
+              const bad: number = at + piece.findIndex((b, i) => b !== p[i]);
+              assert.fail(`round ${round}: byte ${bad} of [${r.start}, ${r.end}) (writer ${r.seed}) is ${disk[bad]}`);
+            }
+          }
+        }
+        rmSync(path);
+      }
+      assert.ok(heldSeen > 0, 'no worker ever saw pages held in batches: the test did not exercise them');
+      ctx.diagnostic(`batches held up to ${heldSeen} bytes at once; the main thread drained ${drainedByMain} bytes after the workers`);
+    } finally {
+      for (const w of workers) w.post('exit');
+    }
+    const codes = await Promise.all(workers.map((w) => w.exited));
+    assert.deepEqual(
+      codes,
+      workers.map(() => 0),
+    );
+  },
+);
+
+const duelWorkerUrl = new URL('./fixtures/batch-duel-worker.js', import.meta.url);
+
+test(
+  "owner against taker: after the counter jumped to the end, a batch's owner and another thread (without a batch of its own) take one page at a time from the same slot, both at once, many times over: no page is handed out twice or lost",
+  WORKER_TEST,
+  async (ctx) => {
+    const DUELS = 150;
+    // Over 4096 pages, so that the owner's batch is a full 64 pages.
+    const pages = 4200;
+    const size = pages * ALIGNMENT;
+    const started = new SharedArrayBuffer(4);
+    const owner = new TestWorker(duelWorkerUrl, started);
+    const taker = new TestWorker(duelWorkerUrl, started);
+    let ownerRaced = 0;
+    let takerRaced = 0;
+    try {
+      for (let duel = 0; duel < DUELS; duel++) {
+        const path = t.path(`duel${duel}.bin`);
+        const { file, allocator } = MmapFile.create(path, size, { allocator: 'concurrent', sparse: true });
+        const seeds = { owner: (duel * 4 + 1) & 0xff, taker: (duel * 4 + 2) & 0xff, main: (duel * 4 + 3) & 0xff };
+        const startWhen = (duel + 1) * 2;
+        owner.post({ file: file.share(), seed: seeds.owner, role: 'owner', startWhen } satisfies DuelJob);
+        taker.post({ file: file.share(), seed: seeds.taker, role: 'taker', startWhen } satisfies DuelJob);
+        // Page 0 to the owner, 1 to this thread, 2 to the owner (which
+        // claims a slot: the counter moved), then its batch: pages 3 to 66,
+        // 3 handed out at once.
+        assert.equal(await owner.next<string>(), 'one');
+        const mine = allocator.allocate(ALIGNMENT)!;
+        assert.equal(mine.start, ALIGNMENT);
+        file.writeRange(mine, fillPattern(new Uint8Array(ALIGNMENT), seeds.main));
+        owner.post('again');
+        assert.equal(await owner.next<string>(), 'armed');
+        assert.equal(await taker.next<string>(), 'armed');
+        // The rest of the file in one request: the counter is at the end,
+        // the owner's batch still holds pages 4 to 66. Left unwritten
+        // (zeros) to keep each duel cheap.
+        const rest = allocator.allocate(size)!;
+        assert.equal(rest.start, 67 * ALIGNMENT, "the owner's batch took 64 pages");
+        assert.equal(rest.end, size);
+        assert.equal(allocator.remaining, 63 * ALIGNMENT);
+        owner.post('go');
+        taker.post('go');
+        const [o, k] = await Promise.all([owner.next<DuelReport>(), taker.next<DuelReport>()]);
+        assert.equal(o.setup, 3);
+        ownerRaced += o.ranges.length / 2 - o.setup;
+        takerRaced += k.ranges.length / 2;
+        const owned: Handed[] = [
+          { start: mine.start, end: mine.end, asked: ALIGNMENT },
+          { start: rest.start, end: rest.end, asked: size },
+        ];
+        const written: [number, number, number][] = [[mine.start, mine.end, seeds.main]];
+        for (const [report, seed] of [
+          [o, seeds.owner],
+          [k, seeds.taker],
+        ] as const) {
+          for (let i = 0; i < report.ranges.length; i += 2) {
+            owned.push({ start: report.ranges[i]!, end: report.ranges[i + 1]!, asked: ALIGNMENT });
+            written.push([report.ranges[i]!, report.ranges[i + 1]!, seed]);
+          }
+        }
+        assertTiles(owned, size);
+        assert.equal(allocator.remaining, 0);
+        file.close();
+        const disk = readFileSync(path);
+        for (const [start, end, seed] of written) {
+          const want = fillPattern(new Uint8Array(end - start), seed);
+          assert.ok(disk.subarray(start, end).equals(want), `duel ${duel}: [${start}, ${end}) is not writer ${seed}'s`);
+        }
+        rmSync(path);
+      }
+      ctx.diagnostic(`in the races the owner took ${ownerRaced} pages, the other thread ${takerRaced}`);
+      // Both sides took pages in the race (over all duels), or it raced nothing.
+      assert.ok(ownerRaced > 0 && takerRaced > 0, `owner took ${ownerRaced} pages in the races, the taker ${takerRaced}`);
+    } finally {
+      owner.post('exit');
+      taker.post('exit');
+    }
+    assert.deepEqual(await Promise.all([owner.exited, taker.exited]), [0, 0]);
+  },
+);

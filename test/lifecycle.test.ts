@@ -63,6 +63,9 @@ for (const allocatorKind of ['sequential', 'concurrent'] as const) {
         share: () => file.share(),
         receiveRange: () => file.receiveRange(transfer),
         allocate: () => allocator.allocate(1),
+        // The concurrent allocator's position is shared state read from the
+        // mapping (the sequential one keeps it in the allocator object).
+        ...(allocatorKind === 'concurrent' ? { remaining: () => allocator.remaining, nextPos: () => allocator.nextPos } : {}),
         // The file is closed in every thread: there is no one to hand the range to.
         transfer: () => kept.transfer(),
       });

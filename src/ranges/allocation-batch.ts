@@ -33,6 +33,13 @@
  * that reads an empty STATE takes nothing from that slot. The owner never
  * refills a batch that still holds pages, so a STATE a taker saw with pages
  * in it cannot come back with another BASE.
+ *
+ * What this does not give: a taker that finds every slot empty returns
+ * null while an owner may be between its add (which landed before the end)
+ * and its STATE store. Those pages are not lost (the owner hands them out;
+ * if it stops, they wait in its slot for the next caller, and `remaining`
+ * counts them), but that null is not final. Waiting for the owner would
+ * make `allocate` block on another thread, so it does not.
  */
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { ALIGNMENT } from './alignment.js';

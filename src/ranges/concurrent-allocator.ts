@@ -23,10 +23,14 @@ import { AllocationBatch, BATCH_MAX_WANT, EXHAUSTED } from './allocation-batch.j
  * were promised to be), and the counter ({@link nextPos}) runs ahead of what
  * was handed out; {@link remaining} counts both. Once the counter reaches
  * the end, every thread's `allocate` takes what other threads' batches
- * still hold, so a file is still handed out whole as long as some thread
- * keeps allocating; only then can a range be shorter than asked for in the
- * middle of the file (what was left of a batch). A single thread allocating
- * alone never batches: its ranges follow each other in file order.
+ * still hold (only then can a range be shorter than asked for in the
+ * middle of the file: what was left of a batch). So the file is handed out
+ * whole when every thread allocates until `null`, or one does after the
+ * others stopped: a batch taken from the counter just before the end
+ * reaches its slot a moment later, so a `null` while another thread is
+ * inside `allocate` is not final (docs/threads.md, "Batches"). A single
+ * thread allocating alone never batches: its ranges follow each other in
+ * file order.
  *
  * In a worker, get the same allocator from `MmapFile.fromShared(handle)`.
  *
@@ -183,7 +187,12 @@ export class ConcurrentAllocator {
    * (see the class notes) and have not handed out yet.
    */
   get remaining(): number {
-    const pending = this.#pageCounter ? AllocationBatch.pendingBytes(this.#views.status, this.#views.size) : 0;
+    // Once this thread closed the file its status page is detached: without
+    // this check the slots' Atomics.load throws a bare TypeError instead of
+    // ERR_MMAP_CLOSED (which nextPos throws, but it is read after them).
+    const v = this.#views;
+    if (v.closed) throw v.closedError();
+    const pending = this.#pageCounter ? AllocationBatch.pendingBytes(v.status, v.size) : 0;
     return this.totalSize - this.nextPos + pending;
   }
 
