@@ -250,8 +250,8 @@ const MUTANTS = [
     id: 'batch-claim-racy',
     what: 'a slot is claimed by a load and a store, not a compare-and-swap (two owners refill one slot)',
     file: 'ranges/allocation-batch.js',
-    find: 'if (Atomics.compareExchange(status, slot + OWNER, 0, 1) === 0) {',
-    replace: 'if (Atomics.load(status, slot + OWNER) === 0 && (Atomics.store(status, slot + OWNER, 1), true)) {',
+    find: 'Atomics.compareExchange(status, slot + OWNER, 0, 1) === 0) {',
+    replace: '(Atomics.store(status, slot + OWNER, 1), true)) {',
     tests: ['allocation-batches'],
   },
   // --- transfers, receipts, shared handles

@@ -93,7 +93,8 @@ export class AllocationBatch {
     const status = views.status;
     for (let i = 0; i < STATUS_BATCH_SLOTS; i++) {
       const slot = STATUS_BATCH_FIRST_I32 + i * STATUS_BATCH_STRIDE_I32;
-      if (Atomics.compareExchange(status, slot + OWNER, 0, 1) === 0) {
+      // A load first: a failed compare-and-swap would take the owner's cache line away from it.
+      if (Atomics.load(status, slot + OWNER) === 0 && Atomics.compareExchange(status, slot + OWNER, 0, 1) === 0) {
         views.onClose(() => Atomics.store(status, slot + OWNER, 0));
         return new AllocationBatch(status, slot, totalPages);
       }

@@ -52,6 +52,8 @@ const PAGE_COUNTER_MAX_PAGES = 2 ** 30;
  * 2^31 with up to a million threads racing at the moment of exhaustion.
  */
 const ADD_MAX_PAGES = 1024;
+/** After finding no free batch slot, a thread looks again after this many contended allocations. */
+const CLAIM_RETRY_AFTER = 4096;
 
 export class ConcurrentAllocator {
   readonly #views: ThreadMapping;
@@ -65,6 +67,8 @@ export class ConcurrentAllocator {
   #batch: AllocationBatch | null = null;
   /** The page after this thread's last allocation from the counter (-1 before the first). */
   #expected = -1;
+  /** Contended allocations to make before looking for a free batch slot again (after none was free). */
+  #claimWait = 0;
 
   /** @internal Made by MmapFile.create / open / fromShared. */
   constructor(views: ThreadMapping) {
@@ -149,7 +153,15 @@ export class ConcurrentAllocator {
    * the counter's cache line. Take batches from now on (if a slot is free).
    */
   #sawOthers(): void {
-    if (this.#expected >= 0 && this.#batch === null) this.#batch = AllocationBatch.claim(this.#views, this.#totalPages);
+    if (this.#expected < 0 || this.#batch !== null) return;
+    // With every slot held (more than 12 threads allocating), look again
+    // only now and then: each look touches the owners' cache lines.
+    if (this.#claimWait > 0) {
+      this.#claimWait--;
+      return;
+    }
+    this.#batch = AllocationBatch.claim(this.#views, this.#totalPages);
+    if (this.#batch === null) this.#claimWait = CLAIM_RETRY_AFTER;
   }
 
   /** A range of `pages` pages from `page`, cut at the end of the file. */
