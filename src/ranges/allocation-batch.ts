@@ -4,8 +4,9 @@
  * Why: every allocation is one atomic add on one shared counter. When two
  * threads allocate at once, that counter's cache line moves between the
  * cores on every call, and two threads together allocate more slowly than
- * one alone (measured on a 2-core VM: 46 M plain `Atomics.add` a second
- * from one thread, 46 M from two together). A thread that has seen another
+ * one alone (on a 2-core VM, a bare `Atomics.add` loop on one shared word:
+ * 116 M adds a second from one thread, 46 M from two together;
+ * `node bench/probes/alloc-rate.mjs`). A thread that has seen another
  * thread's allocations therefore takes up to {@link BATCH_PAGES} pages from
  * the counter in one step and hands small requests out of them.
  *
