@@ -47,17 +47,13 @@ static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_
   return m;
 }
 
-/* mlock faults every page in; pages past the end of a file that another
- * process truncated cannot come in (ENOMEM, or EFAULT). That is the
- * mapping's loss, recorded in the status page for the caller to report as
- * ERR_MMAP_FAULT, not a lack of memory: undo the partial lock and report
- * no error here. */
+/* mlock faults every page in; a truncation that took pages away (see
+ * rm_lost_to_truncation) is recorded, not reported here: undo the partial
+ * lock and return no error. */
 static int lock_lost_pages(rm_mapping *m, uint8_t *addr, size_t len, int err) {
-  if ((err == ENOMEM || err == EFAULT) && rm_file_shrank(m)) {
-    (void)munlock(addr, len);
-    return 0;
-  }
-  return err;
+  if (!rm_lost_to_truncation(m, err)) return err;
+  (void)munlock(addr, len);
+  return 0;
 }
 
 /* memLock(key, offset, length, lock): mlock or munlock the pages of the span.
@@ -413,8 +409,7 @@ static void job_execute(napi_env env, void *data) {
   if (madvise(j->addr, j->len, MADV_POPULATE_READ) == 0) return;
   if (errno != EINVAL) {
     int err = errno;
-    /* As in rm_advise: a truncated file is the mapping's loss, recorded. */
-    if ((err == EFAULT || err == ENOMEM) && rm_file_shrank(j->m)) return;
+    if (rm_lost_to_truncation(j->m, err)) return; /* recorded */
     j->err = err;
     j->syscall = "madvise";
     return;

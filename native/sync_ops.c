@@ -125,15 +125,14 @@ static int advise_span(rm_mapping *m, uint64_t offset, uint64_t length, int advi
   return 0;
 }
 
+int rm_lost_to_truncation(rm_mapping *m, int err) {
+  return (err == EFAULT || err == ENOMEM) && rm_file_shrank(m);
+}
+
 int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
               const char **syscall) {
   int err = advise_span(m, offset, length, advice, syscall);
-  /* Populating pages past the end of a file that another process has
-   * truncated fails with EFAULT (those pages would raise SIGBUS). That is
-   * the mapping's loss, not a bad address of ours: it is recorded in the
-   * status page and reported by the caller as ERR_MMAP_FAULT. */
-  if ((err == EFAULT || err == ENOMEM) && rm_file_shrank(m)) return 0;
-  return err;
+  return rm_lost_to_truncation(m, err) ? 0 : err;
 }
 
 /* Before a large copy: EFAULT is returned as it is, so that the caller

@@ -22,6 +22,14 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
  * file shorter than the mapping. */
 int rm_file_shrank(rm_mapping *m);
 
+/* Bringing pages in (madvise MADV_POPULATE_*, mlock) past the end of a file
+ * that another process has truncated fails with EFAULT or ENOMEM: those
+ * pages would raise SIGBUS. That is the mapping's loss, not a bad address
+ * or a lack of memory. Returns 1 (and records the loss in the status page,
+ * for the caller to report as ERR_MMAP_FAULT) when `err` is such a failure
+ * and the file is now shorter than the mapping. */
+int rm_lost_to_truncation(rm_mapping *m, int err);
+
 int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
               const char **syscall);
 
