@@ -355,6 +355,16 @@ export class MemoryMappedFile extends MappedFileBase {
     return this.length;
   }
 
+  /** The checks resize and resizeAsync share: the size read first, then a live, read-write, non-empty target. */
+  #resizeTo(newSize: number | bigint, what: string): number {
+    const n = toOffset(newSize, 'newSize');
+    const core = this.#core;
+    core.live();
+    if (core.mode !== 'rw') throw core.modeError(what);
+    if (n === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `cannot resize '${this.path}' to 0 bytes: an empty file cannot be mapped`, this.path);
+    return n;
+  }
+
   /**
    * Changes the file's size to `newSize` bytes (`'rw'` only) without
    * blocking anyone and without unmapping memory any view can reach:
@@ -377,11 +387,8 @@ export class MemoryMappedFile extends MappedFileBase {
    * @throws ERR_MMAP_INVALID_MODE on `'ro'`/`'cow'`, ERR_MMAP_EMPTY_FILE for 0, ERR_MMAP_CLOSED, system errors (`ftruncate`, `fallocate`, `mmap`)
    */
   resize(newSize: number | bigint): void {
-    const n = toOffset(newSize, 'newSize');
+    const n = this.#resizeTo(newSize, 'resize');
     const core = this.#core;
-    core.live();
-    if (core.mode !== 'rw') throw core.modeError('resize');
-    if (n === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `cannot resize '${this.path}' to 0 bytes: an empty file cannot be mapped`, this.path);
     for (;;) {
       const v = core.views;
       if (v.size === n) return;
@@ -408,11 +415,8 @@ export class MemoryMappedFile extends MappedFileBase {
    * @throws ERR_MMAP_INVALID_MODE on `'ro'`/`'cow'`, ERR_MMAP_EMPTY_FILE for 0, ERR_MMAP_CLOSED, system errors (`ftruncate`, `fallocate`, `mmap`)
    */
   async resizeAsync(newSize: number | bigint): Promise<void> {
-    const n = toOffset(newSize, 'newSize');
+    const n = this.#resizeTo(newSize, 'resizeAsync');
     const core = this.#core;
-    core.live();
-    if (core.mode !== 'rw') throw core.modeError('resizeAsync');
-    if (n === 0) throw misuse('ERR_MMAP_EMPTY_FILE', `cannot resize '${this.path}' to 0 bytes: an empty file cannot be mapped`, this.path);
     for (;;) {
       const v = core.views;
       if (v.size === n) return;
