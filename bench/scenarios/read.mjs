@@ -14,10 +14,11 @@
 //    into a 1 MiB buffer. Both XOR one 32-bit word per 64-byte line.
 // Each word of the file holds its own index, so both checksums are known
 // in advance and every repetition is checked against them.
-import { openSync, closeSync, readSync, writeSync } from 'node:fs';
+import { openSync, closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawMmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
+import { LINE_WORDS, wholeFileChecksum, writeIndexFile } from '../lib/index-file.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { prng } from '../lib/random.mjs';
 import { comparison } from '../lib/stats.mjs';
@@ -26,7 +27,6 @@ import { warmSize } from '../lib/warm.mjs';
 const MiB = 1024 * 1024;
 const PAGE = 4096;
 const STEP = MiB;
-const LINE_WORDS = 16;
 
 export async function read({ dir, quick, reps, log }) {
   const size = (quick ? 128 : 1024) * MiB;
@@ -44,8 +44,7 @@ export async function read({ dir, quick, reps, log }) {
     offsets[i] = page * PAGE;
     for (let w = 0; w < PAGE / 4; w += LINE_WORDS) expectedRandom ^= page * (PAGE / 4) + w;
   }
-  let expectedScan = 0;
-  for (let w = 0; w < size / 4; w += LINE_WORDS) expectedScan ^= w;
+  const expectedScan = wholeFileChecksum(size);
 
   const results = [];
   try {
@@ -198,17 +197,4 @@ function entries(variant, { times, verified, order, reported }) {
   return ['fs.readSync', 'bare mapping']
     .filter((peer) => peer in times)
     .map((peer) => comparison({ scenario: 'read', variant, workers: 1, subject: 'ranged-mmap', peer, times, verified, order, reported, unit: 'ms' }));
-}
-
-/** A file whose every 32-bit little-endian word holds its own index. */
-function writeIndexFile(path, size) {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.allocUnsafe(16 * MiB);
-  const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length / 4);
-  for (let o = 0; o < size; o += chunk.length) {
-    const base = o / 4;
-    for (let i = 0; i < words.length; i++) words[i] = base + i;
-    writeSync(fd, chunk, 0, chunk.length, o);
-  }
-  closeSync(fd);
 }

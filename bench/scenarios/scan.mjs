@@ -5,29 +5,17 @@
 // own index, so the checksum is known in advance and every repetition is
 // checked against it. The file is read once before timing (warm).
 // speedup = readSync time / chunks time (target >= 1.5).
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryMappedFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
+import { LINE_WORDS, wholeFileChecksum, writeIndexFile } from '../lib/index-file.mjs';
 import { removeAndSync } from '../lib/files.mjs';
 import { comparison } from '../lib/stats.mjs';
 import { warmSize } from '../lib/warm.mjs';
 
 const MiB = 1024 * 1024;
 const STEP = MiB;
-const LINE_WORDS = 16;
-
-function writeIndexFile(path, size) {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.allocUnsafe(16 * MiB);
-  const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length / 4);
-  for (let o = 0; o < size; o += chunk.length) {
-    const base = o / 4;
-    for (let i = 0; i < words.length; i++) words[i] = base + i;
-    writeSync(fd, chunk, 0, chunk.length, o);
-  }
-  closeSync(fd);
-}
 
 function xorLines(words) {
   let x = 0;
@@ -39,8 +27,7 @@ export async function scan({ dir, quick, reps, log }) {
   const size = (quick ? 256 : 1024) * MiB;
   const path = join(dir, 'scan.bin');
   writeIndexFile(path, size);
-  let expected = 0;
-  for (let w = 0; w < size / 4; w += LINE_WORDS) expected ^= w;
+  const expected = wholeFileChecksum(size);
   const file = MemoryMappedFile.openRo(path);
   const fd = openSync(path, 'r');
   try {
