@@ -247,9 +247,9 @@ test('flush policies: always, everyBytes, everyWrites count updateRegion; everyM
     always.close();
     const bytes = MemoryMappedFile.openRw(p, { flushPolicy: { everyBytes: 100 } });
     bytes.updateRegion(0, new Uint8Array(60));
-    assert.deepEqual({ ...bytes.flushStats }, { flushes: 0, pendingBytes: 60, pendingWrites: 1, timerActive: false });
+    assert.deepEqual({ ...bytes.flushStats }, { flushes: 0, pendingBytes: 60, pendingWrites: 1, timerActive: false, backgroundFailures: 0 });
     bytes.updateRegion(0, new Uint8Array(40));
-    assert.deepEqual({ ...bytes.flushStats }, { flushes: 1, pendingBytes: 0, pendingWrites: 0, timerActive: false });
+    assert.deepEqual({ ...bytes.flushStats }, { flushes: 1, pendingBytes: 0, pendingWrites: 0, timerActive: false, backgroundFailures: 0 });
     bytes.close();
     const writes = MemoryMappedFile.openRw(p, { flushPolicy: { everyWrites: 3 } });
     for (let i = 0; i < 7; i++) writes.updateRegion(i, new Uint8Array(1));

@@ -75,4 +75,10 @@ export interface FlushStats {
   readonly pendingWrites: number;
   /** True while the `everyMillis` timer runs (until the file is closed). */
   readonly timerActive: boolean;
+  /**
+   * How many times the `everyMillis` flusher failed. The flusher has no
+   * caller to throw to: its latest failure not yet reported is thrown by
+   * the next explicit flush.
+   */
+  readonly backgroundFailures: number;
 }

@@ -442,7 +442,13 @@ export class MemoryMappedFile extends MappedFileBase {
   /** What the flush policy has done so far in this thread. */
   get flushStats(): FlushStats {
     const c = this.#core;
-    return { flushes: c.flushes, pendingBytes: c.pendingBytes, pendingWrites: c.pendingWrites, timerActive: c.timer !== undefined };
+    return {
+      flushes: c.flushes,
+      pendingBytes: c.pendingBytes,
+      pendingWrites: c.pendingWrites,
+      timerActive: c.timer !== undefined,
+      backgroundFailures: c.backgroundFailures,
+    };
   }
 
   /** The outcome of the last huge-page request, or null if none was made. */

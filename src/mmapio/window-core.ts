@@ -37,6 +37,8 @@ export class WindowCore {
   readonly watchers = new Set<() => void>();
   /** A failure of the background flusher, thrown by the next explicit flush. */
   backgroundError: MmapError | Error | undefined;
+  /** How many times the background flusher failed. */
+  backgroundFailures = 0;
 
   constructor(views: ThreadMapping, mode: MappingMode, policy: ParsedFlushPolicy) {
     this.views = views;
@@ -153,6 +155,7 @@ export class WindowCore {
         this.follow();
       } catch (error) {
         this.backgroundError = error as Error;
+        this.backgroundFailures++;
         return;
       }
     }
@@ -166,6 +169,7 @@ export class WindowCore {
     } catch (error) {
       // Kept for the next explicit flush; a timer has no caller to throw to.
       this.backgroundError = error as Error;
+      this.backgroundFailures++;
     }
   }
 
