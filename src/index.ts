@@ -44,7 +44,7 @@ export { MappingCursor } from './core/mapping-cursor.js';
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
-export { BufReader, BufWriter } from './vmap/buf.js';
+export { BufReader, BufWriter, type BufReaderOptions } from './vmap/buf.js';
 export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';
 
 // ---- mmap-io: MemoryMappedFile (modes, atomic views, flush policies, advice, segments, iteration) ----
