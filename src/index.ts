@@ -21,6 +21,7 @@ export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
 export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCode, type SystemErrorCode, type SystemErrorDetails } from './errors.js';
 export type { CreateFileOptions, SharedAllocatorKind, SharedMappedFile } from './core/mapped-file-base.js';
 export type { PathLike } from './core/path-like.js';
+export type { Descriptor } from './core/descriptor.js';
 export {
   MmapFile,
   type AllocatorChoice,

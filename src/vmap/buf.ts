@@ -12,11 +12,11 @@
 import { read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { byteLengthOf, readOptions, toBoolean, toBytes } from '../core/arguments.js';
+import { type Descriptor, descriptorOrNull } from '../core/descriptor.js';
 import { abortError, argTypeError, argValueError, fromNative, misuse, outOfRange } from '../errors.js';
 import { Ring, toWriteData } from './ring.js';
 
 const DEFAULT_CAPACITY = 64 * 1024;
-const MAX_FD = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -34,12 +34,6 @@ type Sink = { fd: number } | { stream: Writable };
 function toCapacity(value: unknown): number {
   if (value === undefined) return DEFAULT_CAPACITY;
   return value as number; // Ring's constructor checks it
-}
-
-function toFdOrNull(value: unknown, name: string): number | null {
-  if (typeof value !== 'number') return null;
-  if (!Number.isInteger(value) || value < 0 || value > MAX_FD) throw outOfRange(name, `an integer >= 0 and <= ${MAX_FD}`, value);
-  return value;
 }
 
 /** A stream chunk as bytes (Buffers and Uint8Arrays as they are, strings as UTF-8). */
@@ -83,10 +77,17 @@ export interface BufReaderOptions {
 const DEFAULT_POLL_MS = 100;
 const EMPTY = new Uint8Array(0);
 
+/** An options object (not an array, typed array or class instance, which are refused as a capacity). */
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 function toBufReaderOptions(capacity: unknown, options: unknown): { capacity: number; follow: boolean; pollMs: number; signal: AbortSignal | undefined } {
   let o = readOptions(options, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
   let cap: unknown = capacity;
-  if (typeof capacity === 'object' && capacity !== null && options === undefined) {
+  if (isPlainObject(capacity) && options === undefined) {
     o = readOptions(capacity, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
     cap = o.capacity;
   } else if (o.capacity !== undefined) {
@@ -146,19 +147,19 @@ export class BufReader {
   #wake: (() => void) | null = null;
 
   /**
-   * @param source A file descriptor (the reader never closes it) or a Node
+   * @param source A file descriptor or `FileHandle` (the reader never closes it) or a Node
    *   `Readable` / async iterable of Buffers, Uint8Arrays or strings.
    * @param capacity Bytes of the ring (rounded up to whole pages; 64 KiB by
    *   default), or the {@link BufReaderOptions}.
    * @param options {@link BufReaderOptions} (`follow`, `pollMs`, `signal`), when `capacity` is a number.
    */
-  constructor(source: number | Readable | AsyncIterable<unknown>, capacity?: number | BufReaderOptions, options?: BufReaderOptions) {
-    const fd = toFdOrNull(source, 'source');
+  constructor(source: Descriptor | Readable | AsyncIterable<unknown>, capacity?: number | BufReaderOptions, options?: BufReaderOptions) {
+    const fd = descriptorOrNull(source, 'source');
     if (fd !== null) {
       this.#source = { fd };
     } else {
       const iterate = typeof source === 'object' && source !== null ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator] : undefined;
-      if (typeof iterate !== 'function') throw argTypeError('source', 'a file descriptor (number) or a Readable stream', source);
+      if (typeof iterate !== 'function') throw argTypeError('source', 'a file descriptor (number), a FileHandle or a Readable stream', source);
       this.#source = { iterator: iterate.call(source) };
     }
     const o = toBufReaderOptions(capacity, options);
@@ -427,16 +428,16 @@ export class BufWriter {
   readonly #serial = new Serial();
 
   /**
-   * @param sink A file descriptor (the writer never closes it) or a Node `Writable` (never ended by the writer).
+   * @param sink A file descriptor or `FileHandle` (the writer never closes it) or a Node `Writable` (never ended by the writer).
    * @param capacity Bytes of the ring (rounded up to whole pages); 64 KiB by default.
    */
-  constructor(sink: number | Writable, capacity?: number) {
-    const fd = toFdOrNull(sink, 'sink');
+  constructor(sink: Descriptor | Writable, capacity?: number) {
+    const fd = descriptorOrNull(sink, 'sink');
     if (fd !== null) {
       this.#sink = { fd };
     } else {
       const write = typeof sink === 'object' && sink !== null ? (sink as Writable).write : undefined;
-      if (typeof write !== 'function') throw argTypeError('sink', 'a file descriptor (number) or a Writable stream', sink);
+      if (typeof write !== 'function') throw argTypeError('sink', 'a file descriptor (number), a FileHandle or a Writable stream', sink);
       this.#sink = { stream: sink as Writable };
     }
     this.#ring = new Ring(toCapacity(capacity));
