@@ -22,6 +22,7 @@ export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCo
 export type { CreateFileOptions, SharedAllocatorKind, SharedMappedFile } from './core/mapped-file-base.js';
 export type { PathLike } from './core/path-like.js';
 export type { Descriptor } from './core/descriptor.js';
+export type { MappedReadStreamOptions } from './core/mapped-read-stream.js';
 export {
   MmapFile,
   type AllocatorChoice,

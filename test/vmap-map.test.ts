@@ -320,11 +320,7 @@ test('a FileHandle is accepted wherever a descriptor is; a closed one is a clear
   assert.equal(openFds(), fds);
   const dead = await fsp.open(path, 'r');
   await dead.close();
-  for (const call of [
-    () => MemoryMap.withOptions().map(dead),
-    () => new BufReader(dead),
-    () => new BufWriter(dead),
-  ]) {
+  for (const call of [() => MemoryMap.withOptions().map(dead), () => new BufReader(dead), () => new BufWriter(dead)]) {
     assert.throws(call, (e: unknown) => code(e) === 'ERR_MMAP_CLOSED' && /FileHandle that is closed/.test((e as Error).message));
   }
   const still = MemoryMapMut.withOptions().open(path);

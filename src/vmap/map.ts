@@ -25,6 +25,8 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { toOffset, toPath } from '../core/arguments.js';
 import { type Descriptor, toDescriptor } from '../core/descriptor.js';
+import { createMappedReadStream, type MappedReadStreamOptions } from '../core/mapped-read-stream.js';
+import type { Readable } from 'node:stream';
 import { MmapError, argValueError, faultError, fromNative, misuse, outOfRange } from '../errors.js';
 import { mnative, vnative } from './native.js';
 
@@ -482,6 +484,39 @@ export class MemoryMap {
    */
   get fd(): number | null {
     return this.live().fd;
+  }
+
+  /**
+   * A Node `Readable` of the window's bytes from `start` to `end`
+   * (inclusive, as `fs.createReadStream`), read as the consumer takes them.
+   * Chunks are Buffers over the map itself (no copy): they become empty if
+   * the map is closed or converted before they are consumed, so close it
+   * after the stream has finished, or pass `copy: true`. Closing the map
+   * while streaming destroys the stream with `ERR_MMAP_CLOSED`.
+   *
+   * @example
+   * ```ts
+   * using map = MemoryMap.withOptions().open('big.log');
+   * await pipeline(map.createReadStream({ start: 100 }), process.stdout);
+   * ```
+   */
+  createReadStream(options?: MappedReadStreamOptions): Readable {
+    return createMappedReadStream(
+      {
+        length: () => this.live().bytes.length,
+        chunk: (offset, length) => {
+          const bytes = this.live().bytes;
+          if (offset > bytes.length || length > bytes.length - offset) {
+            throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `createReadStream: ${length} bytes at offset ${offset} pass the end of the map (${bytes.length} bytes)`);
+          }
+          return bytes.subarray(offset, offset + length);
+        },
+        check: () => {
+          this.live();
+        },
+      },
+      options,
+    );
   }
 
   /**
