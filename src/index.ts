@@ -28,6 +28,7 @@ export {
   type AllocatorChoice,
   type AllocatorFor,
   type KindOfAllocator,
+  type SharedAllocatorOf,
   type OptionsAllocatorKind,
   type OptionField,
   type AllocatorOptionKind,
