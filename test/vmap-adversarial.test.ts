@@ -324,7 +324,6 @@ test('MemoryMap / MemoryMapMut: builder, open, map, flush and flushRange refuse 
   }
   // A read-only map of the same file: intoMapMut refused, the map stays usable.
   const map = MemoryMap.withOptions().open(path);
-  const fd2 = map.fd as number; // owned by the map
   try {
     await refused('intoMapMut without write()', () => map.intoMapMut());
     assert.equal(map.bytes[0], content[0]);

@@ -143,7 +143,6 @@ test('intoMapMut needs .write() (or .copy()): otherwise ERR_MMAP_INVALID_MODE an
   const path = fresh();
   writeFileSync(path, 'abcdef');
   const map = MemoryMap.withOptions().open(path);
-  const fd = map.fd as number; // owned by the map
   try {
     throwsCode(() => map.intoMapMut(), 'ERR_MMAP_INVALID_MODE');
     assert.equal(text(map.bytes), 'abcdef');
@@ -199,7 +198,6 @@ test("conversions do not remap: the file's mappings in /proc/self/maps are the s
       .split('\n')
       .filter((l) => l.endsWith(path));
   const map = MemoryMap.withOptions().write().offset(7).open(path);
-  const fd = map.fd as number; // owned by the map
   try {
     const before = lines();
     assert.ok(before.length > 0);
@@ -221,7 +219,6 @@ test('intoMap after stores into an earlier read-only view shows the file, not th
   const path = fresh();
   writeFileSync(path, 'abcdefgh');
   const map = MemoryMap.withOptions().write().open(path);
-  const fd = map.fd as number; // owned by the map
   try {
     map.bytes[0] = 0x7a; // private store ('z')
     const mut = map.intoMapMut();
@@ -333,7 +330,6 @@ test('file maps are in the process-wide mapping table (the SIGBUS guard covers t
   writeFileSync(path, 'abc');
   const before = inspectNative().liveMappings;
   const map = MemoryMap.withOptions().open(path);
-  const fd = map.fd as number; // owned by the map
   assert.equal(inspectNative().liveMappings, before + 1);
   const anon = MemoryMapMut.withOptions().alloc();
   assert.equal(inspectNative().liveMappings, before + 1);
@@ -377,12 +373,10 @@ test('create() and truncate() with write() size the file to offset + len; create
   }
   // An existing file is opened as it is and grown only if the window needs it.
   const same = MemoryMap.withOptions().write().create().len(50).open(path);
-  const fd2 = same.fd as number; // owned by the map
   assert.equal(statSync(path).size, 5100);
   assert.equal(text(same.bytes.subarray(100 - 100, 3)), '\0\0\0');
   same.close();
   const tr = MemoryMapMut.withOptions().truncate().len(10).open(path);
-  const fd3 = tr.fd as number; // owned by the map
   assert.equal(statSync(path).size, 10);
   assert.deepEqual([...tr.bytes], new Array(10).fill(0));
   tr.close();
@@ -463,7 +457,6 @@ test('populate() maps with the pages read in; the bytes are the file', () => {
   const data = pattern(64 * 1024, 4);
   writeFileSync(path, data);
   const map = MemoryMap.withOptions().populate().offset(1000).open(path);
-  const fd = map.fd as number; // owned by the map
   assert.deepEqual(Uint8Array.from(map.bytes), data.subarray(1000));
   map.close();
 });
@@ -544,7 +537,6 @@ test('builder arguments: wrong types, ranges and paths are refused with Node-sha
   const path = fresh();
   writeFileSync(path, 'url');
   const map = MemoryMap.withOptions().open(pathToFileURL(path));
-  const fd = map.fd as number; // owned by the map
   assert.equal(text(map.bytes), 'url');
   map.close();
 });
@@ -645,7 +637,6 @@ test('truncate() empties the file only once every check has passed', () => {
   );
   assert.equal(readFileSync(path, 'utf8'), 'keep me');
   const map = MemoryMapMut.withOptions().truncate().offset(3).len(4).open(path);
-  const fd = map.fd as number; // owned by the map
   assert.deepEqual([...readFileSync(path)], [0, 0, 0, 0, 0, 0, 0]);
   assert.equal(map.length, 4);
   map.close();
