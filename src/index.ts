@@ -43,7 +43,7 @@ export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
 export { MappingCursor } from './core/mapping-cursor.js';
 
-// ---- vmap: maps and rings (SPEC §4) ----
+// ---- vmap: maps and rings ----
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
