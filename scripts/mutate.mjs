@@ -380,7 +380,7 @@ const MUTANTS = [
   },
   {
     id: 'map-owns-borrowed-fd',
-    what: 'a map made by map(fd) takes the caller\'s descriptor as its own (and closes it)',
+    what: "a map made by map(fd) takes the caller's descriptor as its own (and closes it)",
     file: 'vmap/map.js',
     find: 'fd: owned ? fd : null',
     replace: 'fd: fd',
@@ -396,7 +396,7 @@ const MUTANTS = [
   },
   {
     id: 'stream-end-exclusive',
-    what: "createReadStream treats end as exclusive (drops the last byte)",
+    what: 'createReadStream treats end as exclusive (drops the last byte)',
     file: 'core/mapped-read-stream.js',
     find: 'Math.min(length, last + 1)',
     replace: 'Math.min(length, last)',
@@ -420,7 +420,6 @@ const MUTANTS = [
     tests: ['mapped-read-stream.test'],
   },
   // ==== end conv-a ====
-
 ];
 
 // --- the temporary copy -------------------------------------------------------

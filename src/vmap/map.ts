@@ -220,7 +220,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
   /**
    * Opens `path` with the chosen options and maps it. The map owns the
    * descriptor it opened: `close()` (or the end of a `using` block) closes
-   * it too, and `flush(mode)` syncs through it. (Before 0.2 this returned
+   * it too, and `flush(mode)` syncs through it. (It used to return
    * `{ map, fd }` and the caller closed the descriptor.)
    *
    * @example
