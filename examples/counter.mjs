@@ -43,25 +43,31 @@ try {
   const control = MemoryMappedFile.createRw(controlPath, 4096);
   const data = MemoryMappedFile.createRw(dataPath, 4 << 20);
   data.close();
-  const exits = [];
+  const reports = [];
   for (let id = 0; id < PROCESSES; id++) {
     const child = fork(fileURLToPath(import.meta.url), ['child', controlPath, dataPath, String(id)]);
-    child.on('message', (m) => console.log(`process ${m.id + 1} allocated and wrote ${m.ranges} ranges`));
-    exits.push(
-      new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`process ${id + 1} exited with ${code}`))))),
+    let report;
+    child.on('message', (m) => (report = m));
+    reports.push(
+      new Promise((resolve, reject) =>
+        child.on('exit', (code) => (code === 0 && report ? resolve(report) : reject(new Error(`process ${id + 1} exited with ${code}`)))),
+      ),
     );
   }
   // Sleep until every child has counted itself in.
   const done = control.atomicU32(DONE);
   for (let seen = done.load(); seen < PROCESSES; seen = done.load()) await control.waitAsync(DONE, seen);
   console.log(`woken by wait/notify: ${done.load()} processes done`);
+  // Each process's own report, in process order. The allocator serves
+  // whoever asks first: a process that starts late may find every range
+  // taken and write none.
+  for (const r of await Promise.all(reports)) console.log(`process ${r.id + 1} allocated and wrote ${r.ranges} ranges`);
   console.log(`counter = ${control.atomicU64(COUNTER).load()} (${PROCESSES} processes x ${ADDS})`);
   control.close();
   // Every byte of the data file belongs to exactly one process's ranges.
   const bytes = readFileSync(dataPath);
   const owners = new Set(bytes);
   console.log(`data file: ${bytes.length} bytes, written by processes ${[...owners].sort().join(', ')}, no byte left unwritten: ${!owners.has(0)}`);
-  await Promise.all(exits);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

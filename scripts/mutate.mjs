@@ -353,6 +353,73 @@ const MUTANTS = [
     replace: 'false',
     tests: ['api'],
   },
+  // ==== conv-a: BufReader follow, maps that own their descriptor, createReadStream ====
+  {
+    id: 'follow-never-waits',
+    what: 'a followed BufReader reports the end of the file instead of waiting for more',
+    file: 'vmap/buf.js',
+    find: 'if (!this.#follow || !(await this.#waitForMore()))',
+    replace: 'if (true)',
+    tests: ['vmap-buf'],
+  },
+  {
+    id: 'follow-close-no-wake',
+    what: 'close() does not end a pending follow wait',
+    file: 'vmap/buf.js',
+    find: 'this.#wake = () => settle(false)',
+    replace: 'this.#wake = () => {}',
+    tests: ['vmap-buf'],
+  },
+  {
+    id: 'map-keeps-owned-fd',
+    what: 'close() of a map made by open(path) leaves its descriptor open',
+    file: 'vmap/map.js',
+    find: 'closeSync(s.fd);',
+    replace: ';',
+    tests: ['vmap-map'],
+  },
+  {
+    id: 'map-owns-borrowed-fd',
+    what: "a map made by map(fd) takes the caller's descriptor as its own (and closes it)",
+    file: 'vmap/map.js',
+    find: 'fd: owned ? fd : null',
+    replace: 'fd: fd',
+    tests: ['vmap-map'],
+  },
+  {
+    id: 'closed-filehandle-accepted',
+    what: 'a closed FileHandle (fd -1) is not refused as closed',
+    file: 'core/descriptor.js',
+    find: 'if (fd === -1) {',
+    replace: 'if (false) {',
+    tests: ['vmap-map'],
+  },
+  {
+    id: 'stream-end-exclusive',
+    what: 'createReadStream treats end as exclusive (drops the last byte)',
+    file: 'core/mapped-read-stream.js',
+    find: 'Math.min(length, last + 1)',
+    replace: 'Math.min(length, last)',
+    tests: ['mapped-read-stream.test'],
+  },
+  {
+    id: 'stream-view-offset',
+    what: "createReadStream's zero-copy chunk ignores the view's byteOffset",
+    file: 'core/mapped-read-stream.js',
+    find: 'view.byteOffset, view.byteLength',
+    replace: '0, view.byteLength',
+    tests: ['mapped-read-stream.test'],
+  },
+  {
+    id: 'stream-no-state-check',
+    what: "createReadStream's chunks skip the closed/fault check",
+    file: 'core/mapped-file-base.js',
+    anchor: "this.checkSpan(offset, length, 'createReadStream')",
+    find: 'this.views.check();',
+    replace: '',
+    tests: ['mapped-read-stream.test'],
+  },
+  // ==== end conv-a ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

@@ -277,3 +277,15 @@ export function fromNative(error: unknown, path?: string): Error {
   if (error instanceof Error) return error;
   return new MmapError('ERR_MMAP_INVALID_STATE', message);
 }
+
+/**
+ * The error an aborted call rejects with, in Node's own shape (as
+ * `fs.readFile` or `timers/promises` give): `name` `'AbortError'`, `code`
+ * `'ABORT_ERR'`, and the signal's reason as `cause`.
+ */
+export function abortError(signal: AbortSignal): Error & { readonly code: 'ABORT_ERR' } {
+  const error = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: 'ABORT_ERR' };
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}

@@ -21,11 +21,14 @@ export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';
 export { MmapError, type ArgumentError, type ArgumentErrorCode, type MmapErrorCode, type SystemErrorCode, type SystemErrorDetails } from './errors.js';
 export type { CreateFileOptions, SharedAllocatorKind, SharedMappedFile } from './core/mapped-file-base.js';
 export type { PathLike } from './core/path-like.js';
+export type { Descriptor } from './core/descriptor.js';
+export type { MappedReadStreamOptions } from './core/mapped-read-stream.js';
 export {
   MmapFile,
   type AllocatorChoice,
   type AllocatorFor,
   type KindOfAllocator,
+  type SharedAllocatorOf,
   type OptionsAllocatorKind,
   type OptionField,
   type AllocatorOptionKind,
@@ -40,11 +43,11 @@ export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';
 export { MappingCursor } from './core/mapping-cursor.js';
 
-// ---- vmap: maps and rings (SPEC §4) ----
+// ---- vmap: maps and rings ----
 export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
-export { BufReader, BufWriter } from './vmap/buf.js';
+export { BufReader, BufWriter, type BufReaderOptions } from './vmap/buf.js';
 export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';
 
 // ---- mmap-io: MemoryMappedFile (modes, atomic views, flush policies, advice, segments, iteration) ----

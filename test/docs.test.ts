@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
@@ -105,4 +105,70 @@ test('docs/api is what `npm run docs:api` makes from the current sources', { tim
   } finally {
     t.cleanup();
   }
+});
+
+/** The fenced blocks of a Markdown text in language `lang`. */
+function codeBlocks(text: string, lang: string): string[] {
+  return [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+}
+
+test('docs/which-api.md: one section, with a runnable example, for each of the four APIs, and the table of guarantees', { timeout: 120_000 }, () => {
+  const page = join(root, 'docs', 'which-api.md');
+  const text = readFileSync(page, 'utf8');
+  const headings = [...text.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+  assert.deepEqual(headings, ['MmapFile', 'RawMmapFile', 'MemoryMappedFile', 'MemoryMap and MemoryMapMut', 'What each one guarantees']);
+  const table = text.slice(text.indexOf('## What each one guarantees'));
+  assert.match(table.split('\n').find((l) => l.startsWith('|'))!, /`MmapFile`.*`RawMmapFile`.*`MemoryMappedFile`.*`MemoryMap`/);
+  const examples = codeBlocks(text, 'js');
+  assert.equal(examples.length, 4);
+  // Each example runs as it is, as a user would run it: an .mjs file that
+  // imports 'ranged-mmap' (resolved to this package by its own name), in an
+  // empty directory where it makes its files.
+  const t = tempDir('ranged-mmap-which-api-');
+  const scratch = join(root, '.test-dist', 'doc-examples');
+  mkdirSync(scratch, { recursive: true });
+  try {
+    const outputs = examples.map((code, i) => {
+      const file = join(scratch, `which-api-${i}.mjs`);
+      writeFileSync(file, code);
+      const r = spawnSync(process.execPath, [file], { cwd: t.dir, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, `example ${i + 1} of docs/which-api.md failed:\n${code}\n${r.stderr}`);
+      return r.stdout;
+    });
+    assert.match(outputs[0]!, /wrote 1048576 bytes/);
+    assert.equal(outputs[1], 'hello\n');
+    assert.equal(outputs[2], 'v1 5n 8192\n');
+    assert.equal(readFileSync(join(t.dir, 'window.txt'), 'utf8'), 'this is a TEST');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    t.cleanup();
+  }
+});
+
+test('every file the README links to is in the package ("files" of package.json)', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[]; keywords?: unknown };
+  const shipped = (path: string) => ['package.json', 'README.md'].includes(path) || pkg.files.some((f) => (f.endsWith('/') ? path.startsWith(f) : path === f));
+  const missing = linksOf(readFileSync(join(root, 'README.md'), 'utf8'))
+    .map((l) => decodeURIComponent(l.split('#', 1)[0]!))
+    .filter((l) => l !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(l))
+    .filter((l) => !shipped(l.replace(/^\.\//, '')));
+  assert.deepEqual(missing, [], 'README links to files the tarball would not carry: add them to "files"');
+  assert.ok(Array.isArray(pkg.keywords) && pkg.keywords.length > 0, 'package.json has keywords');
+});
+
+test('the docs stand alone: no SPEC sections or issue numbers in README, CHANGELOG, docs/ or bench/README', () => {
+  const found: string[] = [];
+  for (const doc of documents) {
+    const text = readFileSync(doc, 'utf8');
+    for (const m of text.matchAll(/SPEC\s*(§|section\s*)?\d|\bissues?\s+#?\d|\bBENCH\.md|\bATTACKS\.md/gi)) found.push(`${relative(root, doc)}: ${m[0]}`);
+  }
+  assert.deepEqual(found, []);
+});
+
+test('README says where `using` works, and shows the newer forms (follow, createReadStream, maps that own their descriptor)', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  assert.match(readme, /plain JavaScript on Node 20 and 22 rejects it as a SyntaxError/);
+  assert.match(readme, /\{ follow: true/);
+  assert.match(readme, /createReadStream\(\{ start, end, highWaterMark, signal \}\)/);
+  assert.match(readme, /owns its descriptor/);
 });

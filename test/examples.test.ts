@@ -38,4 +38,13 @@ test('examples/counter.mjs: processes share a counter and an allocator and meet 
   assert.match(out, /woken by wait\/notify: 3 processes done/);
   assert.match(out, /counter = 30000 \(3 processes x 10000\)/);
   assert.match(out, /no byte left unwritten: true/);
+  // The output is in order: wake-up, one report per process (1, 2, 3), then the summary lines.
+  const lines = out.trim().split('\n');
+  assert.match(lines[0]!, /^woken by wait\/notify/);
+  for (let p = 1; p <= 3; p++) assert.match(lines[p]!, new RegExp(`^process ${p} allocated and wrote \\d+ ranges$`));
+  assert.match(lines[4]!, /^counter = /);
+  assert.match(lines[5]!, /^data file: /);
+  assert.equal(lines.length, 6, out);
+  const total = [...out.matchAll(/wrote (\d+) ranges/g)].reduce((a, m) => a + Number(m[1]), 0);
+  assert.ok(total > 0, out);
 });

@@ -214,6 +214,23 @@ test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no b
   );
 });
 
+test('every file a shipped Markdown page links to is in the tarball (README on the registry and in node_modules has no dead links)', () => {
+  const dead: string[] = [];
+  for (const page of packed.filter((f) => f.endsWith('.md'))) {
+    const text = readFileSync(join(root, page.slice('package/'.length)), 'utf8')
+      .replace(/```[\s\S]*?```/g, '')
+      .replace(/`[^`\n]*`/g, '');
+    for (const m of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>#]*)[^)]*\)/g)) {
+      const link = decodeURIComponent(m[1]!);
+      if (link === '' || /^[a-z][a-z0-9+.-]*:/i.test(link)) continue;
+      const target = join(dirname(page), link);
+      if (!packed.includes(target)) dead.push(`${page} -> ${link}`);
+    }
+  }
+  assert.deepEqual(dead, []);
+  for (const f of ['package/docs/which-api.md', 'package/examples/log-tailer.mjs']) assert.ok(packed.includes(f), `${f} missing`);
+});
+
 test('package.json: no dependency, no install or prepare script, gypfile false, Linux x64 only', () => {
   const pkg = JSON.parse(readFileSync(join(installedApp().installed, 'package.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(pkg.dependencies, undefined);

@@ -323,13 +323,12 @@ test('MemoryMap / MemoryMapMut: builder, open, map, flush and flushRange refuse 
     closeSync(fd);
   }
   // A read-only map of the same file: intoMapMut refused, the map stays usable.
-  const { map, fd: fd2 } = MemoryMap.withOptions().open(path);
+  const map = MemoryMap.withOptions().open(path);
   try {
     await refused('intoMapMut without write()', () => map.intoMapMut());
     assert.equal(map.bytes[0], content[0]);
   } finally {
     map.close();
-    closeSync(fd2);
   }
   // The only store (through the MemoryMapMut, before the refused calls) reached the file; nothing else changed.
   const expected = Buffer.from(content);
@@ -350,8 +349,11 @@ test('BufReader / BufWriter: constructors and calls refuse bad values with typed
   try {
     for (const v of badNumbers()) {
       if (v === null) continue; // capacity is optional
-      await refused(`new BufReader(fd, ${describe(v)})`, () => new BufReader(fd, v as number));
       await refused(`new BufWriter(fd, ${describe(v)})`, () => new BufWriter(fd, v as number));
+      await refused(`new BufReader(fd, { capacity: ${describe(v)} })`, () => new BufReader(fd, { capacity: v as number }));
+      // A plain object in the capacity's place is BufReader's options object.
+      if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) continue;
+      await refused(`new BufReader(fd, ${describe(v)})`, () => new BufReader(fd, v as number));
     }
     const reader = new BufReader(fd, 4096);
     try {

@@ -8,7 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BufReader, BufWriter, Ring, InfiniteRing } from 'ranged-mmap';
@@ -390,5 +391,163 @@ test('constructor arguments are checked with Node-shaped errors', () => {
   }
   const r = new BufReader(0);
   assert.equal(r.capacity, 64 * 1024);
+  r.close();
+});
+
+// ---- end of file is not sticky; following a growing file ----
+
+test('a descriptor reader reads again after the end of the file (nothing sticky, as Rust BufRead)', async () => {
+  const path = t.path('grow.txt');
+  writeFileSync(path, 'one\n');
+  const fd = openSync(path, 'r');
+  try {
+    const reader = new BufReader(fd, 4096);
+    assert.equal(await reader.readLine(), 'one\n');
+    assert.equal(await reader.readLine(), null);
+    assert.equal((await reader.fillBuf()).length, 0);
+    assert.equal(await reader.read(new Uint8Array(8)), 0);
+    writeFileSync(path, 'one\ntwo\nthr', { flag: 'w' });
+    assert.equal(await reader.readLine(), 'two\n');
+    // Not following: a last line without its newline comes as it is.
+    assert.equal(await reader.readLine(), 'thr');
+    assert.equal(await reader.readLine(), null);
+    writeFileSync(path, 'ee\n', { flag: 'a' });
+    const out = new Uint8Array(8);
+    assert.equal(await reader.read(out), 3);
+    assert.equal(Buffer.from(out.subarray(0, 3)).toString(), 'ee\n');
+    reader.close();
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('follow: a tailer receives, in order, every line another process appends, and ends on close()', { timeout: 60_000 }, async () => {
+  const path = t.path('tail.log');
+  writeFileSync(path, 'line 0\n');
+  const LINES = 300;
+  // The child appends lines 1..LINES-1 in bursts, with pauses, each line
+  // split in two writes so the tailer can see half a line.
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const fs = require('node:fs');
+       const fd = fs.openSync(process.argv[1], 'a');
+       let i = 1;
+       function burst() {
+         for (let k = 0; k < 7 && i < ${LINES}; k++, i++) { fs.writeSync(fd, 'line ' + i); fs.writeSync(fd, ' ' + 'x'.repeat(i % 50) + '\\n'); }
+         if (i < ${LINES}) setTimeout(burst, 3); else fs.closeSync(fd);
+       }
+       burst();`,
+      path,
+    ],
+    { stdio: 'inherit' },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const fd = openSync(path, 'r');
+  try {
+    const reader = new BufReader(fd, { capacity: 4096, follow: true, pollMs: 5 });
+    const got: string[] = [];
+    for await (const line of reader) {
+      got.push(line);
+      if (got.length === LINES) reader.close();
+    }
+    assert.equal(await exited, 0);
+    assert.equal(got.length, LINES);
+    for (let i = 0; i < LINES; i++) assert.equal(got[i], i === 0 ? 'line 0' : `line ${i} ${'x'.repeat(i % 50)}`);
+    assert.equal(await reader.readLine(), null); // closed while following: the input has ended
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('follow: a half-written last line is held back until it is finished; the stream form follows too', { timeout: 30_000 }, async () => {
+  const path = t.path('half.log');
+  writeFileSync(path, 'abc');
+  const fd = openSync(path, 'r');
+  try {
+    const reader = new BufReader(fd, 4096, { follow: true, pollMs: 2 });
+    const p = reader.readLine();
+    let settled = false;
+    p.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 30)); // several polls
+    assert.equal(settled, false);
+    writeFileSync(path, 'def\nnext', { flag: 'a' });
+    assert.equal(await p, 'abcdef\n');
+    const chunks: Buffer[] = [];
+    const readable = reader.readable();
+    readable.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (Buffer.concat(chunks).toString() === 'next line\nmore') reader.close();
+      else if (Buffer.concat(chunks).toString() === 'next') writeFileSync(path, ' line\nmore', { flag: 'a' });
+    });
+    await new Promise<void>((resolve, reject) => {
+      readable.on('end', resolve);
+      readable.on('error', reject);
+    });
+    assert.equal(Buffer.concat(chunks).toString(), 'next line\nmore');
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('follow: an abort rejects the waiting call with an AbortError and leaves no listener; close() ends a wait at once', { timeout: 30_000 }, async () => {
+  const path = t.path('abort.log');
+  writeFileSync(path, '');
+  const fd = openSync(path, 'r');
+  try {
+    const ac = new AbortController();
+    const reader = new BufReader(fd, { follow: true, pollMs: 60_000, signal: ac.signal });
+    const p = reader.readLine();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+    const reason = new Error('stop');
+    ac.abort(reason);
+    await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && code(e) === 'ABORT_ERR' && (e as Error).cause === reason);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+    // Already aborted: a new wait rejects at once; buffered data is still readable.
+    writeFileSync(path, 'x\n');
+    assert.equal(await reader.readLine(), 'x\n');
+    await assert.rejects(reader.readLine(), (e: unknown) => code(e) === 'ABORT_ERR');
+    reader.close();
+
+    const plain = new BufReader(fd, { follow: true, pollMs: 60_000 });
+    const started = Date.now();
+    const q = plain.readLine();
+    await new Promise((r) => setTimeout(r, 20));
+    plain.close();
+    assert.equal(await q, null);
+    assert.ok(Date.now() - started < 10_000, 'close() ended the 60 s wait');
+    assert.equal((await plain.fillBuf()).length, 0);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('follow options are checked', () => {
+  assert.throws(
+    () => new BufReader(Readable.from(['a']), { follow: true }),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_ARGUMENT',
+  );
+  for (const bad of [0, 1.5, 60_001, -1]) {
+    assert.throws(
+      () => new BufReader(0, { follow: true, pollMs: bad }),
+      (e: unknown) => code(e) === 'ERR_OUT_OF_RANGE',
+    );
+  }
+  assert.throws(
+    () => new BufReader(0, { follow: 'yes' as never }),
+    (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+  );
+  assert.throws(
+    () => new BufReader(0, { signal: {} as never }),
+    (e: unknown) => code(e) === 'ERR_INVALID_ARG_TYPE',
+  );
+  assert.throws(
+    () => new BufReader(0, 4096, { capacity: 8192 }),
+    (e: unknown) => code(e) === 'ERR_INVALID_ARG_VALUE',
+  );
+  const r = new BufReader(0, { capacity: 8192 });
+  assert.equal(r.capacity, 8192);
   r.close();
 });

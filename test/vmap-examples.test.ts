@@ -23,4 +23,12 @@ test('examples/shared-ring.mjs: a producer worker feeds a consumer worker, every
   const out = run('shared-ring.mjs', '--mib', '32');
   assert.match(out, /8192 messages of 4096 bytes produced/);
   assert.match(out, /consumer: 8192 messages, 0 wrong, end of stream seen: true/);
+  // The figure says what bounds it.
+  assert.match(out, /[\d.]+ GiB\/s from the first message to the last, bound by the per-byte fill and check loops \(not the ring\)/);
+});
+
+test('examples/log-tailer.mjs: follows the lines another process appends, every one in order', () => {
+  const out = run('log-tailer.mjs', '--lines', '50');
+  assert.match(out, /tail: request 49 served/);
+  assert.match(out, /followed 50 lines appended by another process, in order/);
 });

@@ -20,7 +20,8 @@ import {
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Flush, MemoryMap, MemoryMapMut, MmapError, allocationSize, inspectNative, pageSize } from 'ranged-mmap';
+import { BufReader, BufWriter, Flush, MemoryMap, MemoryMapMut, MmapError, allocationSize, inspectNative, pageSize } from 'ranged-mmap';
+import * as fsp from 'node:fs/promises';
 import { pattern, tempDir } from './helpers.js';
 
 const t = tempDir('ranged-mmap-vmap-');
@@ -57,7 +58,8 @@ function readInOtherProcess(path: string): Buffer {
 test('seed example 1: map the first 4 bytes, then another region of the same descriptor', () => {
   const path = fresh('example');
   writeFileSync(path, 'this is a test');
-  const { map, fd } = MemoryMap.withOptions().len(4).open(path);
+  const map = MemoryMap.withOptions().len(4).open(path);
+  const fd = map.fd as number; // owned by the map
   try {
     assert.equal(text(map.bytes), 'this');
     assert.equal(map.length, 4);
@@ -66,14 +68,14 @@ test('seed example 1: map the first 4 bytes, then another region of the same des
     m2.close();
   } finally {
     map.close();
-    closeSync(fd);
   }
 });
 
 test('seed example 2: open with write, intoMapMut, change the file, flush, intoMap', () => {
   const path = fresh('example');
   writeFileSync(path, 'this is a test');
-  const { map, fd } = MemoryMap.withOptions().write().len(14).open(path);
+  const map = MemoryMap.withOptions().write().len(14).open(path);
+  const fd = map.fd as number; // owned by the map
   try {
     assert.equal(text(map.bytes), 'this is a test');
     const mut = map.intoMapMut();
@@ -84,7 +86,6 @@ test('seed example 2: open with write, intoMapMut, change the file, flush, intoM
     assert.equal(readInOtherProcess(path).toString(), 'that is a test');
     ro.close();
   } finally {
-    closeSync(fd);
   }
 });
 
@@ -118,7 +119,8 @@ test('a store through a read-only MemoryMap neither crashes nor reaches the file
   writeFileSync(path, data);
   for (const withWrite of [false, true]) {
     const opts = MemoryMap.withOptions().offset(5);
-    const { map, fd } = (withWrite ? opts.write() : opts).open(path);
+    const map = (withWrite ? opts.write() : opts).open(path);
+    const fd = map.fd as number; // owned by the map
     try {
       map.bytes.fill(0xee);
       map.bytes[0] = 1;
@@ -132,7 +134,6 @@ test('a store through a read-only MemoryMap neither crashes nor reaches the file
       assert.deepEqual(Uint8Array.from(readInOtherProcess(path)), data);
     } finally {
       map.close();
-      closeSync(fd);
     }
     assert.deepEqual(Uint8Array.from(readInOtherProcess(path)), data);
   }
@@ -141,14 +142,13 @@ test('a store through a read-only MemoryMap neither crashes nor reaches the file
 test('intoMapMut needs .write() (or .copy()): otherwise ERR_MMAP_INVALID_MODE and the map stays usable', () => {
   const path = fresh();
   writeFileSync(path, 'abcdef');
-  const { map, fd } = MemoryMap.withOptions().open(path);
+  const map = MemoryMap.withOptions().open(path);
   try {
     throwsCode(() => map.intoMapMut(), 'ERR_MMAP_INVALID_MODE');
     assert.equal(text(map.bytes), 'abcdef');
     assert.equal(map.closed, false);
   } finally {
     map.close();
-    closeSync(fd);
   }
   // An anonymous read-only map is no different.
   const anon = MemoryMap.withOptions().alloc();
@@ -159,7 +159,8 @@ test('intoMapMut needs .write() (or .copy()): otherwise ERR_MMAP_INVALID_MODE an
 test('conversions happen in place; the object converted from and its views become unusable (ERR_MMAP_CLOSED)', () => {
   const path = fresh();
   writeFileSync(path, 'hello world');
-  const { map, fd } = MemoryMapMut.withOptions().open(path);
+  const map = MemoryMapMut.withOptions().open(path);
+  const fd = map.fd as number; // owned by the map
   try {
     assert.ok(map instanceof MemoryMapMut);
     const oldView = map.bytes;
@@ -186,7 +187,6 @@ test('conversions happen in place; the object converted from and its views becom
     again.close();
     throwsCode(() => again.bytes, 'ERR_MMAP_CLOSED');
   } finally {
-    closeSync(fd);
   }
 });
 
@@ -197,7 +197,7 @@ test("conversions do not remap: the file's mappings in /proc/self/maps are the s
     readFileSync('/proc/self/maps', 'utf8')
       .split('\n')
       .filter((l) => l.endsWith(path));
-  const { map, fd } = MemoryMap.withOptions().write().offset(7).open(path);
+  const map = MemoryMap.withOptions().write().offset(7).open(path);
   try {
     const before = lines();
     assert.ok(before.length > 0);
@@ -212,14 +212,13 @@ test("conversions do not remap: the file's mappings in /proc/self/maps are the s
     again.close();
     assert.deepEqual(lines(), []);
   } finally {
-    closeSync(fd);
   }
 });
 
 test('intoMap after stores into an earlier read-only view shows the file, not those stores', () => {
   const path = fresh();
   writeFileSync(path, 'abcdefgh');
-  const { map, fd } = MemoryMap.withOptions().write().open(path);
+  const map = MemoryMap.withOptions().write().open(path);
   try {
     map.bytes[0] = 0x7a; // private store ('z')
     const mut = map.intoMapMut();
@@ -230,11 +229,10 @@ test('intoMap after stores into an earlier read-only view shows the file, not th
     ro.close();
     assert.equal(readFileSync(path, 'utf8'), 'aBcdefgh');
   } finally {
-    closeSync(fd);
   }
 });
 
-test('the map never owns, duplicates or closes the descriptor', () => {
+test('map(fd) borrows the descriptor: it never duplicates or closes it', () => {
   const path = fresh();
   writeFileSync(path, pattern(10_000, 1));
   const fds = openFds();
@@ -242,6 +240,7 @@ test('the map never owns, duplicates or closes the descriptor', () => {
   assert.equal(openFds(), fds + 1);
   const map = MemoryMapMut.withOptions().map(fd);
   assert.equal(openFds(), fds + 1); // no dup
+  assert.equal(map.fd, null); // not the map's
   map.close();
   fstatSync(fd); // still open
   // The map outlives the descriptor.
@@ -250,36 +249,101 @@ test('the map never owns, duplicates or closes the descriptor', () => {
   assert.equal(openFds(), fds);
   assert.deepEqual(Uint8Array.from(m2.bytes), pattern(10_000, 1).subarray(3, 13));
   m2.bytes[0] = 0;
+  throwsCode(() => (m2 as MemoryMapMut).flush(Flush.Sync), 'ERR_MMAP_INVALID_ARGUMENT'); // borrowed: flush(fd, mode)
   m2.close();
   assert.equal(readFileSync(path)[3], 0);
-  // open() hands the descriptor to the caller, who closes it.
-  const { map: m3, fd: fd3 } = MemoryMap.withOptions().open(path);
+});
+
+test('open(path) owns its descriptor: close(), using, and conversions carry it; a refused open leaks none', () => {
+  const path = fresh();
+  writeFileSync(path, pattern(10_000, 2));
+  const fds = openFds();
+  const m3 = MemoryMap.withOptions().open(path);
   assert.equal(openFds(), fds + 1);
+  assert.equal(typeof m3.fd, 'number');
+  assert.equal(fstatSync(m3.fd as number).size, 10_000);
   m3.close();
-  assert.equal(openFds(), fds + 1);
-  closeSync(fd3);
   assert.equal(openFds(), fds);
+  m3.close(); // harmless, closes nothing twice
+  assert.equal(openFds(), fds);
+  {
+    using m4 = MemoryMapMut.withOptions().open(path);
+    m4.bytes[0] = 42;
+    m4.flush(Flush.Sync); // through its own descriptor
+    m4.flushRange(0, 1, Flush.Async);
+    assert.equal(openFds(), fds + 1);
+  }
+  assert.equal(openFds(), fds);
+  assert.equal(readFileSync(path)[0], 42);
+  // Conversions move the descriptor with the map; the last object closes it.
+  const rw = MemoryMap.withOptions().write().open(path);
+  const mut = rw.intoMapMut();
+  assert.equal(openFds(), fds + 1);
+  mut.flush(Flush.Sync);
+  const ro = mut.intoMap();
+  assert.equal(openFds(), fds + 1);
+  ro.close();
+  assert.equal(openFds(), fds);
+  // Refused opens close what they opened.
+  throwsCode(() => MemoryMap.withOptions().offset(20_000).open(path), 'ERR_MMAP_OUT_OF_BOUNDS');
+  throwsCode(() => MemoryMap.withOptions().len(20_000).open(path), 'ERR_MMAP_OUT_OF_BOUNDS');
+  assert.equal(openFds(), fds);
+});
+
+test('a FileHandle is accepted wherever a descriptor is; a closed one is a clear ERR_MMAP_CLOSED', async () => {
+  const path = fresh();
+  writeFileSync(path, 'this is a test\n');
+  const fds = openFds();
+  const handle = await fsp.open(path, 'r+');
+  try {
+    const map = MemoryMapMut.withOptions().offset(10).len(4).map(handle);
+    assert.equal(Buffer.from(map.bytes).toString(), 'test');
+    map.bytes.set(Buffer.from('TEST'));
+    map.flush(handle, Flush.Sync);
+    map.flushRange(handle, 0, 4, Flush.Async);
+    map.close();
+    assert.equal(readFileSync(path, 'utf8'), 'this is a TEST\n');
+    assert.equal(openFds(), fds + 1); // the handle is still open, still the caller's
+    const reader = new BufReader(handle, 4096);
+    assert.equal(await reader.readLine(), 'this is a TEST\n');
+    reader.close();
+    const writer = new BufWriter(handle, 4096);
+    await writer.write('more\n');
+    await writer.close();
+    assert.equal(readFileSync(path, 'utf8'), 'this is a TEST\nmore\n');
+  } finally {
+    await handle.close();
+  }
+  assert.equal(openFds(), fds);
+  const dead = await fsp.open(path, 'r');
+  await dead.close();
+  for (const call of [() => MemoryMap.withOptions().map(dead), () => new BufReader(dead), () => new BufWriter(dead)]) {
+    assert.throws(call, (e: unknown) => code(e) === 'ERR_MMAP_CLOSED' && /FileHandle that is closed/.test((e as Error).message));
+  }
+  const still = MemoryMapMut.withOptions().open(path);
+  throwsCode(() => (still as MemoryMapMut).flush(dead, Flush.Sync), 'ERR_MMAP_CLOSED');
+  still.close();
 });
 
 test('file maps are in the process-wide mapping table (the SIGBUS guard covers them); anonymous ones are not', () => {
   const path = fresh();
   writeFileSync(path, 'abc');
   const before = inspectNative().liveMappings;
-  const { map, fd } = MemoryMap.withOptions().open(path);
+  const map = MemoryMap.withOptions().open(path);
   assert.equal(inspectNative().liveMappings, before + 1);
   const anon = MemoryMapMut.withOptions().alloc();
   assert.equal(inspectNative().liveMappings, before + 1);
   map.close();
   anon.close();
   assert.equal(inspectNative().liveMappings, before);
-  closeSync(fd);
 });
 
 test('a file truncated under a map: touching the lost pages does not crash; flush reports ERR_MMAP_FAULT', () => {
   const path = fresh();
   const size = 4 * pageSize();
   writeFileSync(path, pattern(size, 2));
-  const { map, fd } = MemoryMapMut.withOptions().open(path);
+  const map = MemoryMapMut.withOptions().open(path);
+  const fd = map.fd as number; // owned by the map
   try {
     truncateSync(path, pageSize()); // as another process could
     assert.equal(map.bytes[0], pattern(size, 2)[0]);
@@ -291,13 +355,13 @@ test('a file truncated under a map: touching the lost pages does not crash; flus
     );
   } finally {
     map.close();
-    closeSync(fd);
   }
 });
 
 test('create() and truncate() with write() size the file to offset + len; create() without write() is refused', () => {
   const path = fresh('new');
-  const { map, fd } = MemoryMapMut.withOptions().create().offset(100).len(5000).open(path);
+  const map = MemoryMapMut.withOptions().create().offset(100).len(5000).open(path);
+  const fd = map.fd as number; // owned by the map
   try {
     assert.equal(statSync(path).size, 5100);
     assert.equal(map.length, 5000);
@@ -306,19 +370,16 @@ test('create() and truncate() with write() size the file to offset + len; create
     assert.equal(readFileSync(path).subarray(100, 103).toString(), 'xyz');
   } finally {
     map.close();
-    closeSync(fd);
   }
   // An existing file is opened as it is and grown only if the window needs it.
-  const { map: same, fd: fd2 } = MemoryMap.withOptions().write().create().len(50).open(path);
+  const same = MemoryMap.withOptions().write().create().len(50).open(path);
   assert.equal(statSync(path).size, 5100);
   assert.equal(text(same.bytes.subarray(100 - 100, 3)), '\0\0\0');
   same.close();
-  closeSync(fd2);
-  const { map: tr, fd: fd3 } = MemoryMapMut.withOptions().truncate().len(10).open(path);
+  const tr = MemoryMapMut.withOptions().truncate().len(10).open(path);
   assert.equal(statSync(path).size, 10);
   assert.deepEqual([...tr.bytes], new Array(10).fill(0));
   tr.close();
-  closeSync(fd3);
   const other = fresh('new');
   throwsCode(() => MemoryMap.withOptions().create().len(10).open(other), 'ERR_MMAP_INVALID_MODE');
   throwsCode(() => MemoryMapMut.withOptions().truncate().open(path), 'ERR_MMAP_EMPTY_FILE');
@@ -395,10 +456,9 @@ test('populate() maps with the pages read in; the bytes are the file', () => {
   const path = fresh();
   const data = pattern(64 * 1024, 4);
   writeFileSync(path, data);
-  const { map, fd } = MemoryMap.withOptions().populate().offset(1000).open(path);
+  const map = MemoryMap.withOptions().populate().offset(1000).open(path);
   assert.deepEqual(Uint8Array.from(map.bytes), data.subarray(1000));
   map.close();
-  closeSync(fd);
 });
 
 test('windows outside the file and empty files are refused with typed errors, changing nothing', () => {
@@ -434,7 +494,8 @@ test('flush and flushRange check their arguments and the descriptor', () => {
   writeFileSync(path, pattern(3 * pageSize(), 5));
   const otherPath = fresh();
   writeFileSync(otherPath, 'other');
-  const { map, fd } = MemoryMapMut.withOptions().offset(10).open(path);
+  const map = MemoryMapMut.withOptions().offset(10).open(path);
+  const fd = map.fd as number; // owned by the map
   const otherFd = openSync(otherPath, 'r');
   try {
     map.flushRange(fd, 0, 0, Flush.Sync);
@@ -451,7 +512,6 @@ test('flush and flushRange check their arguments and the descriptor', () => {
     throwsCode(() => map.flushRange(fd, 0, { valueOf: () => 1 } as never, Flush.Sync), 'ERR_INVALID_ARG_TYPE');
   } finally {
     map.close();
-    closeSync(fd);
     closeSync(otherFd);
   }
   throwsCode(() => map.flush(fd, Flush.Sync), 'ERR_MMAP_CLOSED');
@@ -476,10 +536,9 @@ test('builder arguments: wrong types, ranges and paths are refused with Node-sha
   // A file: URL works.
   const path = fresh();
   writeFileSync(path, 'url');
-  const { map, fd } = MemoryMap.withOptions().open(pathToFileURL(path));
+  const map = MemoryMap.withOptions().open(pathToFileURL(path));
   assert.equal(text(map.bytes), 'url');
   map.close();
-  closeSync(fd);
 });
 
 test('10,000 map/close cycles leak no mapping and no descriptor', () => {
@@ -577,9 +636,8 @@ test('truncate() empties the file only once every check has passed', () => {
     (e: unknown) => code(e) === 'EFBIG' || code(e) === 'EINVAL',
   );
   assert.equal(readFileSync(path, 'utf8'), 'keep me');
-  const { map, fd } = MemoryMapMut.withOptions().truncate().offset(3).len(4).open(path);
+  const map = MemoryMapMut.withOptions().truncate().offset(3).len(4).open(path);
   assert.deepEqual([...readFileSync(path)], [0, 0, 0, 0, 0, 0, 0]);
   assert.equal(map.length, 4);
   map.close();
-  closeSync(fd);
 });

@@ -5,7 +5,11 @@
 // own index, so the checksum is known in advance and every repetition is
 // checked against it. The file is read once before timing (warm).
 // speedup = readSync time / chunks time (target >= 1.5).
-import { closeSync, openSync, readSync } from 'node:fs';
+// Variant stream-1m: the same file and consumer as a Node stream,
+// MemoryMappedFile.createReadStream({ highWaterMark: 1 MiB }) (zero-copy
+// chunks) against fs.createReadStream({ highWaterMark: 1 MiB }), each
+// consumed by for await; speedup = fs stream time / mapped stream time.
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryMappedFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
@@ -68,6 +72,25 @@ export async function scan({ dir, quick, reps, log }) {
     }));
     log('scan');
     const { times, verified, order, reported } = await alternate(contenders, reps, log, { warmBytes: warmSize(size), label: 'scan' });
+    const streamed = async (name, stream) => {
+      let x = 0;
+      const t0 = performance.now();
+      for await (const c of stream) x ^= xorLines(new Int32Array(c.buffer, c.byteOffset, c.length >> 2));
+      const ms = performance.now() - t0;
+      sums[name] = x;
+      return ms;
+    };
+    const streams = [
+      { name: 'createReadStream', run: () => streamed('createReadStream', file.createReadStream({ highWaterMark: STEP })) },
+      { name: 'fs.createReadStream', run: () => streamed('fs.createReadStream', createReadStream(path, { highWaterMark: STEP })) },
+    ].map((c) => ({
+      ...c,
+      verify() {
+        if ((sums[c.name] | 0) !== (expected | 0)) throw new Error(`checksum ${sums[c.name]}, expected ${expected}`);
+      },
+    }));
+    log('scan stream');
+    const st = await alternate(streams, reps, log, { warmBytes: warmSize(size), label: 'scan stream' });
     return [
       comparison({
         scenario: 'scan',
@@ -79,6 +102,18 @@ export async function scan({ dir, quick, reps, log }) {
         verified,
         order,
         reported,
+        unit: 'ms',
+      }),
+      comparison({
+        scenario: 'scan',
+        variant: 'stream-1m',
+        workers: 1,
+        subject: 'createReadStream',
+        peer: 'fs.createReadStream',
+        times: st.times,
+        verified: st.verified,
+        order: st.order,
+        reported: st.reported,
         unit: 'ms',
       }),
     ];

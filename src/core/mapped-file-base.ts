@@ -1,6 +1,8 @@
 import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { ThreadMapping } from './thread-mapping.js';
+import { createMappedReadStream, type MappedReadStreamOptions } from './mapped-read-stream.js';
+import type { Readable } from 'node:stream';
 import { MappingCursor } from './mapping-cursor.js';
 import { Access, native, SyncMode } from '../native/binding.js';
 import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
@@ -231,6 +233,50 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
   cursor(): MappingCursor {
     this.views.check();
     return new MappingCursor(this.views);
+  }
+
+  /**
+   * A Node `Readable` of the file's bytes from `start` to `end` (inclusive,
+   * as `fs.createReadStream`), for `stream.pipeline`, an HTTP response or
+   * a hash. It reads only as fast as its consumer takes (backpressure).
+   *
+   * Each chunk (`highWaterMark` bytes, 64 KiB by default) is a Buffer over
+   * the mapping itself, no copy, except where it straddles one of the
+   * internal 1 GiB views (files over 1 GiB), where it is a copy. Such a
+   * view becomes empty when the file is closed in this thread: close the
+   * file only after the stream has finished (the pipeline resolved), or
+   * pass `copy: true` for private chunks. A file closed, faulted
+   * (truncated by another process) or shrunk while streaming destroys the
+   * stream with that error (`ERR_MMAP_CLOSED`, `ERR_MMAP_FAULT`,
+   * `ERR_MMAP_OUT_OF_BOUNDS`) at its next chunk; it never crashes the
+   * process. With zero-copy chunks, a fault in the last chunk is seen by
+   * the consumer as zeros: `copy: true` checks every chunk after copying it.
+   *
+   * @example
+   * ```ts
+   * import { createHash } from 'node:crypto';
+   * import { pipeline } from 'node:stream/promises';
+   * const hash = createHash('sha256');
+   * await pipeline(file.createReadStream({ start: 0, highWaterMark: 1 << 20 }), hash);
+   * console.log(hash.digest('hex'));
+   * ```
+   */
+  createReadStream(options?: MappedReadStreamOptions): Readable {
+    return createMappedReadStream(
+      {
+        length: () => this.size,
+        chunk: (offset, length) => this.streamChunk(offset, length),
+        check: () => this.views.check(),
+      },
+      options,
+    );
+  }
+
+  /** @internal One chunk of {@link createReadStream}: checked, zero-copy within one view. */
+  protected streamChunk(offset: number, length: number): Uint8Array {
+    this.views.check();
+    const start = this.checkSpan(offset, length, 'createReadStream');
+    return this.views.slice(start, length);
   }
 
   /**

@@ -493,6 +493,11 @@ export class MemoryMappedFile extends MappedFileBase {
     return this.#huge;
   }
 
+  /** @internal createReadStream's chunks: through {@link asSlice}, which follows a resize. */
+  protected override streamChunk(offset: number, length: number): Uint8Array {
+    return this.#w.asSlice(offset, length);
+  }
+
   /** {@link MappedWindow.asSlice} */
   asSlice(offset: number | bigint, length: number | bigint): Uint8Array {
     return this.#w.asSlice(offset, length);

@@ -1,7 +1,7 @@
 /**
- * SharedAllocator: the concurrent allocator across processes (SPEC 5,
- * "Across processes"). Its state is one 64-bit counter in a small state
- * file next to the data, mapped by every process and thread that uses it;
+ * SharedAllocator: the concurrent allocator across processes. Its state
+ * is one 64-bit counter in a small state file next to the data, mapped by
+ * every process and thread that uses it;
  * an allocation is one atomic add on it, so independent processes get
  * disjoint ranges with no lock and no coordinator, and a process killed at
  * any instruction leaves the state consistent (its add happened or not).

@@ -57,6 +57,21 @@ export interface OpenedFile<A extends SequentialAllocator | ConcurrentAllocator 
   allocator: A;
 }
 
+/**
+ * The allocator `MmapFile.fromShared(handle)` gives for a handle of type
+ * `H`: `ConcurrentAllocator` when `H` is a `SharedMappedFile<'concurrent'>`,
+ * `null` when it is a sequential (or raw) one, and the union
+ * `ConcurrentAllocator | null` when the type does not say (`any`,
+ * `unknown`, a plain `SharedMappedFile`).
+ */
+export type SharedAllocatorOf<H> = 0 extends 1 & H
+  ? ConcurrentAllocator | null
+  : [H] extends [SharedMappedFile<'concurrent'>]
+    ? ConcurrentAllocator
+    : [H] extends [SharedMappedFile<'sequential' | 'none'>]
+      ? null
+      : ConcurrentAllocator | null;
+
 /** The allocator kind an allocator type stands for. */
 export type KindOfAllocator<A> = A extends ConcurrentAllocator ? 'concurrent' : A extends SequentialAllocator ? 'sequential' : AllocatorChoice;
 
@@ -164,6 +179,13 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * file over the same memory, with the file's concurrent allocator (or
    * `null` if it was made with a sequential one, which stays in its thread).
    *
+   * The allocator's type follows the handle's: `ConcurrentAllocator` for a
+   * `SharedMappedFile<'concurrent'>`, `null` for a sequential one, and
+   * `ConcurrentAllocator | null` for anything else, `workerData` (`any`) and
+   * `unknown` included: check it (`if (allocator === null) ...`) before use.
+   * Anything that is not a genuine handle is refused at run time
+   * (`ERR_MMAP_INVALID_ARGUMENT`).
+   *
    * @example
    * ```ts
    * // worker.js
@@ -174,10 +196,8 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * });
    * ```
    */
-  static fromShared(handle: SharedMappedFile<'concurrent'>): OpenedFile<ConcurrentAllocator>;
-  static fromShared(handle: SharedMappedFile<'sequential' | 'none'>): OpenedFile<null>;
-  static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null>;
-  static fromShared(handle: SharedMappedFile): OpenedFile<ConcurrentAllocator | null> {
+  static fromShared<H>(handle: H): OpenedFile<SharedAllocatorOf<H>>;
+  static fromShared(handle: unknown): OpenedFile<ConcurrentAllocator | null> {
     const views = attachShared(handle);
     const concurrent = views.status[STATUS_ALLOCATOR_KIND_I32] === AllocatorKind.Concurrent;
     return opened(new MmapFile(views), concurrent ? new ConcurrentAllocator(views) : null);

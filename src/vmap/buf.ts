@@ -11,12 +11,12 @@
  */
 import { read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
-import { byteLengthOf, toBytes } from '../core/arguments.js';
-import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { byteLengthOf, readOptions, toBoolean, toBytes } from '../core/arguments.js';
+import { type Descriptor, descriptorOrNull } from '../core/descriptor.js';
+import { abortError, argTypeError, argValueError, fromNative, misuse, outOfRange } from '../errors.js';
 import { Ring, toWriteData } from './ring.js';
 
 const DEFAULT_CAPACITY = 64 * 1024;
-const MAX_FD = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -36,12 +36,6 @@ function toCapacity(value: unknown): number {
   return value as number; // Ring's constructor checks it
 }
 
-function toFdOrNull(value: unknown, name: string): number | null {
-  if (typeof value !== 'number') return null;
-  if (!Number.isInteger(value) || value < 0 || value > MAX_FD) throw outOfRange(name, `an integer >= 0 and <= ${MAX_FD}`, value);
-  return value;
-}
-
 /** A stream chunk as bytes (Buffers and Uint8Arrays as they are, strings as UTF-8). */
 function chunkBytes(chunk: unknown): Uint8Array {
   if (typeof chunk === 'string') return encoder.encode(chunk);
@@ -59,10 +53,65 @@ class Serial {
   }
 }
 
+/** Options of {@link BufReader}. */
+export interface BufReaderOptions {
+  /** Bytes of the ring (rounded up to whole pages); 64 KiB by default. */
+  capacity?: number;
+  /**
+   * Follow a growing file, like `tail -f` (a descriptor source only): at
+   * the end of the file, wait and read again, every `pollMs`, until data
+   * arrives, the reader is closed (which ends the input: `readLine()`
+   * resolves with null, iteration stops, the stream form ends) or `signal`
+   * aborts (the waiting call rejects with an `AbortError`). A last line
+   * without its `\n` is held back until the writer finishes it. Default
+   * false: a read at the end of the file reports the end, and the next
+   * call reads again (nothing is sticky).
+   */
+  follow?: boolean;
+  /** Milliseconds between reads at the end of a followed file (1 to 60000; default 100). */
+  pollMs?: number;
+  /** Aborts a wait for more data of a followed file with an `AbortError`; once aborted, every such wait rejects at once. */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_POLL_MS = 100;
+const EMPTY = new Uint8Array(0);
+
+/** An options object (not an array, typed array or class instance, which are refused as a capacity). */
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function toBufReaderOptions(capacity: unknown, options: unknown): { capacity: number; follow: boolean; pollMs: number; signal: AbortSignal | undefined } {
+  let o = readOptions(options, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
+  let cap: unknown = capacity;
+  if (isPlainObject(capacity) && options === undefined) {
+    o = readOptions(capacity, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
+    cap = o.capacity;
+  } else if (o.capacity !== undefined) {
+    throw argValueError('options.capacity', 'cannot be given together with the capacity argument', o.capacity);
+  }
+  const pollMs = o.pollMs === undefined ? DEFAULT_POLL_MS : o.pollMs;
+  if (typeof pollMs !== 'number') throw argTypeError('options.pollMs', 'of type number', pollMs);
+  if (!Number.isInteger(pollMs) || pollMs < 1 || pollMs > 60_000) throw outOfRange('options.pollMs', 'an integer >= 1 and <= 60000', pollMs);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('options.signal', 'an AbortSignal', signal);
+  return { capacity: toCapacity(cap), follow: toBoolean(o.follow, 'options.follow'), pollMs, signal };
+}
+
 /**
  * Buffered reading through a {@link Ring} (vmap's `io::BufReader`). The
  * source is a file descriptor (read from its current position) or a Node
  * `Readable` (any async iterable of chunks). Async-iterable by lines.
+ *
+ * As Rust's `BufRead`, the end of a descriptor's input is not sticky: a
+ * read that finds the end reports it (0, null, an empty slice), and the
+ * next call reads the descriptor again, so bytes appended since are seen.
+ * With `{ follow: true }` the reader waits at the end of the file instead
+ * and reads on as the file grows (a log tailer). A stream source ends once,
+ * when the stream does.
  *
  * @example
  * ```ts
@@ -72,32 +121,55 @@ class Serial {
  * for await (const line of reader) console.log(line);
  * reader.close();
  * ```
+ *
+ * @example
+ * ```ts
+ * // Follow a log file as it grows; stop with reader.close() or the signal.
+ * const fd = fs.openSync('app.log', 'r');
+ * const reader = new BufReader(fd, { follow: true, pollMs: 50, signal });
+ * for await (const line of reader) console.log(line);
+ * ```
  */
 export class BufReader {
   readonly #ring: Ring;
   readonly #source: Source;
   readonly #serial = new Serial();
+  readonly #follow: boolean;
+  readonly #pollMs: number;
+  readonly #signal: AbortSignal | undefined;
   #pending: Uint8Array | null = null;
+  /** A stream source has ended (a descriptor's end is never sticky). */
   #eof = false;
   /** A descriptor read into the ring's memory is in flight: close waits for it. */
   #inflight = false;
   #closeRequested = false;
+  /** Ends a follow wait early (set while one is pending). */
+  #wake: (() => void) | null = null;
 
   /**
-   * @param source A file descriptor (the reader never closes it) or a Node
+   * @param source A file descriptor or `FileHandle` (the reader never closes it) or a Node
    *   `Readable` / async iterable of Buffers, Uint8Arrays or strings.
-   * @param capacity Bytes of the ring (rounded up to whole pages); 64 KiB by default.
+   * @param capacity Bytes of the ring (rounded up to whole pages; 64 KiB by
+   *   default), or the {@link BufReaderOptions}.
+   * @param options {@link BufReaderOptions} (`follow`, `pollMs`, `signal`), when `capacity` is a number.
    */
-  constructor(source: number | Readable | AsyncIterable<unknown>, capacity?: number) {
-    const fd = toFdOrNull(source, 'source');
+  constructor(source: Descriptor | Readable | AsyncIterable<unknown>, capacity?: number | BufReaderOptions, options?: BufReaderOptions) {
+    const fd = descriptorOrNull(source, 'source');
     if (fd !== null) {
       this.#source = { fd };
     } else {
       const iterate = typeof source === 'object' && source !== null ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator] : undefined;
-      if (typeof iterate !== 'function') throw argTypeError('source', 'a file descriptor (number) or a Readable stream', source);
+      if (typeof iterate !== 'function') throw argTypeError('source', 'a file descriptor (number), a FileHandle or a Readable stream', source);
       this.#source = { iterator: iterate.call(source) };
     }
-    this.#ring = new Ring(toCapacity(capacity));
+    const o = toBufReaderOptions(capacity, options);
+    if (o.follow && fd === null) {
+      throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'follow needs a file descriptor source: a stream already waits for more data by itself');
+    }
+    this.#follow = o.follow;
+    this.#pollMs = o.pollMs;
+    this.#signal = o.signal;
+    this.#ring = new Ring(o.capacity);
   }
 
   /** Bytes of the ring. */
@@ -110,27 +182,45 @@ export class BufReader {
     return this.#ring.closed ? 0 : this.#ring.readLen;
   }
 
-  /** Reads once from the source into the ring's free space; false at end of input. */
+  /** True when a followed reader was closed: its input has ended. */
+  get #ended(): boolean {
+    return this.#follow && this.#closeRequested;
+  }
+
+  /**
+   * Reads once from the source into the ring's free space (a followed
+   * descriptor: waits until there is something to read). True when bytes
+   * were added or the ring is full; false at the end of the input, or
+   * when a followed reader was closed.
+   */
   async #fill(): Promise<boolean> {
     const ring = this.#ring;
+    if (this.#ended) return false;
     if (ring.closed || this.#closeRequested) throw misuse('ERR_MMAP_CLOSED', 'the reader is closed');
-    if (this.#eof) return false;
     const free = ring.writeSlice();
     if (free.length === 0) return true;
     if ('fd' in this.#source) {
-      let n: number;
-      this.#inflight = true;
-      try {
-        n = await readAsync(this.#source.fd, free);
-      } finally {
-        this.#inflight = false;
-        if (this.#closeRequested) ring.close();
+      for (;;) {
+        let n: number;
+        this.#inflight = true;
+        try {
+          n = await readAsync(this.#source.fd, free);
+        } finally {
+          this.#inflight = false;
+          if (this.#closeRequested) ring.close();
+        }
+        if (ring.closed) {
+          if (this.#follow) return false;
+          throw misuse('ERR_MMAP_CLOSED', 'the reader was closed while it was reading');
+        }
+        if (n > 0) {
+          ring.commit(n);
+          return true;
+        }
+        if (!this.#follow || !(await this.#waitForMore())) return false;
       }
-      if (ring.closed) throw misuse('ERR_MMAP_CLOSED', 'the reader was closed while it was reading');
-      if (n === 0) this.#eof = true;
-      else ring.commit(n);
-      return n > 0;
     }
+    if (this.#eof) return false;
     if (this.#pending === null) {
       const r = await this.#source.iterator.next();
       if (ring.closed) throw misuse('ERR_MMAP_CLOSED', 'the reader was closed while it was reading');
@@ -149,6 +239,26 @@ export class BufReader {
     return true;
   }
 
+  /** Waits `pollMs` at the end of a followed file: true to read again, false when closed; rejects when the signal aborts. */
+  #waitForMore(): Promise<boolean> {
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#closeRequested) return Promise.resolve(false);
+    return new Promise((resolve, reject) => {
+      const settle = (again: boolean, error?: Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#wake = null;
+        if (error === undefined) resolve(again);
+        else reject(error);
+      };
+      const timer = setTimeout(() => settle(true), this.#pollMs);
+      const onAbort = () => settle(false, abortError(signal as AbortSignal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#wake = () => settle(false);
+    });
+  }
+
   /**
    * The buffered bytes, reading from the source first if there are none:
    * a view into the ring (valid until the next call), empty at the end of
@@ -162,7 +272,8 @@ export class BufReader {
    */
   fillBuf(): Promise<Uint8Array> {
     return this.#serial.run(async () => {
-      while (this.#ring.readLen === 0 && !this.#eof) await this.#fill();
+      while (!this.#ended && this.#ring.readLen === 0) if (!(await this.#fill())) break;
+      if (this.#ended) return EMPTY;
       if (this.#ring.closed) throw misuse('ERR_MMAP_CLOSED', 'the reader is closed');
       return this.#ring.readSlice();
     });
@@ -199,7 +310,8 @@ export class BufReader {
     }
     return this.#serial.run(async () => {
       if (byteLengthOf(into) === 0) return 0;
-      while (this.#ring.readLen === 0 && !this.#eof) await this.#fill();
+      while (!this.#ended && this.#ring.readLen === 0) if (!(await this.#fill())) break;
+      if (this.#ended) return 0;
       return this.#ring.read(into);
     });
   }
@@ -219,21 +331,21 @@ export class BufReader {
     return this.#serial.run(async () => {
       const ring = this.#ring;
       for (;;) {
+        if (this.#ended) return null;
         const line = ring.readLine();
         if (line !== null) return line;
-        if (this.#eof) {
-          if (ring.readLen === 0) return null;
-          const rest = decoder.decode(ring.readSlice());
-          ring.consume(ring.readLen);
-          return rest;
-        }
-        if (ring.writeLen === 0) {
+        if (ring.writeLen === 0 && !this.#eof) {
           throw misuse(
             'ERR_MMAP_RING_FULL',
             `a line is longer than the reader's capacity (${ring.capacity} bytes); use a larger capacity, or fillBuf()/consume()`,
           );
         }
-        await this.#fill();
+        if (!(await this.#fill())) {
+          if (this.#ended || ring.readLen === 0) return null;
+          const rest = decoder.decode(ring.readSlice());
+          ring.consume(ring.readLen);
+          return rest;
+        }
       }
     });
   }
@@ -256,7 +368,9 @@ export class BufReader {
 
   /**
    * A Node `Readable` of the input's bytes (through this reader's buffer),
-   * for `stream.pipeline`.
+   * for `stream.pipeline`. For a followed file it stays open as the file
+   * grows, ends when the reader is closed, and is destroyed with the
+   * `AbortError` when the signal aborts.
    *
    * @example
    * ```ts
@@ -279,7 +393,8 @@ export class BufReader {
 
   /**
    * Releases the ring (at once, or when a read in flight completes). The
-   * source is not closed.
+   * source is not closed. A followed reader's pending wait ends as the end
+   * of the input.
    *
    * @example
    * ```ts
@@ -288,6 +403,7 @@ export class BufReader {
    */
   close(): void {
     this.#closeRequested = true;
+    this.#wake?.();
     if (!this.#inflight) this.#ring.close();
   }
 }
@@ -312,16 +428,16 @@ export class BufWriter {
   readonly #serial = new Serial();
 
   /**
-   * @param sink A file descriptor (the writer never closes it) or a Node `Writable` (never ended by the writer).
+   * @param sink A file descriptor or `FileHandle` (the writer never closes it) or a Node `Writable` (never ended by the writer).
    * @param capacity Bytes of the ring (rounded up to whole pages); 64 KiB by default.
    */
-  constructor(sink: number | Writable, capacity?: number) {
-    const fd = toFdOrNull(sink, 'sink');
+  constructor(sink: Descriptor | Writable, capacity?: number) {
+    const fd = descriptorOrNull(sink, 'sink');
     if (fd !== null) {
       this.#sink = { fd };
     } else {
       const write = typeof sink === 'object' && sink !== null ? (sink as Writable).write : undefined;
-      if (typeof write !== 'function') throw argTypeError('sink', 'a file descriptor (number) or a Writable stream', sink);
+      if (typeof write !== 'function') throw argTypeError('sink', 'a file descriptor (number), a FileHandle or a Writable stream', sink);
       this.#sink = { stream: sink as Writable };
     }
     this.#ring = new Ring(toCapacity(capacity));

@@ -4,12 +4,14 @@
  *
  * - A map covers any window of a file, at any offset: the real mapping
  *   starts at the allocation boundary below and the difference is hidden.
- * - A map never owns, duplicates or closes the descriptor it maps: the
- *   caller keeps it (and passes it to `flush`, as in vmap).
+ * - A map made by `open(path)` owns the descriptor it opened: `close()`
+ *   (or `using`) closes it, and `flush(mode)` uses it. A map made by
+ *   `map(fd)` borrows the caller's descriptor (a number or a `FileHandle`):
+ *   it never duplicates or closes it, and `flush(fd, mode)` takes it again.
  * - `map.bytes` is a zero-copy Uint8Array over the window. For a read-only
  *   MemoryMap it lies over a private mapping: JavaScript has no read-only
  *   typed arrays, so a store through it must land somewhere harmless; it
- *   lands in private memory and never reaches the file (SPEC §7).
+ *   lands in private memory and never reaches the file.
  * - `intoMapMut()` / `intoMap()` convert in place (no copy; the map made
  *   with `.write()` carries both a shared and a private mapping of the
  *   window from the start); the object converted from, and every view taken
@@ -22,7 +24,10 @@
  */
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { toOffset, toPath } from '../core/arguments.js';
-import { MmapError, argTypeError, argValueError, faultError, fromNative, misuse, outOfRange } from '../errors.js';
+import { type Descriptor, toDescriptor } from '../core/descriptor.js';
+import { createMappedReadStream, type MappedReadStreamOptions } from '../core/mapped-read-stream.js';
+import type { Readable } from 'node:stream';
+import { MmapError, argValueError, faultError, fromNative, misuse, outOfRange } from '../errors.js';
 import { mnative, vnative } from './native.js';
 
 /** Flush modes (vmap's `Flush`): wait for the data to reach the disk, or only schedule it. */
@@ -57,14 +62,8 @@ interface MapState {
   writable: boolean;
   /** What errors name: the path, `fd N`, or 'anonymous memory'. */
   label: string;
-}
-
-const MAX_FD = 2 ** 31 - 1;
-
-function toFd(value: unknown): number {
-  if (typeof value !== 'number') throw argTypeError('fd', 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_FD) throw outOfRange('fd', `an integer >= 0 and <= ${MAX_FD}`, value);
-  return value;
+  /** The descriptor `open(path)` opened, closed with the map; null for `map(fd)` (the caller's) and anonymous memory. */
+  fd: number | null;
 }
 
 function toFlushMode(value: unknown): boolean {
@@ -95,7 +94,8 @@ function closedError(what: string): MmapError {
  * @example
  * ```ts
  * import { MemoryMap } from 'ranged-mmap';
- * const { map, fd } = MemoryMap.withOptions().offset(10).len(4).open('example');
+ * const map = MemoryMap.withOptions().offset(10).len(4).open('example');
+ * map.close(); // closes the descriptor open() made
  * ```
  */
 export class MapOptions<T extends MemoryMap | MemoryMapMut> {
@@ -150,7 +150,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
    *
    * @example
    * ```ts
-   * const { map } = MemoryMap.withOptions().write().open(path);
+   * const map = MemoryMap.withOptions().write().open(path);
    * const mut = map.intoMapMut();
    * ```
    */
@@ -218,16 +218,19 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
   }
 
   /**
-   * Opens `path` with the chosen options and maps it. Returns the map and
-   * the descriptor; the descriptor is the caller's (close it with
-   * `fs.closeSync` when done; the map stays valid after that).
+   * Opens `path` with the chosen options and maps it. The map owns the
+   * descriptor it opened: `close()` (or the end of a `using` block) closes
+   * it too, and `flush(mode)` syncs through it. (It used to return
+   * `{ map, fd }` and the caller closed the descriptor.)
    *
    * @example
    * ```ts
-   * const { map, fd } = MemoryMap.withOptions().len(4).open('example');
+   * using map = MemoryMap.withOptions().len(4).open('example');
+   * Buffer.from(map.bytes).toString();
+   * // closed, descriptor and all, at the end of the block
    * ```
    */
-  open(path: string | URL): { map: T; fd: number } {
+  open(path: string | URL): T {
     const p = toPath(path);
     const s = { ...this.#settings };
     if ((s.create || s.truncate) && !s.write) {
@@ -257,7 +260,7 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
       throw fromNative(error, p);
     }
     try {
-      return { map: this.#make(fd, p, s, s.truncate), fd };
+      return this.#make(fd, p, s, s.truncate, true);
     } catch (error) {
       // We opened it, so it is ours to close; a file we created goes too.
       closeSync(fd);
@@ -273,17 +276,21 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
   }
 
   /**
-   * Maps a descriptor the caller already has. The map does not own,
-   * duplicate or close it.
+   * Maps a descriptor the caller already has: a number, or a `FileHandle`
+   * from `node:fs/promises`. The map borrows it: it never duplicates or
+   * closes it (the caller closes it, before or after the map; the map stays
+   * valid either way).
    *
    * @example
    * ```ts
    * const m2 = MemoryMap.withOptions().offset(10).len(4).map(fd);
+   * const handle = await fs.promises.open(path);
+   * const m3 = MemoryMap.withOptions().map(handle);
    * ```
    */
-  map(fd: number): T {
-    const f = toFd(fd);
-    return this.#make(f, `fd ${f}`, { ...this.#settings }, false);
+  map(fd: Descriptor): T {
+    const f = toDescriptor(fd, 'fd');
+    return this.#make(f, `fd ${f}`, { ...this.#settings }, false, false);
   }
 
   /**
@@ -301,17 +308,17 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
     const s = this.#settings;
     if (s.len === 'end') throw argValueError('len', "cannot be 'end' for anonymous memory (there is no file)", 'end');
     const length = s.len ?? vnative.pageSize;
-    const label = 'anonymous memory';
+    const label = ANONYMOUS;
     let buffer: ArrayBuffer;
     try {
       buffer = mnative.mapCreate({ fd: -1, offset: 0, length, shared: false, populate: s.populate, exposeShared: false });
     } catch (error) {
       throw vmapError(error, label);
     }
-    return this.#wrap({ buffer, bytes: new Uint8Array(buffer), shared: false, writable: s.write || s.copy, label });
+    return this.#wrap({ buffer, bytes: new Uint8Array(buffer), shared: false, writable: s.write || s.copy, label, fd: null });
   }
 
-  #make(fd: number, label: string, s: MapSettings, truncateFirst: boolean): T {
+  #make(fd: number, label: string, s: MapSettings, truncateFirst: boolean, owned: boolean): T {
     let size: number;
     let isFile: boolean;
     try {
@@ -373,13 +380,16 @@ export class MapOptions<T extends MemoryMap | MemoryMapMut> {
     } catch (error) {
       throw vmapError(error, label);
     }
-    return this.#wrap({ buffer, bytes: new Uint8Array(buffer), shared, writable: s.write || s.copy, label });
+    return this.#wrap({ buffer, bytes: new Uint8Array(buffer), shared, writable: s.write || s.copy, label, fd: owned ? fd : null });
   }
 
   #wrap(state: MapState): T {
     return (this.#mutable ? new MemoryMapMut(TOKEN, state) : new MemoryMap(TOKEN, state)) as T;
   }
 }
+
+/** The label of anonymous memory (which has no descriptor to flush through). */
+const ANONYMOUS = 'anonymous memory';
 
 /** Only this module can construct maps from a state. */
 const TOKEN: unique symbol = Symbol('vmap map');
@@ -394,10 +404,14 @@ const TOKEN: unique symbol = Symbol('vmap map');
  * import { writeFileSync } from 'node:fs';
  * import { MemoryMap } from 'ranged-mmap';
  * writeFileSync('example', 'this is a test');
- * const { map, fd } = MemoryMap.withOptions().len(4).open('example');
+ * const map = MemoryMap.withOptions().len(4).open('example'); // owns its descriptor
  * Buffer.from(map.bytes).toString(); // 'this'
- * const m2 = MemoryMap.withOptions().offset(10).len(4).map(fd);
+ * const fd = openSync('example', 'r');
+ * const m2 = MemoryMap.withOptions().offset(10).len(4).map(fd); // borrows fd
  * Buffer.from(m2.bytes).toString(); // 'test'
+ * map.close();
+ * m2.close();
+ * closeSync(fd);
  * ```
  */
 export class MemoryMap {
@@ -414,7 +428,7 @@ export class MemoryMap {
    *
    * @example
    * ```ts
-   * const { map, fd } = MemoryMap.withOptions().offset(10).len(4).open(path);
+   * const map = MemoryMap.withOptions().offset(10).len(4).open(path);
    * ```
    */
   static withOptions(): MapOptions<MemoryMap> {
@@ -459,6 +473,53 @@ export class MemoryMap {
   }
 
   /**
+   * The descriptor this map owns (the one `open(path)` opened; closed with
+   * the map), or null: a map made by `map(fd)` borrows the caller's, and
+   * anonymous memory has none.
+   *
+   * @example
+   * ```ts
+   * fs.fstatSync(map.fd!).size;
+   * ```
+   */
+  get fd(): number | null {
+    return this.live().fd;
+  }
+
+  /**
+   * A Node `Readable` of the window's bytes from `start` to `end`
+   * (inclusive, as `fs.createReadStream`), read as the consumer takes them.
+   * Chunks are Buffers over the map itself (no copy): they become empty if
+   * the map is closed or converted before they are consumed, so close it
+   * after the stream has finished, or pass `copy: true`. Closing the map
+   * while streaming destroys the stream with `ERR_MMAP_CLOSED`.
+   *
+   * @example
+   * ```ts
+   * using map = MemoryMap.withOptions().open('big.log');
+   * await pipeline(map.createReadStream({ start: 100 }), process.stdout);
+   * ```
+   */
+  createReadStream(options?: MappedReadStreamOptions): Readable {
+    return createMappedReadStream(
+      {
+        length: () => this.live().bytes.length,
+        chunk: (offset, length) => {
+          const bytes = this.live().bytes;
+          if (offset > bytes.length || length > bytes.length - offset) {
+            throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `createReadStream: ${length} bytes at offset ${offset} pass the end of the map (${bytes.length} bytes)`);
+          }
+          return bytes.subarray(offset, offset + length);
+        },
+        check: () => {
+          this.live();
+        },
+      },
+      options,
+    );
+  }
+
+  /**
    * Turns the map into a {@link MemoryMapMut} over the same window, in
    * place (no copy). Only for a map made with `.write()` (stores then reach
    * the file) or `.copy()` (stores stay private); otherwise
@@ -467,10 +528,10 @@ export class MemoryMap {
    *
    * @example
    * ```ts
-   * const { map, fd } = MemoryMap.withOptions().write().len(14).open(path);
-   * const mut = map.intoMapMut();
+   * const map = MemoryMap.withOptions().write().len(14).open(path);
+   * const mut = map.intoMapMut(); // takes over the descriptor
    * mut.bytes.set(Buffer.from('that'));
-   * mut.flush(fd, Flush.Sync);
+   * mut.flush(Flush.Sync);
    * ```
    */
   intoMapMut(): MemoryMapMut {
@@ -489,21 +550,25 @@ export class MemoryMap {
   }
 
   /**
-   * Unmaps the window. Every view of `bytes` becomes zero-length first, so
-   * a kept view can never reach unmapped memory. The descriptor is not
-   * touched. Closing twice is harmless.
+   * Unmaps the window and, for a map made by `open(path)`, closes its
+   * descriptor. Every view of `bytes` becomes zero-length first, so a kept
+   * view can never reach unmapped memory. A borrowed descriptor (`map(fd)`)
+   * is not touched. Closing twice is harmless.
    *
    * @example
    * ```ts
    * map.close();
-   * fs.closeSync(fd);
    * ```
    */
   close(): void {
     const s = this.#state;
     if (s === null) return;
     this.#state = null;
-    mnative.mapClose(s.buffer);
+    try {
+      mnative.mapClose(s.buffer);
+    } finally {
+      if (s.fd !== null) closeSync(s.fd);
+    }
   }
 
   /** `using map = ...` closes it at the end of the block. */
@@ -521,9 +586,9 @@ export class MemoryMap {
  * @example
  * ```ts
  * import { MemoryMapMut, Flush } from 'ranged-mmap';
- * const { map, fd } = MemoryMapMut.withOptions().create().len(4096).open('out.bin');
+ * using map = MemoryMapMut.withOptions().create().len(4096).open('out.bin');
  * map.bytes.set(Buffer.from('hello'));
- * map.flush(fd, Flush.Sync);
+ * map.flush(Flush.Sync);
  * ```
  */
 export class MemoryMapMut extends MemoryMap {
@@ -537,7 +602,7 @@ export class MemoryMapMut extends MemoryMap {
    *
    * @example
    * ```ts
-   * const { map, fd } = MemoryMapMut.withOptions().create().len(8192).open(path);
+   * const map = MemoryMapMut.withOptions().create().len(8192).open(path);
    * ```
    */
   static override withOptions(): MapOptions<MemoryMapMut> {
@@ -579,43 +644,64 @@ export class MemoryMapMut extends MemoryMap {
 
   /**
    * Writes the whole window back to the file: `Flush.Sync` waits until it
-   * is on the disk, `Flush.Async` schedules it. `fd` must be a descriptor
-   * of the mapped file (it is checked, never kept). Throws `ERR_MMAP_FAULT`
-   * if a page of the map was lost (the file was truncated under it).
+   * is on the disk, `Flush.Async` schedules it. A map made by `open(path)`
+   * uses its own descriptor: `flush(mode)`. A map made by `map(fd)` takes
+   * the descriptor again, `flush(fd, mode)` (a number or a FileHandle of
+   * the mapped file; checked, never kept). Throws `ERR_MMAP_FAULT` if a
+   * page of the map was lost (the file was truncated under it).
    *
    * @example
    * ```ts
-   * map.flush(fd, Flush.Sync);
+   * owned.flush(Flush.Sync);
+   * borrowed.flush(fd, Flush.Sync);
    * ```
    */
-  flush(fd: number, mode: FlushMode): void {
-    const f = toFd(fd);
+  flush(mode: FlushMode): void;
+  flush(fd: Descriptor, mode: FlushMode): void;
+  flush(...args: [FlushMode] | [Descriptor, FlushMode]): void {
+    const [fd, mode] = args.length === 1 ? [undefined, args[0]] : args;
+    const given = fd === undefined ? null : toDescriptor(fd, 'fd');
     const sync = toFlushMode(mode);
     const s = this.live();
-    this.#flush(s, f, 0, s.bytes.length, sync);
+    this.#flush(s, given ?? this.#ownFd(s), 0, s.bytes.length, sync);
   }
 
   /**
    * Writes `len` bytes of the window from `offset` back to the file (see
-   * {@link flush}). The span must lie inside the window
-   * (`ERR_MMAP_OUT_OF_BOUNDS` otherwise).
+   * {@link flush}; the descriptor goes first for a map made by `map(fd)`).
+   * The span must lie inside the window (`ERR_MMAP_OUT_OF_BOUNDS` otherwise).
    *
    * @example
    * ```ts
-   * map.flushRange(fd, 0, 4, Flush.Async);
+   * owned.flushRange(0, 4, Flush.Async);
+   * borrowed.flushRange(fd, 0, 4, Flush.Async);
    * ```
    */
-  flushRange(fd: number, offset: number, len: number, mode: FlushMode): void {
-    const f = toFd(fd);
+  flushRange(offset: number, len: number, mode: FlushMode): void;
+  flushRange(fd: Descriptor, offset: number, len: number, mode: FlushMode): void;
+  flushRange(...args: [number, number, FlushMode] | [Descriptor, number, number, FlushMode]): void {
+    const [fd, offset, len, mode] = args.length === 3 ? [undefined, ...args] : args;
+    const given = fd === undefined ? null : toDescriptor(fd, 'fd');
     const start = toOffset(offset, 'offset');
     const length = toOffset(len, 'len');
     const sync = toFlushMode(mode);
     const s = this.live();
+    const f = given ?? this.#ownFd(s);
     const size = s.bytes.length;
     if (start > size || length > size - start) {
       throw misuse('ERR_MMAP_OUT_OF_BOUNDS', `${s.label}: a span of ${length} bytes at offset ${start} passes the end of the map (${size} bytes)`);
     }
     this.#flush(s, f, start, length, sync);
+  }
+
+  /** The descriptor a flush without one goes through: the map's own (none is needed for anonymous memory). */
+  #ownFd(s: MapState): number {
+    if (s.fd !== null) return s.fd;
+    if (s.label === ANONYMOUS) return -1;
+    throw misuse(
+      'ERR_MMAP_INVALID_ARGUMENT',
+      `${s.label}: this map borrows its descriptor (made by map(fd)), so it has none of its own to flush through; pass it: flush(fd, mode)`,
+    );
   }
 
   #flush(s: MapState, fd: number, offset: number, length: number, sync: boolean): void {

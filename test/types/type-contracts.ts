@@ -1,7 +1,15 @@
 // Compile-time tests: `npm run build:test` type-checks this file, and an
 // `@ts-expect-error` that no longer meets an error fails the build, so each
 // line below is a contract of the public types. Nothing here runs.
-import { type MmapError, MmapFile, type ConcurrentAllocator, type CreateOptions, type SequentialAllocator, type SharedMappedFile } from 'ranged-mmap';
+import {
+  type MmapError,
+  MmapFile,
+  type ConcurrentAllocator,
+  type CreateOptions,
+  type SequentialAllocator,
+  type SharedMappedFile,
+  type SharedAllocatorOf,
+} from 'ranged-mmap';
 
 declare const flag: boolean;
 declare const path: string;
@@ -43,6 +51,39 @@ export function sharedHandlesCarryTheAllocator(): void {
   // @ts-expect-error an untyped handle may carry no allocator
   MmapFile.fromShared(unknownHandle).allocator.allocate(1);
   void nothing;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: workerData is typed any, which is what this test is about
+export function fromSharedNeverLiesAboutAnyOrUnknown(workerData: any, message: unknown): void {
+  // workerData is `any`: it must not pick the concurrent overload.
+  const fromAny = MmapFile.fromShared(workerData);
+  // @ts-expect-error the allocator may be null (a sequential file's stays in its thread)
+  fromAny.allocator.allocate(4096);
+  const a1: ConcurrentAllocator | null = fromAny.allocator;
+  // @ts-expect-error not known to be a ConcurrentAllocator
+  const a2: ConcurrentAllocator = fromAny.allocator;
+  // @ts-expect-error not known to be null either
+  const a3: null = fromAny.allocator;
+  if (fromAny.allocator !== null) fromAny.allocator.allocate(4096); // narrowing works
+
+  const fromUnknown = MmapFile.fromShared(message);
+  // @ts-expect-error the allocator may be null
+  fromUnknown.allocator.allocate(4096);
+  const u1: ConcurrentAllocator | null = fromUnknown.allocator;
+
+  const sequential = {} as SharedMappedFile<'sequential'>;
+  const s1: null = MmapFile.fromShared(sequential).allocator;
+  const raw = {} as SharedMappedFile<'none'>;
+  const r1: null = MmapFile.fromShared(raw).allocator;
+  const concurrent = {} as SharedMappedFile<'concurrent'>;
+  const c1: ConcurrentAllocator = MmapFile.fromShared(concurrent).allocator;
+  const either = {} as SharedMappedFile<'concurrent'> | SharedMappedFile<'sequential'>;
+  // @ts-expect-error a union of handles gives the union
+  const e1: ConcurrentAllocator = MmapFile.fromShared(either).allocator;
+
+  // biome-ignore lint/suspicious/noExplicitAny: the any case of the type itself
+  const check: [SharedAllocatorOf<any>, SharedAllocatorOf<unknown>, SharedAllocatorOf<SharedMappedFile<'concurrent'>>] = [null, null, c1];
+  void [a1, a2, a3, u1, s1, r1, c1, e1, check];
 }
 
 export async function usingWorks(): Promise<void> {
