@@ -207,6 +207,19 @@ for (const [what, state, pid] of CORRUPT_STATES) {
   });
 }
 
+test('a producer that claims a role whose words turned to LIVE with pid 0 after open: ERR_MMAP_INVALID_STATE saying so', () => {
+  const path = t.path('claim-corrupt.ring');
+  SharedRing.create(path, pageSize()).close();
+  const producer = SharedRing.open(path);
+  pokeWord(path, W_PRODUCER_PID, 0);
+  pokeWord(path, W_PRODUCER_STATE, LIVE);
+  assert.throws(
+    () => producer.write('x'),
+    (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE' && /live with process id 0/.test((e as Error).message),
+  );
+  producer.close();
+});
+
 test('corrupt cursors: readLen and writeLen throw instead of reporting 99999 (above the capacity) or a negative count', () => {
   const { path, producer } = ringWithData('cursors.ring', 0);
   const consumer = SharedRing.open(path);

@@ -415,6 +415,11 @@ export class SharedRing {
     if (!claimed) {
       const state = Atomics.load(this.#h, role === PRODUCER ? PRODUCER_STATE : CONSUMER_STATE);
       this.#checkState(state);
+      if (snative.srPeer(this.#buffer, role as 1 | 2) === PEER_CORRUPT) {
+        throw this.#corrupt(
+          `the ${name} is live with process id ${Atomics.load(this.#h, (role === PRODUCER ? PRODUCER_STATE : CONSUMER_STATE) + 1)}, which no process has`,
+        );
+      }
       if (state === CLOSED) throw misuse('ERR_MMAP_INVALID_STATE', `the ${name} of the ring closed it; a closed role is not taken again`, this.#path);
       throw misuse('ERR_MMAP_INVALID_STATE', `the ring already has a ${name} (one producer and one consumer per ring)`, this.#path);
     }
