@@ -34,7 +34,8 @@
 typedef struct {
   rm_mapping *m; /* NULL once released */
   rm_sring_mem mem;
-  uint32_t role; /* state index of the role this thread holds, 0 if none */
+  uint32_t role;   /* state index of the role this thread holds, 0 if none */
+  napi_ref status; /* weak: this thread's buffer over the status page */
 } sr_handle;
 
 static const napi_type_tag SR_TAG = {0x73686172656472ULL, 0x6e67a5c3e1d07b29ULL};
@@ -48,9 +49,9 @@ static void sr_release(sr_handle *h, rm_sr_state leave_as) {
 }
 
 static void sr_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   sr_handle *h = data;
+  if (h->status != NULL) napi_delete_reference(env, h->status);
   /* Collected or its thread exited without close(): the role is GONE. */
   sr_release(h, RM_SR_GONE);
   free(h);
@@ -102,8 +103,10 @@ static napi_value attach(napi_env env, rm_mapping *m) {
     free(h);
     return NULL;
   }
+  if (napi_create_reference(env, status, 0, &h->status) != napi_ok) h->status = NULL;
   if (napi_type_tag_object(env, ab, &SR_TAG) != napi_ok ||
       napi_wrap(env, ab, h, sr_finalize, NULL, NULL) != napi_ok) {
+    if (h->status != NULL) napi_delete_reference(env, h->status);
     napi_detach_arraybuffer(env, ab);
     rm_table_release(m);
     free(h);
@@ -191,9 +194,10 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
   return register_ring(env, &mem);
 }
 
-/* srOpen(path) -> [key, buffer, status], or, for a file that is not a
- * whole ring of this version, what it holds: { size, magic, version,
- * capacity, trailer } (TypeScript says what is wrong). */
+/* srOpen(path) -> [key, buffer, status]. A file that is not a whole ring of
+ * this version throws ERR_MMAP_INVALID_STATE carrying what it holds in
+ * `found`: { size, magic, version, capacity, trailer } (TypeScript says
+ * what is wrong). */
 static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_MAX];
@@ -205,14 +209,20 @@ static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   const char *syscall = "open";
   int err = rm_sring_open(path, &mem, &found, &syscall);
   if (err == RM_SRING_NOT_A_RING) {
-    napi_value out;
+    napi_value out, code, msg, error;
     napi_create_object(env, &out);
     napi_set_named_property(env, out, "size", make_double(env, (double)found.size));
     napi_set_named_property(env, out, "magic", make_double(env, found.magic));
     napi_set_named_property(env, out, "version", make_double(env, found.version));
     napi_set_named_property(env, out, "capacity", make_double(env, found.capacity));
     napi_set_named_property(env, out, "trailer", make_double(env, found.trailer));
-    return out;
+    napi_create_string_utf8(env, "ERR_MMAP_INVALID_STATE", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "native srOpen: not a whole ring file of this version",
+                            NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &error);
+    napi_set_named_property(env, error, "found", out);
+    napi_throw(env, error);
+    return NULL;
   }
   if (err != 0) return rm_throw_errno(env, err, syscall, path);
   return register_ring(env, &mem);
@@ -460,12 +470,12 @@ static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
   return undef;
 }
 
-/* srClose(buffer, status): leaves the role (CLOSED: a producer's end of
- * stream), detaches both buffers, drops the reference. Closing twice is a
- * no-op. */
+/* srClose(buffer): leaves the role (CLOSED: a producer's end of stream),
+ * detaches the buffer and this thread's status buffer, drops the
+ * reference. Closing twice is a no-op. */
 static napi_value js_sr_close(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!rm_args(env, info, 2, argv)) return NULL;
+  napi_value argv[1];
+  if (!rm_args(env, info, 1, argv)) return NULL;
   bool tagged = false;
   void *data = NULL;
   if (napi_check_object_type_tag(env, argv[0], &SR_TAG, &tagged) != napi_ok || !tagged ||
@@ -476,17 +486,13 @@ static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   }
   sr_handle *h = data;
   if (h->m != NULL) {
-    bool is_ab = false;
-    /* The status buffer: an ArrayBuffer (any other one than this ring's
-     * status page is only detached, which its owner asked for). */
-    if (napi_is_arraybuffer(env, argv[1], &is_ab) != napi_ok || !is_ab) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                            "native srClose: the status buffer is not an ArrayBuffer");
-      return NULL;
-    }
-    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok ||
-        napi_detach_arraybuffer(env, argv[1]) != napi_ok)
-      return NULL;
+    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
+    /* The status buffer, if it is still alive (it is held next to the ring
+     * buffer, so it normally is). */
+    napi_value status = NULL;
+    if (h->status != NULL &&
+        napi_get_reference_value(env, h->status, &status) == napi_ok && status != NULL)
+      napi_detach_arraybuffer(env, status);
     sr_release(h, RM_SR_CLOSED);
   }
   napi_value undef;

@@ -51,7 +51,7 @@ export const mnative = native as unknown as VmapMapBinding;
 /** A ring's memory: its table key, the ring (header, data twice, trailer) and its status page. */
 export type SharedRingMemory = [number, ArrayBuffer, ArrayBuffer];
 
-/** What srOpen found in a file that is not a whole ring of this version. */
+/** What srOpen found in a file that is not a whole ring of this version (the `found` of the error it throws). */
 export interface SharedRingFound {
   size: number;
   magic: number;
@@ -63,7 +63,7 @@ export interface SharedRingFound {
 
 export interface SharedRingBinding {
   srCreate(hint: number, path: string | null, mode: number): SharedRingMemory;
-  srOpen(path: string): SharedRingMemory | SharedRingFound;
+  srOpen(path: string): SharedRingMemory;
   srAttach(key: number): SharedRingMemory;
   srClaim(buffer: ArrayBuffer, role: 1 | 2): boolean;
   /**
@@ -76,7 +76,8 @@ export interface SharedRingBinding {
   srWake(buffer: ArrayBuffer, index: number): void;
   /** srWait on a thread of its own; resolves true if `timeoutMs` ran out. */
   srWaitAsync(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): Promise<boolean>;
-  srClose(buffer: ArrayBuffer, status: ArrayBuffer): void;
+  /** Also detaches this thread's status buffer. */
+  srClose(buffer: ArrayBuffer): void;
 }
 
 export const snative = native as unknown as SharedRingBinding;

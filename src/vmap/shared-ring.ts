@@ -143,7 +143,6 @@ function toCapacity(value: unknown): number {
  */
 export class SharedRing {
   #buffer: ArrayBuffer;
-  #statusBuffer: ArrayBuffer;
   #h: Int32Array;
   #data: Uint8Array;
   /** The status page's fault counter at [0] (bumped by the SIGBUS guard when a page is lost). */
@@ -190,7 +189,6 @@ export class SharedRing {
     const [key, buffer, status] = result;
     this.#key = key;
     this.#buffer = buffer;
-    this.#statusBuffer = status;
     this.#path = path;
     this.#h = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.#capacity = (buffer.byteLength - HEADER_BYTES - TRAILER_BYTES) / 2;
@@ -246,13 +244,13 @@ export class SharedRing {
    */
   static open(path: string | URL): SharedRing {
     const p = toPath(path);
-    let got: SharedRingMemory | SharedRingFound;
+    let got: SharedRingMemory;
     try {
       got = snative.srOpen(p);
     } catch (error) {
-      throw fromNative(error, p);
+      const found = typeof error === 'object' && error !== null ? (error as { found?: SharedRingFound }).found : undefined;
+      throw found === undefined ? fromNative(error, p) : notARing(p, found);
     }
-    if (!Array.isArray(got)) throw notARing(p, got);
     const ring = new SharedRing(0, got, p);
     const problem = ring.#headerProblem();
     if (problem !== undefined) {
@@ -1005,7 +1003,8 @@ export class SharedRing {
     const buffer = this.#buffer;
     this.#data = EMPTY;
     this.#h = new Int32Array(0);
-    snative.srClose(buffer, this.#statusBuffer);
+    this.#status = new Int32Array(1);
+    snative.srClose(buffer); // detaches the status buffer too
   }
 
   /** `using ring = ...` closes it at the end of the block. */
