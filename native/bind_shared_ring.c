@@ -5,7 +5,9 @@
  * The ring's memory is an entry of the process-wide mapping table (so the
  * SIGBUS guard covers a ring file truncated under it, and other threads
  * attach to it by key). Each thread gets one external ArrayBuffer over the
- * whole of it (header page, then the data region twice); the thread's
+ * whole of it (header page, the data region twice, the trailer page), and
+ * one over the entry's status page, whose fault counter TypeScript reads
+ * after every copy (the SIGBUS guard bumps it when a page is lost); the thread's
  * record (its reference, its role) is attached to that buffer with
  * napi_wrap. close() gives up the role (a producer's close is the end of
  * the stream), detaches the buffer, then drops the reference. A buffer
@@ -32,7 +34,8 @@
 typedef struct {
   rm_mapping *m; /* NULL once released */
   rm_sring_mem mem;
-  uint32_t role; /* state index of the role this thread holds, 0 if none */
+  uint32_t role;   /* state index of the role this thread holds, 0 if none */
+  napi_ref status; /* weak: this thread's buffer over the status page */
 } sr_handle;
 
 static const napi_type_tag SR_TAG = {0x73686172656472ULL, 0x6e67a5c3e1d07b29ULL};
@@ -46,9 +49,9 @@ static void sr_release(sr_handle *h, rm_sr_state leave_as) {
 }
 
 static void sr_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   sr_handle *h = data;
+  if (h->status != NULL) napi_delete_reference(env, h->status);
   /* Collected or its thread exited without close(): the role is GONE. */
   sr_release(h, RM_SR_GONE);
   free(h);
@@ -86,24 +89,33 @@ static napi_value attach(napi_env env, rm_mapping *m) {
   h->m = m;
   h->mem.base = m->base;
   h->mem.map_len = (size_t)m->map_len;
-  h->mem.capacity = ((size_t)m->map_len - RM_SRING_HEADER) / 2;
-  napi_value ab, out;
+  h->mem.capacity = ((size_t)m->map_len - RM_SRING_HEADER - RM_SRING_TRAILER) / 2;
+  napi_value ab, status, out;
+  /* The status page lives as long as the entry, which this thread's
+   * reference (released by close or by the ring buffer's finalizer) keeps;
+   * TypeScript holds the status buffer only next to the ring buffer, and
+   * close() detaches both. */
   if (napi_create_external_arraybuffer(env, m->base, (size_t)m->map_len, NULL, NULL,
-                                       &ab) != napi_ok) {
+                                       &ab) != napi_ok ||
+      napi_create_external_arraybuffer(env, m->status, RM_STATUS_BYTES, NULL, NULL,
+                                       &status) != napi_ok) {
     rm_table_release(m);
     free(h);
     return NULL;
   }
+  if (napi_create_reference(env, status, 0, &h->status) != napi_ok) h->status = NULL;
   if (napi_type_tag_object(env, ab, &SR_TAG) != napi_ok ||
       napi_wrap(env, ab, h, sr_finalize, NULL, NULL) != napi_ok) {
+    if (h->status != NULL) napi_delete_reference(env, h->status);
     napi_detach_arraybuffer(env, ab);
     rm_table_release(m);
     free(h);
     return NULL;
   }
-  napi_create_array_with_length(env, 2, &out);
+  napi_create_array_with_length(env, 3, &out);
   napi_set_element(env, out, 0, make_double(env, (double)m->key));
   napi_set_element(env, out, 1, ab);
+  napi_set_element(env, out, 2, status);
   return out;
 }
 
@@ -146,7 +158,7 @@ static int get_path(napi_env env, napi_value v, char *path, size_t size) {
   return 1;
 }
 
-/* srCreate(hint, path | null, mode) -> [key, buffer] */
+/* srCreate(hint, path | null, mode) -> [key, buffer, status] */
 static napi_value js_sr_create(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double hint = 0;
@@ -182,7 +194,10 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
   return register_ring(env, &mem);
 }
 
-/* srOpen(path) -> [key, buffer] */
+/* srOpen(path) -> [key, buffer, status]. A file that is not a whole ring of
+ * this version throws ERR_MMAP_INVALID_STATE carrying what it holds in
+ * `found`: { size, magic, version, capacity, trailer } (TypeScript says
+ * what is wrong). */
 static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_MAX];
@@ -190,13 +205,30 @@ static napi_value js_sr_open(napi_env env, napi_callback_info info) {
     return NULL;
   rm_fault_guard_ensure();
   rm_sring_mem mem;
+  rm_sring_found found;
   const char *syscall = "open";
-  int err = rm_sring_open(path, &mem, &syscall);
+  int err = rm_sring_open(path, &mem, &found, &syscall);
+  if (err == RM_SRING_NOT_A_RING) {
+    napi_value out, code, msg, error;
+    napi_create_object(env, &out);
+    napi_set_named_property(env, out, "size", make_double(env, (double)found.size));
+    napi_set_named_property(env, out, "magic", make_double(env, found.magic));
+    napi_set_named_property(env, out, "version", make_double(env, found.version));
+    napi_set_named_property(env, out, "capacity", make_double(env, found.capacity));
+    napi_set_named_property(env, out, "trailer", make_double(env, found.trailer));
+    napi_create_string_utf8(env, "ERR_MMAP_INVALID_STATE", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, "native srOpen: not a whole ring file of this version",
+                            NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &error);
+    napi_set_named_property(env, error, "found", out);
+    napi_throw(env, error);
+    return NULL;
+  }
   if (err != 0) return rm_throw_errno(env, err, syscall, path);
   return register_ring(env, &mem);
 }
 
-/* srAttach(key) -> [key, buffer] for this thread */
+/* srAttach(key) -> [key, buffer, status] for this thread */
 static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   double d = -1;
@@ -208,11 +240,13 @@ static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   }
   rm_mapping *m = rm_table_acquire((uint64_t)d);
   /* A key of some other kind of mapping is refused: a ring's table entry
-   * has no descriptor and its length is a header plus twice a power of two. */
-  size_t cap = m == NULL ? 0 : ((size_t)m->map_len - RM_SRING_HEADER) / 2;
-  if (m != NULL &&
-      (m->fd != -1 || m->map_len < RM_SRING_HEADER || cap == 0 ||
-       (cap & (cap - 1)) != 0 || ((uint32_t *)m->base)[RM_SR_MAGIC] != RM_SRING_MAGIC)) {
+   * has no descriptor and its length is a header and a trailer plus twice a
+   * power of two. */
+  size_t cap = m == NULL || m->map_len < RM_SRING_HEADER + RM_SRING_TRAILER
+                   ? 0
+                   : ((size_t)m->map_len - RM_SRING_HEADER - RM_SRING_TRAILER) / 2;
+  if (m != NULL && (m->fd != -1 || cap == 0 || (cap & (cap - 1)) != 0 ||
+                    ((uint32_t *)m->base)[RM_SR_MAGIC] != RM_SRING_MAGIC)) {
     rm_table_release(m);
     m = NULL;
   }
@@ -252,8 +286,9 @@ static napi_value js_sr_claim(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* srPeer(buffer, role) -> that role's state (GONE if its process died);
- * -1 when a page of the ring was lost (the ring file was truncated). */
+/* srPeer(buffer, role) -> that role's state as rm_sring_peer sees it (GONE
+ * if its process died, CLAIMING, CORRUPT); -1 when a page of the ring was
+ * lost (the ring file was truncated). */
 static napi_value js_sr_peer(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
@@ -436,7 +471,8 @@ static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
 }
 
 /* srClose(buffer): leaves the role (CLOSED: a producer's end of stream),
- * detaches the buffer, drops the reference. Closing twice is a no-op. */
+ * detaches the buffer and this thread's status buffer, drops the
+ * reference. Closing twice is a no-op. */
 static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!rm_args(env, info, 1, argv)) return NULL;
@@ -451,6 +487,12 @@ static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   sr_handle *h = data;
   if (h->m != NULL) {
     if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
+    /* The status buffer, if it is still alive (it is held next to the ring
+     * buffer, so it normally is). */
+    napi_value status = NULL;
+    if (h->status != NULL &&
+        napi_get_reference_value(env, h->status, &status) == napi_ok && status != NULL)
+      napi_detach_arraybuffer(env, status);
     sr_release(h, RM_SR_CLOSED);
   }
   napi_value undef;

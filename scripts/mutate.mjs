@@ -20,8 +20,13 @@
 // strings are no longer found exactly as written is reported as 'stale':
 // when the library changes, the list shows what to update instead of
 // silently testing nothing. The script exits 0: it is a report.
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+//
+// A mutant whose `file` starts with 'native/' changes the C source in the
+// copy instead; the copy's native core is then compiled with gcc (as
+// scripts/check-native.sh does, without the sanitizers) and the tests load
+// it through RANGED_MMAP_NATIVE_BINDING.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +40,7 @@ const ANCHOR_WINDOW = 600;
 const RANGES = ['ownership', 'api', 'errors', 'properties', 'forgery', 'concurrency', 'smoke', 'big-file', 'seed-examples'];
 const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors', 'allocation-batches'];
 const FAULTS = ['faults'];
+const SRING_FAULTS = ['vmap-shared-ring-faults'];
 
 /** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
 const MUTANTS = [
@@ -344,6 +350,102 @@ const MUTANTS = [
     replace: 'if (false) {',
     tests: FAULTS,
   },
+  // --- fix-ring: SharedRing as input, peers that die, wake-ups (test/vmap-shared-ring-faults.test.ts)
+  {
+    id: 'sring-open-no-size-check',
+    what: 'SharedRing.open maps a ring file without checking its length (a file cut to half its data is mapped)',
+    file: 'native/shared_ring.c',
+    find: '        found->size != RM_SRING_HEADER + (uint64_t)cap + RM_SRING_TRAILER ||\n',
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-no-zombie',
+    what: 'a zombie producer (dead, not yet reaped) counts as alive',
+    file: 'native/shared_ring.c',
+    find: "  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return UINT64_MAX;\n",
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-close-no-wake',
+    what: 'close() bumps the sequence words but wakes nobody (the 100 ms liveness wake hides it)',
+    file: 'native/shared_ring.c',
+    anchor: "/* Bump both sequence words so a sleeper's futex sees a change. */",
+    where: 'after',
+    find: '  wake_both(r);\n',
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-create-fd-leak',
+    what: 'a failed SharedRing.create leaks its descriptor',
+    file: 'native/shared_ring.c',
+    find: '  close(fd);\n  if (err != 0) {\n    if (path != NULL) unlink(path);',
+    replace: '  if (err == 0) close(fd);\n  if (err != 0) {\n    if (path != NULL) unlink(path);',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-dead-claimer-alive',
+    what: 'a process killed while claiming a role is never found dead (the role stays claimed)',
+    file: 'native/shared_ring.c',
+    find: '    gone = process_gone(pid, 0, 0);',
+    replace: '    gone = 0;',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-live-pid-unchecked',
+    what: 'a LIVE state with pid 0 or -1 is trusted (kill(0, 0) succeeds: alive forever)',
+    file: 'native/shared_ring.c',
+    find: '    if (pid <= 0 || pid > RM_SR_PID_MAX) return RM_SR_CORRUPT;\n',
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-publish-no-wake',
+    what: 'a write does not wake a sleeping consumer (the 100 ms liveness wake hides it)',
+    file: 'vmap/shared-ring.js',
+    find: 'snative.srWake(this.#buffer, DATA_SEQ);',
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-release-no-wake',
+    what: 'a read does not wake a producer sleeping on the full ring',
+    file: 'vmap/shared-ring.js',
+    find: 'snative.srWake(this.#buffer, SPACE_SEQ);',
+    replace: '',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-read-no-loss-check',
+    what: "read()'s fast path releases bytes copied from a truncated ring (zeros as data)",
+    file: 'vmap/shared-ring.js',
+    anchor: 'Reflect.apply(typedSet, target',
+    where: 'after',
+    find: 'if (this.#end[0] !== MAGIC || this.#status[0] !== 0)',
+    replace: 'if (false)',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-write-no-loss-check',
+    what: "write()'s fast path publishes bytes written into a truncated ring",
+    file: 'vmap/shared-ring.js',
+    anchor: 'this.#data.set(data, this.#cursor & this.#mask);',
+    where: 'after',
+    find: 'if (this.#end[0] !== MAGIC || this.#status[0] !== 0)',
+    replace: 'if (false)',
+    tests: SRING_FAULTS,
+  },
+  {
+    id: 'sring-no-trailer-check',
+    what: 'the slow paths check only for faults, not the trailer word (a cut inside the last page zeroes without a fault)',
+    file: 'vmap/shared-ring.js',
+    find: 'return this.#end[0] === MAGIC && this.#status[0] === 0;',
+    replace: 'return this.#status[0] === 0;',
+    tests: SRING_FAULTS,
+  },
+  // --- end fix-ring
   // --- the large-write route
   {
     id: 'route-always-copy',
@@ -454,7 +556,7 @@ function makeCopy() {
     if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
-  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples']) {
+  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples', 'native']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
@@ -488,12 +590,34 @@ function testFiles(filter) {
     .map((f) => join(workDir, '.test-dist', f));
 }
 
+/** The environment of test runs: names the mutated native core while a native mutant is applied. */
+let testEnv = process.env;
+
+/** Compiles the copy's native/ into build-mutant/ (gcc, as scripts/check-native.sh); returns the binary's path, or why not. */
+function buildNative() {
+  const out = join(workDir, 'build-mutant', 'ranged_mmap.node');
+  const sources = readdirSync(join(workDir, 'native'))
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => join(workDir, 'native', f));
+  let include = join(dirname(dirname(process.execPath)), 'include', 'node');
+  if (!existsSync(join(include, 'node_api.h'))) include = '/usr/include/node';
+  mkdirSync(dirname(out), { recursive: true });
+  const flags = ['-std=gnu11', '-O2', '-shared', '-fPIC', '-DNAPI_VERSION=8', '-D_GNU_SOURCE', `-I${include}`];
+  const r = spawnSync('gcc', [...flags, ...sources, '-o', out], { encoding: 'utf8' });
+  return r.status === 0 ? { path: out } : { error: `gcc failed: ${(r.stderr || String(r.error)).split('\n')[0]}` };
+}
+
 /** Runs one test file; resolves with the names of its passing top-level tests, or null on timeout. */
 function runFile(file) {
   return new Promise((resolve) => {
     // Its own process group: node --test runs the file in a child of its
     // own, and a timeout must end both, not orphan the one that hangs.
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: workDir, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', file], {
+      cwd: workDir,
+      env: testEnv,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
     running = child;
     let out = '';
     child.stdout.setEncoding('utf8');
@@ -556,7 +680,8 @@ try {
   const rows = [];
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
-    const path = join(workDir, 'dist', m.file);
+    const native = m.file.startsWith('native/');
+    const path = native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
     if (!existsSync(path)) {
       rows.push({ m, result: 'stale', detail: `dist/${m.file} does not exist` });
       continue;
@@ -574,11 +699,21 @@ try {
     writeFileSync(path, mutated.text);
     try {
       process.stderr.write(`mutate: ${m.id} ... `);
+      if (native) {
+        const built = buildNative();
+        if (built.error !== undefined) {
+          process.stderr.write('stale\n');
+          rows.push({ m, result: 'stale', detail: built.error });
+          continue;
+        }
+        testEnv = { ...process.env, RANGED_MMAP_NATIVE_BINDING: built.path };
+      }
       const verdict = await judge(m);
       process.stderr.write(`${verdict.result}\n`);
       rows.push({ m, ...verdict });
     } finally {
       writeFileSync(path, original);
+      testEnv = process.env;
     }
   }
 

@@ -48,18 +48,35 @@ export interface VmapMapBinding {
 export const mnative = native as unknown as VmapMapBinding;
 
 /** SharedRing calls (native/bind_shared_ring.c). Roles: 1 producer, 2 consumer. */
+/** A ring's memory: its table key, the ring (header, data twice, trailer) and its status page. */
+export type SharedRingMemory = [number, ArrayBuffer, ArrayBuffer];
+
+/** What srOpen found in a file that is not a whole ring of this version (the `found` of the error it throws). */
+export interface SharedRingFound {
+  size: number;
+  magic: number;
+  version: number;
+  capacity: number;
+  /** The file's last 32-bit word (the trailer's copy of the magic in a whole ring). */
+  trailer: number;
+}
+
 export interface SharedRingBinding {
-  srCreate(hint: number, path: string | null, mode: number): [number, ArrayBuffer];
-  srOpen(path: string): [number, ArrayBuffer];
-  srAttach(key: number): [number, ArrayBuffer];
+  srCreate(hint: number, path: string | null, mode: number): SharedRingMemory;
+  srOpen(path: string): SharedRingMemory;
+  srAttach(key: number): SharedRingMemory;
   srClaim(buffer: ArrayBuffer, role: 1 | 2): boolean;
-  /** The role's state (0 none, 1 live, 2 closed, 3 gone); -1 if a page of the ring was lost. */
+  /**
+   * The role's state (0 none, 1 live, 2 closed, 3 gone, 4 being claimed by a
+   * live process, 5 corrupt words); -1 if a page of the ring was lost.
+   */
   srPeer(buffer: ArrayBuffer, role: 1 | 2): number;
   /** Sleeps while header word `index` equals `expected`; true if `timeoutMs` ran out. */
   srWait(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): boolean;
   srWake(buffer: ArrayBuffer, index: number): void;
   /** srWait on a thread of its own; resolves true if `timeoutMs` ran out. */
   srWaitAsync(buffer: ArrayBuffer, index: number, expected: number, timeoutMs: number): Promise<boolean>;
+  /** Also detaches this thread's status buffer. */
   srClose(buffer: ArrayBuffer): void;
 }
 

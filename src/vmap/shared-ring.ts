@@ -14,6 +14,13 @@
  *   is the end of the stream.
  * - Copies: `write` copies in and `read` copies out; `writeSlice`/`commit`
  *   and `readSlice`/`consume` copy nothing.
+ * - A ring file is input. `open` checks its signature, version, capacity,
+ *   length and header words; every call checks, after its copy and before
+ *   publishing or releasing, that no page was lost (the status page's fault
+ *   counter) and that the file still ends with its trailer word (any
+ *   truncation takes that word first): a truncated ring fails every call
+ *   with `ERR_MMAP_FAULT` and never hands out zeros as data. Both are loads
+ *   of words nobody writes while the ring is sound, so they stay in cache.
  *
  * The plain calls block the calling thread while they wait (like
  * `Atomics.wait`): for workers and processes that can afford to block.
@@ -22,8 +29,8 @@
  * ever sits on libuv's thread pool.
  */
 import { byteLengthOf, toOffset, toPath } from '../core/arguments.js';
-import { argTypeError, fromNative, misuse, outOfRange, typedArrayTag } from '../errors.js';
-import { snative } from './native.js';
+import { argTypeError, fromNative, type MmapError, misuse, outOfRange, typedArrayTag } from '../errors.js';
+import { type SharedRingFound, type SharedRingMemory, snative } from './native.js';
 import { toWriteData } from './ring.js';
 
 // Header words (native/shared_ring.h).
@@ -36,10 +43,28 @@ const PRODUCER_WAITING = 65;
 const PRODUCER_STATE = 80;
 const CONSUMER_STATE = 96;
 const HEADER_BYTES = 4096;
+/** A page after the data; its last word holds MAGIC while the file is whole. */
+const TRAILER_BYTES = 4096;
+const MAGIC = 0x474e5253; // "SRNG"
+const VERSION = 2;
 const PRODUCER = 1;
 const CONSUMER = 2;
+// States (a state word holds one of these, or -pid while that process claims the role).
+const LIVE = 1;
 const CLOSED = 2;
 const GONE = 3;
+// What srPeer returns besides the states above.
+const PEER_CLAIMING = 4;
+const PEER_CORRUPT = 5;
+const PEER_LOST = -1;
+/** Linux's largest possible pid (PID_MAX_LIMIT). */
+const PID_MAX = 4194304;
+/**
+ * A claim takes microseconds once its process is named in the state word;
+ * one seen in progress for longer than this was forged or its process is
+ * stopped, and the waiting side gives up instead of waiting forever.
+ */
+const STUCK_CLAIM_MS = 2000;
 /** How often a sleeper wakes to check that the other side is alive. */
 const LIVENESS_MS = 100;
 const MAX_CAPACITY = 2 ** 30;
@@ -62,6 +87,31 @@ export interface SharedRingHandle {
 /** True when `value` is a number, a whole one, in [0, max] (no conversion, no user code). */
 function isCount(value: unknown, max: number): value is number {
   return typeof value === 'number' && value >= 0 && value <= max && Math.floor(value) === value;
+}
+
+/** The error for a file srOpen refused: what it holds instead of a whole ring of this version. */
+function notARing(path: string, found: SharedRingFound): MmapError {
+  const { size, magic, version, capacity, trailer } = found;
+  const expected = HEADER_BYTES + capacity + TRAILER_BYTES;
+  let what: string;
+  if (magic !== MAGIC) {
+    what =
+      size === 0
+        ? 'is empty, not a ring file'
+        : `is not a ring file: it does not start with the SharedRing signature ("SRNG"; ${size} bytes, first word 0x${magic.toString(16)})`;
+    what += '. Make ring files with SharedRing.create()';
+  } else if (size < HEADER_BYTES + 4096 + TRAILER_BYTES) {
+    what = `is ${size} bytes, too short for a ring file (at least ${HEADER_BYTES + 4096 + TRAILER_BYTES}): it was truncated`;
+  } else if (version !== VERSION) {
+    what = `is a ring file of format version ${version}; this version of ranged-mmap reads version ${VERSION} only. Make a new ring with SharedRing.create()`;
+  } else if (capacity < 4096 || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
+    what = `has a corrupt header: its capacity ${capacity} is not a power of two from 4096 to ${MAX_CAPACITY}`;
+  } else if (size !== expected) {
+    what = `is ${size} bytes, but a ring of capacity ${capacity} is ${expected} bytes: it was ${size < expected ? 'truncated' : 'extended'} after it was made`;
+  } else {
+    what = `lost its end: its last word, a copy of the signature, reads 0x${trailer.toString(16)}: the file was truncated and extended again, or written over`;
+  }
+  return misuse('ERR_MMAP_INVALID_STATE', `'${path}' ${what}`, path);
 }
 
 function toCapacity(value: unknown): number {
@@ -95,6 +145,12 @@ export class SharedRing {
   #buffer: ArrayBuffer;
   #h: Int32Array;
   #data: Uint8Array;
+  /** The status page's fault counter at [0] (bumped by the SIGBUS guard when a page is lost). */
+  #status: Int32Array;
+  /** The trailer's last word: MAGIC while the ring's memory is whole. */
+  #end: Int32Array;
+  /** The ring file, for messages (undefined for a ring between threads). */
+  readonly #path: string | undefined;
   readonly #key: number;
   readonly #capacity: number;
   readonly #mask: number;
@@ -109,6 +165,8 @@ export class SharedRing {
    */
   #peer = 0;
   #closed = false;
+  /** When the other side was first seen mid-claim (performance.now()), 0 if it is not. */
+  #claimSeen = 0;
 
   /**
    * A ring of at least `capacity` bytes (rounded up to a power of two, at
@@ -117,8 +175,8 @@ export class SharedRing {
    */
   constructor(capacity: number);
   /** @internal */
-  constructor(capacity: number, made: [number, ArrayBuffer]);
-  constructor(capacity: number, made?: [number, ArrayBuffer]) {
+  constructor(capacity: number, made: SharedRingMemory, path?: string);
+  constructor(capacity: number, made?: SharedRingMemory, path?: string) {
     let result = made;
     if (result === undefined) {
       const hint = toCapacity(capacity);
@@ -128,13 +186,16 @@ export class SharedRing {
         throw fromNative(error);
       }
     }
-    const [key, buffer] = result;
+    const [key, buffer, status] = result;
     this.#key = key;
     this.#buffer = buffer;
+    this.#path = path;
     this.#h = new Int32Array(buffer, 0, HEADER_BYTES / 4);
-    this.#capacity = (buffer.byteLength - HEADER_BYTES) / 2;
+    this.#capacity = (buffer.byteLength - HEADER_BYTES - TRAILER_BYTES) / 2;
     this.#mask = this.#capacity - 1;
     this.#data = new Uint8Array(buffer, HEADER_BYTES, 2 * this.#capacity);
+    this.#status = new Int32Array(status, 0, 1);
+    this.#end = new Int32Array(buffer, buffer.byteLength - 4, 1);
   }
 
   /**
@@ -160,16 +221,21 @@ export class SharedRing {
         mode = m;
       }
     }
+    let made: SharedRingMemory;
     try {
-      return new SharedRing(0, snative.srCreate(hint, p, mode));
+      made = snative.srCreate(hint, p, mode);
     } catch (error) {
       throw fromNative(error, p);
     }
+    return new SharedRing(0, made, p);
   }
 
   /**
    * Opens a ring file made by {@link SharedRing.create} (in this or another
-   * process). `EINVAL` if the file is not a ring.
+   * process). A file that is not a whole ring of this version (another
+   * file, another format version, truncated, or with header words no ring
+   * writes) is refused with `ERR_MMAP_INVALID_STATE`, whose message says
+   * what is wrong with it.
    *
    * @example
    * ```ts
@@ -178,11 +244,20 @@ export class SharedRing {
    */
   static open(path: string | URL): SharedRing {
     const p = toPath(path);
+    let got: SharedRingMemory;
     try {
-      return new SharedRing(0, snative.srOpen(p));
+      got = snative.srOpen(p);
     } catch (error) {
-      throw fromNative(error, p);
+      const found = typeof error === 'object' && error !== null ? (error as { found?: SharedRingFound }).found : undefined;
+      throw found === undefined ? fromNative(error, p) : notARing(p, found);
     }
+    const ring = new SharedRing(0, got, p);
+    const problem = ring.#headerProblem();
+    if (problem !== undefined) {
+      ring.close(); // holds no role: changes nothing in the file
+      throw ring.#corrupt(problem);
+    }
+    return ring;
   }
 
   /**
@@ -240,14 +315,61 @@ export class SharedRing {
     return this.#closed;
   }
 
+  /** "the ring file 'p'" or "the shared ring", for messages. */
+  #name(): string {
+    return this.#path === undefined ? 'the shared ring' : `the ring file '${this.#path}'`;
+  }
+
+  /** True while no page of the ring was lost and the file still ends with its trailer word. */
+  #sound(): boolean {
+    return this.#end[0] === MAGIC && this.#status[0] === 0;
+  }
+
+  /** `n`, read from the header, if the ring is sound; else ERR_MMAP_FAULT. */
+  #soundCount(n: number): number {
+    if (!this.#sound()) throw this.#lost();
+    return n;
+  }
+
+  /** ERR_MMAP_FAULT: the ring's file was truncated (or a page of it could not be read). */
+  #lost(): MmapError {
+    return misuse(
+      'ERR_MMAP_FAULT',
+      `${this.#name()} was truncated, or a page of it could not be read, while in use: bytes in it are lost (none are handed out as data). ` +
+        'The ring is broken: close it, and make a new one',
+      this.#path,
+    );
+  }
+
+  /** ERR_MMAP_INVALID_STATE: the header holds words no ring writes. */
+  #corrupt(what: string): MmapError {
+    return misuse('ERR_MMAP_INVALID_STATE', `${this.#name()} has a corrupt header: ${what}. The ring is broken: close it, and make a new one`, this.#path);
+  }
+
+  /** What is wrong with the header words now (states, pids, cursors), or undefined. */
+  #headerProblem(): string | undefined {
+    const h = this.#h;
+    for (const [role, at] of [
+      ['producer', PRODUCER_STATE],
+      ['consumer', CONSUMER_STATE],
+    ] as const) {
+      const state = Atomics.load(h, at);
+      if (state > GONE || state < -PID_MAX) return `the ${role}'s state word is ${state}, not a state a ring takes`;
+      const pid = Atomics.load(h, at + 1);
+      if (state === LIVE && (pid <= 0 || pid > PID_MAX)) return `the ${role} is live with process id ${pid}, which no process has`;
+    }
+    const used = (Atomics.load(h, TAIL) - Atomics.load(h, HEAD)) >>> 0;
+    if (used > this.#capacity) return `${used} bytes between the cursors, capacity ${this.#capacity}`;
+    return undefined;
+  }
+
   /** Bytes between the cursors, checked: another process could have scribbled over the header. */
   #span(tail: number, head: number): number {
     const used = (tail - head) >>> 0;
     if (used > this.#capacity) {
-      throw misuse(
-        'ERR_MMAP_INVALID_STATE',
-        `the shared ring's cursors are corrupt (${used} bytes between them, capacity ${this.#capacity}); the ring is broken`,
-      );
+      // A lost header page reads as zeros: say so rather than "corrupt".
+      if (!this.#sound()) throw this.#lost();
+      throw this.#corrupt(`${used} bytes between the cursors, capacity ${this.#capacity}`);
     }
     return used;
   }
@@ -286,34 +408,88 @@ export class SharedRing {
         `this SharedRing object is the ${this.#role === PRODUCER ? 'producer' : 'consumer'}; it cannot also be the ${name}`,
       );
     }
-    if (!snative.srClaim(this.#buffer, role as 1 | 2)) {
-      throw misuse('ERR_MMAP_INVALID_STATE', `the ring already has a ${name} (one producer and one consumer per ring)`);
+    const claimed = snative.srClaim(this.#buffer, role as 1 | 2);
+    if (!this.#sound()) throw this.#lost();
+    if (!claimed) {
+      const state = Atomics.load(this.#h, role === PRODUCER ? PRODUCER_STATE : CONSUMER_STATE);
+      this.#checkState(state);
+      if (snative.srPeer(this.#buffer, role as 1 | 2) === PEER_CORRUPT) {
+        throw this.#corrupt(
+          `the ${name} is live with process id ${Atomics.load(this.#h, (role === PRODUCER ? PRODUCER_STATE : CONSUMER_STATE) + 1)}, which no process has`,
+        );
+      }
+      if (state === CLOSED) throw misuse('ERR_MMAP_INVALID_STATE', `the ${name} of the ring closed it; a closed role is not taken again`, this.#path);
+      throw misuse('ERR_MMAP_INVALID_STATE', `the ring already has a ${name} (one producer and one consumer per ring)`, this.#path);
     }
     this.#role = role;
     this.#cursor = Atomics.load(this.#h, role === PRODUCER ? TAIL : HEAD) >>> 0;
     this.#peer = Atomics.load(this.#h, role === PRODUCER ? HEAD : TAIL) >>> 0;
   }
 
-  /** Throws if the side `role` can no longer take part (died, or closed when `closedIsError`). */
-  #checkPeer(role: number, state: number, closedIsError: boolean): void {
-    if (state === -1) throw misuse('ERR_MMAP_FAULT', 'a page of the shared ring was lost (its file was truncated); the ring is broken');
-    const name = role === PRODUCER ? 'producer' : 'consumer';
-    if (state === GONE) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} of the shared ring exited or was killed without closing it`);
-    if (state === CLOSED && closedIsError) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} closed the shared ring`);
+  /** Throws if a state word read from the header is none a ring takes. */
+  #checkState(state: number): void {
+    if (state > GONE || state < -PID_MAX) {
+      if (!this.#sound()) throw this.#lost();
+      throw this.#corrupt(`a state word is ${state}, not a state a ring takes`);
+    }
   }
 
-  /** Bytes that can be read now (consumer side; 0 on the producer side before it is claimed). */
+  /**
+   * Throws if the side `role` can no longer take part (died, or closed when
+   * `closedIsError`), or if the ring is broken. `state` is the role's state
+   * word as read from the header.
+   */
+  #checkPeer(role: number, state: number, closedIsError: boolean): void {
+    if (!this.#sound()) throw this.#lost();
+    this.#checkState(state);
+    const name = role === PRODUCER ? 'producer' : 'consumer';
+    if (state === GONE) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} of the shared ring exited or was killed without closing it`, this.#path);
+    if (state === CLOSED && closedIsError) throw misuse('ERR_MMAP_PEER_GONE', `the ${name} closed the shared ring`, this.#path);
+  }
+
+  /**
+   * After a sleep that ran out: asks the native side whether the other
+   * side's process is alive (marking it GONE if not) and throws as
+   * {@link #checkPeer} does; also gives up on a claim that never ends.
+   */
+  #askPeer(role: number, closedIsError: boolean): void {
+    const state = snative.srPeer(this.#buffer, role as 1 | 2);
+    const name = role === PRODUCER ? 'producer' : 'consumer';
+    if (state === PEER_LOST) throw this.#lost();
+    if (state === PEER_CORRUPT) {
+      throw this.#corrupt(`the ${name}'s state or process id words hold values no ring writes (a live role with process id 0 or below, or an unknown state)`);
+    }
+    if (state !== PEER_CLAIMING) {
+      this.#claimSeen = 0;
+      this.#checkPeer(role, state, closedIsError);
+      return;
+    }
+    const now = performance.now();
+    if (this.#claimSeen === 0) this.#claimSeen = now;
+    else if (now - this.#claimSeen > STUCK_CLAIM_MS) {
+      const pid = -Atomics.load(this.#h, role === PRODUCER ? PRODUCER_STATE : CONSUMER_STATE);
+      throw this.#corrupt(
+        `the ${name} role has been being claimed by process ${pid} for over ${STUCK_CLAIM_MS} ms, a step that takes microseconds (the word was forged, or that process is stopped)`,
+      );
+    }
+  }
+
+  /** Bytes that can be read now (consumer side; 0 on the producer side before it is claimed). Throws if the ring is broken. */
   get readLen(): number {
     if (this.#closed) return 0;
     const head = this.#role === CONSUMER ? this.#cursor : Atomics.load(this.#h, HEAD) >>> 0;
-    return (Atomics.load(this.#h, TAIL) - head) >>> 0;
+    const used = this.#span(Atomics.load(this.#h, TAIL) >>> 0, head);
+    if (!this.#sound()) throw this.#lost();
+    return used;
   }
 
-  /** Bytes that can be written now without waiting. */
+  /** Bytes that can be written now without waiting. Throws if the ring is broken. */
   get writeLen(): number {
     if (this.#closed) return 0;
     const tail = this.#role === PRODUCER ? this.#cursor : Atomics.load(this.#h, TAIL) >>> 0;
-    return this.#capacity - ((tail - Atomics.load(this.#h, HEAD)) >>> 0);
+    const free = this.#capacity - this.#span(tail, Atomics.load(this.#h, HEAD) >>> 0);
+    if (!this.#sound()) throw this.#lost();
+    return free;
   }
 
   // ---- producer ----------------------------------------------------------
@@ -351,7 +527,7 @@ export class SharedRing {
       }
       const timedOut = snative.srWait(this.#buffer, SPACE_SEQ, seq, LIVENESS_MS);
       Atomics.store(h, PRODUCER_WAITING, 0);
-      if (timedOut) this.#checkPeer(CONSUMER, snative.srPeer(this.#buffer, CONSUMER), true);
+      if (timedOut) this.#askPeer(CONSUMER, true);
     }
   }
 
@@ -377,6 +553,9 @@ export class SharedRing {
       const state = Atomics.load(this.#h, CONSUMER_STATE);
       if (n !== 0 && state !== CLOSED && state !== GONE && n <= this.#capacity - ((this.#cursor - this.#peer) >>> 0)) {
         this.#data.set(data as Uint8Array, this.#cursor & this.#mask);
+        // After the copy, before publishing: a page lost to truncation took
+        // the bytes (see the file comment).
+        if (this.#end[0] !== MAGIC || this.#status[0] !== 0) throw this.#lost();
         this.#publish(n);
         return n;
       }
@@ -397,6 +576,7 @@ export class SharedRing {
       const free = this.#waitSpace(Math.min(n - off, this.#capacity));
       const k = Math.min(free, n - off);
       this.#data.set(off === 0 && k === n ? bytes : bytes.subarray(off, off + k), this.#cursor & this.#mask);
+      if (!this.#sound()) throw this.#lost();
       this.#publish(k);
       off += k;
     }
@@ -420,7 +600,7 @@ export class SharedRing {
       const timedOut = await snative.srWaitAsync(this.#buffer, SPACE_SEQ, seq, LIVENESS_MS);
       this.#live(); // closed in this thread meanwhile
       Atomics.store(h, PRODUCER_WAITING, 0);
-      if (timedOut) this.#checkPeer(CONSUMER, snative.srPeer(this.#buffer, CONSUMER), true);
+      if (timedOut) this.#askPeer(CONSUMER, true);
     }
   }
 
@@ -446,6 +626,7 @@ export class SharedRing {
       const free = await this.#waitSpaceAsync(Math.min(n - off, this.#capacity));
       const k = Math.min(free, n - off);
       this.#data.set(bytes.subarray(off, off + k), this.#cursor & this.#mask);
+      if (!this.#sound()) throw this.#lost();
       this.#publish(k);
       off += k;
     }
@@ -470,6 +651,7 @@ export class SharedRing {
     const k = Math.min(free, byteLengthOf(bytes));
     if (k === 0) return 0;
     this.#data.set(bytes.subarray(0, k), this.#cursor & this.#mask);
+    if (!this.#sound()) throw this.#lost();
     this.#publish(k);
     return k;
   }
@@ -496,7 +678,7 @@ export class SharedRing {
       if (state !== CLOSED && state !== GONE) {
         this.#peer = Atomics.load(this.#h, HEAD) >>> 0;
         const free = this.#capacity - this.#span(this.#cursor, this.#peer);
-        if (free !== 0 && free >= min) {
+        if (free !== 0 && free >= min && this.#end[0] === MAGIC && this.#status[0] === 0) {
           const at = this.#cursor & this.#mask;
           return this.#data.subarray(at, at + free);
         }
@@ -512,6 +694,7 @@ export class SharedRing {
     this.#checkPeer(CONSUMER, Atomics.load(this.#h, CONSUMER_STATE), true);
     if (want > 0) this.#waitSpace(want);
     const free = this.#free(this.#capacity); // all the free space, not just the cached count
+    if (!this.#sound()) throw this.#lost();
     if (free === 0) return EMPTY;
     const at = this.#cursor & this.#mask;
     return this.#data.subarray(at, at + free);
@@ -529,7 +712,9 @@ export class SharedRing {
   commit(n: number): void {
     // Fast path: a live producer publishing a whole number of bytes within
     // the free space known from the cached head.
+    // The bytes were written into the view: published only if no page of it was lost.
     if (this.#role === PRODUCER && !this.#closed && isCount(n, this.#capacity - ((this.#cursor - this.#peer) >>> 0))) {
+      if (this.#end[0] !== MAGIC || this.#status[0] !== 0) throw this.#lost();
       if (n > 0) this.#publish(n);
       return;
     }
@@ -537,6 +722,7 @@ export class SharedRing {
     this.#claim(PRODUCER);
     const free = this.#free(count);
     if (count > free) throw outOfRange('n', `an integer >= 0 and <= ${free} (the free bytes)`, n);
+    if (!this.#sound()) throw this.#lost();
     if (count > 0) this.#publish(count);
   }
 
@@ -560,11 +746,11 @@ export class SharedRing {
     const h = this.#h;
     for (;;) {
       let avail = this.#avail(want);
-      if (avail >= want && avail > 0) return avail;
+      if (avail >= want && avail > 0) return this.#soundCount(avail);
       const state = Atomics.load(h, PRODUCER_STATE);
       if (state === CLOSED) {
         // The producer stored its last tail before it closed.
-        return this.#avail(this.#capacity);
+        return this.#soundCount(this.#avail(this.#capacity));
       }
       this.#checkPeer(PRODUCER, state, false);
       const seq = Atomics.load(h, DATA_SEQ);
@@ -576,7 +762,7 @@ export class SharedRing {
       }
       const timedOut = snative.srWait(this.#buffer, DATA_SEQ, seq, LIVENESS_MS);
       Atomics.store(h, CONSUMER_WAITING, 0);
-      if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
+      if (timedOut) this.#askPeer(PRODUCER, false);
     }
   }
 
@@ -597,9 +783,9 @@ export class SharedRing {
       this.#live();
       const h = this.#h;
       let avail = this.#avail(want);
-      if (avail >= want && avail > 0) return avail;
+      if (avail >= want && avail > 0) return this.#soundCount(avail);
       const state = Atomics.load(h, PRODUCER_STATE);
-      if (state === CLOSED) return this.#avail(this.#capacity);
+      if (state === CLOSED) return this.#soundCount(this.#avail(this.#capacity));
       this.#checkPeer(PRODUCER, state, false);
       const seq = Atomics.load(h, DATA_SEQ);
       Atomics.store(h, CONSUMER_WAITING, 1);
@@ -611,7 +797,7 @@ export class SharedRing {
       const timedOut = await snative.srWaitAsync(this.#buffer, DATA_SEQ, seq, LIVENESS_MS);
       this.#live(); // closed in this thread meanwhile
       Atomics.store(h, CONSUMER_WAITING, 0);
-      if (timedOut) this.#checkPeer(PRODUCER, snative.srPeer(this.#buffer, PRODUCER), false);
+      if (timedOut) this.#askPeer(PRODUCER, false);
     }
   }
 
@@ -639,6 +825,7 @@ export class SharedRing {
     const n = Math.min(avail, room);
     const at = this.#cursor & this.#mask;
     into.set(this.#data.subarray(at, at + n));
+    if (!this.#sound()) throw this.#lost();
     this.#release(n);
     return n;
   }
@@ -682,6 +869,8 @@ export class SharedRing {
         const n = Math.min(avail, room);
         const at = this.#cursor & this.#mask;
         Reflect.apply(typedSet, target, [this.#data.subarray(at, at + n)]);
+        // After the copy, before releasing: zeros from a lost page are never data.
+        if (this.#end[0] !== MAGIC || this.#status[0] !== 0) throw this.#lost();
         this.#release(n);
         return n;
       }
@@ -700,6 +889,7 @@ export class SharedRing {
     const n = Math.min(avail, room);
     const at = this.#cursor & this.#mask;
     into.set(this.#data.subarray(at, at + n));
+    if (!this.#sound()) throw this.#lost();
     this.#release(n);
     return n;
   }
@@ -725,6 +915,7 @@ export class SharedRing {
     }
     const at = this.#cursor & this.#mask;
     into.set(this.#data.subarray(at, at + n));
+    if (!this.#sound()) throw this.#lost();
     this.#release(n);
     return n;
   }
@@ -733,6 +924,7 @@ export class SharedRing {
   get ended(): boolean {
     if (this.#closed) return true;
     const state = Atomics.load(this.#h, PRODUCER_STATE);
+    if (!this.#sound()) throw this.#lost();
     return state === CLOSED && this.readLen === 0;
   }
 
@@ -755,13 +947,14 @@ export class SharedRing {
     if (this.#role === CONSUMER && !this.#closed && isCount(min, this.#capacity)) {
       this.#peer = Atomics.load(this.#h, TAIL) >>> 0;
       const avail = this.#span(this.#peer, this.#cursor);
-      if (avail !== 0 && avail >= min) {
+      if (avail !== 0 && avail >= min && this.#end[0] === MAGIC && this.#status[0] === 0) {
         const at = this.#cursor & this.#mask;
         return this.#data.subarray(at, at + avail);
       }
     }
     if (this.waitReadable(min) === 0) return EMPTY;
     const avail = this.#avail(this.#capacity); // every readable byte, not just the cached count
+    if (!this.#sound()) throw this.#lost();
     const at = this.#cursor & this.#mask;
     return this.#data.subarray(at, at + avail);
   }
@@ -779,7 +972,9 @@ export class SharedRing {
     // Fast path: a live consumer releasing a whole number of bytes within
     // those known readable from the cached tail.
     const cached = (this.#peer - this.#cursor) >>> 0; // trusted only within the ring (see read)
+    // The view's bytes were read by the caller: a page lost meanwhile read as zeros, so this throws.
     if (this.#role === CONSUMER && !this.#closed && cached <= this.#capacity && isCount(n, cached)) {
+      if (this.#end[0] !== MAGIC || this.#status[0] !== 0) throw this.#lost();
       if (n > 0) this.#release(n);
       return;
     }
@@ -787,6 +982,7 @@ export class SharedRing {
     this.#claim(CONSUMER);
     const avail = this.#avail(count);
     if (count > avail) throw outOfRange('n', `an integer >= 0 and <= ${avail} (the readable bytes)`, n);
+    if (!this.#sound()) throw this.#lost();
     if (count > 0) this.#release(count);
   }
 
@@ -807,7 +1003,8 @@ export class SharedRing {
     const buffer = this.#buffer;
     this.#data = EMPTY;
     this.#h = new Int32Array(0);
-    snative.srClose(buffer);
+    this.#status = new Int32Array(1);
+    snative.srClose(buffer); // detaches the status buffer too
   }
 
   /** `using ring = ...` closes it at the end of the block. */
