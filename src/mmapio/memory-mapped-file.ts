@@ -674,6 +674,7 @@ export class MemoryMappedFile extends MappedFileBase {
     this.#core.stopTimer();
     this.#core.cancelWaits();
     this.#core.stopWatchers();
+    this.#core.closeRetired();
     super.close();
   }
 }
