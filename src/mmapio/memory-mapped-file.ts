@@ -400,7 +400,17 @@ export class MemoryMappedFile extends MappedFileBase {
       }
       core.live(); // follows the new mapping (ours, or the one another thread made first)
       if (moved === 0) return;
+      if (core.views === v) throw this.#noSuccessor();
     }
+  }
+
+  /** A resize reported as made by another thread without a successor to follow: an error, never an endless loop. */
+  #noSuccessor(): MmapError {
+    return misuse(
+      'ERR_MMAP_INVALID_STATE',
+      `resize of '${this.path}': the native core reported a newer mapping of the file but recorded none to follow; close the file and open it again`,
+      this.path,
+    );
   }
 
   /**
@@ -431,6 +441,7 @@ export class MemoryMappedFile extends MappedFileBase {
       if (moved === 0 && core.views.closed) return;
       core.live(); // follows the new mapping (ours, or the one another thread made first)
       if (moved === 0) return;
+      if (core.views === v) throw this.#noSuccessor();
     }
   }
 
