@@ -323,10 +323,10 @@ for (const noFallocate of [false, true]) {
   });
 }
 
-test('full disk under a sparse file: an 8 KiB write with one free page is refused whole (nothing lands), and works once space is back', TIMEOUT, async () => {
+test('full disk under a sparse file: an 8 KiB updateRegion, writeAt or writeRange with one free page is refused whole (nothing lands), and works once space is back', TIMEOUT, async () => {
   const { report } = await onSmallTmpfs('sparse-write');
   const r = report as SparseWriteReport;
-  for (const e of [r.updateRegion, r.writeAt]) {
+  for (const e of [r.updateRegion, r.writeAt, r.writeRange]) {
     assert.equal(e?.code, 'ERR_MMAP_FAULT', JSON.stringify(e));
     assert.match(e!.message, /Nothing was written/);
   }

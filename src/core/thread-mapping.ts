@@ -72,7 +72,13 @@ export class ThreadMapping {
    * a thread that only writes big chunks (pwrite) or syncs never makes any.
    */
   readonly #views: (Uint8Array | undefined)[];
-  /** View 0, where most writes land; zero-length until made, which routes the first small write through view(). */
+  /**
+   * View 0, where most writes land; zero-length until made, which routes the
+   * first small write through view(). `firstLength` (what the inline fast
+   * paths of every file type test) stays 0 on a file that is not
+   * {@link reserved}: every write then goes through {@link write}, which
+   * reserves its pages first.
+   */
   first: Uint8Array = EMPTY;
   firstLength = 0;
   readonly #token: number;
@@ -105,7 +111,7 @@ export class ThreadMapping {
     this.#views[index] = view;
     if (index === 0) {
       this.first = view;
-      this.firstLength = view.length;
+      this.firstLength = this.reserved ? view.length : 0;
     }
     return view;
   }
