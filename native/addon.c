@@ -435,6 +435,24 @@ static void request_free(napi_env env, rm_request *rq) {
   free(rq);
 }
 
+/* Before a copy into a file with holes: reserve the pages first, as the
+ * synchronous writes do, so a full disk refuses the whole write (ENOSPC)
+ * before a byte lands. A truncation found so is recorded (reported as a
+ * fault); a kernel without MADV_POPULATE_WRITE (EINVAL) just copies.
+ * Returns 0 when the write must not be made. */
+static int reserve_before_write(rm_request *rq) {
+  if (rq->m->reserved || rq->m->access != RM_ACCESS_RW || rq->length == 0) return 1;
+  const char *syscall = "madvise";
+  int err = rm_populate_write(rq->m, rq->offset, rq->length, &syscall);
+  if (rm_lost_to_truncation(rq->m, err)) return 0;
+  if (err == EFAULT) {
+    rq->err = ENOSPC;
+    rq->syscall = "madvise";
+    return 0;
+  }
+  return 1;
+}
+
 static void request_execute(napi_env env, void *data) {
   (void)env;
   rm_request *rq = data;
@@ -446,6 +464,7 @@ static void request_execute(napi_env env, void *data) {
     rq->err = rm_sync(rq->m, rq->offset, rq->length, rq->mode, &rq->syscall);
     break;
   case RQ_COPY_IN:
+    if (!reserve_before_write(rq)) break;
     /* A page fault here may wait on the disk, which is why this runs on
      * the pool. A SIGBUS is caught by the guard and recorded. */
     memcpy(rq->m->base + rq->offset, rq->bounce, (size_t)rq->length);
@@ -454,6 +473,7 @@ static void request_execute(napi_env env, void *data) {
     memcpy(rq->bounce, rq->m->base + rq->offset, (size_t)rq->length);
     break;
   case RQ_FILL:
+    if (!reserve_before_write(rq)) break;
     memset(rq->m->base + rq->offset, rq->fill_value, (size_t)rq->length);
     break;
   }

@@ -7,6 +7,9 @@
 // Usage: npm run mutate            (builds dist/ and .test-dist/ first)
 //        node scripts/mutate.mjs [--only id,id] [--keep] [--check]
 // --check only applies each mutant (no tests) to show which ones are stale.
+// A mutant with `native: true` changes a C source (its `file` is relative to
+// the repository, e.g. native/mmapio_ops.c); the copy's addon is rebuilt
+// with node-gyp before its tests and again after the source is put back.
 //
 // The working tree is never modified: everything runs in a temporary copy
 // (package.json, dist/, .test-dist/, build/, prebuilds/, examples/, and a
@@ -20,7 +23,7 @@
 // strings are no longer found exactly as written is reported as 'stale':
 // when the library changes, the list shows what to update instead of
 // silently testing nothing. The script exits 0: it is a report.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,7 +39,7 @@ const RANGES = ['ownership', 'api', 'errors', 'properties', 'forgery', 'concurre
 const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors', 'allocation-batches'];
 const FAULTS = ['faults'];
 
-/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
+/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', native?: boolean, tests: string[] }[]} */
 const MUTANTS = [
   // --- liveness: a consumed (split or transferred) range must be refused by every entry point
   ...['writeRange', 'writeRangeAsync', 'readRange', 'readRangeAsync'].map((name) => ({
@@ -353,6 +356,75 @@ const MUTANTS = [
     replace: 'false',
     tests: ['api'],
   },
+  // --- fix-resize: begin (resize, views across it, sparse files on a full disk)
+  {
+    id: 'resize-rebind-straddle',
+    what: 'an atomic view moving to a shrunk mapping accepts a word that straddles the new end',
+    file: 'mmapio/atomic-view.js',
+    find: 'abs + width > v.size',
+    replace: 'abs >= v.size',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-keeps-tail',
+    what: 'a grow no longer zeroes what a stale store left past the old end in its last page',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: '  if (end <= m->size) return 0;\n  static const uint8_t zeros[4096];',
+    replace: '  return 0;\n  static const uint8_t zeros[4096];',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-no-reserve',
+    what: 'a grow does not reserve the new blocks (a full disk then grows the file sparse)',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: 'if (size > m->size && !m->sparse)',
+    replace: 'if (0)',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-no-successor',
+    what: 'a resize records no successor key in the old status page (threads cannot follow; resize used to spin)',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: 'memcpy(m->status + RM_STATUS_SUCCESSOR_BYTE, &at, sizeof at);',
+    replace: '(void)at;',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-detaches',
+    what: 'a grow detaches the views taken before it (the old mapping is closed, not retired)',
+    file: 'mmapio/window-core.js',
+    find: 'else if (old.retire())',
+    replace: 'else if ((old.close(), false))',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-shrink-keeps-views',
+    what: 'a shrink below a mapping leaves its views attached in this thread',
+    file: 'mmapio/window-core.js',
+    find: 'if (old.size > shortest)',
+    replace: 'if (false)',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'share-no-successor',
+    what: 'fromShared of a handle whose mapping a resize replaced gives up (ERR_MMAP_CLOSED)',
+    file: 'core/mapped-file-base.js',
+    find: 'mapping = ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
+    replace: 'throw error;',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'sparse-small-no-reserve',
+    what: 'a small write into a file with holes copies without reserving its pages (a full disk lands part of it)',
+    file: 'core/thread-mapping.js',
+    find: 'if (!this.reserved)',
+    replace: 'if (false)',
+    tests: ['mmapio-resize-views'],
+  },
+  // --- fix-resize: end
 ];
 
 // --- the temporary copy -------------------------------------------------------
@@ -387,10 +459,19 @@ function makeCopy() {
     if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
-  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples']) {
+  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples', 'native', 'binding.gyp']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
+}
+
+/** Rebuilds the copy's addon (node-gyp build, incremental); null, or why it failed. */
+function buildNative() {
+  const gyp = process.env.npm_config_node_gyp;
+  const [command, gypArgs] = gyp ? [process.execPath, [gyp, 'build']] : ['node-gyp', ['build']];
+  const r = spawnSync(command, gypArgs, { cwd: workDir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.error) return `node-gyp could not run (${r.error.message}); run through npm run mutate`;
+  return r.status === 0 ? null : `the mutated source does not build: ${r.stderr.split('\n').filter((l) => l.includes('error')).slice(0, 2).join(' / ')}`;
 }
 
 /** Applies a mutant to `text`; returns the new text, or why it is stale. */
@@ -489,9 +570,9 @@ try {
   const rows = [];
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
-    const path = join(workDir, 'dist', m.file);
+    const path = m.native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
     if (!existsSync(path)) {
-      rows.push({ m, result: 'stale', detail: `dist/${m.file} does not exist` });
+      rows.push({ m, result: 'stale', detail: `${m.native ? '' : 'dist/'}${m.file} does not exist` });
       continue;
     }
     const original = readFileSync(path, 'utf8');
@@ -507,11 +588,16 @@ try {
     writeFileSync(path, mutated.text);
     try {
       process.stderr.write(`mutate: ${m.id} ... `);
-      const verdict = await judge(m);
+      const built = m.native ? buildNative() : null;
+      const verdict = built === null ? await judge(m) : { result: 'stale', detail: built };
       process.stderr.write(`${verdict.result}\n`);
       rows.push({ m, ...verdict });
     } finally {
       writeFileSync(path, original);
+      if (m.native) {
+        const rebuilt = buildNative();
+        if (rebuilt !== null) throw new Error(`the unmutated addon no longer builds in the copy: ${rebuilt}`);
+      }
     }
   }
 

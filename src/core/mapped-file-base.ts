@@ -25,9 +25,10 @@ export interface CreateFileOptions {
  */
 export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocatorKind> {
   readonly kind: 'ranged-mmap:file';
-  /** Key of the mapping in the process-wide table. */
+  /** Key of the mapping in the process-wide table (after a resize, `fromShared` follows it to the newest one). */
   readonly key: number;
   readonly path: string;
+  /** Size when the handle was made; `fromShared` opens the file at its current size. */
   readonly size: number;
   /**
    * The allocator the file was made with (`'none'` for a RawMmapFile): what
