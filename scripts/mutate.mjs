@@ -420,8 +420,10 @@ const MUTANTS = [
     id: 'sparse-small-no-reserve',
     what: 'a small write into a file with holes copies without reserving its pages (a full disk lands part of it)',
     file: 'core/thread-mapping.js',
-    find: 'if (!this.reserved)',
-    replace: 'if (false)',
+    anchor: 'reservePages(offset, length) {',
+    where: 'after',
+    find: 'this.populate(offset, length);',
+    replace: '',
     tests: ['mmapio-resize-views'],
   },
   // --- fix-resize: end

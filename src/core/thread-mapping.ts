@@ -63,6 +63,12 @@ export class ThreadMapping {
   retired = false;
   /** View buffers of a retired mapping not yet collected. */
   #liveViews = 0;
+  /**
+   * On a file that is not {@link reserved}: one bit per 4 KiB page, set once
+   * a write of this thread reserved the page (its block stays allocated),
+   * so later small writes to it make no system call. Made on first use.
+   */
+  #reservedPages: Uint32Array | undefined;
   #closeHooks: (() => void)[] | undefined;
   /** Shared status page: fault counter and allocator state. */
   readonly status: Int32Array;
@@ -223,7 +229,7 @@ export class ThreadMapping {
     }
     // A file with holes: reserve the pages first, so a full disk refuses
     // the whole write instead of landing its first pages only.
-    if (!this.reserved) this.populate(offset, length);
+    if (!this.reserved) this.reservePages(offset, length);
     if (offset + length <= this.firstLength) {
       this.first.set(data, offset);
       return;
@@ -280,6 +286,24 @@ export class ThreadMapping {
     } finally {
       if (this.access === Access.ReadWrite) Atomics.sub(status, STATUS_LARGE_COPIES_I32, 1);
     }
+  }
+
+  /**
+   * Before a small write into a file with holes: reserves the pages of
+   * [offset, offset + length) that no write of this thread reserved yet
+   * (MADV_POPULATE_WRITE allocates their blocks), so a full disk refuses
+   * the whole write before a byte lands. Throws as {@link populate}.
+   */
+  private reservePages(offset: number, length: number): void {
+    const first = Math.floor(offset / 4096);
+    const last = Math.floor((offset + length - 1) / 4096);
+    let bits = this.#reservedPages;
+    if (bits === undefined) bits = this.#reservedPages = new Uint32Array(Math.ceil(this.size / (4096 * 32)));
+    let page = first;
+    while (page <= last && (bits[page >>> 5]! & (1 << (page & 31))) !== 0) page++;
+    if (page > last) return;
+    this.populate(offset, length);
+    for (page = first; page <= last; page++) bits[page >>> 5]! |= 1 << (page & 31);
   }
 
   private writeSpanning(offset: number, data: Uint8Array, length: number): void {
@@ -356,7 +380,8 @@ export class ThreadMapping {
 
   /** Sets `length` bytes at `offset` to `value`. */
   fill(offset: number, length: number, value: number): void {
-    if (length >= LARGE_WRITE_BYTES || !this.reserved) this.populate(offset, length);
+    if (length >= LARGE_WRITE_BYTES) this.populate(offset, length);
+    else if (!this.reserved) this.reservePages(offset, length);
     let done = 0;
     while (done < length) {
       const at = offset + done;
