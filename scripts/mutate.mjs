@@ -473,7 +473,13 @@ function buildNative() {
   const [command, gypArgs] = gyp ? [process.execPath, [gyp, 'build']] : ['node-gyp', ['build']];
   const r = spawnSync(command, gypArgs, { cwd: workDir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.error) return `node-gyp could not run (${r.error.message}); run through npm run mutate`;
-  return r.status === 0 ? null : `the mutated source does not build: ${r.stderr.split('\n').filter((l) => l.includes('error')).slice(0, 2).join(' / ')}`;
+  return r.status === 0
+    ? null
+    : `the mutated source does not build: ${r.stderr
+        .split('\n')
+        .filter((l) => l.includes('error'))
+        .slice(0, 2)
+        .join(' / ')}`;
 }
 
 /** Applies a mutant to `text`; returns the new text, or why it is stale. */
@@ -588,6 +594,7 @@ try {
       continue;
     }
     writeFileSync(path, mutated.text);
+    let rebuilt = null;
     try {
       process.stderr.write(`mutate: ${m.id} ... `);
       const built = m.native ? buildNative() : null;
@@ -596,11 +603,9 @@ try {
       rows.push({ m, ...verdict });
     } finally {
       writeFileSync(path, original);
-      if (m.native) {
-        const rebuilt = buildNative();
-        if (rebuilt !== null) throw new Error(`the unmutated addon no longer builds in the copy: ${rebuilt}`);
-      }
+      if (m.native) rebuilt = buildNative();
     }
+    if (rebuilt !== null) throw new Error(`the unmutated addon no longer builds in the copy: ${rebuilt}`);
   }
 
   const width = Math.max(...rows.map((r) => r.m.id.length), 2);

@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { MemoryMappedFile, PAGE_BYTES, RawMmapFile, inspectNative } from 'ranged-mmap';
-import { pattern, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
 import { fixture, killChildren, runChild, type ChildResult } from './fault-helpers.js';
 import { failingSyscalls, syscallErrnoLauncher } from './syscall-errno.js';
 import { HOLD, type AttachReport, type HoldReport, type ResizeViewsJob } from './fixtures/resize-views-worker.js';
@@ -154,70 +154,78 @@ test("another thread's view: kept across a grow (before and after that thread's 
   }
 });
 
-test('a share() handle made before one or two resizes opens the newest mapping in a worker, whether the old mapping is gone or still held', TIMEOUT, async () => {
-  const t = tempDir();
-  try {
-    const p = t.path('a.bin');
-    const m = MemoryMappedFile.createRw(p, 4096);
-    const h1 = m.share();
-    m.resize(8192);
-    assert.equal(inspectNative().liveMappings, 1, 'the first mapping is gone in every thread');
-    const a = await runWorker<AttachReport>({ kind: 'attach', file: h1 });
-    assert.equal(a.length, 8192);
-    assert.deepEqual([...readFileSync(p).subarray(8188)], [0xa1, 0xa2, 0xa3, 0xa4]);
-    m.resize(3 * 4096 + 1);
-    m.resize(5 * 4096 + 3);
-    const b = await runWorker<AttachReport>({ kind: 'attach', file: h1 });
-    assert.equal(b.length, 5 * 4096 + 3, 'after two more resizes too');
-    // The old mapping still alive (a view of it held): the handle still goes to the newest.
-    const h2 = m.share();
-    const held = m.asSlice(0, 8);
-    m.resize(6 * 4096);
-    assert.equal(held.length, 8);
-    const c = await runWorker<AttachReport>({ kind: 'attach', file: h2 });
-    assert.equal(c.length, 6 * 4096);
-    // In this thread too, and an altered handle is still refused.
-    const same = MemoryMappedFile.fromShared(h1);
-    assert.equal(same.length, 6 * 4096);
-    same.close();
-    assert.throws(() => MemoryMappedFile.fromShared({ ...h1, nonce: h1.nonce + 1 }), { code: /ERR_MMAP_(CLOSED|INVALID_ARGUMENT)/ });
-    m.close();
-    assert.throws(() => MemoryMappedFile.fromShared(h1), { code: 'ERR_MMAP_CLOSED' }, 'closed everywhere: nothing to follow');
-    assert.equal(inspectNative().liveMappings, 0);
-  } finally {
-    t.cleanup();
-  }
-});
+test(
+  'a share() handle made before one or two resizes opens the newest mapping in a worker, whether the old mapping is gone or still held',
+  TIMEOUT,
+  async () => {
+    const t = tempDir();
+    try {
+      const p = t.path('a.bin');
+      const m = MemoryMappedFile.createRw(p, 4096);
+      const h1 = m.share();
+      m.resize(8192);
+      assert.equal(inspectNative().liveMappings, 1, 'the first mapping is gone in every thread');
+      const a = await runWorker<AttachReport>({ kind: 'attach', file: h1 });
+      assert.equal(a.length, 8192);
+      assert.deepEqual([...readFileSync(p).subarray(8188)], [0xa1, 0xa2, 0xa3, 0xa4]);
+      m.resize(3 * 4096 + 1);
+      m.resize(5 * 4096 + 3);
+      const b = await runWorker<AttachReport>({ kind: 'attach', file: h1 });
+      assert.equal(b.length, 5 * 4096 + 3, 'after two more resizes too');
+      // The old mapping still alive (a view of it held): the handle still goes to the newest.
+      const h2 = m.share();
+      const held = m.asSlice(0, 8);
+      m.resize(6 * 4096);
+      assert.equal(held.length, 8);
+      const c = await runWorker<AttachReport>({ kind: 'attach', file: h2 });
+      assert.equal(c.length, 6 * 4096);
+      // In this thread too, and an altered handle is still refused.
+      const same = MemoryMappedFile.fromShared(h1);
+      assert.equal(same.length, 6 * 4096);
+      same.close();
+      assert.throws(() => MemoryMappedFile.fromShared({ ...h1, nonce: h1.nonce + 1 }), { code: /ERR_MMAP_(CLOSED|INVALID_ARGUMENT)/ });
+      m.close();
+      assert.throws(() => MemoryMappedFile.fromShared(h1), { code: 'ERR_MMAP_CLOSED' }, 'closed everywhere: nothing to follow');
+      assert.equal(inspectNative().liveMappings, 0);
+    } finally {
+      t.cleanup();
+    }
+  },
+);
 
-test('an iteration across a resize: pieces yielded before a grow keep working and the walk goes on; after a shrink they are detached and the walk stops at the new end', TIMEOUT, () => {
-  const t = tempDir();
-  try {
-    const p = t.path('a.bin');
-    const m = MemoryMappedFile.createRw(p, 4 * PAGE_BYTES);
-    const it = m.chunksMut(PAGE_BYTES)[Symbol.iterator]();
-    const first = it.next().value as Uint8Array;
-    first[0] = 1;
-    m.resize(64 * PAGE_BYTES);
-    first[1] = 2;
-    const second = it.next().value as Uint8Array;
-    second[0] = 3;
-    let steps = 2;
-    while (!it.next().done) steps++;
-    assert.equal(steps, 4, 'the walk covers the window it was started on');
-    const disk = readFileSync(p);
-    assert.deepEqual([disk[0], disk[1], disk[PAGE_BYTES]], [1, 2, 3]);
-    const walk = m.chunks(PAGE_BYTES)[Symbol.iterator]();
-    const a = walk.next().value as Uint8Array;
-    walk.next();
-    m.resize(PAGE_BYTES + 10);
-    assert.equal(a.length, 0, 'a piece of the mapping before the shrink is detached');
-    assert.equal(first.length, 0);
-    assert.throws(() => walk.next(), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
-    m.close();
-  } finally {
-    t.cleanup();
-  }
-});
+test(
+  'an iteration across a resize: pieces yielded before a grow keep working and the walk goes on; after a shrink they are detached and the walk stops at the new end',
+  TIMEOUT,
+  () => {
+    const t = tempDir();
+    try {
+      const p = t.path('a.bin');
+      const m = MemoryMappedFile.createRw(p, 4 * PAGE_BYTES);
+      const it = m.chunksMut(PAGE_BYTES)[Symbol.iterator]();
+      const first = it.next().value as Uint8Array;
+      first[0] = 1;
+      m.resize(64 * PAGE_BYTES);
+      first[1] = 2;
+      const second = it.next().value as Uint8Array;
+      second[0] = 3;
+      let steps = 2;
+      while (!it.next().done) steps++;
+      assert.equal(steps, 4, 'the walk covers the window it was started on');
+      const disk = readFileSync(p);
+      assert.deepEqual([disk[0], disk[1], disk[PAGE_BYTES]], [1, 2, 3]);
+      const walk = m.chunks(PAGE_BYTES)[Symbol.iterator]();
+      const a = walk.next().value as Uint8Array;
+      walk.next();
+      m.resize(PAGE_BYTES + 10);
+      assert.equal(a.length, 0, 'a piece of the mapping before the shrink is detached');
+      assert.equal(first.length, 0);
+      assert.throws(() => walk.next(), { code: 'ERR_MMAP_OUT_OF_BOUNDS' });
+      m.close();
+    } finally {
+      t.cleanup();
+    }
+  },
+);
 
 test('an atomic view whose word straddles the new end after a shrink is refused; one wholly before it works', TIMEOUT, () => {
   const t = tempDir();
@@ -328,18 +336,22 @@ for (const noFallocate of [false, true]) {
   });
 }
 
-test('full disk under a sparse file: an 8 KiB updateRegion, writeAt, writeRange or their async forms with one free page is refused whole (nothing lands), and works once space is back', TIMEOUT, async () => {
-  const { report } = await onSmallTmpfs('sparse-write');
-  const r = report as SparseWriteReport;
-  for (const e of [r.updateRegion, r.writeAt, r.writeRange]) {
-    assert.equal(e?.code, 'ERR_MMAP_FAULT', JSON.stringify(e));
-    assert.match(e!.message, /Nothing was written/);
-  }
-  for (const e of [r.updateRegionAsync, r.writeAtAsync]) {
-    assert.equal(e?.code, 'ENOSPC', JSON.stringify(e));
-    assert.equal(e?.syscall, 'madvise');
-  }
-  assert.equal(r.landed, 0, 'no byte of the refused writes is in the file');
-  assert.equal(r.retried, true, 'the mapping is still usable: the same writes succeed once the disk has room');
-  assert.equal(r.syncAfter, 'ok');
-});
+test(
+  'full disk under a sparse file: an 8 KiB updateRegion, writeAt, writeRange or their async forms with one free page is refused whole (nothing lands), and works once space is back',
+  TIMEOUT,
+  async () => {
+    const { report } = await onSmallTmpfs('sparse-write');
+    const r = report as SparseWriteReport;
+    for (const e of [r.updateRegion, r.writeAt, r.writeRange]) {
+      assert.equal(e?.code, 'ERR_MMAP_FAULT', JSON.stringify(e));
+      assert.match(e!.message, /Nothing was written/);
+    }
+    for (const e of [r.updateRegionAsync, r.writeAtAsync]) {
+      assert.equal(e?.code, 'ENOSPC', JSON.stringify(e));
+      assert.equal(e?.syscall, 'madvise');
+    }
+    assert.equal(r.landed, 0, 'no byte of the refused writes is in the file');
+    assert.equal(r.retried, true, 'the mapping is still usable: the same writes succeed once the disk has room');
+    assert.equal(r.syncAfter, 'ok');
+  },
+);
