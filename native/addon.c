@@ -227,12 +227,9 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
 }
 
-/* attach(key) -> [key, size, token, statusBuffer, path, nonce, access] */
-static napi_value js_attach(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  uint64_t key;
-  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
-  rm_mapping *m = rm_table_acquire(key);
+/* attach and attachNewest: this thread's attachment to the mapping found (a
+ * reference the caller took), or ERR_MMAP_CLOSED when none was. */
+static napi_value attach_found(napi_env env, rm_mapping *m) {
   if (m == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED",
                      "the file mapping is closed in every thread; it cannot be "
@@ -241,6 +238,14 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   }
   rm_fault_guard_ensure();
   return attach_mapping(env, m);
+}
+
+/* attach(key) -> [key, size, token, statusBuffer, path, nonce, access, reserved] */
+static napi_value js_attach(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint64_t key;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
+  return attach_found(env, rm_table_acquire(key));
 }
 
 /* attachNewest(nonce, key) -> as attach(), for the newest mapping of the
@@ -252,15 +257,7 @@ static napi_value js_attach_newest(napi_env env, napi_callback_info info) {
   if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &nonce) ||
       !rm_u64(env, argv[1], &key))
     return NULL;
-  rm_mapping *m = rm_table_acquire_newest(nonce, key);
-  if (m == NULL) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED",
-                     "the file mapping is closed in every thread; it cannot be "
-                     "shared any more");
-    return NULL;
-  }
-  rm_fault_guard_ensure();
-  return attach_mapping(env, m);
+  return attach_found(env, rm_table_acquire_newest(nonce, key));
 }
 
 /* ---- the fault record --------------------------------------------------- */

@@ -442,14 +442,9 @@ export class ThreadMapping {
       return false;
     }
     this.retired = true;
-    const hooks = this.#closeHooks;
-    this.#closeHooks = undefined;
-    if (hooks !== undefined) for (const hook of hooks) hook();
     // From here only user code holds the buffers: the native side keeps
     // weak references, this object none.
-    this.first = EMPTY;
-    this.firstLength = 0;
-    this.#views.fill(undefined);
+    this.#leave();
     this.#liveViews = views.length;
     for (const v of views) retiredViews.register(v.buffer, this, this);
     return true;
@@ -465,12 +460,17 @@ export class ThreadMapping {
     if (this.closed) return;
     if (this.retired) retiredViews.unregister(this);
     this.closed = true;
+    this.#leave();
+    native.detach(this.#token);
+  }
+
+  /** What close and retire share: runs the close hooks (once) and drops this object's references to the views. */
+  #leave(): void {
     const hooks = this.#closeHooks;
     this.#closeHooks = undefined;
     if (hooks !== undefined) for (const hook of hooks) hook();
     this.first = EMPTY;
     this.firstLength = 0;
     this.#views.fill(undefined);
-    native.detach(this.#token);
   }
 }
