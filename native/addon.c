@@ -110,7 +110,13 @@ static rm_mapping *acquire_span(napi_env env, napi_value *argv, uint64_t *offset
 /* ---- open / attach / detach ---------------------------------------------- */
 
 /* Makes an ArrayBuffer over [data, data+len) and keeps a reference to it in
- * slot `slot` of the attachment, so that detach can reach it later. */
+ * slot `slot` of the attachment, so that detach can reach it later. The
+ * status page's reference is strong; a view's is weak: TypeScript holds the
+ * views of a mapping in use, and once a resize retires the mapping only the
+ * views user code still holds keep theirs, so a view nobody holds can be
+ * collected and TypeScript then drops the attachment (detach). The memory
+ * stays mapped until detach in any case: a weak reference only lets the
+ * ArrayBuffer object go, never the pages under a live one. */
 static napi_value make_buffer(napi_env env, attachment *a, size_t slot, void *data,
                               size_t len) {
   napi_value ab;
@@ -118,7 +124,8 @@ static napi_value make_buffer(napi_env env, attachment *a, size_t slot, void *da
    * only after every thread has detached or exited. */
   if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok)
     return NULL;
-  if (napi_create_reference(env, ab, 1, &a->refs[slot]) != napi_ok) return NULL;
+  if (napi_create_reference(env, ab, slot == 0 ? 1 : 0, &a->refs[slot]) != napi_ok)
+    return NULL;
   return ab;
 }
 
@@ -140,7 +147,8 @@ static attachment *find_attachment(env_state *st, uint32_t token) {
 }
 
 /* Gives this thread an attachment to m, taking over the caller's reference
- * to it. Returns [key, size, token, statusBuffer, path, nonce, access]. The views over
+ * to it. Returns [key, size, token, statusBuffer, path, nonce, access,
+ * reserved]. The views over
  * the file are made on first use (view()): V8 counts every ArrayBuffer's length as memory
  * of the isolate and collects garbage early when that grows, so eager 1 GiB views in
  * short-lived workers that only ever pwrite or sync would cost each of them a full GC for
@@ -162,7 +170,7 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
   a->token = ++st->next_token;
 
   napi_value out, status, path;
-  napi_create_array_with_length(env, 7, &out);
+  napi_create_array_with_length(env, 8, &out);
   if (m->path == NULL ||
       napi_create_string_utf8(env, m->path, NAPI_AUTO_LENGTH, &path) != napi_ok)
     napi_get_null(env, &path);
@@ -173,7 +181,8 @@ static napi_value attach_mapping(napi_env env, rm_mapping *m) {
            napi_set_element(env, out, 3, status) == napi_ok &&
            napi_set_element(env, out, 4, path) == napi_ok &&
            napi_set_element(env, out, 5, make_double(env, (double)m->nonce)) == napi_ok &&
-           napi_set_element(env, out, 6, make_double(env, m->access)) == napi_ok;
+           napi_set_element(env, out, 6, make_double(env, m->access)) == napi_ok &&
+           napi_set_element(env, out, 7, make_double(env, m->reserved)) == napi_ok;
   if (!ok) {
     detach_buffers(env, a);
     free(a->refs);
@@ -209,17 +218,18 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   if (a->refs[index + 1] != NULL &&
       napi_get_reference_value(env, a->refs[index + 1], &ab) == napi_ok && ab != NULL)
     return ab;
+  if (a->refs[index + 1] != NULL) { /* its buffer was collected: make another */
+    napi_delete_reference(env, a->refs[index + 1]);
+    a->refs[index + 1] = NULL;
+  }
   uint64_t off = (uint64_t)index * RM_VIEW_BYTES;
   uint64_t len = a->m->size - off < RM_VIEW_BYTES ? a->m->size - off : RM_VIEW_BYTES;
   return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
 }
 
-/* attach(key) -> [key, size, token, statusBuffer, path, nonce, access] */
-static napi_value js_attach(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  uint64_t key;
-  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
-  rm_mapping *m = rm_table_acquire(key);
+/* attach and attachNewest: this thread's attachment to the mapping found (a
+ * reference the caller took), or ERR_MMAP_CLOSED when none was. */
+static napi_value attach_found(napi_env env, rm_mapping *m) {
   if (m == NULL) {
     napi_throw_error(env, "ERR_MMAP_CLOSED",
                      "the file mapping is closed in every thread; it cannot be "
@@ -228,6 +238,26 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   }
   rm_fault_guard_ensure();
   return attach_mapping(env, m);
+}
+
+/* attach(key) -> [key, size, token, statusBuffer, path, nonce, access, reserved] */
+static napi_value js_attach(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint64_t key;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &key)) return NULL;
+  return attach_found(env, rm_table_acquire(key));
+}
+
+/* attachNewest(nonce, key) -> as attach(), for the newest mapping of the
+ * resized file whose mapping `key` (now gone) belonged to: a share() handle
+ * follows the file across resizes. */
+static napi_value js_attach_newest(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint64_t nonce, key;
+  if (!rm_args(env, info, 2, argv) || !rm_u64(env, argv[0], &nonce) ||
+      !rm_u64(env, argv[1], &key))
+    return NULL;
+  return attach_found(env, rm_table_acquire_newest(nonce, key));
 }
 
 /* ---- the fault record --------------------------------------------------- */
@@ -402,6 +432,24 @@ static void request_free(napi_env env, rm_request *rq) {
   free(rq);
 }
 
+/* Before a copy into a file with holes: reserve the pages first, as the
+ * synchronous writes do, so a full disk refuses the whole write (ENOSPC)
+ * before a byte lands. A truncation found so is recorded (reported as a
+ * fault); a kernel without MADV_POPULATE_WRITE (EINVAL) just copies.
+ * Returns 0 when the write must not be made. */
+static int reserve_before_write(rm_request *rq) {
+  if (rq->m->reserved || rq->m->access != RM_ACCESS_RW || rq->length == 0) return 1;
+  const char *syscall = "madvise";
+  int err = rm_populate_write(rq->m, rq->offset, rq->length, &syscall);
+  if (rm_lost_to_truncation(rq->m, err)) return 0;
+  if (err == EFAULT) {
+    rq->err = ENOSPC;
+    rq->syscall = "madvise";
+    return 0;
+  }
+  return 1;
+}
+
 static void request_execute(napi_env env, void *data) {
   (void)env;
   rm_request *rq = data;
@@ -413,6 +461,7 @@ static void request_execute(napi_env env, void *data) {
     rq->err = rm_sync(rq->m, rq->offset, rq->length, rq->mode, &rq->syscall);
     break;
   case RQ_COPY_IN:
+    if (!reserve_before_write(rq)) break;
     /* A page fault here may wait on the disk, which is why this runs on
      * the pool. A SIGBUS is caught by the guard and recorded. */
     memcpy(rq->m->base + rq->offset, rq->bounce, (size_t)rq->length);
@@ -421,6 +470,7 @@ static void request_execute(napi_env env, void *data) {
     memcpy(rq->bounce, rq->m->base + rq->offset, (size_t)rq->length);
     break;
   case RQ_FILL:
+    if (!reserve_before_write(rq)) break;
     memset(rq->m->base + rq->offset, rq->fill_value, (size_t)rq->length);
     break;
   }
@@ -830,6 +880,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openAsync", NULL, js_open_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attach", NULL, js_attach, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attachNewest", NULL, js_attach_newest, NULL, NULL, NULL, napi_enumerable, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncAsync", NULL, js_sync_async, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -84,6 +84,12 @@ static int open_existing(const rm_open_request *req, rm_open_result *out,
     return 0;
   } else {
     err = map_and_register(fd, (uint64_t)st.st_size, req->access, &out->mapping, syscall);
+    /* Known to have every block when it has no hole (SEEK_HOLE finds none
+     * before the end, and the allocated blocks cover the size): writes
+     * through the mapping then need no check for a full disk. */
+    if (err == 0 && lseek(fd, 0, SEEK_HOLE) >= st.st_size &&
+        (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+      out->mapping->reserved = 1;
   }
   if (err != 0)
     close(fd);
@@ -190,6 +196,7 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
     return err;
   }
   m->reserved = !req->sparse;
+  m->sparse = req->sparse;
   if ((err = publish(temp, dest, req->exclusive, syscall)) != 0) {
     unlink(temp);
     rm_table_release(m); /* unmaps and closes fd */

@@ -142,6 +142,23 @@ void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void
   pthread_mutex_unlock(&table_lock);
 }
 
+rm_mapping *rm_table_acquire_newest(uint64_t nonce, uint64_t after) {
+  rm_mapping *found = NULL;
+  pthread_mutex_lock(&table_lock);
+  uint32_t high = atomic_load(&guard_high);
+  /* Every mapping of a resized file carries the first one's nonce and a
+   * family; keys grow with every insert, so the newest is the largest. */
+  for (uint32_t i = 1; i < high; i++) {
+    rm_mapping *p = slots[i];
+    if (p != NULL && p->family != 0 && p->nonce == nonce && p->key > after &&
+        (found == NULL || p->key > found->key))
+      found = p;
+  }
+  if (found != NULL) found->refs++;
+  pthread_mutex_unlock(&table_lock);
+  return found;
+}
+
 uint32_t rm_table_count(void) {
   pthread_mutex_lock(&table_lock);
   uint32_t n = live_count;

@@ -47,7 +47,11 @@ typedef struct rm_mapping {
   uint64_t map_len; /* length passed to mmap (size rounded to pages) */
   uint8_t *status;  /* RM_STATUS_BYTES of anonymous memory */
   int refs;         /* attachments + in-flight async operations */
-  int reserved;     /* every block of [0, size) was allocated at create */
+  int reserved;     /* every block of [0, size) is known to be allocated (created
+                       without `sparse`, or opened with no hole): a write through
+                       the mapping cannot meet a full disk */
+  int sparse;       /* created with `sparse` (inherited by successors): a grow
+                       leaves the new blocks unreserved too */
   int fd_borrowed;  /* fd belongs to the caller (vmap maps): never closed here */
   int access;       /* rm_access (file_ops.h): 0 shared read-write, else private */
   struct rm_mapping *successor; /* after a resize: the mapping that replaced
@@ -64,9 +68,11 @@ typedef struct rm_mapping {
   uint64_t next_ticket;
   rm_ticket *tickets;
   char *path;     /* the path it was opened with (NULL if none), and */
-  uint64_t nonce; /* a random number below 2^53: share() handles carry
-                     both, and attach() refuses a handle whose key was
-                     swapped for another live mapping's */
+  uint64_t nonce; /* a random number below 2^53, the same for every mapping
+                     of a resized file: share() handles carry both, attach()
+                     refuses a handle whose key was swapped for another live
+                     mapping's, and a handle whose mapping is gone finds its
+                     successor by it */
 } rm_mapping;
 
 /* Registers a new mapping and returns it with one reference, which the
@@ -91,6 +97,11 @@ void rm_mapping_record_loss(rm_mapping *m, uint64_t offset);
  * meanwhile. fn must not call back into the table. */
 void rm_table_each_predecessor(rm_mapping *latest, void (*fn)(rm_mapping *, void *),
                                void *ctx);
+
+/* Takes a reference on the newest live mapping of the resized file whose
+ * mappings carry `nonce`, with a key above `after` (a successor of the
+ * mapping `after` named, which may be gone); NULL if there is none. */
+rm_mapping *rm_table_acquire_newest(uint64_t nonce, uint64_t after);
 
 /* Number of live mappings (for leak tests). */
 uint32_t rm_table_count(void);

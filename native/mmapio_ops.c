@@ -182,6 +182,10 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
   n->path = m->path != NULL ? strdup(m->path) : NULL;
   if (m->family == 0) m->family = m->key;
   n->family = m->family;
+  /* One nonce for the whole file: a share() handle whose mapping is gone
+   * finds the newest mapping by it (rm_table_acquire_newest). */
+  n->nonce = m->nonce;
+  n->sparse = m->sparse;
   *out = n;
   return 0;
 }
@@ -258,6 +262,28 @@ static int zero_old_tail(rm_mapping *m, uint64_t new_size, const char **syscall)
   return 0;
 }
 
+/* Before a grow of a file not created sparse: reserve the new blocks, so a
+ * full disk fails the resize before the file changes (size and bytes).
+ * Where fallocate is not supported, posix_fallocate writes a zero into every
+ * new block instead; that extends the file as it goes, so a failure puts
+ * the old size back. */
+static int reserve_tail(rm_mapping *m, uint64_t size, const char **syscall) {
+  if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size, (off_t)(size - m->size)) == 0)
+    return 0;
+  int err = errno;
+  if (err != EOPNOTSUPP && err != ENOSYS) {
+    *syscall = "fallocate";
+    return err;
+  }
+  err = posix_fallocate(m->fd, (off_t)m->size, (off_t)(size - m->size));
+  if (err != 0) {
+    *syscall = "posix_fallocate";
+    if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */
+    }
+  }
+  return err;
+}
+
 /* The resize itself (no JavaScript values: it also runs on the libuv pool
  * for resizeAsync). Returns 0 or an errno (with *syscall); *moved is 1 when
  * another thread resized m first; *next is the new (or successor's) key. */
@@ -272,19 +298,10 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
     n = m->successor;
   } else {
     int reserved = m->reserved;
-    if (size > m->size && reserved) {
-      /* Reserve the new blocks first: a full disk fails the resize before
-       * the file changes size. */
-      if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size,
-                    (off_t)(size - m->size)) != 0) {
-        if (errno == EOPNOTSUPP || errno == ENOSYS) {
-          reserved = 0;
-        } else {
-          err = errno;
-          syscall = "fallocate";
-        }
-      }
-    }
+    if (size > m->size && !m->sparse)
+      err = reserve_tail(m, size, &syscall);
+    else if (size > m->size)
+      reserved = 0;
     if (err == 0 && size < m->size) rm_table_each_predecessor(m, clip_mapping, &size);
     if (err == 0 && ftruncate(m->fd, (off_t)size) != 0) {
       err = errno;

@@ -42,7 +42,7 @@ const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-exampl
 const FAULTS = ['faults'];
 const SRING_FAULTS = ['vmap-shared-ring-faults'];
 
-/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
+/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', native?: boolean, tests: string[] }[]} */
 const MUTANTS = [
   // --- liveness: a consumed (split or transferred) range must be refused by every entry point
   ...['writeRange', 'writeRangeAsync', 'readRange', 'readRangeAsync'].map((name) => ({
@@ -289,7 +289,7 @@ const MUTANTS = [
     id: 'share-size',
     what: "fromShared does not compare the handle's size with the mapping",
     file: 'core/mapped-file-base.js',
-    find: 'mapping.size !== h.size || ',
+    find: '(!resized && mapping.size !== h.size) || ',
     replace: '',
     tests: ['forgery', 'lifecycle'],
   },
@@ -522,6 +522,77 @@ const MUTANTS = [
     tests: ['mapped-read-stream.test'],
   },
   // ==== end conv-a ====
+  // --- fix-resize: begin (resize, views across it, sparse files on a full disk)
+  {
+    id: 'resize-rebind-straddle',
+    what: 'an atomic view moving to a shrunk mapping accepts a word that straddles the new end',
+    file: 'mmapio/atomic-view.js',
+    find: 'abs + width > v.size',
+    replace: 'abs >= v.size',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-keeps-tail',
+    what: 'a grow no longer zeroes what a stale store left past the old end in its last page',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: '  if (end <= m->size) return 0;\n  static const uint8_t zeros[4096];',
+    replace: '  return 0;\n  static const uint8_t zeros[4096];',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-no-reserve',
+    what: 'a grow does not reserve the new blocks (a full disk then grows the file sparse)',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: 'if (size > m->size && !m->sparse)',
+    replace: 'if (0)',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-no-successor',
+    what: 'a resize records no successor key in the old status page (threads cannot follow; resize used to spin)',
+    native: true,
+    file: 'native/mmapio_ops.c',
+    find: 'memcpy(m->status + RM_STATUS_SUCCESSOR_BYTE, &at, sizeof at);',
+    replace: '(void)at;',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-grow-detaches',
+    what: 'a grow detaches the views taken before it (the old mapping is closed, not retired)',
+    file: 'mmapio/window-core.js',
+    find: 'else if (old.retire())',
+    replace: 'else if ((old.close(), false))',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'resize-shrink-keeps-views',
+    what: 'a shrink below a mapping leaves its views attached in this thread',
+    file: 'mmapio/window-core.js',
+    find: 'if (old.size > shortest)',
+    replace: 'if (false)',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'share-no-successor',
+    what: 'fromShared of a handle whose mapping a resize replaced gives up (ERR_MMAP_CLOSED)',
+    file: 'core/mapped-file-base.js',
+    find: 'mapping = ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
+    replace: 'throw error;',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'sparse-small-no-reserve',
+    what: 'a small write into a file with holes copies without reserving its pages (a full disk lands part of it)',
+    file: 'core/thread-mapping.js',
+    anchor: 'reservePages(offset, length) {',
+    where: 'after',
+    find: 'this.populate(offset, length);',
+    replace: '',
+    tests: ['mmapio-resize-views'],
+  },
+  // --- fix-resize: end
 ];
 
 // --- the temporary copy -------------------------------------------------------
@@ -683,7 +754,7 @@ try {
     const native = m.file.startsWith('native/');
     const path = native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
     if (!existsSync(path)) {
-      rows.push({ m, result: 'stale', detail: `dist/${m.file} does not exist` });
+      rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/'}${m.file} does not exist` });
       continue;
     }
     const original = readFileSync(path, 'utf8');

@@ -31,7 +31,7 @@ static long number_of(const char *name) {
   static const struct { const char *name; long nr; } known[] = {
     {"msync", SYS_msync}, {"fsync", SYS_fsync}, {"fdatasync", SYS_fdatasync},
     {"sync_file_range", SYS_sync_file_range}, {"madvise", SYS_madvise},
-    {"inotify_add_watch", SYS_inotify_add_watch},
+    {"inotify_add_watch", SYS_inotify_add_watch}, {"fallocate", SYS_fallocate},
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp(known[i].name, name) == 0) return known[i].nr;

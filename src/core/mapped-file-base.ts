@@ -27,9 +27,10 @@ export interface CreateFileOptions {
  */
 export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocatorKind> {
   readonly kind: 'ranged-mmap:file';
-  /** Key of the mapping in the process-wide table. */
+  /** Key of the mapping in the process-wide table (after a resize, `fromShared` follows it to the newest one). */
   readonly key: number;
   readonly path: string;
+  /** Size when the handle was made; `fromShared` opens the file at its current size. */
   readonly size: number;
   /**
    * The allocator the file was made with (`'none'` for a RawMmapFile): what
@@ -44,6 +45,8 @@ export interface SharedMappedFile<A extends SharedAllocatorKind = SharedAllocato
 export type SharedAllocatorKind = 'sequential' | 'concurrent' | 'none';
 
 const SHARED_KIND_NAMES: readonly SharedAllocatorKind[] = ['none', 'sequential', 'concurrent'];
+/** Index of a resized mapping's successor key in a Float64Array over its status page (0: none). */
+const SUCCESSOR_F64 = native.statusSuccessorByte / 8;
 
 /** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
 export interface OpenRequest {
@@ -123,9 +126,28 @@ export function attachShared(handle: unknown, anyAccess = false): ThreadMapping 
   if (h.kind !== 'ranged-mmap:file' || typeof h.key !== 'number' || typeof h.path !== 'string' || typeof h.size !== 'number') {
     throw misuse('ERR_MMAP_INVALID_ARGUMENT', 'fromShared() takes the object that file.share() returned (posted to this thread as is)');
   }
-  const mapping = ThreadMapping.attach(h.path, h.key);
+  let mapping: ThreadMapping;
+  let resized = false;
+  try {
+    mapping = ThreadMapping.attach(h.path, h.key);
+  } catch (error) {
+    // Gone in every thread: a resize may have replaced it. The handle then
+    // names the file through its nonce, which every mapping of it shares.
+    if ((error as { code?: unknown }).code !== 'ERR_MMAP_CLOSED' || typeof h.nonce !== 'number') throw error;
+    mapping = ThreadMapping.attachNewest(h.path, h.key, h.nonce);
+    resized = true;
+  }
+  // Still alive but resized since the handle was made: go to the newest mapping.
+  const successors = new Float64Array(mapping.status.buffer);
+  for (let next = successors[SUCCESSOR_F64]!; next !== 0; ) {
+    const newer = ThreadMapping.attach(h.path, next);
+    mapping.close();
+    mapping = newer;
+    resized = true;
+    next = new Float64Array(mapping.status.buffer)[SUCCESSOR_F64]!;
+  }
   const allocator = SHARED_KIND_NAMES[mapping.status[STATUS_ALLOCATOR_KIND_I32]!];
-  if (mapping.size !== h.size || h.allocator !== allocator || h.nonce !== mapping.nonce || h.path !== mapping.nativePath) {
+  if ((!resized && mapping.size !== h.size) || h.allocator !== allocator || h.nonce !== mapping.nonce || h.path !== mapping.nativePath) {
     mapping.close();
     throw misuse(
       'ERR_MMAP_INVALID_ARGUMENT',

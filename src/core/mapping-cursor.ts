@@ -78,7 +78,7 @@ export class MappingCursor {
     const index = Math.min(Math.floor(start / VIEW_BYTES), Math.max(0, Math.ceil(m.size / VIEW_BYTES) - 1));
     const windowStart = index * VIEW_BYTES;
     if (start - windowStart + n > Math.min(VIEW_BYTES, m.size - windowStart)) return -1;
-    this.bytes = m.view(index);
+    this.bytes = m.expose(index);
     this.windowStart = windowStart;
     return start - windowStart;
   }

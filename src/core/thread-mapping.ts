@@ -23,6 +23,13 @@ export const LARGE_WRITE_BYTES = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 let populateSupported = true;
+
+/**
+ * A mapping retired by a resize stays attached while user code holds a view
+ * of it (see {@link ThreadMapping.retire}); each of its view buffers is
+ * registered here, and the last one collected detaches the mapping.
+ */
+const retiredViews = new FinalizationRegistry<ThreadMapping>((m) => m.viewCollected());
 const EINVAL = 22;
 const EFAULT = 14;
 
@@ -42,8 +49,26 @@ export class ThreadMapping {
    * ReadWrite is a private mapping: no write route may go through the file.
    */
   readonly access: Access;
+  /**
+   * Every block of the file is known to be allocated (created without
+   * `sparse`, or opened with no hole): a write through the mapping cannot
+   * meet a full disk. When false, small writes reserve their pages first.
+   */
+  readonly reserved: boolean;
   /** True once this thread's attachment is closed. */
   closed = false;
+  /** A view of this mapping was handed to user code (a slice, an iteration step, a cursor). */
+  exposed = false;
+  /** Replaced by a resize; attached only while user code holds views of it (see {@link retire}). */
+  retired = false;
+  /** View buffers of a retired mapping not yet collected. */
+  #liveViews = 0;
+  /**
+   * On a file that is not {@link reserved}: one bit per 4 KiB page, set once
+   * a write of this thread reserved the page (its block stays allocated),
+   * so later small writes to it make no system call. Made on first use.
+   */
+  #reservedPages: Uint32Array | undefined;
   #closeHooks: (() => void)[] | undefined;
   /** Shared status page: fault counter and allocator state. */
   readonly status: Int32Array;
@@ -53,7 +78,13 @@ export class ThreadMapping {
    * a thread that only writes big chunks (pwrite) or syncs never makes any.
    */
   readonly #views: (Uint8Array | undefined)[];
-  /** View 0, where most writes land; zero-length until made, which routes the first small write through view(). */
+  /**
+   * View 0, where most writes land; zero-length until made, which routes the
+   * first small write through view(). `firstLength` (what the inline fast
+   * paths of every file type test) stays 0 on a file that is not
+   * {@link reserved}: every write then goes through {@link write}, which
+   * reserves its pages first.
+   */
   first: Uint8Array = EMPTY;
   firstLength = 0;
   readonly #token: number;
@@ -67,6 +98,7 @@ export class ThreadMapping {
     this.nonce = attachment[5];
     const status = attachment[3];
     this.access = attachment[6];
+    this.reserved = attachment[7] === 1;
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
@@ -85,9 +117,15 @@ export class ThreadMapping {
     this.#views[index] = view;
     if (index === 0) {
       this.first = view;
-      this.firstLength = view.length;
+      this.firstLength = this.reserved ? view.length : 0;
     }
     return view;
+  }
+
+  /** {@link view} for a view user code will hold: the mapping must then outlive a resize until the view is collected. */
+  expose(index: number): Uint8Array {
+    this.exposed = true;
+    return this.view(index);
   }
 
   /** Opens or creates and maps a file; null if it is empty. */
@@ -121,6 +159,20 @@ export class ThreadMapping {
     }
   }
 
+  /**
+   * As {@link attach} for a share() handle whose mapping may be gone: a
+   * resize replaced it, and every thread has left it since. Attaches the
+   * newest mapping of the same file (found by the nonce every mapping of a
+   * resized file shares).
+   */
+  static attachNewest(path: string, key: number, nonce: number): ThreadMapping {
+    try {
+      return new ThreadMapping(path, native.attachNewest(nonce, key));
+    } catch (error) {
+      throw fromNative(error, path);
+    }
+  }
+
   /** True when a guarded fault has hit this mapping (in any thread). */
   get faulted(): boolean {
     return this.status[STATUS_FAULTS_I32] !== 0;
@@ -128,11 +180,18 @@ export class ThreadMapping {
 
   /** Throws ERR_MMAP_CLOSED or ERR_MMAP_FAULT when the mapping cannot be used. */
   check(): void {
-    if (this.closed) throw this.closedError();
+    if (this.closed || this.retired) throw this.closedError();
     if (this.status[STATUS_FAULTS_I32] !== 0) throw this.faultError();
   }
 
   closedError(): MmapError {
+    if (this.retired && !this.closed) {
+      return misuse(
+        'ERR_MMAP_CLOSED',
+        `this handle of '${this.path}' belongs to the mapping before a resize; take a new one from the file (file.cursor(), file.asSlice(...))`,
+        this.path,
+      );
+    }
     return misuse(
       'ERR_MMAP_CLOSED',
       `'${this.path}' is closed in this thread; open it again (or use another thread's handle) to keep working with it`,
@@ -168,6 +227,9 @@ export class ThreadMapping {
       this.writeLarge(offset, data, length);
       return;
     }
+    // A file with holes: reserve the pages first, so a full disk refuses
+    // the whole write instead of landing its first pages only.
+    if (!this.reserved) this.reservePages(offset, length);
     if (offset + length <= this.firstLength) {
       this.first.set(data, offset);
       return;
@@ -224,6 +286,24 @@ export class ThreadMapping {
     } finally {
       if (this.access === Access.ReadWrite) Atomics.sub(status, STATUS_LARGE_COPIES_I32, 1);
     }
+  }
+
+  /**
+   * Before a small write into a file with holes: reserves the pages of
+   * [offset, offset + length) that no write of this thread reserved yet
+   * (MADV_POPULATE_WRITE allocates their blocks), so a full disk refuses
+   * the whole write before a byte lands. Throws as {@link populate}.
+   */
+  private reservePages(offset: number, length: number): void {
+    const first = Math.floor(offset / 4096);
+    const last = Math.floor((offset + length - 1) / 4096);
+    let bits = this.#reservedPages;
+    if (bits === undefined) bits = this.#reservedPages = new Uint32Array(Math.ceil(this.size / (4096 * 32)));
+    let page = first;
+    while (page <= last && (bits[page >>> 5]! & (1 << (page & 31))) !== 0) page++;
+    if (page > last) return;
+    this.populate(offset, length);
+    for (page = first; page <= last; page++) bits[page >>> 5]! |= 1 << (page & 31);
   }
 
   private writeSpanning(offset: number, data: Uint8Array, length: number): void {
@@ -286,6 +366,7 @@ export class ThreadMapping {
    * view (always, for files up to 1 GiB), a copy when they straddle views.
    */
   slice(offset: number, length: number): Uint8Array {
+    this.exposed = true;
     const end = offset + length;
     if (end <= this.firstLength) return this.first.subarray(offset, end);
     const index = Math.floor(offset / VIEW_BYTES);
@@ -300,6 +381,7 @@ export class ThreadMapping {
   /** Sets `length` bytes at `offset` to `value`. */
   fill(offset: number, length: number, value: number): void {
     if (length >= LARGE_WRITE_BYTES) this.populate(offset, length);
+    else if (!this.reserved) this.reservePages(offset, length);
     let done = 0;
     while (done < length) {
       const at = offset + done;
@@ -345,16 +427,50 @@ export class ThreadMapping {
     else this.#closeHooks.push(hook);
   }
 
+  /**
+   * After a resize replaced this mapping in this thread: when user code was
+   * given a view of it, keeps it attached (the old mapping maps the same
+   * file, so stores through those views still reach it) until every view
+   * buffer is collected or {@link close} is called; else closes it now.
+   * Returns true when it stays attached.
+   */
+  retire(): boolean {
+    if (this.closed || this.retired) return !this.closed;
+    const views = this.exposed ? this.#views.filter((v) => v !== undefined) : [];
+    if (views.length === 0) {
+      this.close();
+      return false;
+    }
+    this.retired = true;
+    // From here only user code holds the buffers: the native side keeps
+    // weak references, this object none.
+    this.#leave();
+    this.#liveViews = views.length;
+    for (const v of views) retiredViews.register(v.buffer, this, this);
+    return true;
+  }
+
+  /** @internal Run by the registry when a view buffer of a retired mapping was collected. */
+  viewCollected(): void {
+    if (--this.#liveViews === 0) this.close();
+  }
+
   /** Detaches this thread's views (they become zero-length) and drops the reference. */
   close(): void {
     if (this.closed) return;
+    if (this.retired) retiredViews.unregister(this);
     this.closed = true;
+    this.#leave();
+    native.detach(this.#token);
+  }
+
+  /** What close and retire share: runs the close hooks (once) and drops this object's references to the views. */
+  #leave(): void {
     const hooks = this.#closeHooks;
     this.#closeHooks = undefined;
     if (hooks !== undefined) for (const hook of hooks) hook();
     this.first = EMPTY;
     this.firstLength = 0;
     this.#views.fill(undefined);
-    native.detach(this.#token);
   }
 }

@@ -89,8 +89,10 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
 
   /** The array for a load. */
   live(): A {
-    // One test on the hot path: a follow in this thread closes the old
-    // attachment, so `closed` covers both "closed" and "moved here".
+    // Two tests on the hot path: closed in this thread, or resized (the old
+    // mapping's successor word is set; after a follow in this thread the old
+    // attachment may stay open for user code's views, so `closed` alone
+    // does not say "moved").
     if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
     return this.#a;
   }

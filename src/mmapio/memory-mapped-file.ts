@@ -369,15 +369,24 @@ export class MemoryMappedFile extends MappedFileBase {
    * Changes the file's size to `newSize` bytes (`'rw'` only) without
    * blocking anyone and without unmapping memory any view can reach:
    * a new mapping of the new size replaces the old one, in this thread at
-   * once (its old views become zero-length) and in every other thread at
-   * its next call on the file. Until then another thread's old views keep
-   * working: after a grow they see the same bytes, after a shrink a touch
-   * past the new end neither crashes nor reaches the file (the old mapping
-   * records a fault; the new one is unaffected). Checked calls past the new
-   * end get ERR_MMAP_OUT_OF_BOUNDS, atomic views move to the new mapping,
-   * and a segment past the new end refuses its calls. A grow reserves the
-   * new blocks first (unless the file was created sparse), so a full disk
-   * fails the resize and leaves the file as it was.
+   * once and in every other thread at its next call on the file.
+   *
+   * Views taken before a grow (`asSlice`, `asSliceMut`, `chunks`,
+   * `atomicU32Slice`, ...) keep working: they stay on the old mapping,
+   * which maps the same file, so their stores reach the file and every
+   * mapping shows them; the old mapping lives until they are collected or
+   * the file is closed. A shrink below the size of a view's mapping
+   * detaches the view (its length becomes 0): in this thread when `resize`
+   * returns, in other threads at their next call on the file (until then a
+   * store past the new end neither crashes nor reaches the file). Take new
+   * views after a shrink. Checked calls past the new end get
+   * ERR_MMAP_OUT_OF_BOUNDS, atomic views move to the new mapping (a word
+   * past the new end is refused), a segment past the new end refuses its
+   * calls, and a `share()` handle made before the resize opens the new
+   * size. A grow reserves the new blocks first (`fallocate`, or
+   * `posix_fallocate` where that is unsupported; not for a file created
+   * sparse), so a full disk fails the resize with ENOSPC and leaves the
+   * file as it was.
    * @example
    * ```ts
    * const m = MemoryMappedFile.createRw('log.bin', 4096);
@@ -400,7 +409,17 @@ export class MemoryMappedFile extends MappedFileBase {
       }
       core.live(); // follows the new mapping (ours, or the one another thread made first)
       if (moved === 0) return;
+      if (core.views === v) throw this.#noSuccessor();
     }
+  }
+
+  /** A resize reported as made by another thread without a successor to follow: an error, never an endless loop. */
+  #noSuccessor(): MmapError {
+    return misuse(
+      'ERR_MMAP_INVALID_STATE',
+      `resize of '${this.path}': the native core reported a newer mapping of the file but recorded none to follow; close the file and open it again`,
+      this.path,
+    );
   }
 
   /**
@@ -431,6 +450,7 @@ export class MemoryMappedFile extends MappedFileBase {
       if (moved === 0 && core.views.closed) return;
       core.live(); // follows the new mapping (ours, or the one another thread made first)
       if (moved === 0) return;
+      if (core.views === v) throw this.#noSuccessor();
     }
   }
 
@@ -679,6 +699,7 @@ export class MemoryMappedFile extends MappedFileBase {
     this.#core.stopTimer();
     this.#core.cancelWaits();
     this.#core.stopWatchers();
+    this.#core.closeRetired();
     super.close();
   }
 }

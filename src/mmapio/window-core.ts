@@ -21,6 +21,12 @@ export class WindowCore {
   views: ThreadMapping;
   /** The current mapping's status page as float64s: [SUCCESSOR_F64] is its successor's key, 0 while it has none. */
   successor: Float64Array;
+  /**
+   * Mappings a grow replaced in this thread that user code still holds views
+   * of (see ThreadMapping.retire): detached by a later shrink below their
+   * size, by close(), or once their views are collected.
+   */
+  retired: ThreadMapping[] = [];
   /** Bumped every time {@link views} is replaced, so atomic views know to rebind. */
   generation = 0;
   /** Told about every replacement (the file updates its own reference). */
@@ -70,27 +76,46 @@ export class WindowCore {
 
   /**
    * Moves this thread to the newest mapping of the file: attaches to the
-   * successor (and its successors), then closes the old attachment, which
-   * detaches every view this thread made of the old mapping. Nothing is
-   * unmapped while any thread still uses it.
+   * successor (and its successors), then leaves the old mapping. Views user
+   * code took of the old mapping keep working while the file is at least as
+   * long as that mapping (it maps the same file, so their stores reach it):
+   * the old mapping is retired, not detached. Once the file has been shorter
+   * than a mapping (a shrink, here or in another thread, since this thread
+   * last looked) every view of that mapping is detached (zero-length): a
+   * store past the end could not reach the file, and a detached view makes
+   * that visible instead of dropping it. Nothing is unmapped while any
+   * thread or view still uses it.
    */
   follow(): void {
     const old = this.views;
     if (old.closed) return;
     let next = old;
     let key = this.successor[SUCCESSOR_F64]!;
+    let shortest = Infinity;
     while (key !== 0) {
       const attached = ThreadMapping.attach(old.path, key);
       if (next !== old) next.close();
       next = attached;
+      shortest = Math.min(shortest, attached.size);
       key = new Float64Array(next.status.buffer)[SUCCESSOR_F64]!;
     }
     if (next === old) return;
     this.views = next;
     this.successor = new Float64Array(next.status.buffer);
     this.generation++;
-    old.close();
+    this.retired = this.retired.filter((r) => {
+      if (!r.closed && r.size > shortest) r.close();
+      return !r.closed;
+    });
+    if (old.size > shortest) old.close();
+    else if (old.retire()) this.retired.push(old);
     this.onSwap?.(next);
+  }
+
+  /** Detaches the views of every retired mapping (on close). */
+  closeRetired(): void {
+    for (const r of this.retired) r.close();
+    this.retired = [];
   }
 
   /** ERR_MMAP_INVALID_MODE for a write on a read-only file. */

@@ -44,7 +44,7 @@ function viewPiece(core: WindowCore, abs: number, length: number): { view: Uint8
   const index = Math.floor(abs / VIEW_BYTES);
   const inner = abs - index * VIEW_BYTES;
   if (length > 0 && inner + length > VIEW_BYTES) return null;
-  return { view: core.views.view(index), inner };
+  return { view: core.views.expose(index), inner };
 }
 
 /** Module-internal access to a window's private state (set by MappedWindow's static block). */
@@ -791,7 +791,7 @@ export class MappedWindow {
       if (writable) throw this.#straddleError('chunksMut', abs, length);
       return v.slice(abs, length);
     }
-    return v.view(index).subarray(inner, inner + length);
+    return v.expose(index).subarray(inner, inner + length);
   }
 }
 

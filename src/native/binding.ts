@@ -15,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { MmapError } from '../errors.js';
 
 /**
- * [key, size, token, statusPage, path, nonce, access]; views over the file
- * come from `view()`. `path` (null for mappings not opened by path) and
- * `nonce` bind share() handles to their mapping.
+ * [key, size, token, statusPage, path, nonce, access, reserved]; views over
+ * the file come from `view()`. `path` (null for mappings not opened by path)
+ * and `nonce` bind share() handles to their mapping. `reserved` is 1 when
+ * every block of the file is known to be allocated (no write through the
+ * mapping can meet a full disk), else 0.
  */
-export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number, Access];
+export type NativeAttachment = [number, number, number, ArrayBuffer, string | null, number, Access, number];
 
 /** Values of the native `rm_access` (native/file_ops.h): how a file is mapped. */
 export const enum Access {
@@ -67,6 +69,8 @@ export interface NativeBinding {
   openAsync(req: NativeOpenRequest): Promise<NativeAttachment | null>;
   /** Gives this thread its own buffers over a live mapping. */
   attach(key: number): NativeAttachment;
+  /** As attach, for the newest mapping of the resized file whose mapping `key` (gone now) carried `nonce`. */
+  attachNewest(nonce: number, key: number): NativeAttachment;
   /** This thread's ArrayBuffer over view `index` (VIEW_BYTES each) of an attachment, made on first use. */
   view(token: number, index: number): ArrayBuffer;
   /** Detaches this thread's buffers of one attachment and drops its reference. */
