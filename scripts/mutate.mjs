@@ -20,8 +20,13 @@
 // strings are no longer found exactly as written is reported as 'stale':
 // when the library changes, the list shows what to update instead of
 // silently testing nothing. The script exits 0: it is a report.
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+//
+// A mutant with `native: true` changes a C source (`file` is then relative
+// to native/): the copy's native core is rebuilt with node-gyp (only the
+// changed file recompiles), and afterwards the source and the original
+// binary are put back.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +41,7 @@ const RANGES = ['ownership', 'api', 'errors', 'properties', 'forgery', 'concurre
 const ALLOCATORS = ['api', 'properties', 'concurrency', 'big-file', 'seed-examples', 'errors', 'allocation-batches'];
 const FAULTS = ['faults'];
 
-/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', tests: string[] }[]} */
+/** @type {{ id: string, what: string, file: string, find: string, replace: string, anchor?: string, where?: 'before' | 'after', native?: boolean, tests: string[] }[]} */
 const MUTANTS = [
   // --- liveness: a consumed (split or transferred) range must be refused by every entry point
   ...['writeRange', 'writeRangeAsync', 'readRange', 'readRangeAsync'].map((name) => ({
@@ -353,6 +358,59 @@ const MUTANTS = [
     replace: 'false',
     tests: ['api'],
   },
+  // --- fix-tests: watch, batch slots, wait/notify (begin)
+  {
+    id: 'watch-last-page-unclipped',
+    what: "watch reports the last, partial page of the file as a whole page (its length not clipped to the file's end)",
+    file: 'mmapio/watch.js',
+    find: 'length: Math.min(q * PAGE, mappedEnd) - offset',
+    replace: 'length: q * PAGE - offset',
+    tests: ['mmapio-watch'],
+  },
+  {
+    id: 'watch-without-size',
+    what: "watch does not compare the file's size: a resize by another process is never reported (was a hang)",
+    file: 'mmapio/watch.js',
+    find: 'now.size !== first.size ||',
+    replace: '',
+    tests: ['mmapio-watch'],
+  },
+  {
+    id: 'batch-slot-never-freed',
+    what: 'a closed allocator never frees its batch slot (after twelve, no allocator gets one)',
+    file: 'ranges/allocation-batch.js',
+    find: 'views.onClose(() => Atomics.store(status, slot + OWNER, 0));',
+    replace: 'views.onClose(() => {});',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'notify-count-ignored',
+    what: 'notify(offset, count) wakes every waiter, whatever the count',
+    native: true,
+    file: 'wait_ops.c',
+    find: 'syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0)',
+    replace: 'syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0)',
+    tests: ['mmapio-wait'],
+  },
+  {
+    id: 'notify-zero-wakes-one',
+    what: 'notify(offset, 0) reaches FUTEX_WAKE, which wakes one waiter for a count of 0',
+    native: true,
+    file: 'wait_ops.c',
+    find: 'n == 0 ? 0 : syscall(',
+    replace: 'syscall(',
+    tests: ['mmapio-wait'],
+  },
+  {
+    id: 'wait-timeout-microseconds',
+    what: 'the sub-second part of a wait timeout is taken in microseconds (wait(o, v, 50) returns after 50 µs)',
+    native: true,
+    file: 'wait_ops.c',
+    find: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e6);',
+    replace: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e3);',
+    tests: ['mmapio-wait'],
+  },
+  // --- fix-tests (end)
 ];
 
 // --- the temporary copy -------------------------------------------------------
@@ -387,7 +445,7 @@ function makeCopy() {
     if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
-  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples']) {
+  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples', 'native', 'binding.gyp']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
@@ -410,6 +468,14 @@ function mutate(text, m) {
     at = text.indexOf(m.find);
   }
   return { text: text.slice(0, at) + m.replace + text.slice(at + m.find.length) };
+}
+
+/** Rebuilds the copy's native core after a native mutant was written (make recompiles what changed). */
+function buildNative() {
+  const gyp =
+    process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const r = spawnSync(process.execPath, [gyp, 'build'], { cwd: workDir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node-gyp build failed in ${workDir}:\n${r.stderr}`);
 }
 
 // --- running tests --------------------------------------------------------------
@@ -489,9 +555,9 @@ try {
   const rows = [];
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
-    const path = join(workDir, 'dist', m.file);
+    const path = join(workDir, m.native ? 'native' : 'dist', m.file);
     if (!existsSync(path)) {
-      rows.push({ m, result: 'stale', detail: `dist/${m.file} does not exist` });
+      rows.push({ m, result: 'stale', detail: `${m.native ? 'native' : 'dist'}/${m.file} does not exist` });
       continue;
     }
     const original = readFileSync(path, 'utf8');
@@ -504,14 +570,19 @@ try {
       rows.push({ m, result: 'applies', detail: 'not run (--check)' });
       continue;
     }
+    const binary = join(workDir, 'build', 'Release', 'ranged_mmap.node');
+    if (m.native) copyFileSync(binary, `${binary}.unmutated`);
     writeFileSync(path, mutated.text);
     try {
       process.stderr.write(`mutate: ${m.id} ... `);
+      if (m.native) buildNative();
       const verdict = await judge(m);
       process.stderr.write(`${verdict.result}\n`);
       rows.push({ m, ...verdict });
     } finally {
       writeFileSync(path, original);
+      // The source is newer than the mutant's object file, so the next native build recompiles it.
+      if (m.native) copyFileSync(`${binary}.unmutated`, binary);
     }
   }
 

@@ -114,7 +114,10 @@ test('a worker blocked in wait() is woken by notify() from the main thread', SHO
     });
     // Wake it only once it is really parked: notify until it reports one woken.
     let woken = 0;
-    await eventually('notify(12) wakes the worker parked in wait()', () => (woken = m.notify(12)) !== 0);
+    await eventually('notify(12) wakes the worker parked in wait()', () => {
+      woken = m.notify(12);
+      return woken !== 0;
+    });
     assert.equal(woken, 1);
     assert.deepEqual(await reply, { result: 'ok', value: 0 });
     assert.equal(await exited, 0);
@@ -143,7 +146,10 @@ test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits wh
     );
     assert.equal(ticks, 1, 'the event loop turned');
     let woken = 0;
-    await eventually('notify(16) wakes all 8 waitAsync calls', () => (woken += m.notify(16)) >= 8);
+    await eventually('notify(16) wakes all 8 waitAsync calls', () => {
+      woken += m.notify(16);
+      return woken >= 8;
+    });
     assert.equal(woken, 8);
     assert.deepEqual(await Promise.all(waits), Array(8).fill('ok'));
     assert.equal(await m.waitAsync(16, 5), 'not-equal');
@@ -206,7 +212,10 @@ for (const role of ['waiter', 'sync-waiter'] as const) {
         if (event.event === 'woken') stop = true;
       });
       let woken = 0;
-      await eventually("notify(0) wakes the child's waiter", () => (woken = m.notify(0)) !== 0 || stop);
+      await eventually("notify(0) wakes the child's waiter", () => {
+        woken = m.notify(0);
+        return woken !== 0 || stop;
+      });
       const r = await result;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(woken, 1, 'this process woke the waiter in the child');
@@ -242,7 +251,12 @@ test('notify(offset, count) wakes at most count waiters, and count 0 none: the o
     writeFileSync(p, Buffer.alloc(4096));
     const m = MemoryMappedFile.openRw(p);
     const settled: string[] = [];
-    const waits = [0, 1].map((i) => m.waitAsync(20, 0, 30_000).then((r) => (settled.push(`${i}:${r}`), r)));
+    const waits = [0, 1].map((i) =>
+      m.waitAsync(20, 0, 30_000).then((r) => {
+        settled.push(`${i}:${r}`);
+        return r;
+      }),
+    );
     // Both parked in the kernel (not merely started) before any notify.
     await eventually('both waitAsync calls park', () => parkedAsyncWaits() === 2);
     assert.equal(m.notify(20, 0), 0, 'count 0 wakes nobody');

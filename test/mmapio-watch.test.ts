@@ -148,24 +148,28 @@ test('watch: close() on the handle or on the file stops it; no event after', SHO
   }
 });
 
-test(`watch above WATCH_HASH_LIMIT (${WATCH_HASH_LIMIT / 2 ** 20} MiB): pages are not hashed; a change is reported as 'modified' without a range`, SHORT, async () => {
-  const t = tempDir();
-  try {
-    const p = t.path('big.bin');
-    writeFileSync(p, '');
-    truncateSync(p, WATCH_HASH_LIMIT + 4096); // sparse: nothing is read in
-    const m = MemoryMappedFile.openRo(p);
-    const c = collector();
-    const w = m.watch((e) => c.push(e), { intervalMs: 2 });
-    runAction(p, 'write');
-    assert.deepEqual(await c.next('modified'), { kind: 'modified' });
-    assert.deepEqual(c.events, [], 'no other event');
-    w.close();
-    m.close();
-  } finally {
-    t.cleanup();
-  }
-});
+test(
+  `watch above WATCH_HASH_LIMIT (${WATCH_HASH_LIMIT / 2 ** 20} MiB): pages are not hashed; a change is reported as 'modified' without a range`,
+  SHORT,
+  async () => {
+    const t = tempDir();
+    try {
+      const p = t.path('big.bin');
+      writeFileSync(p, '');
+      truncateSync(p, WATCH_HASH_LIMIT + 4096); // sparse: nothing is read in
+      const m = MemoryMappedFile.openRo(p);
+      const c = collector();
+      const w = m.watch((e) => c.push(e), { intervalMs: 2 });
+      runAction(p, 'write');
+      assert.deepEqual(await c.next('modified'), { kind: 'modified' });
+      assert.deepEqual(c.events, [], 'no other event');
+      w.close();
+      m.close();
+    } finally {
+      t.cleanup();
+    }
+  },
+);
 
 test('watch never keeps a process alive on its own', SHORT, () => {
   const t = tempDir();
