@@ -142,7 +142,9 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   rm_mapping *m = word_of(env, argv, &word);
   if (m == NULL) return NULL;
   int n = !(count < (double)INT_MAX) ? INT_MAX : count < 0 ? 0 : (int)count;
-  long r = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+  /* FUTEX_WAKE counts a waiter before comparing with n, so n = 0 would
+   * still wake one; Atomics.notify(..., 0) wakes none, and so must we. */
+  long r = n == 0 ? 0 : syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
   int err = r < 0 ? errno : 0;
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, "futex", NULL);

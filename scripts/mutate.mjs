@@ -593,6 +593,59 @@ const MUTANTS = [
     tests: ['mmapio-resize-views'],
   },
   // --- fix-resize: end
+  // --- fix-tests: watch, batch slots, wait/notify (begin)
+  {
+    id: 'watch-last-page-unclipped',
+    what: "watch reports the last, partial page of the file as a whole page (its length not clipped to the file's end)",
+    file: 'mmapio/watch.js',
+    find: 'length: Math.min(q * PAGE, mappedEnd) - offset',
+    replace: 'length: q * PAGE - offset',
+    tests: ['mmapio-watch'],
+  },
+  {
+    id: 'watch-without-size',
+    what: "watch does not compare the file's size: a resize by another process is never reported (was a hang)",
+    file: 'mmapio/watch.js',
+    find: 'now.size !== first.size ||',
+    replace: '',
+    tests: ['mmapio-watch'],
+  },
+  {
+    id: 'batch-slot-never-freed',
+    what: 'a closed allocator never frees its batch slot (after twelve, no allocator gets one)',
+    file: 'ranges/allocation-batch.js',
+    find: 'views.onClose(() => Atomics.store(status, slot + OWNER, 0));',
+    replace: 'views.onClose(() => {});',
+    tests: ['allocation-batches'],
+  },
+  {
+    id: 'notify-count-ignored',
+    what: 'notify(offset, count) wakes every waiter, whatever the count',
+    native: true,
+    file: 'native/wait_ops.c',
+    find: 'syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0)',
+    replace: 'syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0)',
+    tests: ['mmapio-wait'],
+  },
+  {
+    id: 'notify-zero-wakes-one',
+    what: 'notify(offset, 0) reaches FUTEX_WAKE, which wakes one waiter for a count of 0',
+    native: true,
+    file: 'native/wait_ops.c',
+    find: 'n == 0 ? 0 : syscall(',
+    replace: 'syscall(',
+    tests: ['mmapio-wait'],
+  },
+  {
+    id: 'wait-timeout-microseconds',
+    what: 'the sub-second part of a wait timeout is taken in microseconds (wait(o, v, 50) returns after 50 µs)',
+    native: true,
+    file: 'native/wait_ops.c',
+    find: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e6);',
+    replace: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e3);',
+    tests: ['mmapio-wait'],
+  },
+  // --- fix-tests (end)
 ];
 
 // --- the temporary copy -------------------------------------------------------

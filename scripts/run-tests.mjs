@@ -5,6 +5,13 @@
 // Test files run one at a time (--test-concurrency=1): several of them start
 // worker threads or child processes and map large files, and the machine
 // has two cores.
+// No file can hang the run: --test-timeout bounds each test file's run as a
+// whole (the runner kills a file's process at the deadline and reports it
+// failed) and every test in it. On the two-core machine the slowest file
+// takes about 26 s (vmap-shared-ring; the slowest test, 16 s, is the
+// docs:api rebuild); with a load average of 35 the slowest test took 91 s
+// and allocation-batches about 150 s, so 300 s is reached only by a hang.
+// Tests that should be short set a shorter { timeout } of their own.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,5 +30,6 @@ if (files.length === 0) {
   console.error('no test files found in .test-dist; run `npm run build:test` first');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const FILE_TIMEOUT_MS = 300_000;
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

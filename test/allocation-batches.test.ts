@@ -216,6 +216,80 @@ test('a slot freed by a closed allocator is adopted by the next one that needs a
   }
 });
 
+test('twelve batch slots: twelve allocators hold one each, the thirteenth has none and goes to the counter (and works); closed allocators free their slots for the next ones', () => {
+  const pages = 20_000;
+  const size = pages * ALIGNMENT;
+  const { file, allocator: main } = MmapFile.create(t.path(`b${counter++}.bin`), size, { allocator: 'concurrent', sparse: true });
+  const handed: Handed[] = [];
+  const take = (alloc: ConcurrentAllocator, asked: number): AllocatedRange | null => {
+    const r = alloc.allocate(asked);
+    if (r !== null) handed.push({ start: r.start, end: r.end, asked });
+    return r;
+  };
+  // Over BATCH_MAX_WANT pages: never from a batch, always a step of the counter.
+  const BIG = 17 * ALIGNMENT;
+  /**
+   * Lets `o` see another allocator move the counter (so it looks for a
+   * slot), then reports whether it got one: an allocator without a slot
+   * takes its next page straight from the counter (the page at nextPos,
+   * and the counter one page on); one with a slot takes it from its batch
+   * (a refill moves the counter by many pages, an adopted batch not at all).
+   */
+  const fromBatch = (o: ConcurrentAllocator): boolean => {
+    const before = main.nextPos;
+    const r = take(o, ALIGNMENT)!;
+    return !(r.start === before && main.nextPos === before + ALIGNMENT);
+  };
+  const claimsSlot = (o: ConcurrentAllocator): boolean => {
+    take(o, ALIGNMENT);
+    take(main, BIG);
+    take(o, ALIGNMENT); // sees the counter moved: looks for a free slot
+    return fromBatch(o);
+  };
+  const allocatorOf = (o: ReturnType<typeof MmapFile.fromShared>): ConcurrentAllocator => {
+    assert.ok(o.allocator !== null && 'nextPos' in o.allocator);
+    return o.allocator as ConcurrentAllocator;
+  };
+  const others: ReturnType<typeof MmapFile.fromShared>[] = [];
+  try {
+    take(main, BIG);
+    // The first of these rounds makes main see the counter move too: main holds a slot from then on.
+    const first: ReturnType<typeof MmapFile.fromShared>[] = [];
+    for (let i = 0; i < 11; i++) {
+      const o = MmapFile.fromShared(file.share());
+      first.push(o);
+      assert.equal(claimsSlot(allocatorOf(o)), true, `allocator ${i + 2} of 12 (main is one) holds a slot`);
+    }
+    assert.equal(fromBatch(main), true, 'main allocates from its batch');
+    const thirteenth = MmapFile.fromShared(file.share());
+    others.push(thirteenth);
+    assert.equal(claimsSlot(allocatorOf(thirteenth)), false, 'the 13th allocator finds every slot held');
+    // ... and still works: page after page from the counter.
+    for (let i = 0; i < 5; i++) {
+      const at = main.nextPos;
+      assert.equal(take(allocatorOf(thirteenth), ALIGNMENT)!.start, at);
+    }
+    for (const o of first) o.file.close();
+    // Eleven slots are free again (with what was left in them): the next eleven allocators take them.
+    for (let i = 0; i < 11; i++) {
+      const o = MmapFile.fromShared(file.share());
+      others.push(o);
+      assert.equal(claimsSlot(allocatorOf(o)), true, `allocator ${i + 1} opened after the close takes a freed slot`);
+    }
+    const extra = MmapFile.fromShared(file.share());
+    others.push(extra);
+    assert.equal(claimsSlot(allocatorOf(extra)), false, 'and then every slot is held again');
+    // Nothing handed out twice, nothing lost: drain the file and check it tiles.
+    for (const o of others) take(allocatorOf(o), 3 * ALIGNMENT);
+    while (take(main, ALIGNMENT) !== null);
+    assertTiles(handed, size);
+    assert.equal(main.remaining, 0);
+  } finally {
+    for (const o of others) o.file.close();
+    file.close();
+  }
+});
+
 const sizeArb = fc.oneof(
   fc.integer({ min: 1, max: 20 }).map((p) => p * ALIGNMENT),
   fc.integer({ min: 1, max: 20 * ALIGNMENT }),

@@ -2,11 +2,11 @@
 // against the bytes on disk (read back with node:fs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { ADVICE_NAMES, MemoryMappedFile, MmapFile, PAGE_BYTES, RawMmapFile, inspectNative, type MappingMode } from 'ranged-mmap';
-import { pattern, snapshot, tempDir } from './helpers.js';
+import { pattern, smapsKb, snapshot, tempDir } from './helpers.js';
 import { rejectsUnchanged, rejectsUnchangedAsync, seedFile } from './mmapio-helpers.js';
 
 const SIZE = 3 * PAGE_BYTES + 100; // not a multiple of the page: the last chunk is short
@@ -235,51 +235,113 @@ test('flush, flushRange (+Async) and syncAll: rw writes back; ro and cow have no
   }
 });
 
-test('flush policies: always, everyBytes, everyWrites count updateRegion; everyMillis runs unref-ed and stops on close', async () => {
+test('flush policies: always, everyBytes, everyWrites flush (start write-back of) what updateRegion wrote, at the count they name; everyMillis flushes on its timer and stops on close', async () => {
   const t = tempDir();
+  // Dirty kB of this process's mapping of a file: what was written through
+  // it and whose write-back has not started (a flush starts it, and that
+  // makes the pages clean). Counted in folios, which may be larger than a page.
+  const dirtyKb = (path: string) => smapsKb(path, 'Shared_Dirty', 'Private_Dirty');
+  // tmpfs and ramfs have no write-back: their pages stay dirty after a flush,
+  // so there only the counts can be checked.
+  const writesBack = ![0x01021994, 0x858458f6].includes(Number(statfsSync(t.dir).type));
+  const assertFlushed = (path: string, message: string) => {
+    if (writesBack) assert.equal(dirtyKb(path), 0, message);
+  };
+  // Writes everything back and waits for it, through a descriptor of its
+  // own: afterwards nothing of the file is dirty or under write-back (a
+  // flush skips a page still under write-back, so a later check would
+  // depend on how fast the disk was).
+  const settle = (path: string) => {
+    const fd = openSync(path, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+  };
+  const cleanFile = (name: string, size: number) => {
+    const path = t.path(name);
+    seedFile(path, size);
+    settle(path);
+    return path;
+  };
+  const opened: MemoryMappedFile[] = [];
+  const open = (path: string, flushPolicy: Parameters<typeof MemoryMappedFile.openRw>[1]) => {
+    const m = MemoryMappedFile.openRw(path, flushPolicy);
+    opened.push(m);
+    return m;
+  };
   try {
-    const p = t.path('a.bin');
-    seedFile(p, SIZE);
-    const always = MemoryMappedFile.openRw(p, { flushPolicy: 'always' });
-    always.updateRegion(0, new Uint8Array(10));
-    always.updateRegion(0, new Uint8Array(10));
-    assert.equal(always.flushStats.flushes, 2);
-    always.close();
-    const bytes = MemoryMappedFile.openRw(p, { flushPolicy: { everyBytes: 100 } });
-    bytes.updateRegion(0, new Uint8Array(60));
-    assert.deepEqual({ ...bytes.flushStats }, { flushes: 0, pendingBytes: 60, pendingWrites: 1, timerActive: false, backgroundFailures: 0 });
-    bytes.updateRegion(0, new Uint8Array(40));
-    assert.deepEqual({ ...bytes.flushStats }, { flushes: 1, pendingBytes: 0, pendingWrites: 0, timerActive: false, backgroundFailures: 0 });
-    bytes.close();
-    const writes = MemoryMappedFile.openRw(p, { flushPolicy: { everyWrites: 3 } });
-    for (let i = 0; i < 7; i++) writes.updateRegion(i, new Uint8Array(1));
-    assert.equal(writes.flushStats.flushes, 2);
-    assert.equal(writes.flushStats.pendingWrites, 1);
-    writes.flush();
-    assert.equal(writes.flushStats.pendingWrites, 0);
-    writes.close();
-    const manual = MemoryMappedFile.openRw(p);
+    // The measure first: without a flush, what updateRegion wrote stays dirty.
+    const manualPath = cleanFile('manual.bin', SIZE);
+    const manual = open(manualPath, {});
     for (let i = 0; i < 5; i++) manual.updateRegion(0, new Uint8Array(1000));
     assert.equal(manual.flushStats.flushes, 0);
+    assert.ok(dirtyKb(manualPath) > 0, "'manual' leaves the written page dirty");
     manual.close();
+
+    const alwaysPath = cleanFile('always.bin', SIZE);
+    const always = open(alwaysPath, { flushPolicy: 'always' });
+    always.updateRegion(0, new Uint8Array(10).fill(1));
+    assert.equal(always.flushStats.flushes, 1);
+    assertFlushed(alwaysPath, "'always' flushed the first write");
+    settle(alwaysPath);
+    always.updateRegion(PAGE_BYTES, new Uint8Array(10).fill(1));
+    assert.equal(always.flushStats.flushes, 2);
+    assertFlushed(alwaysPath, "'always' flushed the second write");
+    always.close();
+
+    const bytesPath = cleanFile('bytes.bin', SIZE);
+    const bytes = open(bytesPath, { flushPolicy: { everyBytes: 100 } });
+    bytes.updateRegion(0, new Uint8Array(60).fill(1));
+    assert.deepEqual({ ...bytes.flushStats }, { flushes: 0, pendingBytes: 60, pendingWrites: 1, timerActive: false, backgroundFailures: 0 });
+    assert.ok(dirtyKb(bytesPath) > 0, '60 of 100 bytes: not flushed yet');
+    bytes.updateRegion(PAGE_BYTES, new Uint8Array(40).fill(1));
+    assert.deepEqual({ ...bytes.flushStats }, { flushes: 1, pendingBytes: 0, pendingWrites: 0, timerActive: false, backgroundFailures: 0 });
+    assertFlushed(bytesPath, 'at 100 bytes both written pages were flushed');
+    bytes.close();
+
+    const writesPath = cleanFile('writes.bin', 8 * PAGE_BYTES);
+    const writes = open(writesPath, { flushPolicy: { everyWrites: 3 } });
+    for (let i = 0; i < 7; i++) {
+      writes.updateRegion(i * PAGE_BYTES, new Uint8Array([1]));
+      const flushed = Math.floor((i + 1) / 3);
+      assert.equal(writes.flushStats.flushes, flushed);
+      assert.equal(writes.flushStats.pendingWrites, (i + 1) % 3);
+      if ((i + 1) % 3 === 0) {
+        assertFlushed(writesPath, `the ${i + 1}th write flushed the three before it`);
+        settle(writesPath);
+      } else {
+        assert.ok(dirtyKb(writesPath) > 0, `write ${i + 1} is not flushed yet`);
+      }
+    }
+    writes.flush();
+    assert.equal(writes.flushStats.pendingWrites, 0);
+    assertFlushed(writesPath, 'flush() flushed the 7th write');
+    writes.close();
+
     // cow never writes the file: the policy has nothing to do.
-    const cow = MemoryMappedFile.openCow(p, { flushPolicy: 'always' });
+    const cow = MemoryMappedFile.openCow(alwaysPath, { flushPolicy: 'always' });
     cow.updateRegion(0, new Uint8Array(10));
     assert.equal(cow.flushStats.flushes, 0);
     cow.close();
-    const timed = MemoryMappedFile.openRw(p, { flushPolicy: { everyMillis: 5 } });
+
+    const timedPath = cleanFile('timed.bin', SIZE);
+    const timed = open(timedPath, { flushPolicy: { everyMillis: 5 } });
     assert.equal(timed.flushStats.timerActive, true);
     timed.updateRegion(0, new Uint8Array([42]));
-    // Wait for the flusher's own effect (its flush count), not for a time.
-    await new Promise<void>((resolve) => {
-      const poll = setImmediate as (cb: () => void) => void;
-      const check = () => (timed.flushStats.flushes > 0 ? resolve() : setTimeout(check, 1));
-      poll(check);
-    });
+    assert.ok(dirtyKb(timedPath) > 0);
+    // Wait for the flusher's own effect (its flush count), not for a time; bounded.
+    const deadline = Date.now() + 20_000;
+    while (timed.flushStats.flushes === 0) {
+      assert.ok(Date.now() < deadline, 'the everyMillis flusher never ran');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assertFlushed(timedPath, 'the timer flushed the write');
     timed.close();
     assert.equal(timed.flushStats.timerActive, false);
-    assert.equal(readFileSync(p)[0], 42);
+    assert.equal(readFileSync(timedPath)[0], 42);
+
+    // Unref-ed: see 'the everyMillis flusher never keeps the process alive on its own'.
   } finally {
+    for (const m of opened) m.close();
     t.cleanup();
   }
 });

@@ -2,13 +2,14 @@
 // and across processes, waitAsync never blocks the event loop nor parks a
 // libuv pool thread, and closing the file wakes its waiters with
 // ERR_MMAP_CLOSED.
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { MemoryMappedFile, inspectNative } from 'ranged-mmap';
-import { fixture, only, runChild } from './fault-helpers.js';
+import { fixture, killChildren, only, runChild } from './fault-helpers.js';
 import { snapshot, tempDir } from './helpers.js';
 import { rejectsUnchanged, rejectsUnchangedAsync } from './mmapio-helpers.js';
 
@@ -18,7 +19,9 @@ const WORKER = `
     const m = MemoryMappedFile.fromShared(workerData.handle);
     if (workerData.role === 'wait') {
       parentPort.postMessage('waiting');
-      const result = m.wait(workerData.offset, 0);
+      // Bounded: a thread blocked in the futex cannot be terminated, so a
+      // notify that never comes ends as 'timed-out' (and fails the test).
+      const result = m.wait(workerData.offset, 0, 30_000);
       parentPort.postMessage({ result, value: m.atomicU32(workerData.offset).load() });
     } else if (workerData.role === 'waitAsync-forever') {
       m.waitAsync(workerData.offset, 0).catch(() => {});
@@ -28,7 +31,48 @@ const WORKER = `
     m.close();
   });`;
 
-test('wait: not-equal at once, timed-out without a notify; notify with nobody waiting wakes 0', () => {
+/** Every test here is short: a lost wake-up fails it instead of hanging the file. */
+const SHORT = { timeout: 60_000 };
+// A test that timed out leaves no child process behind.
+afterEach(killChildren);
+
+/**
+ * Calls `probe` every 2 ms until it returns true; fails (an assertion, not a
+ * hang) when it has not within `ms`.
+ */
+async function eventually(what: string, probe: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!probe()) {
+    if (performance.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/**
+ * How many threads of this process are blocked in futex_waitv (syscall 449
+ * on x86-64), which only waitAsync's own threads call: the waitAsync calls
+ * parked on their word right now.
+ */
+function parkedAsyncWaits(): number {
+  let n = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8').startsWith('449 ')) n++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return n;
+}
+
+/** Milliseconds `fn` took. */
+function timed<T>(fn: () => T): { value: T; ms: number } {
+  const start = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - start };
+}
+
+test('wait: not-equal at once, timed-out without a notify (after the whole timeout); notify with nobody waiting wakes 0', SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -37,7 +81,14 @@ test('wait: not-equal at once, timed-out without a notify; notify with nobody wa
       const m = open(p);
       assert.equal(m.wait(0, 1), 'not-equal');
       assert.equal(m.wait(0, 0, 0), 'timed-out');
-      assert.equal(m.wait(8, 0, 5), 'timed-out');
+      // A timeout below a second is milliseconds, not microseconds: it waits the whole time.
+      const sync = timed(() => m.wait(8, 0, 50));
+      assert.equal(sync.value, 'timed-out');
+      assert.ok(sync.ms >= 50, `wait(8, 0, 50) returned after ${sync.ms.toFixed(3)} ms`);
+      const start = performance.now();
+      assert.equal(await m.waitAsync(8, 0, 50), 'timed-out');
+      const ms = performance.now() - start;
+      assert.ok(ms >= 50, `waitAsync(8, 0, 50) settled after ${ms.toFixed(3)} ms`);
       assert.equal(m.notify(0), 0);
       assert.equal(m.notify(0, 1), 0);
       assert.equal(m.segment(8, 8).wait(4, 1), 'not-equal');
@@ -48,7 +99,7 @@ test('wait: not-equal at once, timed-out without a notify; notify with nobody wa
   }
 });
 
-test('a worker blocked in wait() is woken by notify() from the main thread', async () => {
+test('a worker blocked in wait() is woken by notify() from the main thread', SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -63,10 +114,10 @@ test('a worker blocked in wait() is woken by notify() from the main thread', asy
     });
     // Wake it only once it is really parked: notify until it reports one woken.
     let woken = 0;
-    while (woken === 0) {
+    await eventually('notify(12) wakes the worker parked in wait()', () => {
       woken = m.notify(12);
-      if (woken === 0) await new Promise((r) => setTimeout(r, 2));
-    }
+      return woken !== 0;
+    });
     assert.equal(woken, 1);
     assert.deepEqual(await reply, { result: 'ok', value: 0 });
     assert.equal(await exited, 0);
@@ -76,7 +127,7 @@ test('a worker blocked in wait() is woken by notify() from the main thread', asy
   }
 });
 
-test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits while fs.promises works, then all woken', async () => {
+test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits while fs.promises works, then all woken', SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -95,10 +146,11 @@ test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits wh
     );
     assert.equal(ticks, 1, 'the event loop turned');
     let woken = 0;
-    while (woken < 8) {
+    await eventually('notify(16) wakes all 8 waitAsync calls', () => {
       woken += m.notify(16);
-      if (woken < 8) await new Promise((r) => setTimeout(r, 2));
-    }
+      return woken >= 8;
+    });
+    assert.equal(woken, 8);
     assert.deepEqual(await Promise.all(waits), Array(8).fill('ok'));
     assert.equal(await m.waitAsync(16, 5), 'not-equal');
     assert.equal(await m.waitAsync(16, 0, 1), 'timed-out');
@@ -108,7 +160,7 @@ test('waitAsync keeps the event loop and the libuv pool free: 8 pending waits wh
   }
 });
 
-test("close() wakes this thread's pending waitAsync calls with ERR_MMAP_CLOSED; other threads' handles are unaffected", async () => {
+test("close() wakes this thread's pending waitAsync calls with ERR_MMAP_CLOSED; other threads' handles are unaffected", SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -120,11 +172,7 @@ test("close() wakes this thread's pending waitAsync calls with ERR_MMAP_CLOSED; 
     const c = other.waitAsync(0, 0, 10_000);
     m.close();
     await Promise.all([assert.rejects(a, { code: 'ERR_MMAP_CLOSED' }), assert.rejects(b, { code: 'ERR_MMAP_CLOSED' })]);
-    let woken = 0;
-    while (woken === 0) {
-      woken = other.notify(0);
-      if (woken === 0) await new Promise((r) => setTimeout(r, 2));
-    }
+    await eventually("notify(0) wakes the other handle's waitAsync", () => other.notify(0) !== 0);
     assert.equal(await c, 'ok');
     other.close();
     assert.equal(inspectNative().liveMappings, 0);
@@ -133,7 +181,7 @@ test("close() wakes this thread's pending waitAsync calls with ERR_MMAP_CLOSED; 
   }
 });
 
-test('a worker terminated with a waitAsync pending leaves no mapping behind', async () => {
+test('a worker terminated with a waitAsync pending leaves no mapping behind', SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -153,7 +201,7 @@ test('a worker terminated with a waitAsync pending leaves no mapping behind', as
 });
 
 for (const role of ['waiter', 'sync-waiter'] as const) {
-  test(`across processes: a child's ${role === 'waiter' ? 'waitAsync' : 'wait'} is woken by this process's notify`, async () => {
+  test(`across processes: a child's ${role === 'waiter' ? 'waitAsync' : 'wait'} is woken by this process's notify`, SHORT, async () => {
     const t = tempDir();
     try {
       const p = t.path('w.bin');
@@ -164,10 +212,10 @@ for (const role of ['waiter', 'sync-waiter'] as const) {
         if (event.event === 'woken') stop = true;
       });
       let woken = 0;
-      while (woken === 0 && !stop) {
+      await eventually("notify(0) wakes the child's waiter", () => {
         woken = m.notify(0);
-        if (woken === 0) await new Promise((r) => setTimeout(r, 2));
-      }
+        return woken !== 0 || stop;
+      });
       const r = await result;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(woken, 1, 'this process woke the waiter in the child');
@@ -179,7 +227,7 @@ for (const role of ['waiter', 'sync-waiter'] as const) {
   });
 }
 
-test("across processes: this process's waitAsync is woken by a child's notify", async () => {
+test("across processes: this process's waitAsync is woken by a child's notify", SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');
@@ -196,7 +244,35 @@ test("across processes: this process's waitAsync is woken by a child's notify", 
   }
 });
 
-test('wait/notify errors: misaligned, out of bounds, closed, wrong types; the file unchanged', async () => {
+test('notify(offset, count) wakes at most count waiters, and count 0 none: the others stay parked', SHORT, async () => {
+  const t = tempDir();
+  try {
+    const p = t.path('w.bin');
+    writeFileSync(p, Buffer.alloc(4096));
+    const m = MemoryMappedFile.openRw(p);
+    const settled: string[] = [];
+    const waits = [0, 1].map((i) =>
+      m.waitAsync(20, 0, 30_000).then((r) => {
+        settled.push(`${i}:${r}`);
+        return r;
+      }),
+    );
+    // Both parked in the kernel (not merely started) before any notify.
+    await eventually('both waitAsync calls park', () => parkedAsyncWaits() === 2);
+    assert.equal(m.notify(20, 0), 0, 'count 0 wakes nobody');
+    assert.equal(m.notify(20, 1), 1, 'count 1 wakes one of the two');
+    await eventually('the woken call settles', () => settled.length === 1);
+    assert.match(settled[0]!, /^[01]:ok$/);
+    assert.equal(parkedAsyncWaits(), 1, 'the other one is still parked');
+    assert.equal(m.notify(20, 1), 1);
+    assert.deepEqual(await Promise.all(waits), ['ok', 'ok']);
+    m.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('wait/notify errors: misaligned, out of bounds, closed, wrong types; the file unchanged', SHORT, async () => {
   const t = tempDir();
   try {
     const p = t.path('w.bin');

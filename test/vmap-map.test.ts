@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BufReader, BufWriter, Flush, MemoryMap, MemoryMapMut, MmapError, allocationSize, inspectNative, pageSize } from 'ranged-mmap';
 import * as fsp from 'node:fs/promises';
-import { pattern, tempDir } from './helpers.js';
+import { pattern, smapsKb, tempDir } from './helpers.js';
 
 const t = tempDir('ranged-mmap-vmap-');
 after(() => t.cleanup());
@@ -452,11 +452,20 @@ test('alloc(): anonymous zeroed memory, one allocation unit by default', () => {
   throwsCode(() => MemoryMapMut.withOptions().len('end').alloc(), 'ERR_INVALID_ARG_VALUE');
 });
 
-test('populate() maps with the pages read in; the bytes are the file', () => {
-  const path = fresh();
+test('populate() maps with the pages read in (Rss of the mapping is all of it before any access; without populate() it is none); the bytes are the file', () => {
   const data = pattern(64 * 1024, 4);
+  const pages = (64 * 1024) / 1024; // in kB
+  // Without populate(): nothing in this process's page tables until touched
+  // (the file is in the page cache all the same: it was just written).
+  const plainPath = fresh();
+  writeFileSync(plainPath, data);
+  const plain = MemoryMap.withOptions().offset(1000).open(plainPath);
+  assert.equal(smapsKb(plainPath, 'Rss'), 0, 'a plain map reads nothing in before an access');
+  plain.close();
+  const path = fresh();
   writeFileSync(path, data);
   const map = MemoryMap.withOptions().populate().offset(1000).open(path);
+  assert.equal(smapsKb(path, 'Rss'), pages, 'populate() read in every page of the mapping (from page 0: the offset is rounded down)');
   assert.deepEqual(Uint8Array.from(map.bytes), data.subarray(1000));
   map.close();
 });
