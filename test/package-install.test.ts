@@ -141,6 +141,13 @@ function assertUsed(report: Record<string, unknown>, installed: string, what: st
   assert.ok(natives[0]!.startsWith(prebuilds + '/'), `${what}: loaded ${natives[0]}, not the prebuild in ${prebuilds}`);
 }
 
+/** The project's TypeScript compiler run in `cwd`: strict, ES2022, Node's types, plus `args`. */
+function tsc(cwd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const bin = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--strict', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+  return spawnSync(process.execPath, [bin, ...common, ...args], { cwd, encoding: 'utf8' });
+}
+
 /** The .d.ts files a user's compiler reads: dist/index.d.ts and every file it imports, transitively. */
 function publicDeclarations(pkg: string): Map<string, string> {
   const seen = new Map<string, string>();
@@ -306,31 +313,18 @@ raw.close();
 export const report = (e: unknown): string | undefined => (e instanceof MmapError ? e.code : undefined) ?? String(size);
 `,
   );
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      '--noEmit',
-      '--strict',
-      '--skipLibCheck',
-      'false',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2023,esnext.disposable',
-      '--types',
-      'node',
-      '--typeRoots',
-      join(root, 'node_modules', '@types'),
-      'types.mts',
-    ],
-    { cwd: app, encoding: 'utf8' },
-  );
+  const r = tsc(app, [
+    '--noEmit',
+    '--skipLibCheck',
+    'false',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--lib',
+    'es2023,esnext.disposable',
+    'types.mts',
+  ]);
   assert.equal(r.status, 0, `tsc on the installed types:\n${r.stdout}\n${r.stderr}`);
 });
 
@@ -422,30 +416,8 @@ try {
 console.log(JSON.stringify({ code, byte: require('node:fs').readFileSync('ts.bin')[7] }));
 `,
   );
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const compiled = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      '--strict',
-      '--module',
-      'node16',
-      '--moduleResolution',
-      'node16',
-      '--target',
-      'es2022',
-      // The declarations themselves are checked by the strict test above; this one is about CommonJS resolution.
-      '--skipLibCheck',
-      '--types',
-      'node',
-      '--typeRoots',
-      join(root, 'node_modules', '@types'),
-      '--outDir',
-      'out',
-      'main.ts',
-    ],
-    { cwd: project, encoding: 'utf8' },
-  );
+  // The declarations themselves are checked by the strict test above; this one is about CommonJS resolution.
+  const compiled = tsc(project, ['--module', 'node16', '--moduleResolution', 'node16', '--skipLibCheck', '--outDir', 'out', 'main.ts']);
   // TS1479 ("the current file is a CommonJS module ... cannot be imported with require") was what an ESM-only package gave.
   assert.equal(compiled.status, 0, `tsc:\n${compiled.stdout}\n${compiled.stderr}`);
   assert.match(readFileSync(join(project, 'out', 'main.js'), 'utf8'), /require\("ranged-mmap"\)/, 'tsc emitted CommonJS');
