@@ -1,5 +1,6 @@
 // Hand-planted mutants over the ranges, the allocators and the fault paths:
-// each is a small textual change to the compiled library (dist/*.js) that a
+// each is a small textual change to the compiled library (dist/cjs/*.js: the
+// CommonJS build that dist/*.js only re-export) that a
 // real bug could make. For each one, the relevant test files run against the
 // mutated copy; a mutant is killed when a test that passes on the unmutated
 // code fails (or the run crashes or times out), and survives otherwise.
@@ -9,7 +10,7 @@
 // --check only applies each mutant (no tests) to show which ones are stale.
 //
 // The working tree is never modified: everything runs in a temporary copy
-// (package.json, dist/, .test-dist/, build/, prebuilds/, examples/, and a
+// (package.json, dist/, .test-dist/, native/build/, prebuilds/, examples/, and a
 // link to node_modules), which is removed at the end, on error and on
 // Ctrl-C (--keep leaves it for inspection).
 //
@@ -96,16 +97,16 @@ const MUTANTS = [
     id: 'split-up-aligned',
     what: 'splitAtAlignUp is one page off at aligned positions',
     file: 'ranges/allocated-range.js',
-    find: 'Math.ceil(p / ALIGNMENT) * ALIGNMENT',
-    replace: '(Math.floor(p / ALIGNMENT) + 1) * ALIGNMENT',
+    find: 'Math.ceil(p / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT',
+    replace: '(Math.floor(p / alignment_js_1.ALIGNMENT) + 1) * alignment_js_1.ALIGNMENT',
     tests: RANGES,
   },
   {
     id: 'split-down-aligned',
     what: 'splitAtAlignDown is one page off at aligned positions',
     file: 'ranges/allocated-range.js',
-    find: 'p - (p % ALIGNMENT)',
-    replace: '(Math.ceil(p / ALIGNMENT) - 1) * ALIGNMENT',
+    find: 'p - (p % alignment_js_1.ALIGNMENT)',
+    replace: '(Math.ceil(p / alignment_js_1.ALIGNMENT) - 1) * alignment_js_1.ALIGNMENT',
     tests: RANGES,
   },
   {
@@ -139,8 +140,8 @@ const MUTANTS = [
     id: 'seq-rounding',
     what: 'the sequential allocator rounds requests down, not up',
     file: 'ranges/sequential-allocator.js',
-    find: 'Math.ceil(n / ALIGNMENT) * ALIGNMENT',
-    replace: 'Math.max(ALIGNMENT, Math.floor(n / ALIGNMENT) * ALIGNMENT)',
+    find: 'Math.ceil(n / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT',
+    replace: 'Math.max(alignment_js_1.ALIGNMENT, Math.floor(n / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT)',
     tests: ALLOCATORS,
   },
   {
@@ -163,16 +164,16 @@ const MUTANTS = [
     id: 'conc-rounding',
     what: 'the concurrent allocator rounds requests down, not up',
     file: 'ranges/concurrent-allocator.js',
-    find: 'let want = Math.ceil(n / ALIGNMENT);',
-    replace: 'let want = Math.max(1, Math.floor(n / ALIGNMENT));',
+    find: 'let want = Math.ceil(n / alignment_js_1.ALIGNMENT);',
+    replace: 'let want = Math.max(1, Math.floor(n / alignment_js_1.ALIGNMENT));',
     tests: ALLOCATORS,
   },
   {
     id: 'conc-clamp',
     what: 'the concurrent allocator does not clamp the last range at the end of the file',
     file: 'ranges/concurrent-allocator.js',
-    find: 'mintRange(v.key, start, bytes >= total - start ? total : start + bytes)',
-    replace: 'mintRange(v.key, start, start + bytes)',
+    find: 'mintRange)(v.key, start, bytes >= total - start ? total : start + bytes)',
+    replace: 'mintRange)(v.key, start, start + bytes)',
     tests: ALLOCATORS,
   },
   {
@@ -317,15 +318,15 @@ const MUTANTS = [
     file: 'core/thread-mapping.js',
     anchor: 'native.sync(this.key',
     where: 'after',
-    find: 'throw fromNative(error, this.path);',
-    replace: "if (error.code !== 'ERR_MMAP_FAULT') throw fromNative(error, this.path);",
+    find: 'throw (0, errors_js_1.fromNative)(error, this.path);',
+    replace: "if (error.code !== 'ERR_MMAP_FAULT') throw (0, errors_js_1.fromNative)(error, this.path);",
     tests: FAULTS,
   },
   {
     id: 'write-ignores-fault',
     what: 'writeRange returns a receipt after its copy faulted',
     file: 'ranges/mmap-file.js',
-    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return s.receipt',
+    find: 'if (v.status[status_page_js_1.STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return s.receipt',
     replace: 'if (false)\n            throw v.faultError();\n        return s.receipt',
     tests: FAULTS,
   },
@@ -335,7 +336,7 @@ const MUTANTS = [
     file: 'core/thread-mapping.js',
     anchor: 'check() {',
     where: 'after',
-    find: 'if (this.status[STATUS_FAULTS_I32] !== 0)',
+    find: 'if (this.status[status_page_js_1.STATUS_FAULTS_I32] !== 0)',
     replace: 'if (false)',
     tests: FAULTS,
   },
@@ -476,8 +477,8 @@ const MUTANTS = [
     id: 'map-keeps-owned-fd',
     what: 'close() of a map made by open(path) leaves its descriptor open',
     file: 'vmap/map.js',
-    find: 'closeSync(s.fd);',
-    replace: ';',
+    find: 'closeSync)(s.fd);',
+    replace: 'Number)(s.fd);',
     tests: ['vmap-map'],
   },
   {
@@ -578,7 +579,7 @@ const MUTANTS = [
     id: 'share-no-successor',
     what: 'fromShared of a handle whose mapping a resize replaced gives up (ERR_MMAP_CLOSED)',
     file: 'core/mapped-file-base.js',
-    find: 'mapping = ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
+    find: 'mapping = thread_mapping_js_1.ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
     replace: 'throw error;',
     tests: ['mmapio-resize-views'],
   },
@@ -680,7 +681,7 @@ function makeCopy() {
     if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
-  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples', 'native']) {
+  for (const entry of ['package.json', 'dist', '.test-dist', 'prebuilds', 'examples', 'native']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
@@ -805,9 +806,9 @@ try {
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
     const native = m.file.startsWith('native/');
-    const path = native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
+    const path = native ? join(workDir, m.file) : join(workDir, 'dist', 'cjs', m.file);
     if (!existsSync(path)) {
-      rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/'}${m.file} does not exist` });
+      rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/cjs/'}${m.file} does not exist` });
       continue;
     }
     const original = readFileSync(path, 'utf8');
