@@ -55,38 +55,14 @@ function u64(value: unknown, name: string): bigint {
   throw argTypeError(name, 'of type bigint or number', value);
 }
 
-let live: <A extends WordArray>(w: AtomicWord<A>) => A;
-let forStore: <A extends WordArray>(w: AtomicWord<A>, what: string) => A;
-let done: <A extends WordArray, R>(w: AtomicWord<A>, result: R) => R;
-
-type WordArray = Uint32Array | BigUint64Array;
-
 /**
  * @internal The state and lifecycle shared by {@link AtomicU32} and
- * {@link AtomicU64} (their base class): this thread's typed array over the
- * word, the checks on the hot path and the move to a resized mapping.
- * Every member is private and reached only through the module's `live`,
- * `forStore` and `done`, so none of it is reachable from the public
- * objects; and as the views' own fields (not another object's), every
- * check is one load away from the view.
- *
- * What each call checks, and what was checked once:
- * - before the operation, one word: the successor key in this thread's
- *   view of the status page. It is 0 while the mapping stands; a resize
- *   (in any thread) sets it; closing this thread's attachment (`close()`,
- *   or a follow in this thread, which closes the old attachment) detaches
- *   the page, and the detached view reads `undefined`. So one test covers
- *   closed, moved here and resized elsewhere; the slow path tells them
- *   apart. (Closing also detaches the word's own array, so an operation
- *   can never reach unmapped memory.)
- * - stores only: the mode, a field of the view (a read-only mapping cannot
- *   take a store: it would fault).
- * - after the operation, the shared fault count (a shrink marks the
- *   mappings it cut).
- * - once, at creation and at each move to a resized mapping: that the word
- *   is aligned and inside the file (`rebind`).
+ * {@link AtomicU64}: this thread's typed array over the word, the checks on
+ * the hot path (closed or moved, read-only, faulted) and the move to a
+ * resized mapping. A class of its own, held in a private field, so none of
+ * it is reachable from the public objects.
  */
-class AtomicWord<A extends WordArray> {
+class AtomicWord<A extends Uint32Array | BigUint64Array> {
   #a: A;
   #v: ThreadMapping;
   readonly #core: WindowCore;
@@ -111,30 +87,38 @@ class AtomicWord<A extends WordArray> {
     this.#make = make;
   }
 
-  static {
-    live = (w) => {
-      if (w.#successor[SUCCESSOR] !== 0) w.#slow();
-      return w.#a;
-    };
-    forStore = (w, what) => {
-      if (w.#readOnly) throw w.#core.modeError(`${w.#name}.${what}`);
-      if (w.#successor[SUCCESSOR] !== 0) w.#slow();
-      return w.#a;
-    };
-    done = (w, result) => {
-      if (w.#status[STATUS_FAULTS_I32] !== 0) w.#faulted();
-      return result;
-    };
+  /** The array for a load. */
+  live(): A {
+    // One test on the hot path, one load: the successor word of this
+    // thread's view of the status page. A resize (in any thread) sets it;
+    // closing this thread's attachment (close(), or a follow in this
+    // thread, which closes the old attachment) detaches the page, and a
+    // detached view reads `undefined`. So it covers closed, moved here and
+    // resized elsewhere; #slow tells them apart. (Closing also detaches the
+    // word's own array, so no operation can reach unmapped memory.)
+    if (this.#successor[SUCCESSOR] !== 0) this.#slow();
+    return this.#a;
   }
 
-  /** Closed here, moved here, or resized elsewhere: throws ERR_MMAP_CLOSED, or moves to the current mapping. */
+  /** The array for a store (ERR_MMAP_INVALID_MODE on a read-only file). */
+  store(what: string): A {
+    if (this.#readOnly) throw this.#core.modeError(`${this.#name}.${what}`);
+    return this.live();
+  }
+
+  /** Returns `result` once the operation is known not to have hit a lost page. */
+  done<R>(result: R): R {
+    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
+    return result;
+  }
+
   #slow(): void {
     if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
     if (this.#v.closed) throw this.#v.closedError();
   }
 
   #rebind(): void {
-    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: #slow reports it
+    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: live() reports it
     this.#a = rebind(this.#core, this.#abs, this.#a.BYTES_PER_ELEMENT, this.#name, this.#make);
     this.#v = this.#core.views;
     this.#status = this.#v.status;
@@ -171,60 +155,61 @@ class AtomicWord<A extends WordArray> {
  * console.log(counter.load());
  * ```
  */
-export class AtomicU32 extends AtomicWord<Uint32Array> {
+export class AtomicU32 {
+  readonly #w: AtomicWord<Uint32Array>;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
   constructor(core: WindowCore, array: Uint32Array, offset: number, abs: number) {
-    super(core, array, abs, `atomicU32(${offset})`, (buffer, inner) => new Uint32Array(buffer, inner, 1));
+    this.#w = new AtomicWord(core, array, abs, `atomicU32(${offset})`, (buffer, inner) => new Uint32Array(buffer, inner, 1));
     this.offset = offset;
   }
 
   /** The current value. */
   load(): number {
-    return done(this, Atomics.load(live(this), 0));
+    return this.#w.done(Atomics.load(this.#w.live(), 0));
   }
   /** Sets the value. */
   store(value: number): void {
     const n = u32(value, 'value');
-    done(this, Atomics.store(forStore(this, 'store'), 0, n));
+    this.#w.done(Atomics.store(this.#w.store('store'), 0, n));
   }
   /** Adds (wrapping at 2^32); returns the previous value. */
   add(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.add(forStore(this, 'add'), 0, n));
+    return this.#w.done(Atomics.add(this.#w.store('add'), 0, n));
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.sub(forStore(this, 'sub'), 0, n));
+    return this.#w.done(Atomics.sub(this.#w.store('sub'), 0, n));
   }
   /** Bitwise and; returns the previous value. */
   and(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.and(forStore(this, 'and'), 0, n));
+    return this.#w.done(Atomics.and(this.#w.store('and'), 0, n));
   }
   /** Bitwise or; returns the previous value. */
   or(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.or(forStore(this, 'or'), 0, n));
+    return this.#w.done(Atomics.or(this.#w.store('or'), 0, n));
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.xor(forStore(this, 'xor'), 0, n));
+    return this.#w.done(Atomics.xor(this.#w.store('xor'), 0, n));
   }
   /** Sets the value; returns the previous one. */
   exchange(value: number): number {
     const n = u32(value, 'value');
-    return done(this, Atomics.exchange(forStore(this, 'exchange'), 0, n));
+    return this.#w.done(Atomics.exchange(this.#w.store('exchange'), 0, n));
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: number, replacement: number): number {
     const e = u32(expected, 'expected');
     const r = u32(replacement, 'replacement');
-    return done(this, Atomics.compareExchange(forStore(this, 'compareExchange'), 0, e, r));
+    return this.#w.done(Atomics.compareExchange(this.#w.store('compareExchange'), 0, e, r));
   }
 }
 
@@ -241,59 +226,60 @@ export class AtomicU32 extends AtomicWord<Uint32Array> {
  * console.log(total.load()); // 1n
  * ```
  */
-export class AtomicU64 extends AtomicWord<BigUint64Array> {
+export class AtomicU64 {
+  readonly #w: AtomicWord<BigUint64Array>;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
   constructor(core: WindowCore, array: BigUint64Array, offset: number, abs: number) {
-    super(core, array, abs, `atomicU64(${offset})`, (buffer, inner) => new BigUint64Array(buffer, inner, 1));
+    this.#w = new AtomicWord(core, array, abs, `atomicU64(${offset})`, (buffer, inner) => new BigUint64Array(buffer, inner, 1));
     this.offset = offset;
   }
 
   /** The current value. */
   load(): bigint {
-    return done(this, Atomics.load(live(this), 0));
+    return this.#w.done(Atomics.load(this.#w.live(), 0));
   }
   /** Sets the value. */
   store(value: bigint | number): void {
     const n = u64(value, 'value');
-    done(this, Atomics.store(forStore(this, 'store'), 0, n));
+    this.#w.done(Atomics.store(this.#w.store('store'), 0, n));
   }
   /** Adds (wrapping at 2^64); returns the previous value. */
   add(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.add(forStore(this, 'add'), 0, n));
+    return this.#w.done(Atomics.add(this.#w.store('add'), 0, n));
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.sub(forStore(this, 'sub'), 0, n));
+    return this.#w.done(Atomics.sub(this.#w.store('sub'), 0, n));
   }
   /** Bitwise and; returns the previous value. */
   and(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.and(forStore(this, 'and'), 0, n));
+    return this.#w.done(Atomics.and(this.#w.store('and'), 0, n));
   }
   /** Bitwise or; returns the previous value. */
   or(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.or(forStore(this, 'or'), 0, n));
+    return this.#w.done(Atomics.or(this.#w.store('or'), 0, n));
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.xor(forStore(this, 'xor'), 0, n));
+    return this.#w.done(Atomics.xor(this.#w.store('xor'), 0, n));
   }
   /** Sets the value; returns the previous one. */
   exchange(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return done(this, Atomics.exchange(forStore(this, 'exchange'), 0, n));
+    return this.#w.done(Atomics.exchange(this.#w.store('exchange'), 0, n));
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: bigint | number, replacement: bigint | number): bigint {
     const e = u64(expected, 'expected');
     const r = u64(replacement, 'replacement');
-    return done(this, Atomics.compareExchange(forStore(this, 'compareExchange'), 0, e, r));
+    return this.#w.done(Atomics.compareExchange(this.#w.store('compareExchange'), 0, e, r));
   }
 }
