@@ -486,7 +486,7 @@ const MUTANTS = [
     file: 'mmapio/atomic-view.js',
     find: 'if (this.#status[STATUS_FAULTS_I32] !== 0)',
     replace: 'if (false)',
-    tests: ['mmapio-atomics', 'mmapio-resize', 'mmapio-adversarial', 'faults'],
+    tests: ['atomic-lost-page', 'mmapio-atomics', 'mmapio-resize'],
   },
   {
     id: 'perf-atomic-ro-store',
