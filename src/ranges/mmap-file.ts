@@ -1,4 +1,19 @@
-import { consumedError, invalidRangeError, mintRange, rangeState, type AllocatedRange, type RangeState, type RangeTransfer } from './allocated-range.js';
+import {
+  asyncDone,
+  asyncStarted,
+  consumedError,
+  invalidRangeError,
+  keepRangeReceipt,
+  keyOfConsumed,
+  mintRange,
+  NOT_A_RANGE,
+  rangeKey,
+  rangeLength,
+  rangeReceipt,
+  rangeStart,
+  type AllocatedRange,
+  type RangeTransfer,
+} from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
 import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
@@ -237,20 +252,21 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     // 2. Check the range: genuine, this file's, held by this thread, file
     //    open and unfaulted (a closed file's status page is detached: its
     //    word reads undefined, which fails the same test).
-    const s = rangeState(range);
+    //    rangeKey is the mapping's key only for a genuine range of this
+    //    file that is live here (NOT_A_RANGE, or <= -2 once consumed).
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'writeRange');
-    }
-    const length = s.end - s.start;
-    if (dataLength !== length) throw lengthMismatch('writeRange', s, dataLength);
+    if (rangeKey(range) !== v.key || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'writeRange');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (dataLength !== length) throw lengthMismatch('writeRange', r, dataLength);
     // 3. Copy. Nothing between the checks and here can run user code.
-    const start = s.start;
+    const start = rangeStart(r);
     // The common case inline: a small write inside the first view is one copy.
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
     else v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return s.receipt !== undefined ? (s.receipt as WriteReceipt) : receiptFor(s);
+    const receipt = rangeReceipt(r);
+    return receipt !== undefined ? (receipt as WriteReceipt) : receiptFor(r, v.key);
   }
 
   /**
@@ -268,22 +284,21 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
     const bytes = toBytes(data, 'data');
     const dataLength = byteLengthOf(bytes);
-    const s = rangeState(range);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'writeRangeAsync');
-    }
-    if (dataLength !== s.end - s.start) throw lengthMismatch('writeRangeAsync', s, dataLength);
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'writeRangeAsync');
+    const r = range as AllocatedRange;
+    if (dataLength !== rangeLength(r)) throw lengthMismatch('writeRangeAsync', r, dataLength);
     // The range is busy until the copy lands: it cannot be split or handed
     // over meanwhile, so the bytes can only reach the owner's own range.
-    s.pending++;
-    return this.copyAsync(s.start, bytes, true).then(
+    const key = v.key;
+    asyncStarted(r);
+    return this.copyAsync(rangeStart(r), bytes, true).then(
       () => {
-        s.pending--;
-        return receiptFor(s);
+        asyncDone(r);
+        return receiptFor(r, key);
       },
       (error: unknown) => {
-        s.pending--;
+        asyncDone(r);
         throw error;
       },
     );
@@ -300,21 +315,19 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
     const bytes = toBytes(target, 'target');
     const targetLength = byteLengthOf(bytes);
-    const s = rangeState(range);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'readRangeAsync');
-    }
-    const length = s.end - s.start;
-    if (targetLength < length) throw bufferTooSmall('readRangeAsync', s, targetLength);
-    s.pending++;
-    return this.copyAsync(s.start, targetLength === length ? bytes : prefixOf(bytes, length), false).then(
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'readRangeAsync');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (targetLength < length) throw bufferTooSmall('readRangeAsync', r, targetLength);
+    asyncStarted(r);
+    return this.copyAsync(rangeStart(r), targetLength === length ? bytes : prefixOf(bytes, length), false).then(
       () => {
-        s.pending--;
+        asyncDone(r);
         return length;
       },
       (error: unknown) => {
-        s.pending--;
+        asyncDone(r);
         throw error;
       },
     );
@@ -334,14 +347,12 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   readRange(range: AllocatedRange, target: ArrayBufferView): number {
     const bytes = bytesOf(target, 'target');
     const targetLength = byteLengthOf(bytes);
-    const s = rangeState(range);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'readRange');
-    }
-    const length = s.end - s.start;
-    if (targetLength < length) throw bufferTooSmall('readRange', s, targetLength);
-    v.read(s.start, length, bytes, 0);
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'readRange');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (targetLength < length) throw bufferTooSmall('readRange', r, targetLength);
+    v.read(rangeStart(r), length, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
     return length;
   }
@@ -438,14 +449,17 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   }
 
   /** Slow path: says precisely why a range cannot be used. */
-  #refusal(range: unknown, s: RangeState | undefined, what: string): MmapError {
+  #refusal(range: unknown, what: string): MmapError {
     const v = this.views;
-    if (s === undefined) return invalidRangeError(range, what);
+    const key = rangeKey(range);
+    if (key === NOT_A_RANGE) return invalidRangeError(range, what);
     if (v.closed) return v.closedError();
-    if (s.key !== v.key) {
-      return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${s.start}, ${s.end}) was allocated for another file, not '${v.path}'`);
+    const r = range as AllocatedRange;
+    if (keyOfConsumed(key) !== v.key) {
+      const start = rangeStart(r);
+      return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${start}, ${start + rangeLength(r)}) was allocated for another file, not '${v.path}'`);
     }
-    if (!s.live) return consumedError(s, what.startsWith('write') ? 'write' : 'read');
+    if (key !== v.key) return consumedError(r, what.startsWith('write') ? 'write' : 'read');
     return v.faultError();
   }
 }
@@ -455,17 +469,26 @@ const OPEN_KEYS = ['allocator', 'allocatorState'] as const;
 const TRANSFER_KEYS = ['kind', 'file', 'start', 'end', 'ticket'] as const;
 
 /** The range's receipt, made on its first write and reused after, so a repeated write allocates nothing. */
-function receiptFor(s: RangeState): WriteReceipt {
-  if (s.receipt === undefined) s.receipt = mintReceipt({ key: s.key, start: s.start, end: s.end });
-  return s.receipt as WriteReceipt;
+function receiptFor(r: AllocatedRange, key: number): WriteReceipt {
+  let receipt = rangeReceipt(r);
+  if (receipt === undefined) {
+    const start = rangeStart(r);
+    receipt = mintReceipt(key, start, start + rangeLength(r));
+    keepRangeReceipt(r, receipt);
+  }
+  return receipt as WriteReceipt;
 }
 
-function lengthMismatch(what: string, s: RangeState, got: number): MmapError {
-  return misuse('ERR_MMAP_LENGTH_MISMATCH', `${what} needs exactly ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}. Nothing was written`);
+function lengthMismatch(what: string, r: AllocatedRange, got: number): MmapError {
+  const start = rangeStart(r);
+  const length = rangeLength(r);
+  return misuse('ERR_MMAP_LENGTH_MISMATCH', `${what} needs exactly ${length} bytes for range [${start}, ${start + length}); got ${got}. Nothing was written`);
 }
 
-function bufferTooSmall(what: string, s: RangeState, got: number): MmapError {
-  return misuse('ERR_MMAP_BUFFER_TOO_SMALL', `${what} needs a buffer of at least ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}`);
+function bufferTooSmall(what: string, r: AllocatedRange, got: number): MmapError {
+  const start = rangeStart(r);
+  const length = rangeLength(r);
+  return misuse('ERR_MMAP_BUFFER_TOO_SMALL', `${what} needs a buffer of at least ${length} bytes for range [${start}, ${start + length}); got ${got}`);
 }
 
 /** The allocator kind for open(): a saved state's kind wins over the `allocator` option. */
