@@ -342,12 +342,27 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
     this.#file.close();
   }
 
-  /** `using m = MemoryMappedFile.openRw(...)` closes it at the end of the block. */
+  /**
+   * `using m = MemoryMappedFile.openRw(...)` closes it at the end of the block.
+   * @example
+   * ```ts
+   * {
+   *   using m = MemoryMappedFile.openRo('data.bin');
+   *   console.log(m.asSlice(0, 4));
+   * } // closed here
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** `await using` support; closes the file. */
+  /**
+   * `await using` support; closes the file.
+   * @example
+   * ```ts
+   * await using m = await MemoryMappedFile.openRwAsync('data.bin');
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

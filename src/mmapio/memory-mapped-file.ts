@@ -112,7 +112,13 @@ export class MemoryMappedFile extends FileWindow {
     return MemoryMappedFile.#finish(openMapping(req), o);
   }
 
-  /** {@link createRw} on the libuv thread pool. */
+  /**
+   * {@link createRw} on the libuv thread pool.
+   * @example
+   * ```ts
+   * const m = await MemoryMappedFile.createRwAsync('data.bin', 1 << 30);
+   * ```
+   */
   static async createRwAsync(path: PathLike, size: number | bigint, options?: MemoryMappedFileCreateOptions): Promise<MemoryMappedFile> {
     const { req, o } = MemoryMappedFile.#createParts(path, size, options);
     return MemoryMappedFile.#finish(await openMappingAsync(req), o);
@@ -131,7 +137,13 @@ export class MemoryMappedFile extends FileWindow {
     return MemoryMappedFile.#open(path, 'ro', options);
   }
 
-  /** {@link openRo} on the libuv thread pool. */
+  /**
+   * {@link openRo} on the libuv thread pool.
+   * @example
+   * ```ts
+   * const m = await MemoryMappedFile.openRoAsync('data.bin');
+   * ```
+   */
   static openRoAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'ro', options);
   }
@@ -148,7 +160,13 @@ export class MemoryMappedFile extends FileWindow {
     return MemoryMappedFile.#open(path, 'rw', options);
   }
 
-  /** {@link openRw} on the libuv thread pool. */
+  /**
+   * {@link openRw} on the libuv thread pool.
+   * @example
+   * ```ts
+   * const m = await MemoryMappedFile.openRwAsync('data.bin');
+   * ```
+   */
   static openRwAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'rw', options);
   }
@@ -166,7 +184,13 @@ export class MemoryMappedFile extends FileWindow {
     return MemoryMappedFile.#open(path, 'cow', options);
   }
 
-  /** {@link openCow} on the libuv thread pool. */
+  /**
+   * {@link openCow} on the libuv thread pool.
+   * @example
+   * ```ts
+   * const m = await MemoryMappedFile.openCowAsync('template.bin');
+   * ```
+   */
   static openCowAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'cow', options);
   }
@@ -196,7 +220,13 @@ export class MemoryMappedFile extends FileWindow {
     return MemoryMappedFile.#finish(openMapping(open), o);
   }
 
-  /** {@link openOrCreate} on the libuv thread pool. */
+  /**
+   * {@link openOrCreate} on the libuv thread pool.
+   * @example
+   * ```ts
+   * const m = await MemoryMappedFile.openOrCreateAsync('state.bin', 4096);
+   * ```
+   */
   static async openOrCreateAsync(path: PathLike, size: number | bigint, options?: MemoryMappedFileCreateOptions): Promise<MemoryMappedFile> {
     const { req, o } = MemoryMappedFile.#createParts(path, size, options, true);
     const open = openRequest(req.path, 'rw');
