@@ -125,20 +125,33 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
    */
   resize(newSize: number | bigint): void {
     const n = this.#resizeTo(newSize, 'resize');
-    const core = this.#core;
-    for (;;) {
-      const v = core.views;
-      if (v.size === n) return;
+    for (let v = this.#core.views; v.size !== n; v = this.#core.views) {
       let moved: number;
       try {
         [moved] = native.resize(v.key, n);
       } catch (error) {
         throw fromNative(error, v.path);
       }
-      core.live(); // follows the new mapping (ours, or the one another thread made first)
-      if (moved === 0) return;
-      if (core.views === v) throw this.#noSuccessor();
+      if (this.#resized(v, moved)) return;
     }
+  }
+
+  /**
+   * After one native resize of `v` (by resize or resizeAsync): follows the
+   * new mapping, ours or the one another thread made first; true when ours
+   * is in place, false when another thread's resize came first (and `v`
+   * must be resized again).
+   */
+  #resized(v: ThreadMapping, moved: number): boolean {
+    const core = this.#core;
+    // Closed in this thread meanwhile (only possible while resizeAsync
+    // waited): the resize was made, and settles as done, unless another
+    // thread's came first.
+    if (moved === 0 && core.views.closed) return true;
+    core.live();
+    if (moved === 0) return true;
+    if (core.views === v) throw this.#noSuccessor();
+    return false;
   }
 
   /** A resize reported as made by another thread without a successor to follow: an error, never an endless loop. */
@@ -163,22 +176,11 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
    */
   async resizeAsync(newSize: number | bigint): Promise<void> {
     const n = this.#resizeTo(newSize, 'resizeAsync');
-    const core = this.#core;
-    for (;;) {
-      const v = core.views;
-      if (v.size === n) return;
-      let moved: number;
-      try {
-        [moved] = await native.resizeAsync(v.key, n);
-      } catch (error) {
+    for (let v = this.#core.views; v.size !== n; v = this.#core.views) {
+      const [moved] = await native.resizeAsync(v.key, n).catch((error: unknown) => {
         throw fromNative(error, v.path);
-      }
-      // Closed in this thread meanwhile: the resize was made (and settles
-      // as done) unless another thread's came first.
-      if (moved === 0 && core.views.closed) return;
-      core.live(); // follows the new mapping (ours, or the one another thread made first)
-      if (moved === 0) return;
-      if (core.views === v) throw this.#noSuccessor();
+      });
+      if (this.#resized(v, moved)) return;
     }
   }
 
