@@ -142,7 +142,7 @@ export class WindowState {
 }
 
 /**
- * One contiguous piece of this thread's view holding [abs, abs + length):
+ * @internal One contiguous piece of this thread's view holding [abs, abs + length):
  * the view and the offset inside it, or null when the span straddles two of
  * the internal 1 GiB views.
  */
@@ -153,7 +153,7 @@ export function viewPiece(core: WindowCore, abs: number, length: number): { view
   return { view: core.views.expose(index), inner };
 }
 
-/** The live window's state and the absolute offset of `length` bytes at `offset`, checked. */
+/** @internal The live window's state and the absolute offset of `length` bytes at `offset`, checked. */
 export function rangeOf(w: WindowBase, offset: number | bigint, length: number | bigint, what: string): { s: WindowState; abs: number; n: number } {
   const off = toOffset(offset, 'offset');
   const n = toOffset(length, 'length');
@@ -162,7 +162,7 @@ export function rangeOf(w: WindowBase, offset: number | bigint, length: number |
   return { s, abs: s.span(off, n, what), n };
 }
 
-/** The live window's state and its whole span, checked. */
+/** @internal The live window's state and its whole span, checked. */
 export function allOf(w: WindowBase, what: string): { s: WindowState; abs: number; n: number } {
   const s = stateOf(w);
   s.live();
