@@ -25,11 +25,11 @@ import { WindowCore } from './window-core.js';
  * window classes, so it holds one of these instead of extending it.
  */
 class WholeFile extends MappedFileBase {
-  readonly #chunk: (offset: number, length: number) => Uint8Array;
+  readonly #file: FileWindow;
 
-  constructor(views: ThreadMapping, chunk: (offset: number, length: number) => Uint8Array) {
+  constructor(views: ThreadMapping, file: FileWindow) {
     super(views);
-    this.#chunk = chunk;
+    this.#file = file;
   }
 
   /** Moves to the mapping that replaced the old one after a resize. */
@@ -37,9 +37,14 @@ class WholeFile extends MappedFileBase {
     this.views = next;
   }
 
+  /** The file's length, which follows a resize made in any thread (createReadStream reads it). */
+  override get size(): number {
+    return this.#file.length;
+  }
+
   /** createReadStream's chunks, through the file's asSlice (which follows a resize). */
   protected override streamChunk(offset: number, length: number): Uint8Array {
-    return this.#chunk(offset, length);
+    return this.#file.asSlice(offset, length);
   }
 }
 
@@ -70,7 +75,7 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
     const core = coreOf(views, policy);
     super(core, 0, views.size, true);
     this.#core = core;
-    this.#file = new WholeFile(views, (offset, length) => this.asSlice(offset, length));
+    this.#file = new WholeFile(views, this);
     core.onSwap = (next) => this.#file.follow(next);
   }
 
