@@ -482,7 +482,7 @@ const MUTANTS = [
   {
     id: 'map-owns-borrowed-fd',
     what: "a map made by map(fd) takes the caller's descriptor as its own (and closes it)",
-    file: 'vmap/map.js',
+    file: 'vmap/map-options.js',
     find: 'fd: owned ? fd : null',
     replace: 'fd: fd',
     tests: ['vmap-map'],

@@ -4,7 +4,7 @@ import { ThreadMapping } from './thread-mapping.js';
 import { createMappedReadStream, type MappedReadStreamOptions } from './mapped-read-stream.js';
 import type { Readable } from 'node:stream';
 import { MappingCursor } from './mapping-cursor.js';
-import { Access, native, SyncMode } from '../native/binding.js';
+import { Access, native, SyncMode, type NativeOpenRequest } from '../native/binding.js';
 import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
@@ -48,18 +48,12 @@ const SHARED_KIND_NAMES: readonly SharedAllocatorKind[] = ['none', 'sequential',
 /** Index of a resized mapping's successor key in a Float64Array over its status page (0: none). */
 const SUCCESSOR_F64 = native.statusSuccessorByte / 8;
 
-/** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
-export interface OpenRequest {
-  path: string;
-  create: boolean;
-  exclusive: boolean;
-  sparse: boolean;
-  mode: number;
-  /** Exact size of a new file; 0 for an open. */
-  size: number;
-  /** How to map it (MemoryMappedFile's modes); absent: read-write, shared. */
-  access?: Access;
-}
+/**
+ * @internal The one options object every open and create carries down to
+ * native/file_ops.h's rm_open_request: the binding's own type (ThreadMapping
+ * opens with it).
+ */
+export type OpenRequest = NativeOpenRequest;
 
 /** @internal Reads create's arguments, each once, in order; the options object is not touched again. */
 export function toCreateRequest(path: unknown, size: unknown, options: Partial<Record<'exclusive' | 'mode' | 'sparse', unknown>>): OpenRequest {
