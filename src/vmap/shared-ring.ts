@@ -142,7 +142,8 @@ export class SharedRing extends SharedRingStream {
     try {
       return new SharedRing(0, snative.srCreate(hint, p, mode), p);
     } catch (error) {
-      if (!replace || (error as { code?: unknown }).code !== 'EEXIST') throw fromNative(error, p);
+      const mapped = fromNative(error, p);
+      if (!replace || (mapped as { code?: unknown }).code !== 'EEXIST') throw mapped;
     }
     checkReplaceable(p);
     // A new ring beside the old file, then one rename: the path always
