@@ -14,6 +14,7 @@ import {
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
 import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import { type AbortOptions, signalOf } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -260,46 +261,50 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * promise is made, so a refused call throws synchronously. Do not modify,
    * transfer or detach `data` until the promise settles.
    *
+   * Aborting `options.signal` rejects with an `AbortError` at once, but the
+   * copy, already queued on the pool, is not recalled: the bytes may or may
+   * not have landed (read the range back to know), and the range stays busy
+   * (no split or transfer) until the copy ends. An already-aborted signal
+   * rejects before anything is written.
+   *
    * @example
    * ```ts
    * const receipt = await file.writeRangeAsync(range, data);
+   * await file.writeRangeAsync(range, data, { signal: AbortSignal.timeout(5000) });
    * ```
    */
-  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
+  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView, options?: AbortOptions): Promise<WriteReceipt> {
     const bytes = toBytes(data, 'data');
     const dataLength = byteLengthOf(bytes);
+    const signal = signalOf(options);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
       throw this.#refusal(range, s, 'writeRangeAsync');
     }
     if (dataLength !== s.end - s.start) throw lengthMismatch('writeRangeAsync', s, dataLength);
-    // The range is busy until the copy lands: it cannot be split or handed
-    // over meanwhile, so the bytes can only reach the owner's own range.
-    s.pending++;
-    return this.copyAsync(s.start, bytes, true).then(
-      () => {
-        s.pending--;
-        return receiptFor(s);
-      },
-      (error: unknown) => {
-        s.pending--;
-        throw error;
-      },
-    );
+    // The range is busy until the copy lands (even after an abort rejected):
+    // it cannot be split or handed over meanwhile, so the bytes can only
+    // reach the owner's own range.
+    if (!signal?.aborted) s.pending++;
+    return this.copyAbortable(s.start, bytes, true, signal, () => s.pending--).then(() => receiptFor(s));
   }
 
   /**
-   * {@link readRange} with the copy on the libuv thread pool.
+   * {@link readRange} with the copy on the libuv thread pool. With
+   * `options.signal`, the copy goes through a buffer of its own and reaches
+   * `target` only if it ends before an abort: an aborted read rejects with
+   * an `AbortError` and never writes into `target` afterwards.
    *
    * @example
    * ```ts
    * const n = await file.readRangeAsync(range, Buffer.alloc(range.length));
    * ```
    */
-  readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
+  readRangeAsync(range: AllocatedRange, target: ArrayBufferView, options?: AbortOptions): Promise<number> {
     const bytes = toBytes(target, 'target');
     const targetLength = byteLengthOf(bytes);
+    const signal = signalOf(options);
     const s = rangeState(range);
     const v = this.views;
     if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
@@ -307,17 +312,9 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     }
     const length = s.end - s.start;
     if (targetLength < length) throw bufferTooSmall('readRangeAsync', s, targetLength);
-    s.pending++;
-    return this.copyAsync(s.start, targetLength === length ? bytes : prefixOf(bytes, length), false).then(
-      () => {
-        s.pending--;
-        return length;
-      },
-      (error: unknown) => {
-        s.pending--;
-        throw error;
-      },
-    );
+    if (!signal?.aborted) s.pending++;
+    const into = targetLength === length ? bytes : prefixOf(bytes, length);
+    return this.copyAbortable(s.start, into, false, signal, () => s.pending--).then(() => length);
   }
 
   /**
@@ -356,10 +353,10 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Schedule);
   }
 
-  /** {@link flushRange} on the libuv thread pool. */
-  flushRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /** {@link flushRange} on the libuv thread pool; an abort of `options.signal` stops the wait (not the write-back) with an `AbortError`. */
+  flushRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'flushRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Schedule);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Schedule, signalOf(options));
   }
 
   /** Writes the range back and waits until it is on disk (`msync(MS_SYNC)`). */
@@ -368,10 +365,14 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Range);
   }
 
-  /** {@link syncRange} on the libuv thread pool. */
-  syncRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /**
+   * {@link syncRange} on the libuv thread pool. An abort of `options.signal`
+   * rejects with an `AbortError` at once; the sync goes on, and nothing is
+   * known of durability until a later sync resolves.
+   */
+  syncRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'syncRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Range);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Range, signalOf(options));
   }
 
   /**
