@@ -40,7 +40,10 @@ function isAbort(reason: unknown): (e: unknown) => boolean {
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -65,7 +68,11 @@ test('MmapFile: writeRangeAsync, readRangeAsync, flushRangeAsync, syncRangeAsync
   const receipt = file.writeRange(range, pattern(4096, 1));
 
   let { drained } = await abortWhileQueued((signal) => file.writeRangeAsync(range, pattern(4096, 2), { signal }), 'writeRangeAsync');
-  assert.throws(() => range.transfer(), (e) => (e as { code?: unknown }).code === 'ERR_MMAP_RANGE_BUSY', 'busy while the queued copy has not run');
+  assert.throws(
+    () => range.transfer(),
+    (e) => (e as { code?: unknown }).code === 'ERR_MMAP_RANGE_BUSY',
+    'busy while the queued copy has not run',
+  );
   await within(drained, 60_000, 'the pool');
 
   const target = new Uint8Array(4096).fill(0xee);
@@ -124,8 +131,14 @@ test('MmapFile / RawMmapFile: an already-aborted signal rejects at once and writ
   file.readRange(range, back);
   assert.deepEqual(back, pattern(4096, 4), 'nothing was written');
   assert.doesNotThrow(() => range.transfer(), 'the range was never made busy');
-  assert.throws(() => file.flushAsync({ signal: 'x' as never }), (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE');
-  assert.throws(() => file.flushAsync(3 as never), (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(
+    () => file.flushAsync({ signal: 'x' as never }),
+    (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE',
+  );
+  assert.throws(
+    () => file.flushAsync(3 as never),
+    (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE',
+  );
   file.close();
 
   const raw = RawMmapFile.create(t.path('r.bin'), 1 << 16);

@@ -519,6 +519,9 @@ test('Ring: readable({ signal }) and writable({ signal }) are destroyed with an 
   w2.end('after');
   await ended;
   assert.equal(Buffer.concat(chunks).toString(), 'after');
-  assert.throws(() => ring.readable({ signal: 1 as never }), (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(
+    () => ring.readable({ signal: 1 as never }),
+    (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE',
+  );
   ring.close();
 });
