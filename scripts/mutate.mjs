@@ -522,6 +522,70 @@ const MUTANTS = [
     tests: ['mapped-read-stream.test'],
   },
   // ==== end conv-a ====
+  // ==== conv-b: SharedRing messages, typed ends and replace; { signal } ====
+  {
+    id: 'msg-fast-no-length',
+    what: "writeMessage's fast path publishes a message without its length word",
+    file: 'vmap/shared-ring.js',
+    anchor: 'this.data.set(data, at + FRAME_HEADER);',
+    where: 'after',
+    find: 'putLength(this.data, at, n);',
+    replace: '',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'msg-framing-unchecked',
+    what: 'byte and message calls mix on one ring (the framing word is never compared)',
+    file: 'vmap/shared-ring-core.js',
+    find: 'if (found !== 0 && found !== framing) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'replace-ignores-live-peer',
+    what: 'create({ replace: true }) replaces a ring a live process still holds an end of',
+    file: 'vmap/shared-ring-file.js',
+    find: 'if (state === LIVE || state === PEER_CLAIMING) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'abort-listener-kept',
+    what: 'a call that completes leaves its abort listener on the signal',
+    file: 'core/abort.js',
+    anchor: 'resolve(value);',
+    where: 'before',
+    find: "signal.removeEventListener('abort', abort);",
+    replace: '',
+    tests: ['vmap-shared-ring-abort', 'abort-ranges'],
+  },
+  {
+    id: 'abort-read-into-target',
+    what: 'a read with a signal copies straight into the target (an aborted read writes it later)',
+    file: 'core/mapped-file-base.js',
+    find: 'const buffer = !intoMapping && signal !== undefined ? new Uint8Array(length) : bytes;',
+    replace: 'const buffer = bytes;',
+    tests: ['abort-ranges'],
+  },
+  {
+    id: 'abort-write-not-busy',
+    what: 'an aborted writeRangeAsync leaves its range free to split or transfer while the copy is queued',
+    file: 'ranges/mmap-file.js',
+    anchor: 'return this.copyAbortable(s.start, bytes, true, signal',
+    where: 'before',
+    find: 's.pending++;',
+    replace: '',
+    tests: ['abort-ranges'],
+  },
+  {
+    id: 'ring-readable-aborted-reads',
+    what: "an aborted Ring.readable() still takes the ring's bytes",
+    file: 'vmap/ring.js',
+    find: 'if (stream.destroyed)\n                return;\n            if (this.#closed) {\n                stream.destroy(',
+    replace: 'if (this.#closed) {\n                stream.destroy(',
+    tests: ['vmap-ring.test'],
+  },
+  // ==== end conv-b ====
 ];
 
 // --- the temporary copy -------------------------------------------------------
