@@ -7,6 +7,7 @@
 // file stays usable.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { isAbort, within } from './abort-helpers.js';
 import { getEventListeners } from 'node:events';
 import { pbkdf2 } from 'node:crypto';
 import { MmapFile, RawMmapFile } from 'ranged-mmap';
@@ -28,25 +29,6 @@ function busyPool(): { done: Promise<void>; finished: () => boolean } {
     }
   });
   return { done, finished: () => left === 0 };
-}
-
-function isAbort(reason: unknown): (e: unknown) => boolean {
-  return (e) => {
-    const err = e as { name?: unknown; code?: unknown; cause?: unknown };
-    return err.name === 'AbortError' && err.code === 'ABORT_ERR' && err.cause === reason;
-  };
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Aborts `call`'s signal while its job waits behind a busy pool; checks the rejection came first. */

@@ -4,6 +4,7 @@
 // signal once the call settles, and the ring stays usable afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isAbort, within } from './abort-helpers.js';
 import { getEventListeners } from 'node:events';
 import { SharedRing } from 'ranged-mmap';
 
@@ -61,26 +62,6 @@ const cases: Case[] = [
     unblock: ({ input }) => input.readMessage(new Uint8Array(4096)),
   },
 ];
-
-function isAbort(reason: unknown): (e: unknown) => boolean {
-  return (e) => {
-    const err = e as { name?: unknown; code?: unknown; cause?: unknown };
-    return err.name === 'AbortError' && err.code === 'ABORT_ERR' && err.cause === reason;
-  };
-}
-
-/** `p` settles, or the test fails after `ms` (never hangs). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 for (const c of cases) {
   test(`SharedRing.${c.name}: an abort mid-wait rejects with an AbortError (cause = reason) within a bound; no listener is left; the ring stays usable`, async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SharedRing } from 'ranged-mmap';
+import { SharedRing, type SharedRingConsumer } from 'ranged-mmap';
 import { snapshot, tempDir } from './helpers.js';
 import { MessageSource, fill, same, type MsgJob, type MsgReport } from './fixtures/vmap-sring-msg-peer.js';
 
@@ -66,6 +66,35 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/**
+ * Reads messages with readMessageAsync until the end of the stream or a
+ * ring error (returned, not thrown), checking each one's length and bytes
+ * against the run seeded `seed`; `onMessage(count)` runs after each. A
+ * failed check throws. Deadlined.
+ */
+async function readChecked(input: SharedRingConsumer, seed: number, onMessage: (got: number) => void): Promise<{ got: number; error: unknown }> {
+  const src = new MessageSource(seed, input.maxMessage);
+  const buf = new Uint8Array(input.maxMessage);
+  let got = 0;
+  const read = async (): Promise<unknown> => {
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await input.readMessageAsync(buf);
+      } catch (e) {
+        return e;
+      }
+      if (n === null) return 'end';
+      const { size, salt } = src.next();
+      assert.equal(n, size, `message ${got}: length`);
+      assert.ok(same(buf, n, salt), `message ${got}: bytes`);
+      onMessage(++got);
+    }
+  };
+  const error = await withDeadline(read(), 60_000, 'the consumer');
+  return { got, error };
+}
+
 test('two processes: 10,000 messages of random sizes (0 to maxMessage), every byte and length checked, then end of stream', async () => {
   const path = t.path('random.ring');
   SharedRing.create(path, 1 << 16).close();
@@ -86,27 +115,7 @@ test('a message is whole or absent: a producer killed while filling one; the con
   const seed = 77;
   const input = SharedRing.consumer(path);
   const producer = runPeer({ role: 'produce', path, seed, messages: 300, end: 'kill-mid' });
-  const src = new MessageSource(seed, input.maxMessage);
-  const buf = new Uint8Array(input.maxMessage);
-  let got = 0;
-  const error = await withDeadline(
-    (async () => {
-      try {
-        for (;;) {
-          const n = await input.readMessageAsync(buf);
-          if (n === null) return 'end';
-          const { size, salt } = src.next();
-          assert.equal(n, size, `message ${got}: length`);
-          assert.ok(same(buf, n, salt), `message ${got}: bytes`);
-          got++;
-        }
-      } catch (e) {
-        return e;
-      }
-    })(),
-    60_000,
-    'the consumer',
-  );
+  const { got, error } = await readChecked(input, seed, () => {});
   const p = await producer.done;
   assert.equal(p.signal, 'SIGKILL');
   assert.equal(got, 300, 'every whole message, none of the half one');
@@ -116,6 +125,7 @@ test('a message is whole or absent: a producer killed while filling one; the con
   // with its messages, still whole.
   const out = SharedRing.producer(path);
   out.writeMessage('after the crash');
+  const buf = new Uint8Array(input.maxMessage);
   assert.equal(input.readMessage(buf), 15);
   assert.equal(Buffer.from(buf.subarray(0, 15)).toString(), 'after the crash');
   out.close();
@@ -129,28 +139,10 @@ test('a producer killed at a random moment while streaming: the consumer sees on
     SharedRing.create(path, 1 << 15).close();
     const input = SharedRing.consumer(path);
     const producer = runPeer({ role: 'produce', path, seed, messages: 0 });
-    const src = new MessageSource(seed, input.maxMessage);
-    const buf = new Uint8Array(input.maxMessage);
     const killAfter = 200 + seed * 97;
-    let got = 0;
-    const error = await withDeadline(
-      (async () => {
-        try {
-          for (;;) {
-            const n = await input.readMessageAsync(buf);
-            if (n === null) return 'end';
-            const { size, salt } = src.next();
-            assert.equal(n, size, `message ${got}: length`);
-            assert.ok(same(buf, n, salt), `message ${got}: bytes`);
-            if (++got === killAfter) producer.child.kill('SIGKILL');
-          }
-        } catch (e) {
-          return e;
-        }
-      })(),
-      60_000,
-      'the consumer',
-    );
+    const { got, error } = await readChecked(input, seed, (n) => {
+      if (n === killAfter) producer.child.kill('SIGKILL');
+    });
     await producer.done;
     assert.ok(got >= killAfter);
     assert.equal(code(error), 'ERR_MMAP_PEER_GONE', String(error));
