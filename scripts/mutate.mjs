@@ -526,7 +526,7 @@ const MUTANTS = [
   {
     id: 'msg-fast-no-length',
     what: "writeMessage's fast path publishes a message without its length word",
-    file: 'vmap/shared-ring.js',
+    file: 'vmap/shared-ring-messages.js',
     anchor: 'this.data.set(data, at + FRAME_HEADER);',
     where: 'after',
     find: 'putLength(this.data, at, n);',
