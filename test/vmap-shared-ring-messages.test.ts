@@ -261,6 +261,26 @@ test('framing: one kind of call per ring (bytes or messages), sizes up to maxMes
     (e) => code(e) === 'ERR_MMAP_INVALID_STATE',
   );
   assert.equal(input.tryReadMessage(whole), null, 'none now');
+  // A view left open is ended by a whole-message call: no message is released twice.
+  out.writeMessage('first');
+  out.writeMessage('second');
+  assert.equal(Buffer.from(input.readMessageSlice() ?? []).toString(), 'first');
+  assert.equal(input.readMessage(whole), 5, 'the same message, read whole');
+  assert.throws(
+    () => input.consumeMessage(),
+    (e) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.equal(input.readMessage(whole), 6);
+  assert.equal(Buffer.from(whole.subarray(0, 6)).toString(), 'second');
+  const open = out.writeMessageSlice(8);
+  open.fill(1);
+  out.writeMessage('whole');
+  assert.throws(
+    () => out.commitMessage(),
+    (e) => code(e) === 'ERR_MMAP_INVALID_STATE',
+  );
+  assert.equal(input.readMessage(whole), 5);
+  assert.equal(input.tryReadMessage(whole), null, 'the abandoned view was never published');
   // commitMessage publishes the first n bytes of a reserved view.
   const w = out.writeMessageSlice(64);
   w.set([1, 2, 3]);

@@ -52,6 +52,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
 
   /** Bytes of a message to write (a string as UTF-8), claiming the producer end for messages. */
   #messageBytes(data: Uint8Array | string, copy: boolean): Uint8Array {
+    this.#reserved = -1;
     const d = toWriteData(data);
     const bytes = typeof d === 'string' ? encoder.encode(d) : copy ? new Uint8Array(d) : d;
     this.claim(PRODUCER, MESSAGES);
@@ -87,6 +88,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     // of messages, a genuine Uint8Array (internal slots only), the consumer
     // neither closed nor dead, and room for the message and its length
     // known from the cached head. One copy, no allocation.
+    this.#reserved = -1; // a message written whole ends any view writeMessageSlice left open
     if (this.side === PRODUCER && this.framing === MESSAGES && !this.shut && typedArrayTag(data) === 'Uint8Array') {
       const n = byteLengthOf(data);
       const state = Atomics.load(this.h, CONSUMER_STATE);
@@ -173,6 +175,8 @@ export abstract class SharedRingMessages extends SharedRingStream {
   /**
    * Publishes the message filled through the last {@link writeMessageSlice}:
    * its first `n` bytes (all of the reserved length by default).
+   * A message written by another call in between ends the view (then
+   * this throws `ERR_MMAP_INVALID_STATE`).
    *
    * @example
    * ```ts
@@ -227,6 +231,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
 
   /** The checked target of a message read, and its length. */
   #target(target: Uint8Array): Uint8Array {
+    this.#viewed = -1;
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     return into;
@@ -251,6 +256,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     // Fast path: a live consumer of messages, a genuine Uint8Array, a whole
     // message readable (from the cached tail, re-read when it shows none)
     // whose length checks out and fits the target. One copy.
+    this.#viewed = -1; // a message read whole ends any view readMessageSlice left open
     if (this.side === CONSUMER && this.framing === MESSAGES && !this.shut && typedArrayTag(target) === 'Uint8Array') {
       let avail = (this.peer - this.cursor) >>> 0;
       if (avail === 0) {
@@ -346,7 +352,8 @@ export abstract class SharedRingMessages extends SharedRingStream {
 
   /**
    * Releases the message viewed through the last {@link readMessageSlice}
-   * (its space goes back to the producer).
+   * (its space goes back to the producer). A message read by another call in
+   * between ends the view (then this throws `ERR_MMAP_INVALID_STATE`).
    *
    * @example
    * ```ts
