@@ -16,7 +16,7 @@ import {
 } from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
+import { abortError, argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -29,6 +29,7 @@ import {
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
 import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import { type AbortOptions, signalOf } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -276,61 +277,59 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * promise is made, so a refused call throws synchronously. Do not modify,
    * transfer or detach `data` until the promise settles.
    *
+   * Aborting `options.signal` rejects with an `AbortError` at once, but the
+   * copy, already queued on the pool, is not recalled: the bytes may or may
+   * not have landed (read the range back to know), and the range stays busy
+   * (no split or transfer) until the copy ends. An already-aborted signal
+   * rejects before anything is written.
+   *
    * @example
    * ```ts
    * const receipt = await file.writeRangeAsync(range, data);
+   * await file.writeRangeAsync(range, data, { signal: AbortSignal.timeout(5000) });
    * ```
    */
-  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
+  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView, options?: AbortOptions): Promise<WriteReceipt> {
     const bytes = toBytes(data, 'data');
     const dataLength = byteLengthOf(bytes);
+    const signal = signalOf(options);
     const v = this.views;
     if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'writeRangeAsync');
     const r = range as AllocatedRange;
     if (dataLength !== rangeLength(r)) throw lengthMismatch('writeRangeAsync', r, dataLength);
-    // The range is busy until the copy lands: it cannot be split or handed
-    // over meanwhile, so the bytes can only reach the owner's own range.
+    // The range is busy until the copy lands (even after an abort rejected):
+    // it cannot be split or handed over meanwhile, so the bytes can only
+    // reach the owner's own range.
     const key = v.key;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     asyncStarted(r);
-    return this.copyAsync(rangeStart(r), bytes, true).then(
-      () => {
-        asyncDone(r);
-        return receiptFor(r, key);
-      },
-      (error: unknown) => {
-        asyncDone(r);
-        throw error;
-      },
-    );
+    return this.copyAbortable(rangeStart(r), bytes, true, signal, () => asyncDone(r)).then(() => receiptFor(r, key));
   }
 
   /**
-   * {@link readRange} with the copy on the libuv thread pool.
+   * {@link readRange} with the copy on the libuv thread pool. With
+   * `options.signal`, the copy goes through a buffer of its own and reaches
+   * `target` only if it ends before an abort: an aborted read rejects with
+   * an `AbortError` and never writes into `target` afterwards.
    *
    * @example
    * ```ts
    * const n = await file.readRangeAsync(range, Buffer.alloc(range.length));
    * ```
    */
-  readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
+  readRangeAsync(range: AllocatedRange, target: ArrayBufferView, options?: AbortOptions): Promise<number> {
     const bytes = toBytes(target, 'target');
     const targetLength = byteLengthOf(bytes);
+    const signal = signalOf(options);
     const v = this.views;
     if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'readRangeAsync');
     const r = range as AllocatedRange;
     const length = rangeLength(r);
     if (targetLength < length) throw bufferTooSmall('readRangeAsync', r, targetLength);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     asyncStarted(r);
-    return this.copyAsync(rangeStart(r), targetLength === length ? bytes : prefixOf(bytes, length), false).then(
-      () => {
-        asyncDone(r);
-        return length;
-      },
-      (error: unknown) => {
-        asyncDone(r);
-        throw error;
-      },
-    );
+    const into = targetLength === length ? bytes : prefixOf(bytes, length);
+    return this.copyAbortable(rangeStart(r), into, false, signal, () => asyncDone(r)).then(() => length);
   }
 
   /**
@@ -367,10 +366,10 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Schedule);
   }
 
-  /** {@link flushRange} on the libuv thread pool. */
-  flushRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /** {@link flushRange} on the libuv thread pool; an abort of `options.signal` stops the wait (not the write-back) with an `AbortError`. */
+  flushRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'flushRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Schedule);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Schedule, signalOf(options));
   }
 
   /** Writes the range back and waits until it is on disk (`msync(MS_SYNC)`). */
@@ -379,10 +378,14 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Range);
   }
 
-  /** {@link syncRange} on the libuv thread pool. */
-  syncRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /**
+   * {@link syncRange} on the libuv thread pool. An abort of `options.signal`
+   * rejects with an `AbortError` at once; the sync goes on, and nothing is
+   * known of durability until a later sync resolves.
+   */
+  syncRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'syncRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Range);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Range, signalOf(options));
   }
 
   /**
