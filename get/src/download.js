@@ -1,0 +1,802 @@
+// The download engine.
+//
+// One file of known length: `<output>.part` is created at full length with
+// MmapFile (blocks reserved, so a full disk fails at the start), its
+// concurrent allocator hands out the work as AllocatedRanges, and each
+// connection copies what its socket delivers into its own 1 MiB staging
+// buffer, written into its range with one writeRange when full (a write per
+// socket read was much slower: a page fault per page). A finished chunk's
+// pieces are handed to write-back (flushRange) before its bit is set in the
+// mapped resume state (state.js). When the allocator has nothing left, an
+// idle connection splits the largest remainder another connection still has
+// (splitAtAlignUp at a chunk boundary): the slow one stops at the split, the
+// idle one takes the upper part. Everything runs on the main thread: one
+// thread with 8 keep-alive connections kept up with loopback in the
+// measurements (README.md, design notes).
+import { createReadStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { MmapFile } from 'ranged-mmap';
+import { AbortError, Fault, GetError, fileError } from './errors.js';
+import { asFault, get, makeAgents, parseContentRange, probe, statusError } from './http.js';
+import { parseChecksum, safeName, urlName } from './parse.js';
+import { ResumeState } from './state.js';
+
+const MiB = 1024 * 1024;
+/** Bytes a connection collects before one writeRange. */
+const STAGING = MiB;
+const DEFAULTS = Object.freeze({ connections: 8, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
+/** Longest wait between retries, and the cap on a server's Retry-After. */
+const RETRY_CAP_MS = 60_000;
+/** How often the durable bitmap catches up with the data on disk. */
+const SAVE_EVERY_MS = 2000;
+
+/**
+ * @typedef {import('./index.js').DownloadOptions} DownloadOptions
+ * @typedef {import('./index.js').DownloadResult} DownloadResult
+ * @typedef {import('./index.js').DownloadEvent} DownloadEvent
+ */
+
+/**
+ * Downloads `url` to a file and resolves when it is complete (and verified,
+ * when a checksum was given).
+ *
+ * @param {string} url
+ * @param {DownloadOptions} [options]
+ * @returns {Promise<DownloadResult>}
+ */
+export async function download(url, options = {}) {
+  const o = normalize(url, options);
+  const started = performance.now();
+  if (o.signal?.aborted) throw new AbortError(o.signal.reason);
+  const halt = new AbortController();
+  const onAbort = () => halt.abort(new AbortError(o.signal?.reason));
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const agents = makeAgents({ connections: o.connections, ca: o.ca, insecure: o.insecure });
+  /** @type {Set<import('node:http').ClientRequest>} */
+  const requests = new Set();
+  halt.signal.addEventListener('abort', () => {
+    for (const req of requests) req.destroy(halt.signal.reason);
+  });
+  const ro = {
+    agents,
+    headers: o.headers,
+    timeout: o.timeout,
+    allowDowngrade: o.allowDowngrade,
+    retryCap: RETRY_CAP_MS,
+    onRequest: (/** @type {import('node:http').ClientRequest} */ req) => {
+      if (halt.signal.aborted) req.destroy(halt.signal.reason);
+      requests.add(req);
+      req.on('close', () => requests.delete(req));
+    },
+  };
+  const ctx = { o, ro, halt, started, retries: 0 };
+  try {
+    const probes = [];
+    for (const u of [url, ...o.mirrors]) probes.push(await withRetries(ctx, `probe ${u}`, () => probe(u, ro)));
+    const main = probes[0];
+    checkMirrors(probes);
+    const output = o.output ?? defaultName(main);
+    if (existsSync(output) && !o.force) {
+      for (const p of probes) p.body?.destroy();
+      throw new GetError('ERR_GET_EXISTS', `${output} exists already; pass --force (force: true) to replace it, or choose another name with -o`, { path: output });
+    }
+    if (main.length === null) return await streamUnknown(ctx, main, output);
+    return await ranged(ctx, probes, output);
+  } catch (e) {
+    if (halt.signal.aborted) throw halt.signal.reason;
+    throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    agents.destroy();
+  }
+}
+
+/**
+ * @param {string} url
+ * @param {DownloadOptions} options
+ */
+function normalize(url, options) {
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new GetError('ERR_GET_USAGE', 'download(url): url must be a string or a URL');
+  const href = String(url);
+  for (const u of [href, ...(options.mirrors ?? []).map(String)]) {
+    let p;
+    try {
+      p = new URL(u).protocol;
+    } catch {
+      throw new GetError('ERR_GET_USAGE', `${JSON.stringify(u)} is not a URL; give a full http:// or https:// URL`);
+    }
+    if (p !== 'http:' && p !== 'https:') throw new GetError('ERR_GET_USAGE', `${u} is not an http or https URL`);
+  }
+  const int = (/** @type {unknown} */ v, /** @type {number} */ d, /** @type {string} */ name, /** @type {number} */ min, /** @type {number} */ max) => {
+    if (v === undefined) return d;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new GetError('ERR_GET_USAGE', `${name} must be an integer from ${min} to ${max}`);
+    return v;
+  };
+  const chunkSize = int(options.chunkSize, DEFAULTS.chunkSize, 'chunkSize', 4096, 2 ** 40);
+  if (chunkSize % 4096 !== 0) throw new GetError('ERR_GET_USAGE', `chunkSize must be a multiple of 4 KiB (4096), got ${chunkSize}`);
+  const checksum = options.checksum === undefined ? undefined : typeof options.checksum === 'string' ? parseChecksum(options.checksum) : options.checksum;
+  return {
+    url: href,
+    output: options.output === undefined ? undefined : String(options.output),
+    connections: int(options.connections, DEFAULTS.connections, 'connections', 1, 64),
+    chunkSize,
+    chunkSizeGiven: options.chunkSize !== undefined,
+    retries: int(options.retries, DEFAULTS.retries, 'retries', 0, 1000),
+    timeout: int(options.timeout, DEFAULTS.timeout, 'timeout', 1, 2 ** 31 - 1),
+    headers: { ...(options.headers ?? {}) },
+    mirrors: (options.mirrors ?? []).map(String),
+    checksum,
+    resume: options.resume !== false,
+    force: options.force === true,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    onEvent: options.onEvent,
+    ca: options.ca,
+    insecure: options.insecure === true,
+    allowDowngrade: options.allowDowngrade === true,
+    sync: options.sync !== false,
+  };
+}
+
+/** @typedef {ReturnType<typeof normalize>} Options */
+/** @typedef {{ o: Options, ro: Parameters<typeof probe>[1], halt: AbortController, started: number, retries: number }} Ctx */
+
+/** @param {import('./http.js').Probe[]} probes */
+function checkMirrors(probes) {
+  const [main, ...rest] = probes;
+  for (const p of rest) {
+    const why =
+      p.length !== main.length
+        ? `its length is ${p.length}, ${main.url} has ${main.length}`
+        : !p.ranges || !main.ranges
+          ? 'mirrors need servers that answer range requests'
+          : p.etag !== null && main.etag !== null && p.etag !== main.etag
+            ? `its ETag ${p.etag} differs from ${main.etag}`
+            : p.lastModified !== null && main.lastModified !== null && p.lastModified !== main.lastModified
+              ? `its Last-Modified ${p.lastModified} differs from ${main.lastModified}`
+              : null;
+    if (why !== null) {
+      for (const q of probes) q.body?.destroy();
+      throw new GetError('ERR_GET_MIRROR', `the mirror ${p.url} does not serve the same file: ${why}; drop it`, { url: p.url });
+    }
+  }
+}
+
+/** @param {import('./http.js').Probe} p */
+function defaultName(p) {
+  if (p.name !== undefined && p.name !== '') return safeName(p.name, 'server (Content-Disposition)');
+  const fromUrl = urlName(p.finalUrl) || urlName(p.url);
+  return fromUrl === '' ? 'index.html' : safeName(fromUrl, 'URL');
+}
+
+/**
+ * Runs `fn` until it succeeds, retrying Faults with backoff.
+ * @template T
+ * @param {Ctx} ctx
+ * @param {string} what
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+async function withRetries(ctx, what, fn) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      await afterFailure(ctx, e, attempt, what);
+    }
+  }
+}
+
+/**
+ * After a failed attempt: rethrows what must not be retried, else waits
+ * (exponential backoff with full jitter, at least what Retry-After asked).
+ * @param {Ctx} ctx
+ * @param {unknown} e
+ * @param {number} attempt  failures in a row, 1 for the first
+ * @param {string} what
+ */
+async function afterFailure(ctx, e, attempt, what) {
+  if (ctx.halt.signal.aborted) throw ctx.halt.signal.reason;
+  if (!(e instanceof Fault)) throw e;
+  if (attempt > ctx.o.retries) {
+    throw new GetError(
+      'ERR_GET_NETWORK',
+      `${what} failed ${attempt} times in a row, last: ${e.message}; check the network or the server, then run the same command again to resume`,
+      { status: e.status, cause: e },
+    );
+  }
+  const base = Math.min(RETRY_CAP_MS, 250 * 2 ** (attempt - 1));
+  const jitter = Math.random() * base;
+  const delay = Math.max(e.retryAfterMs ?? 0, Math.round(jitter));
+  ctx.retries++;
+  ctx.o.onEvent?.({ type: 'retry', what, attempt, reason: e.message, status: e.status ?? null, delayMs: delay });
+  await sleep(delay, ctx.halt.signal);
+}
+
+/**
+ * @param {number} ms
+ * @param {AbortSignal} signal
+ */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve(undefined);
+    }, ms);
+    const stop = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
+ * Progress reports at most 10 times a second while `fn` runs.
+ * @param {Ctx} ctx
+ * @param {() => { bytes: number, total: number | null, connections: number }} read
+ */
+function progressTicker(ctx, read) {
+  const { onProgress } = ctx.o;
+  if (onProgress === undefined) return () => {};
+  /** @type {{ t: number, bytes: number }[]} */
+  const samples = [];
+  const tick = () => {
+    const now = performance.now();
+    const r = read();
+    samples.push({ t: now, bytes: r.bytes });
+    while (samples.length > 2 && now - samples[0].t > 2000) samples.shift();
+    const first = samples[0];
+    const dt = (now - first.t) / 1000;
+    const bytesPerSecond = dt > 0 ? (r.bytes - first.bytes) / dt : 0;
+    onProgress({ ...r, bytesPerSecond, seconds: (now - ctx.started) / 1000 });
+  };
+  const timer = setInterval(tick, 100);
+  timer.unref();
+  tick();
+  return () => {
+    clearInterval(timer);
+    tick();
+  };
+}
+
+/**
+ * A file of known length: the mapped, ranged engine (one stream when the
+ * server has no ranges).
+ * @param {Ctx} ctx
+ * @param {import('./http.js').Probe[]} probes
+ * @param {string} output
+ * @returns {Promise<DownloadResult>}
+ */
+async function ranged(ctx, probes, output) {
+  const { o } = ctx;
+  const main = probes[0];
+  const total = /** @type {number} */ (main.length);
+  const partPath = `${output}.part`;
+  const statePath = `${partPath}.state`;
+  if (total === 0) {
+    main.body?.resume();
+    return finishEmpty(ctx, output, partPath, statePath);
+  }
+  /** @type {ResumeState | null} */
+  let state = null;
+  /** @type {import('ranged-mmap').OpenedFile<import('ranged-mmap').ConcurrentAllocator>} */
+  let opened;
+  const resuming = main.ranges && o.resume && existsSync(statePath) && existsSync(partPath);
+  if (resuming) {
+    state = ResumeState.open(statePath, { url: main.url, length: total, etag: main.etag, lastModified: main.lastModified });
+    try {
+      if (statSync(partPath).size !== total) {
+        throw new GetError('ERR_GET_STATE', `${partPath} is not ${total} bytes long as its resume state says; run again with --no-resume to start over`, { path: partPath });
+      }
+      opened = MmapFile.open(partPath, { allocator: 'concurrent' });
+    } catch (e) {
+      state.close();
+      throw e instanceof GetError ? e : fileError(e, 'open the partial file', partPath);
+    }
+  } else {
+    rmSync(statePath, { force: true });
+    try {
+      opened = MmapFile.create(partPath, total, { allocator: 'concurrent' });
+    } catch (e) {
+      throw fileError(e, `create the ${total}-byte file`, partPath);
+    }
+    if (main.ranges) {
+      try {
+        state = ResumeState.create(statePath, { url: main.url, length: total, chunkSize: o.chunkSize, etag: main.etag, lastModified: main.lastModified });
+      } catch (e) {
+        opened.file.close();
+        throw fileError(e, 'create the resume state', statePath);
+      }
+    }
+  }
+  const { file, allocator } = opened;
+  const C = state !== null ? state.info.chunkSize : total;
+  const chunks = Math.ceil(total / C);
+  const doneAtStart = state === null ? 0 : state.doneCount();
+  const resumedBytes = state === null ? 0 : doneBytes(state, C, total);
+  const conns = main.ranges ? Math.max(1, Math.min(o.connections, chunks - doneAtStart)) : 1;
+  const jobSize = Math.ceil(Math.ceil(chunks / conns) / 1) * C;
+  let received = 0;
+  /** @type {Set<Job>} */
+  const active = new Set();
+  /** @type {import('ranged-mmap').AllocatedRange[]} */
+  const pending = [];
+  const urls = probes.map((p) => p.finalUrl);
+  const validator = main.etag !== null && !main.etag.startsWith('W/') ? main.etag : main.lastModified;
+
+  o.onEvent?.({ type: 'start', url: main.url, output, length: total, ranges: main.ranges, connections: conns, chunkSize: C, resumedBytes });
+
+  /** Cuts the chunks already done off a range: returns the first run still to do, queues the rest. */
+  const trimDone = (/** @type {import('ranged-mmap').AllocatedRange} */ r) => {
+    if (state === null) return r;
+    let range = r;
+    let first = Math.floor(range.start / C);
+    while (first * C < range.end && state.isDone(first)) first++;
+    if (first * C >= range.end) return null;
+    if (first * C > range.start) {
+      const s = range.splitAtAlignDown(first * C);
+      if (s.kind !== 'split') throw new Error('internal: resume split');
+      range = s.high;
+    }
+    let stop = first;
+    while (stop * C < range.end && !state.isDone(stop)) stop++;
+    if (stop * C < range.end) {
+      const s = range.splitAtAlignDown(stop * C);
+      if (s.kind !== 'split') throw new Error('internal: resume split');
+      pending.push(s.high);
+      range = s.low;
+    }
+    return range;
+  };
+
+  /** The next work: queued, newly allocated, or split off the largest remainder. */
+  const takeWork = () => {
+    for (;;) {
+      const q = pending.pop();
+      if (q === undefined) break;
+      const t = trimDone(q);
+      if (t !== null) return t;
+    }
+    for (let r = allocator.allocate(jobSize); r !== null; r = allocator.allocate(jobSize)) {
+      const t = trimDone(r);
+      if (t !== null) return t;
+      const q = pending.pop();
+      if (q !== undefined) return q;
+    }
+    if (!main.ranges) return null;
+    /** @type {Job | null} */
+    let best = null;
+    for (const job of active) if (best === null || job.end - job.recvPos > best.end - best.recvPos) best = job;
+    if (best === null || best.range === null || best.end - best.recvPos < 2 * C) return null;
+    const pos = Math.ceil((best.recvPos + (best.end - best.recvPos) / 2) / C) * C;
+    if (pos <= best.range.start + best.staged || pos >= best.end) return null;
+    const s = best.range.splitAtAlignUp(pos);
+    if (s.kind !== 'split') return null;
+    best.range = s.low;
+    best.end = pos;
+    return s.high;
+  };
+
+  /**
+   * Writes the staged bytes of a job into its range and marks the chunk
+   * finished when this piece completes it.
+   * @param {Job} job
+   */
+  const writePiece = (job) => {
+    const range = /** @type {import('ranged-mmap').AllocatedRange} */ (job.range);
+    const pieceEnd = range.start + job.staged;
+    let piece = range;
+    if (pieceEnd === range.end) job.range = null;
+    else {
+      const s = range.splitAtAlignDown(pieceEnd);
+      if (s.kind !== 'split') throw new Error(`internal: piece split at ${pieceEnd} of ${range}`);
+      piece = s.low;
+      job.range = s.high;
+    }
+    const data = job.staged === job.staging.length ? job.staging : job.staging.subarray(0, job.staged);
+    const receipt = file.writeRange(piece, data);
+    job.staged = 0;
+    if (state !== null) {
+      file.flushRange(receipt);
+      if (pieceEnd % C === 0 || pieceEnd === total) state.markDone(Math.floor((pieceEnd - 1) / C));
+    }
+  };
+
+  /**
+   * Takes bytes from a socket; true once the job has all its bytes.
+   * @param {Job} job
+   * @param {Buffer} chunk
+   */
+  const feed = (job, chunk) => {
+    let off = 0;
+    while (off < chunk.length && job.range !== null) {
+      const at = job.range.start;
+      const pieceEnd = Math.min(at + job.staging.length, (Math.floor(at / C) + 1) * C, job.end);
+      const n = Math.min(pieceEnd - (at + job.staged), chunk.length - off);
+      chunk.copy(job.staging, job.staged, off, off + n);
+      job.staged += n;
+      job.recvPos += n;
+      received += n;
+      off += n;
+      if (at + job.staged === pieceEnd) writePiece(job);
+    }
+    return job.range === null;
+  };
+
+  /**
+   * One request for what a job still lacks, streamed into it.
+   * @param {Job} job
+   * @param {string} url
+   * @param {{ progressed: boolean }} attempt
+   */
+  const fetchOnce = async (job, url, attempt) => {
+    /** @type {import('node:http').IncomingMessage} */
+    let res;
+    let skip = 0;
+    // The request's span: a split may shorten the job while it is under way.
+    const askedStart = job.recvPos;
+    const askedEnd = job.end;
+    if (job.firstBody !== null) {
+      res = job.firstBody;
+      job.firstBody = null;
+    } else if (main.ranges) {
+      /** @type {Record<string, string>} */
+      const h = { range: `bytes=${askedStart}-${askedEnd - 1}` };
+      if (validator !== null) h['if-range'] = validator;
+      res = (await get(url, h, ctx.ro)).res;
+      const status = res.statusCode ?? 0;
+      if (status === 200) {
+        res.destroy();
+        throw new GetError(
+          'ERR_GET_CHANGED',
+          `${url} answered a range request with the whole file: the file changed on the server, or it stopped honouring ranges; run again with --no-resume`,
+          { url, status },
+        );
+      }
+      if (status !== 206) throw statusError(res, url, RETRY_CAP_MS);
+      const cr = parseContentRange(/** @type {string | undefined} */ (res.headers['content-range']));
+      if (cr === null || cr.start !== askedStart || cr.end !== askedEnd - 1 || cr.total !== total) {
+        res.destroy();
+        throw new GetError(
+          'ERR_GET_PROTOCOL',
+          `${url} answered the range bytes=${askedStart}-${askedEnd - 1} of ${total} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}; ` +
+            (cr !== null && cr.total !== total ? 'the file changed length on the server; run again with --no-resume' : 'the server is wrong; nothing of it was written'),
+          { url, status },
+        );
+      }
+      const etag = res.headers.etag;
+      if (main.etag !== null && typeof etag === 'string' && etag !== main.etag) {
+        res.destroy();
+        throw new GetError('ERR_GET_CHANGED', `${url} changed during the download (ETag ${main.etag} -> ${etag}); run again with --no-resume`, { url });
+      }
+    } else {
+      res = (await get(url, {}, ctx.ro)).res;
+      const status = res.statusCode ?? 0;
+      if (status !== 200 && status !== 206) throw statusError(res, url, RETRY_CAP_MS);
+      if (status === 206 || Number(res.headers['content-length']) !== total) {
+        res.destroy();
+        throw new GetError('ERR_GET_CHANGED', `${url} changed during the download (its length is no longer ${total}); run again`, { url });
+      }
+      skip = job.recvPos;
+    }
+    await new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (/** @type {unknown} */ e) => {
+        if (settled) return;
+        settled = true;
+        if (e === undefined) resolve(undefined);
+        else reject(e);
+      };
+      res.on('data', (/** @type {Buffer} */ chunk) => {
+        if (settled) return;
+        let c = chunk;
+        if (skip > 0) {
+          const n = Math.min(skip, c.length);
+          skip -= n;
+          c = c.subarray(n);
+          if (c.length === 0) return;
+        }
+        try {
+          attempt.progressed = true;
+          if (feed(job, c)) {
+            // A split may have moved this job's end before the response's:
+            // the rest of this response belongs to another connection.
+            if (job.end < askedEnd) res.destroy();
+            done(undefined);
+          }
+        } catch (e) {
+          res.destroy();
+          done(e);
+        }
+      });
+      res.on('end', () => {
+        if (job.range === null) done(undefined);
+        else done(new Fault('short-body', `${url} ended the body ${job.end - job.recvPos} bytes short of the range`));
+      });
+      res.on('error', (e) => done(asFault(e, url)));
+      res.on('close', () => done(job.range === null ? undefined : new Fault('reset', `${url}: the connection closed mid-body`)));
+    });
+  };
+
+  /**
+   * A connection: takes work until none is left.
+   * @param {number} index
+   * @param {import('node:http').IncomingMessage | null} firstBody
+   */
+  const connection = async (index, firstBody) => {
+    const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C));
+    const url = urls[index % urls.length];
+    for (let range = takeWork(); range !== null; range = takeWork()) {
+      /** @type {Job} */
+      const job = { range, end: range.end, recvPos: range.start, staged: 0, staging, firstBody };
+      firstBody = null;
+      active.add(job);
+      try {
+        let failures = 0;
+        while (job.range !== null) {
+          if (ctx.halt.signal.aborted) throw ctx.halt.signal.reason;
+          const attempt = { progressed: false };
+          try {
+            await fetchOnce(job, url, attempt);
+          } catch (e) {
+            failures = attempt.progressed ? 1 : failures + 1;
+            await afterFailure(ctx, e, failures, `bytes ${job.recvPos}-${job.end - 1} of ${url}`);
+          }
+        }
+      } finally {
+        active.delete(job);
+      }
+    }
+  };
+
+  const stopProgress = progressTicker(ctx, () => ({ bytes: resumedBytes + received, total, connections: active.size }));
+  const saver =
+    state === null
+      ? null
+      : setInterval(() => {
+          state.save(() => file.syncAllAsync()).catch(() => {});
+        }, SAVE_EVERY_MS);
+  saver?.unref();
+  /** @type {unknown} */
+  let failure;
+  const workers = [];
+  for (let i = 0; i < conns; i++) {
+    workers.push(
+      connection(i, i === 0 ? main.body : null).catch((e) => {
+        if (failure === undefined) {
+          failure = e;
+          if (!ctx.halt.signal.aborted) ctx.halt.abort(e);
+        }
+      }),
+    );
+  }
+  for (const p of probes.slice(1)) p.body?.destroy();
+  await Promise.all(workers);
+  if (saver !== null) clearInterval(saver);
+  stopProgress();
+  if (failure !== undefined) {
+    // Keep what is done: the next run resumes from the durable state.
+    try {
+      if (state !== null) await state.save(() => file.syncAllAsync());
+    } catch {
+      // the failure that stopped the download is the one to report
+    }
+    state?.close();
+    file.close();
+    throw failure;
+  }
+  if (state !== null && state.doneCount() !== chunks) {
+    state.close();
+    file.close();
+    throw new Error(`internal: ${chunks - state.doneCount()} chunks were never fetched`);
+  }
+  try {
+    if (o.sync) await file.syncAllAsync();
+  } catch (e) {
+    state?.close();
+    file.close();
+    throw fileError(e, 'write', partPath);
+  }
+  file.close();
+  state?.close();
+  return finish(ctx, output, partPath, statePath, total, resumedBytes);
+}
+
+/** @typedef {{ range: import('ranged-mmap').AllocatedRange | null, end: number, recvPos: number, staged: number, staging: Buffer, firstBody: import('node:http').IncomingMessage | null }} Job */
+
+/**
+ * @param {ResumeState} state
+ * @param {number} C
+ * @param {number} total
+ */
+function doneBytes(state, C, total) {
+  let n = 0;
+  for (let c = 0; c < state.chunks; c++) if (state.isDone(c)) n += Math.min(C, total - c * C);
+  return n;
+}
+
+/**
+ * Verifies, renames the part into place and removes the state.
+ * @param {Ctx} ctx
+ * @param {string} output
+ * @param {string} partPath
+ * @param {string} statePath
+ * @param {number} bytes
+ * @param {number} resumedBytes
+ * @returns {Promise<DownloadResult>}
+ */
+async function finish(ctx, output, partPath, statePath, bytes, resumedBytes) {
+  const { o } = ctx;
+  /** @type {string | undefined} */
+  let sha256;
+  if (o.checksum !== undefined) {
+    const digest = await hashFile(partPath, o.checksum.algorithm);
+    if (o.checksum.algorithm === 'sha256') sha256 = digest;
+    if (digest !== o.checksum.hex) {
+      rmSync(statePath, { force: true });
+      throw new GetError(
+        'ERR_GET_CHECKSUM',
+        `${partPath}: ${o.checksum.algorithm} is ${digest}, expected ${o.checksum.hex}; the file was kept as ${partPath}, run again with --no-resume to fetch it anew`,
+        { path: partPath },
+      );
+    }
+  }
+  try {
+    renameSync(partPath, output);
+  } catch (e) {
+    throw fileError(e, 'rename the finished file to', output);
+  }
+  rmSync(statePath, { force: true });
+  const seconds = (performance.now() - ctx.started) / 1000;
+  const result = { path: output, bytes, ...(sha256 === undefined ? {} : { sha256 }), seconds, resumedBytes, retries: ctx.retries };
+  o.onEvent?.({ type: 'done', ...result });
+  return result;
+}
+
+/**
+ * An empty file: nothing to fetch.
+ * @param {Ctx} ctx
+ * @param {string} output
+ * @param {string} partPath
+ * @param {string} statePath
+ */
+async function finishEmpty(ctx, output, partPath, statePath) {
+  ctx.o.onEvent?.({ type: 'start', url: ctx.o.url, output, length: 0, ranges: false, connections: 0, chunkSize: 0, resumedBytes: 0 });
+  try {
+    const fh = await openFile(partPath, 'w');
+    await fh.close();
+  } catch (e) {
+    throw fileError(e, 'create', partPath);
+  }
+  return finish(ctx, output, partPath, statePath, 0, 0);
+}
+
+/**
+ * @param {string} path
+ * @param {string} algorithm
+ * @returns {Promise<string>}
+ */
+function hashFile(path, algorithm) {
+  return new Promise((resolve, reject) => {
+    const hash = createHash(algorithm);
+    const s = createReadStream(path, { highWaterMark: 4 * MiB });
+    s.on('data', (d) => hash.update(d));
+    s.on('end', () => resolve(hash.digest('hex')));
+    s.on('error', (e) => reject(fileError(e, 'read back', path)));
+  });
+}
+
+/**
+ * A file of unknown length (chunked, no ranges): one stream written
+ * sequentially, its length whatever arrived. A dropped connection starts
+ * the stream again and skips what was written.
+ * @param {Ctx} ctx
+ * @param {import('./http.js').Probe} main
+ * @param {string} output
+ * @returns {Promise<DownloadResult>}
+ */
+async function streamUnknown(ctx, main, output) {
+  const partPath = `${output}.part`;
+  const statePath = `${partPath}.state`;
+  rmSync(statePath, { force: true });
+  /** @type {import('node:fs/promises').FileHandle} */
+  let fh;
+  try {
+    fh = await openFile(partPath, 'w');
+  } catch (e) {
+    main.body?.destroy();
+    throw fileError(e, 'create', partPath);
+  }
+  ctx.o.onEvent?.({ type: 'start', url: main.url, output, length: null, ranges: false, connections: 1, chunkSize: 0, resumedBytes: 0 });
+  let written = 0;
+  let live = 0;
+  const stopProgress = progressTicker(ctx, () => ({ bytes: written, total: null, connections: live }));
+  const staging = Buffer.allocUnsafeSlow(STAGING);
+  try {
+    let body = main.body;
+    for (let attempt = 1; ; ) {
+      try {
+        if (body === null) {
+          const r = (await get(main.finalUrl, {}, ctx.ro)).res;
+          if (r.statusCode !== 200) throw statusError(r, main.finalUrl, RETRY_CAP_MS);
+          body = r;
+        }
+        live = 1;
+        let skip = written;
+        let staged = 0;
+        const res = body;
+        body = null;
+        let progressed = false;
+        try {
+          for await (const chunk of res) {
+            let c = /** @type {Buffer} */ (chunk);
+            if (skip > 0) {
+              const n = Math.min(skip, c.length);
+              skip -= n;
+              c = c.subarray(n);
+            }
+            while (c.length > 0) {
+              const n = Math.min(staging.length - staged, c.length);
+              c.copy(staging, staged, 0, n);
+              staged += n;
+              c = c.subarray(n);
+              if (staged === staging.length) {
+                await writeAll(fh, staging, staged, written, partPath);
+                written += staged;
+                staged = 0;
+                progressed = true;
+              }
+            }
+          }
+          if (!res.complete) throw new Fault('reset', `${main.finalUrl}: the connection closed mid-body`);
+        } catch (e) {
+          if (staged > 0) {
+            await writeAll(fh, staging, staged, written, partPath);
+            written += staged;
+          }
+          if (progressed) attempt = 1;
+          throw asFault(e, main.finalUrl);
+        }
+        if (staged > 0) {
+          await writeAll(fh, staging, staged, written, partPath);
+          written += staged;
+        }
+        break;
+      } catch (e) {
+        live = 0;
+        await afterFailure(ctx, e, attempt++, main.finalUrl);
+      }
+    }
+    await fh.truncate(written);
+    if (ctx.o.sync) await fh.datasync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    stopProgress();
+    throw e;
+  }
+  await fh.close();
+  stopProgress();
+  return finish(ctx, output, partPath, statePath, written, 0);
+}
+
+/**
+ * @param {import('node:fs/promises').FileHandle} fh
+ * @param {Buffer} buf
+ * @param {number} length
+ * @param {number} position
+ * @param {string} path
+ */
+async function writeAll(fh, buf, length, position, path) {
+  let off = 0;
+  try {
+    while (off < length) off += (await fh.write(buf, off, length - off, position + off)).bytesWritten;
+  } catch (e) {
+    throw fileError(e, 'write', path);
+  }
+}
