@@ -18,7 +18,8 @@ import { open as openFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { MmapFile } from 'ranged-mmap';
 import { AbortError, Fault, GetError, fileError } from './errors.js';
-import { asFault, get, makeAgents, parseContentRange, probe, statusError } from './http.js';
+import { USER_AGENT, asFault, get, makeAgents, parseContentRange, probe, statusError } from './http.js';
+import { RawConnection } from './raw.js';
 import { parseChecksum, safeName, urlName } from './parse.js';
 import { ResumeState } from './state.js';
 
@@ -136,6 +137,7 @@ function normalize(url, options) {
     insecure: options.insecure === true,
     allowDowngrade: options.allowDowngrade === true,
     sync: options.sync !== false,
+    raw: process.env.RANGED_MMAP_GET_HTTP !== 'node',
   };
 }
 
@@ -430,6 +432,95 @@ async function ranged(ctx, probes, output) {
   };
 
   /**
+   * Checks a range answer; throws (after `drop()`) what must not be written.
+   * @param {number} status
+   * @param {string} statusMessage
+   * @param {Record<string, string | string[] | undefined>} headers
+   * @param {string} url
+   * @param {number} askedStart
+   * @param {number} askedEnd
+   * @param {() => void} drop
+   */
+  const checkRanged = (status, statusMessage, headers, url, askedStart, askedEnd, drop) => {
+    if (status === 200) {
+      drop();
+      throw new GetError(
+        'ERR_GET_CHANGED',
+        `${url} answered a range request with the whole file: the file changed on the server, or it stopped honouring ranges; run again with --no-resume`,
+        { url, status },
+      );
+    }
+    if (status !== 206) {
+      drop();
+      throw statusError(/** @type {import('node:http').IncomingMessage} */ ({ statusCode: status, statusMessage, headers, resume() {} }), url, RETRY_CAP_MS);
+    }
+    const cr = parseContentRange(/** @type {string | undefined} */ (headers['content-range']));
+    if (cr === null || cr.start !== askedStart || cr.end !== askedEnd - 1 || cr.total !== total) {
+      drop();
+      throw new GetError(
+        'ERR_GET_PROTOCOL',
+        `${url} answered the range bytes=${askedStart}-${askedEnd - 1} of ${total} with Content-Range ${JSON.stringify(headers['content-range'] ?? null)}; ` +
+          (cr !== null && cr.total !== total ? 'the file changed length on the server; run again with --no-resume' : 'the server is wrong; nothing of it was written'),
+        { url, status },
+      );
+    }
+    const etag = headers.etag;
+    if (main.etag !== null && typeof etag === 'string' && etag !== main.etag) {
+      drop();
+      throw new GetError('ERR_GET_CHANGED', `${url} changed during the download (ETag ${main.etag} -> ${etag}); run again with --no-resume`, { url });
+    }
+  };
+
+  /** The request headers of a range request. @param {number} a @param {number} b */
+  const rangeHeaders = (a, b) => {
+    /** @type {Record<string, string>} */
+    const h = { range: `bytes=${a}-${b - 1}` };
+    if (validator !== null) h['if-range'] = validator;
+    return h;
+  };
+
+  /**
+   * One range request over a raw connection, the body read straight into
+   * the job's staging buffer.
+   * @param {Job} job
+   * @param {RawConnection} raw
+   * @param {string} url
+   * @param {{ progressed: boolean }} attempt
+   */
+  const fetchRaw = async (job, raw, url, attempt) => {
+    const askedStart = job.recvPos;
+    const askedEnd = job.end;
+    const u = new URL(url);
+    const headers = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...o.headers, ...rangeHeaders(askedStart, askedEnd) };
+    /** @type {import('./raw.js').Sink} */
+    const sink = {
+      room: () => {
+        const r = /** @type {import('ranged-mmap').AllocatedRange} */ (job.range);
+        const pieceEnd = Math.min(r.start + job.staging.length, (Math.floor(r.start / C) + 1) * C, job.end);
+        return job.staging.subarray(job.staged, pieceEnd - r.start);
+      },
+      took: (n) => {
+        const r = /** @type {import('ranged-mmap').AllocatedRange} */ (job.range);
+        const pieceEnd = Math.min(r.start + job.staging.length, (Math.floor(r.start / C) + 1) * C, job.end);
+        job.staged += n;
+        job.recvPos += n;
+        received += n;
+        attempt.progressed = true;
+        if (r.start + job.staged === pieceEnd) writePiece(job);
+        return job.range === null;
+      },
+      feed: (bytes) => {
+        attempt.progressed = true;
+        return feed(job, bytes);
+      },
+    };
+    await raw.request(u.pathname + u.search, headers, sink, (res) =>
+      checkRanged(res.status, res.statusMessage, res.headers, url, askedStart, askedEnd, () => {}),
+    );
+    if (job.range !== null && job.end <= job.recvPos) throw new Error('internal: raw body overran its job');
+  };
+
+  /**
    * One request for what a job still lacks, streamed into it.
    * @param {Job} job
    * @param {string} url
@@ -446,35 +537,8 @@ async function ranged(ctx, probes, output) {
       res = job.firstBody;
       job.firstBody = null;
     } else if (main.ranges) {
-      /** @type {Record<string, string>} */
-      const h = { range: `bytes=${askedStart}-${askedEnd - 1}` };
-      if (validator !== null) h['if-range'] = validator;
-      res = (await get(url, h, ctx.ro)).res;
-      const status = res.statusCode ?? 0;
-      if (status === 200) {
-        res.destroy();
-        throw new GetError(
-          'ERR_GET_CHANGED',
-          `${url} answered a range request with the whole file: the file changed on the server, or it stopped honouring ranges; run again with --no-resume`,
-          { url, status },
-        );
-      }
-      if (status !== 206) throw statusError(res, url, RETRY_CAP_MS);
-      const cr = parseContentRange(/** @type {string | undefined} */ (res.headers['content-range']));
-      if (cr === null || cr.start !== askedStart || cr.end !== askedEnd - 1 || cr.total !== total) {
-        res.destroy();
-        throw new GetError(
-          'ERR_GET_PROTOCOL',
-          `${url} answered the range bytes=${askedStart}-${askedEnd - 1} of ${total} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}; ` +
-            (cr !== null && cr.total !== total ? 'the file changed length on the server; run again with --no-resume' : 'the server is wrong; nothing of it was written'),
-          { url, status },
-        );
-      }
-      const etag = res.headers.etag;
-      if (main.etag !== null && typeof etag === 'string' && etag !== main.etag) {
-        res.destroy();
-        throw new GetError('ERR_GET_CHANGED', `${url} changed during the download (ETag ${main.etag} -> ${etag}); run again with --no-resume`, { url });
-      }
+      res = (await get(url, rangeHeaders(askedStart, askedEnd), ctx.ro)).res;
+      checkRanged(res.statusCode ?? 0, res.statusMessage ?? '', /** @type {Record<string, string>} */ (res.headers), url, askedStart, askedEnd, () => res.destroy());
     } else {
       res = (await get(url, {}, ctx.ro)).res;
       const status = res.statusCode ?? 0;
@@ -532,6 +596,8 @@ async function ranged(ctx, probes, output) {
   const connection = async (index, firstBody) => {
     const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C));
     const url = urls[index % urls.length];
+    const raw = main.ranges && o.raw && url.startsWith('http:') ? new RawConnection(new URL(url), o.timeout) : null;
+    if (raw !== null) raws.add(raw);
     for (let range = takeWork(); range !== null; range = takeWork()) {
       /** @type {Job} */
       const job = { range, end: range.end, recvPos: range.start, staged: 0, staging, firstBody };
@@ -543,7 +609,8 @@ async function ranged(ctx, probes, output) {
           if (ctx.halt.signal.aborted) throw ctx.halt.signal.reason;
           const attempt = { progressed: false };
           try {
-            await fetchOnce(job, url, attempt);
+            if (raw !== null && job.firstBody === null) await fetchRaw(job, raw, url, attempt);
+            else await fetchOnce(job, url, attempt);
           } catch (e) {
             failures = attempt.progressed ? 1 : failures + 1;
             await afterFailure(ctx, e, failures, `bytes ${job.recvPos}-${job.end - 1} of ${url}`);
@@ -563,6 +630,12 @@ async function ranged(ctx, probes, output) {
           state.save(() => file.syncAllAsync()).catch(() => {});
         }, SAVE_EVERY_MS);
   saver?.unref();
+  /** @type {Set<RawConnection>} */
+  const raws = new Set();
+  const closeRaws = () => {
+    for (const r of raws) r.close(ctx.halt.signal.reason);
+  };
+  ctx.halt.signal.addEventListener('abort', closeRaws);
   /** @type {unknown} */
   let failure;
   const workers = [];
@@ -578,6 +651,8 @@ async function ranged(ctx, probes, output) {
   }
   for (const p of probes.slice(1)) p.body?.destroy();
   await Promise.all(workers);
+  ctx.halt.signal.removeEventListener('abort', closeRaws);
+  for (const r of raws) r.close();
   if (saver !== null) clearInterval(saver);
   stopProgress();
   if (failure !== undefined) {

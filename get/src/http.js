@@ -11,7 +11,7 @@ import { dispositionName, retryAfterMs } from './parse.js';
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-const USER_AGENT = 'ranged-mmap-get/0.1.0';
+export const USER_AGENT = 'ranged-mmap-get/0.1.0';
 
 /**
  * Keep-alive agents for one download.
