@@ -29,6 +29,12 @@ const STAGING = MiB;
 const DEFAULTS = Object.freeze({ connections: 8, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
 /** Longest wait between retries, and the cap on a server's Retry-After. */
 const RETRY_CAP_MS = 60_000;
+/** Longest span of one range request: a split within it cuts a response. */
+const REQUEST_SPAN = 16 * MiB;
+/** A connection whose request needs longer than this (at its speed) is split by an idle one. */
+const CUT_AFTER_S = 1;
+/** How long an idle connection waits before it looks for a straggler again. */
+const IDLE_POLL_MS = 200;
 /** How often the durable bitmap catches up with the data on disk. */
 const SAVE_EVERY_MS = 2000;
 
@@ -372,16 +378,66 @@ async function ranged(ctx, probes, output) {
       if (q !== undefined) return q;
     }
     if (!main.ranges) return null;
+    return splitWork();
+  };
+
+  /**
+   * Work for an idle connection once the allocator has none: first the half
+   * (or all, when small) of the largest remainder no request has asked for
+   * yet, which costs nothing; else, from a connection that would need more
+   * than CUT_AFTER_S for the rest of its request at its own speed, the upper
+   * half of that rest (its response is then cut at the split, and what was
+   * in flight beyond it is lost).
+   */
+  const splitWork = () => {
     /** @type {Job | null} */
     let best = null;
-    for (const job of active) if (best === null || job.end - job.recvPos > best.end - best.recvPos) best = job;
-    if (best === null || best.range === null || best.end - best.recvPos < 2 * C) return null;
-    const pos = Math.ceil((best.recvPos + (best.end - best.recvPos) / 2) / C) * C;
-    if (pos <= best.range.start + best.staged || pos >= best.end) return null;
-    const s = best.range.splitAtAlignUp(pos);
+    let bestTail = 0;
+    for (const job of active) {
+      if (job.range === null) continue;
+      const tail = job.end - Math.max(job.askedEnd, job.recvPos);
+      if (tail > bestTail) {
+        best = job;
+        bestTail = tail;
+      }
+    }
+    if (best !== null && bestTail >= C) {
+      const from = Math.max(best.askedEnd, best.recvPos);
+      const pos = bestTail < 2 * C ? Math.ceil(from / C) * C : Math.ceil((from + bestTail / 2) / C) * C;
+      const high = splitJob(best, pos);
+      if (high !== null) return high;
+    }
+    const now = performance.now();
+    /** @type {Job | null} */
+    let slow = null;
+    let slowEta = CUT_AFTER_S;
+    for (const job of active) {
+      const left = Math.min(job.askedEnd, job.end) - job.recvPos;
+      const dt = (now - job.requestTime) / 1000;
+      if (job.range === null || left < 2 * C || dt < 0.5) continue;
+      const rate = (job.recvPos - job.requestPos) / dt;
+      const eta = rate > 0 ? left / rate : Number.POSITIVE_INFINITY;
+      if (eta > slowEta) {
+        slow = job;
+        slowEta = eta;
+      }
+    }
+    if (slow === null) return null;
+    return splitJob(slow, Math.ceil((slow.recvPos + (Math.min(slow.askedEnd, slow.end) - slow.recvPos) / 2) / C) * C);
+  };
+
+  /**
+   * Splits a job's range at `pos` (a chunk boundary past everything it has
+   * received): it keeps the low part, the high part is returned.
+   * @param {Job} job
+   * @param {number} pos
+   */
+  const splitJob = (job, pos) => {
+    if (job.range === null || pos <= job.range.start + job.staged || pos >= job.end) return null;
+    const s = job.range.splitAtAlignUp(pos);
     if (s.kind !== 'split') return null;
-    best.range = s.low;
-    best.end = pos;
+    job.range = s.low;
+    job.end = pos;
     return s.high;
   };
 
@@ -429,6 +485,32 @@ async function ranged(ctx, probes, output) {
       if (at + job.staged === pieceEnd) writePiece(job);
     }
     return job.range === null;
+  };
+
+  const span = Math.max(1, Math.ceil(REQUEST_SPAN / C)) * C;
+  /** @type {(() => void)[]} */
+  let wakeIdle = [];
+  /** Waits until a job ends, the download halts, or IDLE_POLL_MS passed. */
+  const idle = () =>
+    new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        ctx.halt.signal.removeEventListener('abort', done);
+        resolve(undefined);
+      };
+      const timer = setTimeout(done, IDLE_POLL_MS);
+      ctx.halt.signal.addEventListener('abort', done, { once: true });
+      wakeIdle.push(done);
+    });
+  /**
+   * Notes the request a job is about to make (for the straggler check).
+   * @param {Job} job
+   * @param {number} askedEnd
+   */
+  const startRequest = (job, askedEnd) => {
+    job.askedEnd = askedEnd;
+    job.requestTime = performance.now();
+    job.requestPos = job.recvPos;
   };
 
   /**
@@ -489,7 +571,8 @@ async function ranged(ctx, probes, output) {
    */
   const fetchRaw = async (job, raw, url, attempt) => {
     const askedStart = job.recvPos;
-    const askedEnd = job.end;
+    const askedEnd = Math.min(job.end, askedStart + span);
+    startRequest(job, askedEnd);
     const u = new URL(url);
     const headers = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...o.headers, ...rangeHeaders(askedStart, askedEnd) };
     /** @type {import('./raw.js').Sink} */
@@ -532,7 +615,8 @@ async function ranged(ctx, probes, output) {
     let skip = 0;
     // The request's span: a split may shorten the job while it is under way.
     const askedStart = job.recvPos;
-    const askedEnd = job.end;
+    const askedEnd = main.ranges && job.firstBody === null ? Math.min(job.end, askedStart + span) : job.end;
+    startRequest(job, askedEnd);
     if (job.firstBody !== null) {
       res = job.firstBody;
       job.firstBody = null;
@@ -579,12 +663,13 @@ async function ranged(ctx, probes, output) {
           done(e);
         }
       });
+      const complete = () => job.range === null || job.recvPos >= Math.min(askedEnd, job.end);
       res.on('end', () => {
-        if (job.range === null) done(undefined);
-        else done(new Fault('short-body', `${url} ended the body ${job.end - job.recvPos} bytes short of the range`));
+        if (complete()) done(undefined);
+        else done(new Fault('short-body', `${url} ended the body ${Math.min(askedEnd, job.end) - job.recvPos} bytes short of the range`));
       });
       res.on('error', (e) => done(asFault(e, url)));
-      res.on('close', () => done(job.range === null ? undefined : new Fault('reset', `${url}: the connection closed mid-body`)));
+      res.on('close', () => done(complete() ? undefined : new Fault('reset', `${url}: the connection closed mid-body`)));
     });
   };
 
@@ -598,9 +683,17 @@ async function ranged(ctx, probes, output) {
     const url = urls[index % urls.length];
     const raw = main.ranges && o.raw && url.startsWith('http:') ? new RawConnection(new URL(url), o.timeout) : null;
     if (raw !== null) raws.add(raw);
-    for (let range = takeWork(); range !== null; range = takeWork()) {
+    for (;;) {
+      const range = takeWork();
+      if (range === null) {
+        // Nothing to take now; a connection still at work may turn out slow.
+        if (active.size === 0 || !main.ranges) break;
+        await idle();
+        if (ctx.halt.signal.aborted) throw ctx.halt.signal.reason;
+        continue;
+      }
       /** @type {Job} */
-      const job = { range, end: range.end, recvPos: range.start, staged: 0, staging, firstBody };
+      const job = { range, end: range.end, recvPos: range.start, staged: 0, staging, firstBody, askedEnd: range.start, requestTime: 0, requestPos: range.start };
       firstBody = null;
       active.add(job);
       try {
@@ -618,6 +711,9 @@ async function ranged(ctx, probes, output) {
         }
       } finally {
         active.delete(job);
+        const w = wakeIdle;
+        wakeIdle = [];
+        for (const f of w) f();
       }
     }
   };
@@ -683,7 +779,14 @@ async function ranged(ctx, probes, output) {
   return finish(ctx, output, partPath, statePath, total, resumedBytes);
 }
 
-/** @typedef {{ range: import('ranged-mmap').AllocatedRange | null, end: number, recvPos: number, staged: number, staging: Buffer, firstBody: import('node:http').IncomingMessage | null }} Job */
+/**
+ * The work one connection holds: `range` is what it has not written yet
+ * (null when done), `end` its end (moved down by a split), `recvPos` the
+ * next byte to receive, `staged` the bytes in `staging` not yet written,
+ * `askedEnd` the end of the request under way.
+ * @typedef {{ range: import('ranged-mmap').AllocatedRange | null, end: number, recvPos: number, staged: number, staging: Buffer,
+ *   firstBody: import('node:http').IncomingMessage | null, askedEnd: number, requestTime: number, requestPos: number }} Job
+ */
 
 /**
  * @param {ResumeState} state
