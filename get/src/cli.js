@@ -150,7 +150,9 @@ export async function main(argv) {
     if (tty) {
       const rate = r.seconds > 0 ? (r.bytes - r.resumedBytes) / r.seconds / 1e6 : 0;
       const resumed = r.resumedBytes > 0 ? `, ${formatBytes(r.resumedBytes)} resumed` : '';
-      process.stdout.write(`${r.path}: ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${rate.toFixed(0)} MB/s${resumed}${r.sha256 ? `, sha256 ${r.sha256}` : ''})\n`);
+      process.stdout.write(
+        `${r.path}: ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${rate.toFixed(0)} MB/s${resumed}${r.sha256 ? `, sha256 ${r.sha256}` : ''})\n`,
+      );
     }
     return EXIT.ok;
   } catch (e) {

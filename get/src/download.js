@@ -86,7 +86,9 @@ export async function download(url, options = {}) {
     const output = o.output ?? defaultName(main);
     if (existsSync(output) && !o.force) {
       for (const p of probes) p.body?.destroy();
-      throw new GetError('ERR_GET_EXISTS', `${output} exists already; pass --force (force: true) to replace it, or choose another name with -o`, { path: output });
+      throw new GetError('ERR_GET_EXISTS', `${output} exists already; pass --force (force: true) to replace it, or choose another name with -o`, {
+        path: output,
+      });
     }
     if (main.length === null) return await streamUnknown(ctx, main, output);
     return await ranged(ctx, probes, output);
@@ -117,7 +119,8 @@ function normalize(url, options) {
   }
   const int = (/** @type {unknown} */ v, /** @type {number} */ d, /** @type {string} */ name, /** @type {number} */ min, /** @type {number} */ max) => {
     if (v === undefined) return d;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new GetError('ERR_GET_USAGE', `${name} must be an integer from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      throw new GetError('ERR_GET_USAGE', `${name} must be an integer from ${min} to ${max}`);
     return v;
   };
   const chunkSize = int(options.chunkSize, DEFAULTS.chunkSize, 'chunkSize', 4096, 2 ** 40);
@@ -300,7 +303,9 @@ async function ranged(ctx, probes, output) {
     state = ResumeState.open(statePath, { url: main.url, length: total, etag: main.etag, lastModified: main.lastModified });
     try {
       if (statSync(partPath).size !== total) {
-        throw new GetError('ERR_GET_STATE', `${partPath} is not ${total} bytes long as its resume state says; run again with --no-resume to start over`, { path: partPath });
+        throw new GetError('ERR_GET_STATE', `${partPath} is not ${total} bytes long as its resume state says; run again with --no-resume to start over`, {
+          path: partPath,
+        });
       }
       opened = MmapFile.open(partPath, { allocator: 'concurrent' });
     } catch (e) {
@@ -461,8 +466,32 @@ async function ranged(ctx, probes, output) {
     const receipt = file.writeRange(piece, data);
     job.staged = 0;
     if (state !== null) {
-      file.flushRange(receipt);
-      if (pieceEnd % C === 0 || pieceEnd === total) state.markDone(Math.floor((pieceEnd - 1) / C));
+      // Write-back is started on the thread pool (flushRangeAsync): when
+      // the disk is slower than the network, sync_file_range blocks, and
+      // it must not block the sockets. The chunk's bit is set once every
+      // piece of it is written and every flush of it has returned.
+      const chunk = Math.floor(range.start / C);
+      let f = flushing.get(chunk);
+      if (f === undefined) {
+        f = { pending: 0, written: false };
+        flushing.set(chunk, f);
+      }
+      const entry = f;
+      entry.pending++;
+      if (pieceEnd % C === 0 || pieceEnd === total) entry.written = true;
+      const flushed = () => {
+        entry.pending--;
+        if (entry.pending === 0 && entry.written) {
+          flushing.delete(chunk);
+          state.markDone(chunk);
+        }
+      };
+      const p = file.flushRangeAsync(receipt).then(flushed, (e) => {
+        entry.pending--;
+        flushFailure ??= e;
+      });
+      flushes.add(p);
+      p.finally(() => flushes.delete(p));
     }
   };
 
@@ -488,6 +517,13 @@ async function ranged(ctx, probes, output) {
   };
 
   const span = Math.max(1, Math.ceil(REQUEST_SPAN / C)) * C;
+  /** Chunks with flushes under way: how many, and whether the chunk's last piece is written. */
+  /** @type {Map<number, { pending: number, written: boolean }>} */
+  const flushing = new Map();
+  /** @type {Set<Promise<void>>} */
+  const flushes = new Set();
+  /** @type {unknown} */
+  let flushFailure;
   /** @type {(() => void)[]} */
   let wakeIdle = [];
   /** Waits until a job ends, the download halts, or IDLE_POLL_MS passed. */
@@ -542,7 +578,9 @@ async function ranged(ctx, probes, output) {
       throw new GetError(
         'ERR_GET_PROTOCOL',
         `${url} answered the range bytes=${askedStart}-${askedEnd - 1} of ${total} with Content-Range ${JSON.stringify(headers['content-range'] ?? null)}; ` +
-          (cr !== null && cr.total !== total ? 'the file changed length on the server; run again with --no-resume' : 'the server is wrong; nothing of it was written'),
+          (cr !== null && cr.total !== total
+            ? 'the file changed length on the server; run again with --no-resume'
+            : 'the server is wrong; nothing of it was written'),
         { url, status },
       );
     }
@@ -622,7 +660,9 @@ async function ranged(ctx, probes, output) {
       job.firstBody = null;
     } else if (main.ranges) {
       res = (await get(url, rangeHeaders(askedStart, askedEnd), ctx.ro)).res;
-      checkRanged(res.statusCode ?? 0, res.statusMessage ?? '', /** @type {Record<string, string>} */ (res.headers), url, askedStart, askedEnd, () => res.destroy());
+      checkRanged(res.statusCode ?? 0, res.statusMessage ?? '', /** @type {Record<string, string>} */ (res.headers), url, askedStart, askedEnd, () =>
+        res.destroy(),
+      );
     } else {
       res = (await get(url, {}, ctx.ro)).res;
       const status = res.statusCode ?? 0;
@@ -693,7 +733,17 @@ async function ranged(ctx, probes, output) {
         continue;
       }
       /** @type {Job} */
-      const job = { range, end: range.end, recvPos: range.start, staged: 0, staging, firstBody, askedEnd: range.start, requestTime: 0, requestPos: range.start };
+      const job = {
+        range,
+        end: range.end,
+        recvPos: range.start,
+        staged: 0,
+        staging,
+        firstBody,
+        askedEnd: range.start,
+        requestTime: 0,
+        requestPos: range.start,
+      };
       firstBody = null;
       active.add(job);
       try {
@@ -747,6 +797,8 @@ async function ranged(ctx, probes, output) {
   }
   for (const p of probes.slice(1)) p.body?.destroy();
   await Promise.all(workers);
+  await Promise.all([...flushes]);
+  if (failure === undefined && flushFailure !== undefined) failure = fileError(flushFailure, 'write back', partPath);
   ctx.halt.signal.removeEventListener('abort', closeRaws);
   for (const r of raws) r.close();
   if (saver !== null) clearInterval(saver);

@@ -136,10 +136,14 @@ export function statusError(res, url, retryCap) {
     });
   }
   if (status === 416) {
-    return new GetError('ERR_GET_PROTOCOL', `${url} answered 416 (range not satisfiable) to a range inside the file it described; the file changed or the server is wrong`, {
-      url,
-      status,
-    });
+    return new GetError(
+      'ERR_GET_PROTOCOL',
+      `${url} answered 416 (range not satisfiable) to a range inside the file it described; the file changed or the server is wrong`,
+      {
+        url,
+        status,
+      },
+    );
   }
   const hint = status === 401 || status === 403 ? 'check access (-H to send credentials)' : status === 404 ? 'check the URL' : 'check the URL and the server';
   return new GetError('ERR_GET_HTTP', `${url} answered ${status} ${res.statusMessage ?? ''}; ${hint}`, { url, status });
@@ -157,7 +161,8 @@ export function parseContentRange(value) {
   const start = Number(m[1]);
   const end = Number(m[2]);
   const total = m[3] === '*' ? null : Number(m[3]);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start || (total !== null && (!Number.isSafeInteger(total) || end >= total))) return null;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start || (total !== null && (!Number.isSafeInteger(total) || end >= total)))
+    return null;
   return { start, end, total };
 }
 

@@ -79,7 +79,8 @@ export class RawConnection {
     // a refused answer) must not touch the request under way on the next.
     const current = () => this.socket === socket;
     socket.on('error', (e) => {
-      if (current()) this.#fail(e instanceof Fault || e instanceof GetError || e.name === 'AbortError' ? e : new Fault('reset', `${this.hostHeader}: ${e.message}`));
+      if (current())
+        this.#fail(e instanceof Fault || e instanceof GetError || e.name === 'AbortError' ? e : new Fault('reset', `${this.hostHeader}: ${e.message}`));
     });
     socket.on('end', () => {
       if (current()) this.#fail(new Fault('short-body', `${this.hostHeader} closed the connection mid-response`));

@@ -81,7 +81,11 @@ test('the node:http path (https uses it) gives the same bytes as the raw sockets
 test('connections dropped mid-body, several times, are retried from where they stopped', T, async () => {
   let drops = 0;
   const url = serve(8 * MiB + 123, {
-    fault: (req) => (req.range !== undefined && req.range !== 'bytes=0-0' && drops < 5 ? (drops++, { dropAfter: 300_000 }) : undefined),
+    fault: (req) => {
+      if (req.range === undefined || req.range === 'bytes=0-0' || drops >= 5) return undefined;
+      drops++;
+      return { dropAfter: 300_000 };
+    },
   });
   const before = server.stats.bodyBytes;
   const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB });
@@ -137,7 +141,9 @@ test('a Content-Range that does not match the request is an error, and nothing o
 });
 
 test('a total length that changed between connections is an error', T, async () => {
-  const url = serve(MiB + 1, { fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: `bytes ${/\d+/.exec(req.range ?? '0')?.[0]}-1048576/2000000` }) });
+  const url = serve(MiB + 1, {
+    fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: `bytes ${/\d+/.exec(req.range ?? '0')?.[0]}-1048576/2000000` }),
+  });
   await assert.rejects(download(url, { output: join(out, 'changed-length.bin'), connections: 1 }), (e) => {
     assert.equal(e.code, 'ERR_GET_PROTOCOL');
     assert.match(e.message, /changed length/);
@@ -263,6 +269,12 @@ test('a wrong checksum: exit code 3, the file keeps its .part name', T, async ()
     listing(out).filter((n) => n.startsWith('bad-sum')),
     ['bad-sum.bin.part'],
   );
-  const ok = await download(url, { output, checksum: `md5=${(await import('node:crypto')).createHash('md5').update((await import('node:fs')).readFileSync(files[4097].path)).digest('hex')}` });
+  const ok = await download(url, {
+    output,
+    checksum: `md5=${(await import('node:crypto'))
+      .createHash('md5')
+      .update((await import('node:fs')).readFileSync(files[4097].path))
+      .digest('hex')}`,
+  });
   assert.equal(ok.bytes, 4097);
 });

@@ -43,7 +43,13 @@ export async function startServer(config) {
   /** @type {Map<string, import('node:fs/promises').FileHandle>} */
   const handles = new Map();
   const handler = async (/** @type {import('node:http').IncomingMessage} */ req, /** @type {import('node:http').ServerResponse} */ res) => {
-    const info = { n: stats.requests++, path: req.url ?? '/', range: req.headers.range, ifRange: /** @type {string | undefined} */ (req.headers['if-range']), headers: req.headers };
+    const info = {
+      n: stats.requests++,
+      path: req.url ?? '/',
+      range: req.headers.range,
+      ifRange: /** @type {string | undefined} */ (req.headers['if-range']),
+      headers: req.headers,
+    };
     stats.log.push(info);
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
