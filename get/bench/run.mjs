@@ -130,11 +130,11 @@ async function nodeServer(file, rate) {
  * @param {string[]} argv
  * @returns {Promise<{ seconds: number, cpu: number, anonMiB: number, rssMiB: number }>}
  */
-function measure(argv) {
+function measure(argv, env = {}) {
   return new Promise((resolve, reject) => {
     const timeFile = join(dir, 'time.txt');
     const t0 = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -168,7 +168,7 @@ function measure(argv) {
 
 // ---- contenders ----
 /**
- * @typedef {{ name: string, argv: (url: string, out: string) => string[] }} Contender
+ * @typedef {{ name: string, argv: (url: string, out: string) => string[], env?: Record<string, string> }} Contender
  */
 /** @type {(c: number) => Contender} */
 const ours = (c) => ({ name: `ranged-mmap-get -c ${c}`, argv: (url, out) => [process.execPath, BIN, url, '-o', out, '-c', String(c), '-q', '--no-sync'] });
@@ -222,7 +222,7 @@ async function scenario(label, url, file, size, contenders) {
   const entries = contenders.map((c) => ({
     name: c.name,
     run: async (/** @type {number} */ rep) => {
-      const m = await measure(c.argv(url, out));
+      const m = await measure(c.argv(url, out), c.env);
       if (rep >= 0) {
         extra[c.name].cpu.push(m.cpu / (size / GiB));
         extra[c.name].anon.push(m.anonMiB);
@@ -256,7 +256,9 @@ const results = [];
 const started = new Date().toISOString();
 const vmstat0 = pageReporting();
 try {
-  const full = available([ours(8), curl, aria, axel, plain]);
+  // The same engine over node:http instead of the raw sockets: what the onread staging path is worth.
+  const viaNodeHttp = { ...ours(8), name: 'ranged-mmap-get -c 8 (node:http)', env: { RANGED_MMAP_GET_HTTP: 'node' } };
+  const full = available([ours(8), ours(2), viaNodeHttp, curl, aria, axel, plain]);
   for (const [key, size] of /** @type {[string, number][]} */ ([
     ['1g', GiB],
     ['4g', 4 * GiB],
