@@ -26,6 +26,8 @@ import { ResumeState } from './state.js';
 const MiB = 1024 * 1024;
 /** Bytes a connection collects before one writeRange. */
 const STAGING = MiB;
+/** Staging of all connections together: past 32 connections each gets less, so anonymous memory stays bounded. */
+const STAGING_TOTAL = 32 * MiB;
 const DEFAULTS = Object.freeze({ connections: 8, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
 /** Longest wait between retries, and the cap on a server's Retry-After. */
 const RETRY_CAP_MS = 60_000;
@@ -719,7 +721,7 @@ async function ranged(ctx, probes, output) {
    * @param {import('node:http').IncomingMessage | null} firstBody
    */
   const connection = async (index, firstBody) => {
-    const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C));
+    const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C, Math.max(64 * 1024, Math.floor(STAGING_TOTAL / conns / 4096) * 4096)));
     const url = urls[index % urls.length];
     const raw = main.ranges && o.raw && url.startsWith('http:') ? new RawConnection(new URL(url), o.timeout) : null;
     if (raw !== null) raws.add(raw);

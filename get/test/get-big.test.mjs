@@ -4,7 +4,7 @@
 // byte for byte with the source, block by block.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { closeSync, openSync, readSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { download } from '../src/index.js';
@@ -81,9 +81,21 @@ function firstDifference(a, b) {
 test('a sparse 5 GiB file (+12345 bytes) arrives byte for byte', { timeout: 600_000 }, async () => {
   const output = join(t.dir, 'out.bin');
   const t0 = performance.now();
-  const r = await download(`${base}/sparse.bin`, { output, connections: 4, chunkSize: 16 * MiB, sync: false });
+  let peakAnon = 0;
+  const r = await download(`${base}/sparse.bin`, {
+    output,
+    connections: 4,
+    chunkSize: 16 * MiB,
+    sync: false,
+    // Anonymous memory of this whole process (test runner included) while 5 GiB go through.
+    onProgress: () => {
+      const kb = Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1]);
+      if (kb > peakAnon) peakAnon = kb;
+    },
+  });
   const seconds = (performance.now() - t0) / 1000;
   assert.equal(r.bytes, SIZE);
+  assert.ok(peakAnon > 0 && peakAnon < 100 * 1024, `peak RssAnon ${peakAnon} kB`);
   assert.equal(firstDifference(srcPath, output), -1);
   assert.deepEqual(listing(t.dir), ['out.bin', 'sparse.bin']);
   process.stdout.write(`# 5 GiB: download ${seconds.toFixed(1)} s, ${(SIZE / seconds / 1e6).toFixed(0)} MB/s\n`);
