@@ -35,6 +35,8 @@ const RETRY_CAP_MS = 60_000;
 const REQUEST_SPAN = 16 * MiB;
 /** A connection whose request needs longer than this (at its speed) is split by an idle one. */
 const CUT_AFTER_S = 1;
+/** A straggler is this many times slower than the fastest request so far. */
+const SLOW_FACTOR = 4;
 /** How long an idle connection waits before it looks for a straggler again. */
 const IDLE_POLL_MS = 200;
 /** How often the durable bitmap catches up with the data on disk. */
@@ -423,6 +425,10 @@ async function ranged(ctx, probes, output) {
       const dt = (now - job.requestTime) / 1000;
       if (job.range === null || left < 2 * C || dt < 0.5) continue;
       const rate = (job.recvPos - job.requestPos) / dt;
+      // Slow for this download, not just slow: a machine that is busy
+      // slows every connection, and cutting one then only loses what it
+      // had in flight.
+      if (rate * SLOW_FACTOR > bestRate) continue;
       const eta = rate > 0 ? left / rate : Number.POSITIVE_INFINITY;
       if (eta > slowEta) {
         slow = job;
@@ -528,6 +534,8 @@ async function ranged(ctx, probes, output) {
   let flushFailure;
   /** @type {(() => void)[]} */
   let wakeIdle = [];
+  /** Bytes per second of the fastest request so far (a job's previous request, or a finished job). */
+  let bestRate = 0;
   /** Waits until a job ends, the download halts, or IDLE_POLL_MS passed. */
   const idle = () =>
     new Promise((resolve) => {
@@ -546,6 +554,9 @@ async function ranged(ctx, probes, output) {
    * @param {number} askedEnd
    */
   const startRequest = (job, askedEnd) => {
+    // The request before this one on the job: how fast a whole request went.
+    const dt = (performance.now() - job.requestTime) / 1000;
+    if (job.requestTime > 0 && dt > 0.05) bestRate = Math.max(bestRate, (job.recvPos - job.requestPos) / dt);
     job.askedEnd = askedEnd;
     job.requestTime = performance.now();
     job.requestPos = job.recvPos;
@@ -762,6 +773,8 @@ async function ranged(ctx, probes, output) {
           }
         }
       } finally {
+        const dt = (performance.now() - job.requestTime) / 1000;
+        if (job.requestTime > 0 && dt > 0.05) bestRate = Math.max(bestRate, (job.recvPos - job.requestPos) / dt);
         active.delete(job);
         const w = wakeIdle;
         wakeIdle = [];

@@ -106,7 +106,7 @@ export async function startServer(config) {
         handles.set(route.file, fh);
       }
       const rate = fault.rate ?? route.rate;
-      const block = Buffer.allocUnsafe(rate !== undefined && rate < 1 << 20 ? 16384 : 256 * 1024);
+      const block = Buffer.allocUnsafe(rate !== undefined ? (rate < 1 << 20 ? 16384 : 65536) : 256 * 1024);
       const t0 = performance.now();
       let sent = 0;
       while (sent < send) {
