@@ -6,12 +6,12 @@
 // speeds, and removes the directory.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progressLine } from './cli.js';
-import { download } from './download.js';
+import { download, hashFile } from './download.js';
 import { EXIT } from './errors.js';
 
 const MiB = 1024 * 1024;
@@ -85,20 +85,6 @@ function plainDownload(url, path) {
 }
 
 /**
- * @param {string} path
- * @returns {Promise<string>}
- */
-function sha256Of(path) {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path, { highWaterMark: 4 * MiB })
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
-}
-
-/**
  * @param {{ quiet: boolean }} o
  * @returns {Promise<number>} exit code
  */
@@ -126,7 +112,7 @@ export async function runDemo(o) {
     bar?.clear();
     const ours = r.bytes / r.seconds / 1e6;
     say(`  ${r.path}: ${r.bytes} bytes in ${r.seconds.toFixed(2)} s`);
-    const got = await sha256Of(r.path);
+    const got = await hashFile(r.path, 'sha256');
     if (got !== sha) {
       process.stderr.write(`ranged-mmap-get --demo: the downloaded file's sha256 is ${got}, the served file's is ${sha}\n`);
       return EXIT.checksum;

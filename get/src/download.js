@@ -261,8 +261,12 @@ function progressTicker(ctx, read) {
   if (onProgress === undefined) return () => {};
   /** @type {{ t: number, bytes: number }[]} */
   const samples = [];
+  let last = Number.NEGATIVE_INFINITY;
   const tick = () => {
     const now = performance.now();
+    // At most 10 a second, also counting the last report when it stops.
+    if (now - last < 100) return;
+    last = now;
     const r = read();
     samples.push({ t: now, bytes: r.bytes });
     while (samples.length > 2 && now - samples[0].t > 2000) samples.shift();
@@ -923,11 +927,12 @@ async function finishEmpty(ctx, output, partPath, statePath) {
 }
 
 /**
+ * The hex digest of a file.
  * @param {string} path
- * @param {string} algorithm
+ * @param {string} algorithm  a node:crypto hash name
  * @returns {Promise<string>}
  */
-function hashFile(path, algorithm) {
+export function hashFile(path, algorithm) {
   return new Promise((resolve, reject) => {
     const hash = createHash(algorithm);
     const s = createReadStream(path, { highWaterMark: 4 * MiB });

@@ -20,7 +20,7 @@
 // ever names chunks whose data was on disk first. On open, the same boot id
 // means the page cache survived (a kill, not a reboot): the live bitmap is
 // trusted; another boot id means the machine restarted: the durable one is.
-import { readFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { MemoryMappedFile } from 'ranged-mmap';
 import { GetError } from './errors.js';
 
@@ -89,8 +89,7 @@ export class ResumeState {
     const json = Buffer.from(JSON.stringify(info));
     const headerBytes = alignPage(JSON_AT + json.length);
     const bitmapBytes = alignPage(Math.ceil(chunks / 32) * 4);
-    const map = MemoryMappedFile.createRw(path, headerBytes + 2 * bitmapBytes);
-    const head = Buffer.alloc(JSON_AT);
+    const head = Buffer.alloc(headerBytes + 2 * bitmapBytes);
     head.write(MAGIC, 0, 'latin1');
     head.writeUInt32LE(VERSION, 8);
     head.writeUInt32LE(headerBytes, 12);
@@ -98,9 +97,19 @@ export class ResumeState {
     head.writeUInt32LE(fnv1a(json), 20);
     head.writeUInt32LE(chunks, 24);
     head.write(bootId(), 32, 'latin1');
-    map.updateRegion(0, head);
-    map.updateRegion(JSON_AT, json);
-    map.syncAll();
+    json.copy(head, JSON_AT);
+    // Written whole under another name, synced, then renamed: a kill at any
+    // moment leaves either no state or a complete one, never a blank file.
+    const temp = `${path}.new`;
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, head);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    const map = MemoryMappedFile.openRw(path);
     return new ResumeState(map, info, headerBytes, chunks);
   }
 

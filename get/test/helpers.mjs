@@ -2,9 +2,10 @@
 // with known content, hashing, and running the command as a child process.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashFile } from '../src/download.js';
 
 export const BIN = new URL('../bin/ranged-mmap-get.js', import.meta.url).pathname;
 export const MiB = 1024 * 1024;
@@ -31,15 +32,7 @@ export function randomFile(path, size) {
  * @param {string} path
  * @returns {Promise<string>}
  */
-export function sha256File(path) {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path, { highWaterMark: 4 * MiB })
-      .on('data', (d) => h.update(d))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
-}
+export const sha256File = (path) => hashFile(path, 'sha256');
 
 /** Names in a directory, sorted. @param {string} dir */
 export function listing(dir) {
