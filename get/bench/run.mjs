@@ -171,7 +171,9 @@ function measure(argv, env = {}) {
  * @typedef {{ name: string, argv: (url: string, out: string) => string[], env?: Record<string, string> }} Contender
  */
 /** @type {(c: number) => Contender} */
-const ours = (c) => ({ name: `ranged-mmap-get -c ${c}`, argv: (url, out) => [process.execPath, BIN, url, '-o', out, '-c', String(c), '-q', '--no-sync'] });
+const ours = (c) => ({ name: `ranged-mmap-get -c ${c}`, argv: (url, out) => [process.execPath, BIN, url, '-o', out, '-c', String(c), '-q'] });
+/** --no-sync: no write-back started by the download, as curl, aria2c and axel (a power cut then starts over). @type {(c: number) => Contender} */
+const oursNoSync = (c) => ({ name: `ranged-mmap-get -c ${c} --no-sync`, argv: (url, out) => [...ours(c).argv(url, out), '--no-sync'] });
 const curl = { name: 'curl', argv: (/** @type {string} */ url, /** @type {string} */ out) => ['curl', '-s', '-f', '-o', out, url] };
 const aria = {
   name: 'aria2c -x8 -s8 -k1M',
@@ -257,8 +259,8 @@ const started = new Date().toISOString();
 const vmstat0 = pageReporting();
 try {
   // The same engine over node:http instead of the raw sockets: what the onread staging path is worth.
-  const viaNodeHttp = { ...ours(8), name: 'ranged-mmap-get -c 8 (node:http)', env: { RANGED_MMAP_GET_HTTP: 'node' } };
-  const full = available([ours(8), ours(2), viaNodeHttp, curl, aria, axel, plain]);
+  const viaNodeHttp = { ...oursNoSync(8), name: 'ranged-mmap-get -c 8 --no-sync (node:http)', env: { RANGED_MMAP_GET_HTTP: 'node' } };
+  const full = available([ours(8), oursNoSync(8), oursNoSync(2), viaNodeHttp, curl, aria, axel, plain]);
   for (const [key, size] of /** @type {[string, number][]} */ ([
     ['1g', GiB],
     ['4g', 4 * GiB],
@@ -274,7 +276,7 @@ try {
       url = local.url;
     }
     // The two variants of ours (-c 2, node:http) only at 1 GiB: 4 GiB runs are long.
-    const list = key === '1g' ? full : full.filter((c) => c.name !== viaNodeHttp.name && c.name !== 'ranged-mmap-get -c 2');
+    const list = key === '1g' ? full : full.filter((c) => c.name !== viaNodeHttp.name && c.name !== 'ranged-mmap-get -c 2 --no-sync');
     results.push(...(await scenario(`${size / GiB} GiB`, url, file, size, list)));
     local?.stop();
     rmSync(file);
@@ -289,7 +291,7 @@ try {
       local = await nodeServer(file, RATE);
       url = local.url;
     }
-    const throttled = available([ours(8), { ...ours(1), name: 'ranged-mmap-get -c 1' }, curl, aria, axel]);
+    const throttled = available([ours(8), oursNoSync(8), oursNoSync(1), curl, aria, axel]);
     results.push(...(await scenario('256 MiB, 20 MB/s per connection', url, file, size, throttled)));
     local?.stop();
   }

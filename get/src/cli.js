@@ -30,7 +30,8 @@ Options:
       --ca FILE           also trust this CA certificate (PEM) for https
       --insecure          do not check TLS certificates
       --allow-downgrade   follow redirects from https to plain http
-      --no-sync           do not wait for the data to reach the disk
+      --no-sync           start no write-back and wait for none (a kill
+                          still resumes, a power cut starts over)
       --json              one JSON object per line on stdout (start,
                           progress, retry, done, error)
   -q, --quiet             no progress, no summary

@@ -477,7 +477,12 @@ async function ranged(ctx, probes, output) {
     const data = job.staged === job.staging.length ? job.staging : job.staging.subarray(0, job.staged);
     const receipt = file.writeRange(piece, data);
     job.staged = 0;
-    if (state !== null) {
+    if (state !== null && !o.sync) {
+      // --no-sync: no write-back from here; the page cache keeps the bit
+      // and the data for a kill, and a power cut starts over (the durable
+      // bitmap never advances).
+      if (pieceEnd % C === 0 || pieceEnd === total) state.markDone(Math.floor(range.start / C));
+    } else if (state !== null) {
       // Write-back is started on the thread pool (flushRangeAsync): when
       // the disk is slower than the network, sync_file_range blocks, and
       // it must not block the sockets. The chunk's bit is set once every
@@ -789,7 +794,7 @@ async function ranged(ctx, probes, output) {
 
   const stopProgress = progressTicker(ctx, () => ({ bytes: resumedBytes + received, total, connections: active.size }));
   const saver =
-    state === null
+    state === null || !o.sync
       ? null
       : setInterval(() => {
           state.save(() => file.syncAllAsync()).catch(() => {});
@@ -825,7 +830,7 @@ async function ranged(ctx, probes, output) {
   if (failure !== undefined) {
     // Keep what is done: the next run resumes from the durable state.
     try {
-      if (state !== null) await state.save(() => file.syncAllAsync());
+      if (state !== null && o.sync) await state.save(() => file.syncAllAsync());
     } catch {
       // the failure that stopped the download is the one to report
     }

@@ -67,7 +67,12 @@ export interface DownloadOptions {
   insecure?: boolean;
   /** Follow a redirect from https to plain http (default false: refused). */
   allowDowngrade?: boolean;
-  /** Wait for the data to be on disk before the rename (default true). */
+  /**
+   * Write back as it goes (default true): each finished chunk's write-back is
+   * started before its bit is set, the durable bitmap is saved every 2 s after
+   * a data sync, and the file is synced before the rename. false: none of it
+   * (a kill still resumes; after a power cut the download starts over).
+   */
   sync?: boolean;
 }
 

@@ -53,6 +53,43 @@ test('abort by signal leaves .part and state; the same call resumes and fetches 
   assert.ok(sent1 > sent0);
 });
 
+test('with sync: false nothing is written back, and an abort still resumes (the live bitmap is in the page cache)', T, async () => {
+  const url = serve({ rate: 8 * MiB });
+  const dir = join(t.dir, 'nosync');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  const ac = new AbortController();
+  await assert.rejects(
+    download(url, {
+      output,
+      connections: 4,
+      chunkSize: MiB,
+      sync: false,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.bytes > SIZE / 3) ac.abort();
+      },
+    }),
+    { name: 'AbortError' },
+  );
+  // The durable bitmap never advanced: after a power cut this would start over.
+  const st = readFileSync(`${output}.part.state`);
+  const headerBytes = st.readUInt32LE(12);
+  const bitmapBytes = Math.ceil((Math.ceil(st.readUInt32LE(24) / 32) * 4) / 4096) * 4096;
+  assert.ok(
+    st.subarray(headerBytes, headerBytes + bitmapBytes).some((b) => b !== 0),
+    'live bits set',
+  );
+  assert.ok(
+    st.subarray(headerBytes + bitmapBytes).every((b) => b === 0),
+    'durable bits untouched',
+  );
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output, sync: false });
+  assert.ok(r.resumedBytes >= SIZE / 3 - 4 * MiB, `resumed ${r.resumedBytes}`);
+  assert.equal(await sha256File(output), sha);
+});
+
 test('an already aborted signal rejects at once', T, async () => {
   await assert.rejects(download(serve(), { output: join(t.dir, 'never.bin'), signal: AbortSignal.abort() }), { name: 'AbortError' });
 });
