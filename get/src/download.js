@@ -10,9 +10,8 @@
 // mapped resume state (state.js). When the allocator has nothing left, an
 // idle connection splits the largest remainder another connection still has
 // (splitAtAlignUp at a chunk boundary): the slow one stops at the split, the
-// idle one takes the upper part. Everything runs on the main thread: one
-// thread with 8 keep-alive connections kept up with loopback in the
-// measurements (README.md, design notes).
+// idle one takes the upper part. Everything runs on the main thread (worker
+// threads were not tried; README.md has the figures).
 import { createReadStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';

@@ -1,8 +1,8 @@
 // HTTP(S) requests: keep-alive agents, redirects, the first probe of a URL,
-// and the checks of a ranged answer. node:http is used because it measured
-// fast enough on loopback with a staging buffer per connection (see the
-// design notes in README.md); every request asks for identity encoding so a
-// range is a range of the file, never of a gzip stream.
+// and the checks of a ranged answer. Plain-http range requests take the raw
+// path (raw.js); node:http serves the probe, https and servers without
+// ranges. Every request asks for identity encoding so a range is a range of
+// the file, never of a gzip stream.
 import http from 'node:http';
 import https from 'node:https';
 import { Fault, GetError } from './errors.js';
