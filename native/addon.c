@@ -22,6 +22,7 @@
 #include "bind_ring.h"
 #include "fault_guard.h"
 #include "file_ops.h"
+#include "map_areas.h"
 #include "mapping_table.h"
 #include "mmapio_ops.h"
 #include "napi_args.h"
@@ -109,29 +110,75 @@ static rm_mapping *acquire_span(napi_env env, napi_value *argv, uint64_t *offset
 
 /* ---- open / attach / detach ---------------------------------------------- */
 
-/* Makes an ArrayBuffer over [data, data+len) and keeps a reference to it in
- * slot `slot` of the attachment, so that detach can reach it later. */
+/* A buffer's own reference to its mapping. JavaScript may keep a view of a
+ * file (a slice, a cursor's bytes) after the file object that made it was
+ * collected and its attachment released (js_release): the memory must stay
+ * mapped until that view is gone too. The pin is wrapped on the buffer, so
+ * the buffer's collection drops it; close() (js_detach) drops it at once,
+ * after detaching the buffer, so nothing can reach the memory any more. */
+typedef struct {
+  rm_mapping *m;
+} view_pin;
+
+static void pin_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  view_pin *pin = data;
+  rm_table_release(pin->m);
+  free(pin);
+}
+
+/* Makes an ArrayBuffer over [data, data+len), pinned to the mapping, and
+ * keeps a weak reference to it in slot `slot` of the attachment, so that
+ * detach can reach it later (the thread's ThreadMapping holds the buffer
+ * itself while the file is open). */
 static napi_value make_buffer(napi_env env, attachment *a, size_t slot, void *data,
                               size_t len) {
   napi_value ab;
-  /* No finalizer: the memory belongs to the mapping table, which frees it
-   * only after every thread has detached or exited. */
-  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok)
+  view_pin *pin = malloc(sizeof *pin);
+  if (pin == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
+  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) {
+    free(pin);
     return NULL;
-  if (napi_create_reference(env, ab, 1, &a->refs[slot]) != napi_ok) return NULL;
+  }
+  rm_table_retain(a->m);
+  pin->m = a->m;
+  if (napi_wrap(env, ab, pin, pin_finalize, NULL, NULL) != napi_ok) {
+    napi_detach_arraybuffer(env, ab);
+    rm_table_release(pin->m);
+    free(pin);
+    return NULL;
+  }
+  /* A slot whose buffer was collected holds a dead reference: replace it. */
+  if (a->refs[slot] != NULL) napi_delete_reference(env, a->refs[slot]);
+  a->refs[slot] = NULL;
+  if (napi_create_reference(env, ab, 0, &a->refs[slot]) != napi_ok) {
+    napi_detach_arraybuffer(env, ab); /* the pin goes with the buffer */
+    return NULL;
+  }
   return ab;
 }
 
-static void detach_buffers(napi_env env, attachment *a) {
+/* Drops the attachment's references to its buffers. With `detach`, every
+ * buffer still alive is detached (its views become zero-length) and its pin
+ * released now; without, the buffers live on with their pins. */
+static void drop_buffers(napi_env env, attachment *a, int detach) {
   for (size_t i = 0; i < a->nrefs; i++) {
     if (a->refs[i] == NULL) continue;
     napi_value ab;
-    if (napi_get_reference_value(env, a->refs[i], &ab) == napi_ok && ab != NULL)
+    if (detach && napi_get_reference_value(env, a->refs[i], &ab) == napi_ok &&
+        ab != NULL) {
       napi_detach_arraybuffer(env, ab);
+      void *pin = NULL;
+      if (napi_remove_wrap(env, ab, &pin) == napi_ok && pin != NULL)
+        pin_finalize(env, pin, NULL);
+    }
     napi_delete_reference(env, a->refs[i]);
     a->refs[i] = NULL;
   }
 }
+
+static void detach_buffers(napi_env env, attachment *a) { drop_buffers(env, a, 1); }
 
 static attachment *find_attachment(env_state *st, uint32_t token) {
   for (attachment *a = st->head; a != NULL; a = a->next)
@@ -343,9 +390,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return open_result(env, res.mapping);
 }
 
-/* detach(token): detaches this thread's buffers of that attachment (every
- * view over them becomes zero-length), then drops its reference. */
-static napi_value js_detach(napi_env env, napi_callback_info info) {
+/* Ends this thread's attachment `token` (a no-op if it has none): with
+ * `detach`, its buffers are detached first (close()); without, they live on
+ * with their pins (the file object was collected, a view may remain). */
+static napi_value end_attachment(napi_env env, napi_callback_info info, int detach) {
   napi_value argv[1];
   uint32_t token = 0;
   if (!rm_args(env, info, 1, argv) || !rm_u32(env, argv[0], &token)) return NULL;
@@ -355,13 +403,26 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
     if (a->token != token) continue;
     *p = a->next;
     st->count--;
-    detach_buffers(env, a);
+    drop_buffers(env, a, detach);
     rm_table_release(a->m);
     free(a->refs);
     free(a);
     break;
   }
   return undefined(env);
+}
+
+/* detach(token): detaches this thread's buffers of that attachment (every
+ * view over them becomes zero-length), then drops its reference. */
+static napi_value js_detach(napi_env env, napi_callback_info info) {
+  return end_attachment(env, info, 1);
+}
+
+/* release(token): the file object holding that attachment was collected
+ * without close(); drops the attachment's reference, leaving any buffer
+ * JavaScript still holds mapped (it holds its own, see view_pin). */
+static napi_value js_release(napi_env env, napi_callback_info info) {
+  return end_attachment(env, info, 0);
 }
 
 /* ---- one request type for every call that runs on the libuv pool --------
@@ -816,6 +877,25 @@ static napi_value js_thread_attachments(napi_env env, napi_callback_info info) {
   return make_double(env, get_state(env)->count);
 }
 
+/* mapAreas() -> [areas counted, cap] (see map_areas.h) */
+static napi_value js_map_areas(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, make_double(env, (double)rm_maps_used()));
+  napi_set_element(env, out, 1, make_double(env, (double)rm_maps_cap()));
+  return out;
+}
+
+/* setMapAreaCap(cap): TypeScript's cap, from vm.max_map_count. */
+static napi_value js_set_map_area_cap(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint64_t cap;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &cap)) return NULL;
+  rm_maps_set_cap(cap);
+  return undefined(env);
+}
+
 /* ---- module -------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -831,6 +911,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openAsync", NULL, js_open_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attach", NULL, js_attach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"release", NULL, js_release, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncAsync", NULL, js_sync_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"advise", NULL, js_advise, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -847,6 +928,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"liveMappings", NULL, js_live_mappings, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadAttachments", NULL, js_thread_attachments, NULL, NULL, NULL,
        napi_enumerable, NULL},
+      {"mapAreas", NULL, js_map_areas, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setMapAreaCap", NULL, js_set_map_area_cap, NULL, NULL, NULL, napi_enumerable,
+       NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   if (!rm_mmapio_register(env, exports)) return NULL; /* mmapio_ops.c */

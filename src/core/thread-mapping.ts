@@ -22,6 +22,16 @@ export const VIEW_BYTES = native.viewBytes;
 export const LARGE_WRITE_BYTES = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Releases the attachment of a ThreadMapping collected without close(): its
+ * descriptor and mapping go once no other thread, pending call or view
+ * still holds them (each buffer pins the mapping natively). Registered per
+ * thread; the callback runs on the thread that registered it.
+ */
+const collected = new FinalizationRegistry<number>((token) => {
+  native.release(token);
+});
 let populateSupported = true;
 const EINVAL = 22;
 const EFAULT = 14;
@@ -70,7 +80,21 @@ export class ThreadMapping {
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
+    collected.register(this, this.#token, this);
   }
+
+  /**
+   * Keeps this thread's attachment until close(), even if this object is
+   * collected: a share() handle may be attached by another thread at any
+   * later time, and must find the mapping there.
+   */
+  keepUntilClosed(): void {
+    this.kept = true;
+    collected.unregister(this);
+  }
+
+  /** True after {@link keepUntilClosed}: a successor after a resize is kept too. */
+  kept = false;
 
   /** This thread's view number `index` over the mapping, made on first use. */
   view(index: number): Uint8Array {
@@ -234,6 +258,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       view.set(n === length ? data : data.subarray(done, done + n), inner);
       done += n;
     }
@@ -262,6 +287,19 @@ export class ThreadMapping {
     throw fromNative({ errno: -err, syscall: 'madvise' }, this.path);
   }
 
+  /**
+   * A copy loop found no byte left in the mapping at `at`: its caller's
+   * bounds check let a span past the end through. Thrown instead of
+   * looping forever; never reached while every caller checks its span.
+   */
+  private pastEnd(at: number, left: number): MmapError {
+    return misuse(
+      'ERR_MMAP_INVALID_STATE',
+      `internal error: ${left} bytes at offset ${at} of '${this.path}' lie past the end of its mapping (${this.size} bytes); nothing more was copied`,
+      this.path,
+    );
+  }
+
   /** Copies `length` bytes at `offset` into `target` at `targetOffset`. */
   read(offset: number, length: number, target: Uint8Array, targetOffset: number): void {
     const end = offset + length;
@@ -276,6 +314,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       target.set(view.subarray(inner, inner + n), targetOffset + done);
       done += n;
     }
@@ -307,6 +346,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       view.fill(value, inner, inner + n);
       done += n;
     }
@@ -355,6 +395,7 @@ export class ThreadMapping {
     this.first = EMPTY;
     this.firstLength = 0;
     this.#views.fill(undefined);
+    collected.unregister(this);
     native.detach(this.#token);
   }
 }

@@ -47,8 +47,16 @@ export class WindowCore {
     this.policy = policy;
     if (policy.kind === 'everyMillis' && mode === 'rw') {
       // Never keeps the process alive (unref), stops on close (stopTimer).
-      this.timer = setInterval(() => this.backgroundFlush(), policy.every);
-      this.timer.unref();
+      // Holds the core weakly: a file dropped without close() must still be
+      // collectable (and its mapping released); the timer then stops.
+      const self = new WeakRef(this);
+      const timer = setInterval(() => {
+        const core = self.deref();
+        if (core === undefined) clearInterval(timer);
+        else core.backgroundFlush();
+      }, policy.every);
+      timer.unref();
+      this.timer = timer;
     }
   }
 
@@ -86,6 +94,7 @@ export class WindowCore {
       key = new Float64Array(next.status.buffer)[SUCCESSOR_F64]!;
     }
     if (next === old) return;
+    if (old.kept) next.keepUntilClosed();
     this.views = next;
     this.successor = new Float64Array(next.status.buffer);
     this.generation++;
