@@ -282,7 +282,13 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
     n = m->successor;
   } else {
     int reserved = m->reserved;
-    if (size > m->size && reserved) {
+    /* Refuse before the file changes when the successor's areas would pass
+     * the cap (map_successor takes them; a race lost there is undone). */
+    if (rm_maps_used() + 2 > rm_maps_cap()) {
+      err = RM_EMAPLIMIT;
+      syscall = "mmap";
+    }
+    if (err == 0 && size > m->size && reserved) {
       /* Reserve the new blocks first: a full disk fails the resize before
        * the file changes size. */
       if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size,

@@ -78,3 +78,81 @@ test('2000 objects of every kind dropped without close() give back every descrip
     t.cleanup();
   }
 });
+
+interface RefusedReport {
+  isMmapError: boolean;
+  code: string;
+  message: string;
+}
+
+function assertMapLimit(refused: RefusedReport, what: string): void {
+  assert.equal(refused.isMmapError, true, what);
+  assert.equal(refused.code, 'ERR_MMAP_MAP_LIMIT', what);
+  // The message says what to do about it.
+  assert.match(refused.message, /Close the files, maps and rings that are no longer used/, what);
+  assert.match(refused.message, /vm\.max_map_count/, what);
+}
+
+test('the memory-map area limit: SharedRings made in a loop that never yields are refused with ERR_MMAP_MAP_LIMIT before vm.max_map_count, and the process goes on growing its heap (child process)', () => {
+  const t = tempDir();
+  try {
+    const { report, status, signal, stderr } = runChild('lifetime-maplimit-child', [t.dir, 'real'], { timeoutMs: 120_000 });
+    assert.equal(signal, null, stderr);
+    assert.equal(status, 0, stderr);
+    assertMapLimit(report.refused as RefusedReport, 'shared rings');
+    const at = report.atRefusal as { mapAreas: number; mapAreaCap: number; liveMappings: number };
+    // Refused at the cap, which leaves a quarter of vm.max_map_count (at least 4096) to the rest of the process.
+    assert.ok(at.mapAreas <= at.mapAreaCap && at.mapAreas + 4 > at.mapAreaCap, JSON.stringify(at));
+    assert.equal(at.liveMappings, report.made);
+    assert.ok((report.made as number) > 1000, `only ${String(report.made)} rings before the refusal`);
+    assert.equal(report.grew, 128);
+    assert.equal(report.written, 3);
+    assert.equal(report.areasAfter, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('every kind of mapping is counted and refused at the cap (files, maps, anonymous maps, rings, shared rings, a resize), leaving no descriptor and the file unchanged (child process)', () => {
+  const t = tempDir();
+  try {
+    const { report, status, stderr } = runChild('lifetime-maplimit-child', [t.dir, 'kinds'], { timeoutMs: 120_000 });
+    assert.equal(status, 0, stderr);
+    type Kind = { made: number; counted: number; real: number; fdsHeld: number; fdsAfter: number; areasAfter: number; refused: RefusedReport };
+    const kinds = report.kinds as Record<string, Kind>;
+    // Areas per object: a file and its status page; a map's half (two for a
+    // writable file map) and its status page; one anonymous area; a ring's
+    // two halves; a shared ring's header, two data copies and status page.
+    const per: Record<string, number> = {
+      memoryMappedFileRw: 2,
+      memoryMappedFileRo: 2,
+      mmapFile: 2,
+      rawMmapFile: 2,
+      memoryMapFile: 2,
+      memoryMapMutFile: 3,
+      memoryMapAnonymous: 1,
+      ring: 2,
+      sharedRing: 4,
+    };
+    assert.deepEqual(Object.keys(kinds).sort(), Object.keys(per).sort());
+    for (const [name, k] of Object.entries(kinds)) {
+      assertMapLimit(k.refused, name);
+      assert.equal(k.made, Math.floor(40 / per[name]!), name);
+      assert.equal(k.counted, k.made * per[name]!, name);
+      // Never fewer than the areas surely ours in /proc/self/maps.
+      assert.ok(k.real <= k.counted, `${name}: ${k.real} areas over the file or ring memory, ${k.counted} counted`);
+      // A refused open keeps no descriptor; closing gives every area back.
+      const fileKind = ['memoryMappedFileRw', 'memoryMappedFileRo', 'mmapFile', 'rawMmapFile'].includes(name);
+      assert.equal(k.fdsHeld, fileKind ? k.made : 0, name);
+      assert.equal(k.fdsAfter, 0, name);
+      assert.equal(k.areasAfter, 0, name);
+    }
+    const resize = report.resize as { refused: RefusedReport; size: number; fileSize: number; byte: number };
+    assertMapLimit(resize.refused, 'resize');
+    assert.deepEqual({ size: resize.size, fileSize: resize.fileSize, byte: resize.byte }, { size: 8192, fileSize: 8192, byte: 3 });
+    assert.equal(report.resizedAfter, 16384);
+    assert.equal(report.areasAtEnd, 0);
+  } finally {
+    t.cleanup();
+  }
+});
