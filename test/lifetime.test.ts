@@ -156,3 +156,28 @@ test('every kind of mapping is counted and refused at the cap (files, maps, anon
     t.cleanup();
   }
 });
+
+test('ulimit -v below the file size: every API fails with a typed ENOMEM from mmap, sync and async, and the process goes on (child process under prlimit --as, from util-linux)', () => {
+  const t = tempDir();
+  try {
+    const { report, status, stderr } = runChild('lifetime-ulimit-child', [t.dir], { timeoutMs: 60_000 });
+    assert.equal(status, 0, stderr);
+    // The limit really was applied, and it is far below the 4 GiB file.
+    assert.equal(report.applied, report.limit);
+    assert.ok((report.limit as number) < 4 * 2 ** 30);
+    const results = report.results as Record<string, Record<string, unknown>>;
+    const big = `${t.dir}/big.bin`;
+    for (const name of ['memoryMappedFileRo', 'memoryMappedFileRw', 'mmapFile', 'rawMmapFile']) {
+      assert.deepEqual(results[name], { isMmapError: true, code: 'ENOMEM', errno: -12, syscall: 'mmap', path: big }, name);
+    }
+    assert.deepEqual({ ...results.memoryMap, path: undefined }, { isMmapError: true, code: 'ENOMEM', errno: -12, syscall: 'mmap', path: undefined });
+    assert.deepEqual(results.ring, { isMmapError: true, code: 'ENOMEM', errno: -12, syscall: 'mmap' });
+    assert.deepEqual(report.asyncResult, { isMmapError: true, code: 'ENOMEM', syscall: 'mmap' });
+    assert.equal(report.junk, 16);
+    assert.equal(report.byte, 5);
+    assert.equal(report.live, 0);
+    assert.equal(report.areas, 0);
+  } finally {
+    t.cleanup();
+  }
+});
