@@ -353,6 +353,66 @@ const MUTANTS = [
     replace: 'false',
     tests: ['api'],
   },
+  // === fix-lifetime: lifetimes, limits, and checks whose loss hung the suite
+  {
+    id: 'lifetime-updateRegion-no-fault-check',
+    what: 'updateRegion returns normally after its copy faulted (the first call after a truncation)',
+    file: 'mmapio/window.js',
+    anchor: "this.#core.refuseWrite('updateRegion');",
+    where: 'after',
+    find: 'this.#faultCheck(abs, length);',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-span-off-by-one',
+    what: "a MemoryMappedFile window's bounds check lets a span one byte past the end through (it spun forever in ThreadMapping.read)",
+    file: 'mmapio/window.js',
+    find: 'if (offset > size || length > size - offset) {',
+    replace: 'if (offset > size || length > size - offset + 1) {',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-close-no-cancel',
+    what: "MemoryMappedFile.close() leaves this thread's pending waitAsync calls pending (it hung the suite)",
+    file: 'mmapio/memory-mapped-file.js',
+    find: 'this.#core.cancelWaits();',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-gc-no-release',
+    what: 'a file collected without close() keeps its attachment (descriptor and mapping leak)',
+    file: 'core/thread-mapping.js',
+    find: 'native.release(token);',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-share-not-kept',
+    what: 'a shared file dropped without close() is released although its handle may still be attached',
+    file: 'core/mapped-file-base.js',
+    find: 'v.keepUntilClosed();',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-timer-strong',
+    what: 'the everyMillis flusher holds its file strongly, so a dropped file is never collected',
+    file: 'mmapio/window-core.js',
+    find: 'const self = new WeakRef(this);',
+    replace: 'const self = { deref: () => this };',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-no-map-cap',
+    what: 'no cap under vm.max_map_count: mappings are made until the kernel refuses, and V8 then aborts',
+    file: 'native/binding.js',
+    find: 'native.setMapAreaCap(mapAreaCap(MAX_MAP_COUNT));',
+    replace: 'native.setMapAreaCap(1e9);',
+    tests: ['lifetime'],
+  },
+  // === end fix-lifetime
 ];
 
 // --- the temporary copy -------------------------------------------------------

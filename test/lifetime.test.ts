@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MemoryMappedFile } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
 import type { Counts } from './fixtures/lifetime-gc-child.js';
 
@@ -177,6 +179,72 @@ test('ulimit -v below the file size: every API fails with a typed ENOMEM from mm
     assert.equal(report.byte, 5);
     assert.equal(report.live, 0);
     assert.equal(report.areas, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('close() while waitAsync calls are pending settles every one of them with ERR_MMAP_CLOSED, well within a deadline (child process)', () => {
+  const t = tempDir();
+  try {
+    const { report, status, stderr } = runChild('lifetime-close-wait-child', [t.dir], { timeoutMs: 30_000 });
+    assert.equal(status, 0, stderr);
+    const rejected = { settled: 'rejected', code: 'ERR_MMAP_CLOSED' };
+    assert.deepEqual(report.outcome, [rejected, rejected, rejected], 'a pending wait did not settle within 5 s of close()');
+    assert.ok((report.ms as number) < 5000);
+    assert.equal(report.live, 0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('updateRegion as the very first call after another process truncated the file: ERR_MMAP_FAULT, not a silent success; and every later call says so', async () => {
+  const t = tempDir();
+  try {
+    for (const which of ['sync', 'async'] as const) {
+      const p = t.path(`${which}.bin`);
+      writeFileSync(p, Buffer.alloc(4 * 4096, 1));
+      const m = MemoryMappedFile.openRw(p);
+      truncateSync(p, 4096);
+      const data = new Uint8Array(16).fill(9);
+      try {
+        if (which === 'sync') assert.throws(() => m.updateRegion(2 * 4096, data), { code: 'ERR_MMAP_FAULT' });
+        else await assert.rejects(m.updateRegionAsync(2 * 4096, data), { code: 'ERR_MMAP_FAULT' });
+        assert.throws(() => m.updateRegion(0, data), { code: 'ERR_MMAP_FAULT' });
+        // Nothing reached the file past its new end, which was not extended.
+        assert.equal(statSync(p).size, 4096);
+      } finally {
+        m.close();
+      }
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a span one byte past the end (asSlice(size - 1, 2), readInto, updateRegion) is refused with ERR_MMAP_OUT_OF_BOUNDS by the bounds check, in the file and in a segment, and the file is unchanged', () => {
+  const t = tempDir();
+  try {
+    const p = t.path('edge.bin');
+    const size = 3 * 4096;
+    writeFileSync(p, Buffer.alloc(size, 4));
+    const m = MemoryMappedFile.openRw(p);
+    const segment = m.segment(4096, 4096);
+    try {
+      for (const [w, n] of [
+        [m, size],
+        [segment, 4096],
+      ] as const) {
+        const pastEnd = { code: 'ERR_MMAP_OUT_OF_BOUNDS', message: /would pass the end/ };
+        assert.throws(() => w.asSlice(n - 1, 2), pastEnd);
+        assert.throws(() => w.readInto(n - 1, new Uint8Array(2)), pastEnd);
+        assert.throws(() => w.updateRegion(n - 1, new Uint8Array([7, 7])), pastEnd);
+        assert.deepEqual([...w.asSlice(n - 1, 1)], [4]);
+      }
+    } finally {
+      m.close();
+    }
+    assert.deepEqual(readFileSync(p), Buffer.alloc(size, 4));
   } finally {
     t.cleanup();
   }
