@@ -877,7 +877,7 @@ static napi_value js_thread_attachments(napi_env env, napi_callback_info info) {
   return make_double(env, get_state(env)->count);
 }
 
-/* mapAreas() -> [areas counted, cap] (see map_areas.h) */
+/* areaCount() -> [areas counted, cap] (see map_areas.h) */
 static napi_value js_map_areas(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -887,7 +887,7 @@ static napi_value js_map_areas(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* setMapAreaCap(cap): TypeScript's cap, from vm.max_map_count. */
+/* setAreaCap(cap): TypeScript's cap, from vm.max_map_count. */
 static napi_value js_set_map_area_cap(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint64_t cap;
@@ -928,9 +928,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"liveMappings", NULL, js_live_mappings, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadAttachments", NULL, js_thread_attachments, NULL, NULL, NULL,
        napi_enumerable, NULL},
-      {"mapAreas", NULL, js_map_areas, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setMapAreaCap", NULL, js_set_map_area_cap, NULL, NULL, NULL, napi_enumerable,
-       NULL},
+      {"areaCount", NULL, js_map_areas, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setAreaCap", NULL, js_set_map_area_cap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   if (!rm_mmapio_register(env, exports)) return NULL; /* mmapio_ops.c */

@@ -408,8 +408,8 @@ const MUTANTS = [
     id: 'lifetime-no-map-cap',
     what: 'no cap under vm.max_map_count: mappings are made until the kernel refuses, and V8 then aborts',
     file: 'native/binding.js',
-    find: 'native.setMapAreaCap(mapAreaCap(MAX_MAP_COUNT));',
-    replace: 'native.setMapAreaCap(1e9);',
+    find: 'native.setAreaCap(mapAreaCap(MAX_MAP_COUNT));',
+    replace: 'native.setAreaCap(1e9);',
     tests: ['lifetime'],
   },
   // === end fix-lifetime

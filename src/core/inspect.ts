@@ -24,6 +24,6 @@ export interface NativeInspection {
  * ```
  */
 export function inspectNative(): NativeInspection {
-  const [mapAreas, mapAreaCap] = native.mapAreas();
+  const [mapAreas, mapAreaCap] = native.areaCount();
   return { liveMappings: native.liveMappings(), threadAttachments: native.threadAttachments(), mapAreas, mapAreaCap };
 }

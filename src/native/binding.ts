@@ -74,9 +74,9 @@ export interface NativeBinding {
   /** Drops the reference of an attachment whose file object was collected; buffers still held stay mapped until collected. */
   release(token: number): void;
   /** [memory-map areas this library holds (every kind), the cap past which it refuses new mappings]. */
-  mapAreas(): [number, number];
+  areaCount(): [number, number];
   /** Sets that cap (at load, from vm.max_map_count; tests lower it). */
-  setMapAreaCap(cap: number): void;
+  setAreaCap(cap: number): void;
   sync(key: number, offset: number, length: number, mode: SyncMode): void;
   syncAsync(key: number, offset: number, length: number, mode: SyncMode): Promise<void>;
   advise(key: number, offset: number, length: number, advice: number): void;
@@ -227,7 +227,7 @@ function readMaxMapCount(): number {
 
 /** vm.max_map_count as read when the library loaded. */
 export const MAX_MAP_COUNT = readMaxMapCount();
-native.setMapAreaCap(mapAreaCap(MAX_MAP_COUNT));
+native.setAreaCap(mapAreaCap(MAX_MAP_COUNT));
 
 // A SIGBUS listener in JavaScript makes libuv install its own handler, and
 // removing the last one makes libuv restore the default: either way the
