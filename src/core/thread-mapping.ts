@@ -54,6 +54,8 @@ export class ThreadMapping {
   readonly access: Access;
   /** True once this thread's attachment is closed. */
   closed = false;
+  /** True after {@link keepUntilClosed}: a successor after a resize is kept too. */
+  kept = false;
   #closeHooks: (() => void)[] | undefined;
   /** Shared status page: fault counter and allocator state. */
   readonly status: Int32Array;
@@ -92,9 +94,6 @@ export class ThreadMapping {
     this.kept = true;
     collected.unregister(this);
   }
-
-  /** True after {@link keepUntilClosed}: a successor after a resize is kept too. */
-  kept = false;
 
   /** This thread's view number `index` over the mapping, made on first use. */
   view(index: number): Uint8Array {
