@@ -6,6 +6,7 @@
         "addon.c",
         "napi_args.c",
         "mapping_table.c",
+        "map_areas.c",
         "mmapio_ops.c",
         "fault_guard.c",
         "file_ops.c",
