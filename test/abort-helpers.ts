@@ -54,4 +54,3 @@ export async function abortWhileQueued(call: (signal: AbortSignal) => Promise<un
   assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `${what}: no listener left`);
   return { drained: pool.done };
 }
-

@@ -87,73 +87,77 @@ test('waitAsync: the abort ends the wait thread itself (a process with nothing e
   assert.equal(out.stdout.trim(), 'AbortError ABORT_ERR');
 });
 
-test('flush, touch, lock, readInto, updateRegion, resize and syncAll async calls reject on abort while queued, on the file and on a segment', SHORT, async () => {
-  const m = MemoryMappedFile.createRw(t.path('q.bin'), 1 << 16);
-  m.updateRegion(0, pattern(8192, 1));
-  const seg = m.segment(4096, 8192);
-  const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
-    ['flushAsync', (signal) => m.flushAsync({ signal })],
-    ['flushRangeAsync', (signal) => m.flushRangeAsync(0, 4096, { signal })],
-    ['touchPagesAsync', (signal) => m.touchPagesAsync({ signal })],
-    ['touchPagesRangeAsync', (signal) => m.touchPagesRangeAsync(0, 8192, { signal })],
-    ['lockAsync', (signal) => m.lockAsync(0, 4096, { signal })],
-    ['lockAllAsync', (signal) => seg.lockAllAsync({ signal })],
-    ['syncAllAsync', (signal) => m.syncAllAsync({ signal })],
-    ['segment flushAsync', (signal) => seg.flushAsync({ signal })],
-    ['segment touchPagesAsync', (signal) => seg.touchPagesAsync({ signal })],
-    ['updateRegionAsync', (signal) => m.updateRegionAsync(16384, pattern(4096, 2), { signal })],
-  ];
-  for (const [name, call] of calls) {
-    await within((await abortWhileQueued(call, name)).drained, 60_000, 'the pool');
-  }
-  m.unlockAll();
+test(
+  'flush, touch, lock, readInto, updateRegion, resize and syncAll async calls reject on abort while queued, on the file and on a segment',
+  SHORT,
+  async () => {
+    const m = MemoryMappedFile.createRw(t.path('q.bin'), 1 << 16);
+    m.updateRegion(0, pattern(8192, 1));
+    const seg = m.segment(4096, 8192);
+    const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+      ['flushAsync', (signal) => m.flushAsync({ signal })],
+      ['flushRangeAsync', (signal) => m.flushRangeAsync(0, 4096, { signal })],
+      ['touchPagesAsync', (signal) => m.touchPagesAsync({ signal })],
+      ['touchPagesRangeAsync', (signal) => m.touchPagesRangeAsync(0, 8192, { signal })],
+      ['lockAsync', (signal) => m.lockAsync(0, 4096, { signal })],
+      ['lockAllAsync', (signal) => seg.lockAllAsync({ signal })],
+      ['syncAllAsync', (signal) => m.syncAllAsync({ signal })],
+      ['segment flushAsync', (signal) => seg.flushAsync({ signal })],
+      ['segment touchPagesAsync', (signal) => seg.touchPagesAsync({ signal })],
+      ['updateRegionAsync', (signal) => m.updateRegionAsync(16384, pattern(4096, 2), { signal })],
+    ];
+    for (const [name, call] of calls) {
+      await within((await abortWhileQueued(call, name)).drained, 60_000, 'the pool');
+    }
+    m.unlockAll();
 
-  // An aborted read never writes into its target, even once its copy ran.
-  const target = new Uint8Array(4096).fill(0xee);
-  const segTarget = new Uint8Array(4096).fill(0xee);
-  let { drained } = await abortWhileQueued((signal) => m.readIntoAsync(0, target, { signal }), 'readIntoAsync');
-  await within(drained, 60_000, 'the pool');
-  ({ drained } = await abortWhileQueued((signal) => seg.readIntoAsync(0, segTarget, { signal }), 'segment readIntoAsync'));
-  await within(drained, 60_000, 'the pool');
-  const ok = new AbortController();
-  const back = new Uint8Array(8192);
-  // Queued after the aborted reads and awaited: by then the pool has run them.
-  assert.equal(await m.readIntoAsync(0, back, { signal: ok.signal }), 8192);
-  assert.deepEqual(back, pattern(8192, 1));
-  assert.ok(
-    target.every((b) => b === 0xee),
-    'an aborted read wrote nothing into its target',
-  );
-  assert.ok(
-    segTarget.every((b) => b === 0xee),
-    'an aborted segment read wrote nothing into its target',
-  );
+    // An aborted read never writes into its target, even once its copy ran.
+    const target = new Uint8Array(4096).fill(0xee);
+    const segTarget = new Uint8Array(4096).fill(0xee);
+    let { drained } = await abortWhileQueued((signal) => m.readIntoAsync(0, target, { signal }), 'readIntoAsync');
+    await within(drained, 60_000, 'the pool');
+    ({ drained } = await abortWhileQueued((signal) => seg.readIntoAsync(0, segTarget, { signal }), 'segment readIntoAsync'));
+    await within(drained, 60_000, 'the pool');
+    const ok = new AbortController();
+    const back = new Uint8Array(8192);
+    // Queued after the aborted reads and awaited: by then the pool has run them.
+    assert.equal(await m.readIntoAsync(0, back, { signal: ok.signal }), 8192);
+    assert.deepEqual(back, pattern(8192, 1));
+    assert.ok(
+      target.every((b) => b === 0xee),
+      'an aborted read wrote nothing into its target',
+    );
+    assert.ok(
+      segTarget.every((b) => b === 0xee),
+      'an aborted segment read wrote nothing into its target',
+    );
 
-  // The aborted updateRegionAsync may or may not have landed: all or nothing of it.
-  const landed = m.asSlice(16384, 4096);
-  assert.ok(landed.every((b) => b === 0) || Buffer.from(landed).equals(Buffer.from(pattern(4096, 2))), 'the aborted write is whole or absent');
+    // The aborted updateRegionAsync may or may not have landed: all or nothing of it.
+    const landed = m.asSlice(16384, 4096);
+    assert.ok(landed.every((b) => b === 0) || Buffer.from(landed).equals(Buffer.from(pattern(4096, 2))), 'the aborted write is whole or absent');
 
-  // Usable after: every call again, with a signal that does not abort.
-  const signal = ok.signal;
-  await m.updateRegionAsync(16384, pattern(4096, 3), { signal });
-  await seg.updateRegionAsync(0, pattern(128, 4), { signal });
-  await m.flushAsync({ signal });
-  await m.flushRangeAsync(0, 4096, { signal });
-  await seg.flushRangeAsync(0, 128, { signal });
-  await m.touchPagesAsync({ signal });
-  await seg.touchPagesRangeAsync(0, 4096, { signal });
-  await m.lockAsync(0, 4096, { signal });
-  m.unlock(0, 4096);
-  await seg.lockAllAsync({ signal });
-  seg.unlockAll();
-  await m.syncAllAsync({ signal });
-  const check = new Uint8Array(4096);
-  assert.equal(await seg.readIntoAsync(0, check, { signal }), 4096);
-  assert.deepEqual(check.subarray(0, 128), pattern(128, 4));
-  assert.deepEqual(m.asSlice(16384, 4096), pattern(4096, 3));
-  assert.equal(getEventListeners(signal, 'abort').length, 0);
-  m.close();
-});
+    // Usable after: every call again, with a signal that does not abort.
+    const signal = ok.signal;
+    await m.updateRegionAsync(16384, pattern(4096, 3), { signal });
+    await seg.updateRegionAsync(0, pattern(128, 4), { signal });
+    await m.flushAsync({ signal });
+    await m.flushRangeAsync(0, 4096, { signal });
+    await seg.flushRangeAsync(0, 128, { signal });
+    await m.touchPagesAsync({ signal });
+    await seg.touchPagesRangeAsync(0, 4096, { signal });
+    await m.lockAsync(0, 4096, { signal });
+    m.unlock(0, 4096);
+    await seg.lockAllAsync({ signal });
+    seg.unlockAll();
+    await m.syncAllAsync({ signal });
+    const check = new Uint8Array(4096);
+    assert.equal(await seg.readIntoAsync(0, check, { signal }), 4096);
+    assert.deepEqual(check.subarray(0, 128), pattern(128, 4));
+    assert.deepEqual(m.asSlice(16384, 4096), pattern(4096, 3));
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+    m.close();
+  },
+);
 
 test('resizeAsync: an abort while queued rejects at once; the file then resizes again normally', SHORT, async () => {
   const m = MemoryMappedFile.createRw(t.path('r.bin'), 1 << 16);
@@ -170,29 +174,33 @@ test('resizeAsync: an abort while queued rejects at once; the file then resizes 
   m.close();
 });
 
-test('openRoAsync, openRwAsync, openCowAsync, builder openAsync: an abort while queued rejects, and the mapping that arrives later is closed', SHORT, async () => {
-  const path = t.path('o.bin');
-  MemoryMappedFile.createRw(path, 1 << 16).close();
-  const base = inspectNative().liveMappings;
-  const calls: [string, (signal: AbortSignal) => Promise<MemoryMappedFile>][] = [
-    ['openRoAsync', (signal) => MemoryMappedFile.openRoAsync(path, { signal })],
-    ['openRwAsync', (signal) => MemoryMappedFile.openRwAsync(path, { signal, touchHint: 'eager' })],
-    ['openCowAsync', (signal) => MemoryMappedFile.openCowAsync(path, { signal })],
-    ['builder openAsync', (signal) => MemoryMappedFile.builder(path).mode('ro').openAsync({ signal })],
-  ];
-  for (const [name, call] of calls) {
-    await within((await abortWhileQueued(call, name)).drained, 60_000, 'the pool');
-    await eventually(() => inspectNative().liveMappings === base, 30_000, `${name}: the late mapping is closed`);
-  }
-  const ok = new AbortController();
-  const m = await MemoryMappedFile.openRwAsync(path, { signal: ok.signal });
-  ok.abort(new Error('after the open'));
-  assert.equal(m.isClosed, false, 'an abort after the open settled closes nothing');
-  m.updateRegion(0, pattern(16, 6));
-  assert.deepEqual(m.asSlice(0, 16), pattern(16, 6));
-  m.close();
-  assert.equal(inspectNative().liveMappings, base);
-});
+test(
+  'openRoAsync, openRwAsync, openCowAsync, builder openAsync: an abort while queued rejects, and the mapping that arrives later is closed',
+  SHORT,
+  async () => {
+    const path = t.path('o.bin');
+    MemoryMappedFile.createRw(path, 1 << 16).close();
+    const base = inspectNative().liveMappings;
+    const calls: [string, (signal: AbortSignal) => Promise<MemoryMappedFile>][] = [
+      ['openRoAsync', (signal) => MemoryMappedFile.openRoAsync(path, { signal })],
+      ['openRwAsync', (signal) => MemoryMappedFile.openRwAsync(path, { signal, touchHint: 'eager' })],
+      ['openCowAsync', (signal) => MemoryMappedFile.openCowAsync(path, { signal })],
+      ['builder openAsync', (signal) => MemoryMappedFile.builder(path).mode('ro').openAsync({ signal })],
+    ];
+    for (const [name, call] of calls) {
+      await within((await abortWhileQueued(call, name)).drained, 60_000, 'the pool');
+      await eventually(() => inspectNative().liveMappings === base, 30_000, `${name}: the late mapping is closed`);
+    }
+    const ok = new AbortController();
+    const m = await MemoryMappedFile.openRwAsync(path, { signal: ok.signal });
+    ok.abort(new Error('after the open'));
+    assert.equal(m.isClosed, false, 'an abort after the open settled closes nothing');
+    m.updateRegion(0, pattern(16, 6));
+    assert.deepEqual(m.asSlice(0, 16), pattern(16, 6));
+    m.close();
+    assert.equal(inspectNative().liveMappings, base);
+  },
+);
 
 test('an already-aborted signal rejects every call at once and changes nothing; a bad signal is a type error', SHORT, async () => {
   const path = t.path('a.bin');

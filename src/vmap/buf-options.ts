@@ -46,7 +46,10 @@ function isPlainObject(value: unknown): value is object {
 }
 
 /** @internal BufReader's `(capacity, options)` or `(options)`, read and checked. */
-export function toBufReaderOptions(capacity: unknown, options: unknown): { capacity: number; follow: boolean; pollMs: number; signal: AbortSignal | undefined } {
+export function toBufReaderOptions(
+  capacity: unknown,
+  options: unknown,
+): { capacity: number; follow: boolean; pollMs: number; signal: AbortSignal | undefined } {
   let o = readOptions(options, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
   let cap: unknown = capacity;
   if (isPlainObject(capacity) && options === undefined) {
