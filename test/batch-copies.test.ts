@@ -204,11 +204,24 @@ describe('readAtMany / writeAtMany: refusals', () => {
         [[0, 0, 9000], 2],
         [[2 ** 53 - 1], 0],
       ] as [number[], number][]) {
-        assert.throws(
-          () => raw.writeAtMany(offsets, new Uint8Array(offsets.length * 10).fill(9), 10),
-          (e: unknown) => (e as BatchItemError).code === 'ERR_MMAP_OUT_OF_BOUNDS' && itemIndexOf(e) === index && /item \d+/.test((e as Error).message),
-          JSON.stringify(offsets),
-        );
+        // In every form of offsets: the whole batch is refused before any item lands.
+        for (const form of [offsets, Float64Array.from(offsets), BigUint64Array.from(offsets, BigInt)]) {
+          assert.throws(
+            () => raw.writeAtMany(form, new Uint8Array(offsets.length * 10).fill(9), 10),
+            (e: unknown) =>
+              (e as BatchItemError).code === 'ERR_MMAP_OUT_OF_BOUNDS' && itemIndexOf(e) === index && (e as Error).message.includes(`item ${index} `),
+            `${form.constructor.name} ${JSON.stringify(offsets)}`,
+          );
+          const target = new Uint8Array(offsets.length * 10).fill(0xaa);
+          assert.throws(
+            () => raw.readAtMany(form, 10, target),
+            (e: unknown) => itemIndexOf(e) === index,
+          );
+          assert.ok(
+            target.every((b) => b === 0xaa),
+            'nothing read',
+          );
+        }
       }
       raw.flush();
       assert.equal(firstDifference(new Uint8Array(readFileSync(path)), pattern(8192, 1)), -1, 'no refused call changed the file');
