@@ -112,6 +112,7 @@ function outOfRangeType(value: unknown): Error {
 }
 
 /**
+ * @internal
  * One batch copy between the window [base, base + limit) of `v` and the
  * packed `buffer` (item i at `i * length`). Every check happens before the
  * first byte moves, except what only the copy can find: a page fault, or a
