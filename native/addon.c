@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_ops.h"
 #include "bind_ring.h"
 #include "fault_guard.h"
 #include "file_ops.h"
@@ -1005,6 +1006,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   if (!rm_mmapio_register(env, exports)) return NULL; /* mmapio_ops.c */
+  if (!rm_batch_register(env, exports)) return NULL;  /* batch_ops.c */
   napi_value view_bytes;
   napi_create_double(env, (double)RM_VIEW_BYTES, &view_bytes);
   napi_set_named_property(env, exports, "viewBytes", view_bytes);

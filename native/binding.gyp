@@ -18,7 +18,8 @@
         "bind_vmap.c",
         "shared_ring.c",
         "bind_shared_ring.c",
-        "wait_ops.c"
+        "wait_ops.c",
+        "batch_ops.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -913,6 +913,60 @@ const MUTANTS = [
     tests: ['mmapio-abort'],
   },
   // ==== end mmap-signal ====
+  // ==== perf-batch: readAtMany / writeAtMany, allocateMany ====
+  {
+    id: 'batch-native-item-bounds',
+    what: 'copyMany copies an item without checking it lies inside the file (C trusts TypeScript)',
+    native: true,
+    file: 'native/batch_ops.c',
+    find: 'if ((double)off != d || off > end || length > end - off) {',
+    replace: 'if ((double)off != d) {',
+    tests: ['native-checks'],
+  },
+  {
+    id: 'batch-native-fault-goes-on',
+    what: 'copyMany goes on copying after a page fault (items after it copied, no index reported)',
+    native: true,
+    file: 'native/batch_ops.c',
+    find: 'if (atomic_load(faults) != before) {',
+    replace: 'if (0 && atomic_load(faults) != before) {',
+    tests: ['batch-copies'],
+  },
+  {
+    id: 'batch-ts-window-check',
+    what: "readAtMany/writeAtMany check a Float64Array's items against the file only in C (part of a refused batch lands)",
+    file: 'core/batch-copy.js',
+    anchor: 'out = offsets;',
+    where: 'after',
+    find: 'if (o > limit - length)',
+    replace: 'if (false)',
+    tests: ['batch-copies'],
+  },
+  {
+    id: 'batch-ts-fault-index',
+    what: 'a fault mid-batch is reported with the index of the item after the one that faulted',
+    file: 'core/batch-copy.js',
+    find: 'atItem(v.faultError(), -r - 1)',
+    replace: 'atItem(v.faultError(), -r)',
+    tests: ['batch-copies'],
+  },
+  {
+    id: 'alloc-many-unclamped',
+    what: 'allocateMany cuts ranges from all the pages it asked for, even past the end of the file',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'const got = Math.min(asked, totalPages - page);',
+    replace: 'const got = asked;',
+    tests: ['allocate-many'],
+  },
+  {
+    id: 'alloc-many-overlap',
+    what: 'allocateMany steps one page short per range (neighbouring ranges overlap)',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'for (let p = page, end = page + got; p < end; p += want)',
+    replace: 'for (let p = page, end = page + got; p < end; p += Math.max(1, want - 1))',
+    tests: ['allocate-many'],
+  },
+  // ==== end perf-batch ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

@@ -38,6 +38,7 @@ export {
   type OpenedFile,
 } from './ranges/mmap-file.js';
 export { RawMmapFile } from './ranges/raw-mmap-file.js';
+export type { BatchItemError, BatchOffsets } from './core/batch-copy.js';
 export { SequentialAllocator } from './ranges/sequential-allocator.js';
 export { WriteReceipt } from './ranges/write-receipt.js';
 export { inspectNative, type NativeInspection } from './core/inspect.js';

@@ -17,7 +17,8 @@
 // and exactly that many pages are handed out (for the library, the file
 // less `remaining`, which counts what per-thread batches still hold; for
 // the bare counter, the counter itself), so none was lost or handed out
-// twice.
+// twice. `allocate-many-4k`: allocateMany(256, 4096) per call from 1 and 2
+// workers against allocate at the same W (speedup = its rate / allocate's).
 import { join } from 'node:path';
 import { MmapFile } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
@@ -29,6 +30,8 @@ import { warmSize } from '../lib/warm.mjs';
 const workerScript = new URL('../workers/alloc-worker.mjs', import.meta.url);
 const FILE_SIZE = 64 * 2 ** 30;
 const POOL = 2;
+/** Ranges per allocateMany call in the allocate-many-4k variant. */
+const BATCH = 256;
 
 export async function alloc({ dir, quick, reps, log }) {
   const count = quick ? 1_000_000 : 4_000_000;
@@ -50,16 +53,21 @@ export async function alloc({ dir, quick, reps, log }) {
       }
     };
     const contenders = [];
-    for (const workers of [1, 2]) {
+    for (const [workers, kind] of [
+      [1, 'allocate'],
+      [2, 'allocate'],
+      [1, 'allocateMany'],
+      [2, 'allocateMany'],
+    ]) {
       let file = null;
       let allocator = null;
       let ran = [];
       contenders.push({
-        name: `allocate W=${workers}`,
+        name: `${kind} W=${workers}`,
         async run() {
           ({ file, allocator } = MmapFile.create(path, FILE_SIZE, { allocator: 'concurrent', sparse: true }));
           const shared = file.share();
-          const r = rateOf(await pool.run(jobs(workers, () => ({ kind: 'allocate', shared, count }))));
+          const r = rateOf(await pool.run(jobs(workers, () => ({ kind, shared, count, batch: BATCH }))));
           ran = r.ran;
           return r.rate;
         },
@@ -77,6 +85,7 @@ export async function alloc({ dir, quick, reps, log }) {
           removeAndSync(path);
         },
       });
+      if (kind === 'allocateMany') continue;
       let sab = null;
       let bareRan = [];
       contenders.push({
@@ -102,6 +111,8 @@ export async function alloc({ dir, quick, reps, log }) {
       entry('allocate-4k', 1, 'allocate W=1', 'bare counter W=1'),
       entry('allocate-4k', 2, 'allocate W=2', 'bare counter W=2'),
       entry('allocate-4k-scaling', 2, 'allocate W=2', 'allocate W=1'),
+      entry('allocate-many-4k', 1, 'allocateMany W=1', 'allocate W=1'),
+      entry('allocate-many-4k', 2, 'allocateMany W=2', 'allocate W=2'),
     ];
   });
 }

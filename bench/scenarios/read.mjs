@@ -9,6 +9,8 @@
 //    (readSlice(0, size), view 0 of the mapping, made once), no checks:
 //    target.set(view.subarray(o, o + 4096)) for the copy, and the words
 //    read straight from an Int32Array over that view for in place.
+//    "random-4k-batch": readAtMany in batches of 256 records into one packed
+//    buffer, against the per-call readAt loop and fs.readSync.
 //  - scan: the whole file in 1 MiB steps; subject reads through the mapping
 //    with no copy (readSlice is a view of the mapping), peer fs.readSync
 //    into a 1 MiB buffer. Both XOR one 32-bit word per 64-byte line.
@@ -27,6 +29,8 @@ import { warmSize } from '../lib/warm.mjs';
 const MiB = 1024 * 1024;
 const PAGE = 4096;
 const STEP = MiB;
+/** Records per readAtMany call in the batch variant. */
+const BATCH = 256;
 
 export async function read({ dir, quick, reps, log }) {
   const size = (quick ? 128 : 1024) * MiB;
@@ -135,6 +139,36 @@ export async function read({ dir, quick, reps, log }) {
       log('read random-4k (cursor, in place, no allocation)');
       r = await alternate([checked(cursorInPlace), peer, checked(bareInPlace)], reps, log, { warmBytes, label: 'read random-4k-cursor' });
       results.push(...entries('random-4k-cursor', r));
+      // Batches: readAtMany copies BATCH records per native call into one
+      // packed buffer; peers the per-call readAt loop and fs.readSync, each
+      // consuming the same records the same way.
+      const target = Buffer.alloc(BATCH * PAGE);
+      const targetWords = new Int32Array(target.buffer, target.byteOffset, target.length / 4);
+      const batches = [];
+      for (let i = 0; i < count; i += BATCH) batches.push(offsets.subarray(i, Math.min(i + BATCH, count)));
+      const batched = {
+        name: 'ranged-mmap',
+        run() {
+          let x = 0;
+          const t0 = performance.now();
+          for (const batch of batches) {
+            const n = file.readAtMany(batch, PAGE, target);
+            for (let j = 0; j < n; j++) {
+              const at = j * (PAGE / 4);
+              for (let w = 0; w < PAGE / 4; w += LINE_WORDS) x ^= targetWords[at + w];
+            }
+          }
+          const ms = performance.now() - t0;
+          sums['ranged-mmap'] = x;
+          return ms;
+        },
+      };
+      log(`read random-4k (readAtMany, batches of ${BATCH})`);
+      r = await alternate([checked(batched), checked(copying('readAt loop', (o) => file.readAt(o, buf))), peer], reps, log, {
+        warmBytes,
+        label: 'read random-4k-batch',
+      });
+      results.push(...entries('random-4k-batch', r, ['readAt loop', 'fs.readSync']));
     }
     // sequential scan
     {
@@ -193,8 +227,8 @@ export async function read({ dir, quick, reps, log }) {
 }
 
 /** One entry per peer that ran in this alternation. */
-function entries(variant, { times, verified, order, reported }) {
-  return ['fs.readSync', 'bare mapping']
+function entries(variant, { times, verified, order, reported }, peers = ['fs.readSync', 'bare mapping']) {
+  return peers
     .filter((peer) => peer in times)
     .map((peer) => comparison({ scenario: 'read', variant, workers: 1, subject: 'ranged-mmap', peer, times, verified, order, reported, unit: 'ms' }));
 }

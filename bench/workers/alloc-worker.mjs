@@ -1,5 +1,6 @@
 // Allocator of the alloc scenario: `count` allocations of 4 KiB, either
-// from the shared concurrent allocator ('allocate') or from the bare
+// from the shared concurrent allocator ('allocate', or 'allocateMany' in
+// batches of `batch`) or from the bare
 // counter peer ('bare': Atomics.add of one page on an Int32 in a
 // SharedArrayBuffer, an end-of-file test, a plain { start, end } object).
 // Both loops keep the last range and report its length, so neither
@@ -54,11 +55,32 @@ function allocate(shared, count, gate, workers) {
   return { start, end, got, lastLength: last === null ? 0 : last.end - last.start };
 }
 
+/** allocate, `batch` ranges per allocateMany call. */
+function allocateMany(shared, count, batch, gate, workers) {
+  const { file, allocator } = MmapFile.fromShared(shared);
+  meet(gate, workers);
+  let got = 0;
+  let last = null;
+  const start = performance.timeOrigin + performance.now();
+  for (let i = 0; i < count; i += batch) {
+    const ranges = allocator.allocateMany(Math.min(batch, count - i), 4096);
+    got += ranges.length;
+    if (ranges.length !== 0) last = ranges[ranges.length - 1];
+  }
+  const end = performance.timeOrigin + performance.now();
+  file.close();
+  return { start, end, got, lastLength: last === null ? 0 : last.end - last.start };
+}
+
 parentPort.on('message', (job) => {
   if (job.kind === 'ping') return parentPort.postMessage('ready');
   try {
     parentPort.postMessage(
-      job.kind === 'bare' ? bare(job.sab, job.count, job.totalPages, job.gate, job.workers) : allocate(job.shared, job.count, job.gate, job.workers),
+      job.kind === 'bare'
+        ? bare(job.sab, job.count, job.totalPages, job.gate, job.workers)
+        : job.kind === 'allocateMany'
+          ? allocateMany(job.shared, job.count, job.batch, job.gate, job.workers)
+          : allocate(job.shared, job.count, job.gate, job.workers),
     );
   } catch (error) {
     parentPort.postMessage({ error: `${error.code ?? ''} ${error.stack}` });

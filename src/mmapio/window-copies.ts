@@ -5,6 +5,7 @@
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
 import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import { fromNative, misuse } from '../errors.js';
+import { type BatchOffsets, copyMany } from '../core/batch-copy.js';
 import { native } from '../native/binding.js';
 import { allOf, rangeOf, stateOf, viewPiece, WindowBase, type WindowState } from './window-base.js';
 
@@ -158,6 +159,60 @@ export class WindowCopies extends WindowBase {
     if (length !== 0) s.core.views.read(abs, length, bytes, 0);
     s.faultCheck(abs, length);
     return length;
+  }
+
+  /**
+   * Reads many items of `length` bytes in one native call: item `i` is the
+   * `length` bytes at `offsets[i]` (in this window), copied to `target` at
+   * `i * length`. Returns the number of items. Every offset is checked
+   * before anything is copied (a bad one throws with `error.itemIndex`); a
+   * page fault during the copy throws ERR_MMAP_FAULT with `error.itemIndex`
+   * set to the item being copied, nothing after it copied. See
+   * `RawMmapFile.readAtMany` for the offsets' forms.
+   * @example
+   * ```ts
+   * const target = new Uint8Array(2 * 16);
+   * file.readAtMany(Float64Array.of(64, 0), 16, target);
+   * ```
+   * @throws ERR_OUT_OF_RANGE, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_BUFFER_TOO_SMALL, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   */
+  readAtMany(offsets: BatchOffsets, length: number | bigint, target: ArrayBufferView): number {
+    const s = stateOf(this);
+    s.live();
+    const limit = s.len();
+    const base = s.span(0, limit, 'readAtMany');
+    return byteLengthOf(copyMany(s.core.views, base, limit, offsets, length, target, false, 'readAtMany', this.whereOf(s))) / 8;
+  }
+
+  /**
+   * Writes many items of `length` bytes in one native call: the bytes of
+   * `source` at `i * length` go to `offsets[i]` in this window, and the
+   * flush policy counts each item as a write. Every offset is checked
+   * before anything is written; a page fault during the copy throws
+   * ERR_MMAP_FAULT with `error.itemIndex`: **items before it have landed**,
+   * nothing after it was written.
+   * @example
+   * ```ts
+   * file.writeAtMany([0, 4096], new Uint8Array(2 * 512), 512);
+   * ```
+   * @throws ERR_MMAP_INVALID_MODE (on `'ro'`), ERR_OUT_OF_RANGE, ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_BUFFER_TOO_SMALL, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   */
+  writeAtMany(offsets: BatchOffsets, source: ArrayBufferView, length: number | bigint): number {
+    const s = stateOf(this);
+    s.live();
+    s.core.refuseWrite('writeAtMany');
+    const limit = s.len();
+    const base = s.span(0, limit, 'writeAtMany');
+    const list = copyMany(s.core.views, base, limit, offsets, length, source, true, 'writeAtMany', this.whereOf(s));
+    const count = byteLengthOf(list) / 8;
+    const n = toOffset(length, 'length');
+    // The flush policy sees each item as one write.
+    if (n !== 0 && s.core.policy.kind !== 'manual') for (let i = 0; i < count; i++) s.core.noteWrite(base + list[i], n);
+    return count;
+  }
+
+  private whereOf(s: ReturnType<typeof stateOf>): string {
+    return s.whole ? `'${s.path}'` : `the segment of '${s.path}' at ${s.base}`;
   }
 
   /**

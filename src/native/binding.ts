@@ -96,6 +96,15 @@ export interface NativeBinding {
    * this thread (at the call for writes, at completion for reads).
    */
   copyAsync(key: number, offset: number, bytes: Uint8Array, intoMapping: boolean): Promise<void>;
+  /**
+   * Copies `count` items of `length` bytes between the window
+   * [base, base + limit) of the mapping (item i at `offsets[i]` in it) and
+   * `bytes` (item i at `i * length`), checking each item. Returns `count`
+   * when all were copied, `i` when item i lies outside the file, `-(i + 1)`
+   * when a page fault was caught while item i was copied; nothing is copied
+   * after a failed item (native/batch_ops.c).
+   */
+  copyMany(key: number, base: number, limit: number, offsets: Float64Array, count: number, length: number, bytes: Uint8Array, intoMapping: boolean): number;
   /** Sets `length` bytes at `offset` to `value` on the libuv pool. */
   fillAsync(key: number, offset: number, length: number, value: number): Promise<void>;
   /** The ERR_MMAP_FAULT error for a mapping (count, first offset, file size now), or null. */

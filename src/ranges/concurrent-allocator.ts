@@ -136,6 +136,54 @@ export class ConcurrentAllocator {
     return this.#mint(page, want);
   }
 
+  /**
+   * Allocates up to `count` ranges of `size` bytes (rounded up to 4096) at
+   * once: the pages of the whole batch are taken from the shared counter in
+   * one step (a compare-and-swap that stops at the end of the file), and
+   * the ranges are cut from them, in file order. Returns fewer than `count`
+   * at the end of the file (the last one may be shorter, as with
+   * {@link allocate}), and an empty array when nothing is left. Each range
+   * has the same ownership rules as one from {@link allocate}. Safe to call
+   * from every thread at once.
+   *
+   * Once the counter is at the end, the batch is completed from what other
+   * threads' batches still hold, one range at a time (as {@link allocate}).
+   *
+   * @example
+   * ```ts
+   * for (const range of allocator.allocateMany(256, 4096)) file.writeRange(range, record);
+   * ```
+   */
+  allocateMany(count: number | bigint, size: number | bigint): AllocatedRange[] {
+    const n = toOffset(count, 'count');
+    let want = pagesFor(size);
+    const v = this.#views;
+    if (v.closed) throw v.closedError();
+    const out: AllocatedRange[] = [];
+    if (n === 0) return out;
+    const totalPages = this.#totalPages;
+    if (want > totalPages) want = totalPages;
+    if (this.#pageCounter) {
+      const status = v.status;
+      // count * want may pass 2^31: claimPages clamps it to the file.
+      const asked = n * want;
+      const page = claimPages(status, Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32), Math.min(asked, totalPages), totalPages);
+      if (page >= 0) {
+        const got = Math.min(asked, totalPages - page);
+        if (page !== this.#expected) this.#sawOthers();
+        this.#expected = page + got;
+        for (let p = page, end = page + got; p < end; p += want) out.push(this.#mint(p, Math.min(want, end - p)));
+      }
+    }
+    // The counter is at the end (or the file is over 4 TiB): one at a time.
+    while (out.length < n) {
+      const r = this.allocate(want * ALIGNMENT);
+      if (r === null) break;
+      out.push(r);
+    }
+    return out;
+  }
+
   /** The add of `want` pages landed at or past the end: takes it back, then what batches still hold. */
   #pastEnd(want: number): AllocatedRange | null {
     Atomics.sub(this.#views.status, STATUS_ALLOC_NEXT_PAGES_I32, want);

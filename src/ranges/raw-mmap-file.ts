@@ -2,6 +2,7 @@ import { byteLengthOf, bytesOf, readOptions, toBytes, toOffset } from '../core/a
 import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { fromNative, outOfRange } from '../errors.js';
+import { type BatchOffsets, copyMany } from '../core/batch-copy.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -146,6 +147,59 @@ export class RawMmapFile extends MappedFileBase {
     if (length !== 0) v.read(start, length, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
     return length;
+  }
+
+  /**
+   * Reads many items of `length` bytes in one native call: item `i` is the
+   * `length` bytes at `offsets[i]`, copied to `target` at `i * length`
+   * (items packed one after the other; `target` must hold at least
+   * `offsets.length * length` bytes). Returns the number of items read.
+   *
+   * Every offset is checked (an integer >= 0, the item inside the file)
+   * before anything is copied; a bad one throws with the index of the item
+   * in `error.itemIndex` and nothing copied. A page fault caught during the
+   * copy (the file was truncated under the mapping) throws ERR_MMAP_FAULT
+   * with `error.itemIndex` set to the item being copied: items before it
+   * are in `target`, the bytes of that item are zeros where pages were lost,
+   * and nothing after it was copied. A `Float64Array` of offsets is used as
+   * it is; a `BigUint64Array` or `number[]` is copied into one first.
+   *
+   * @example
+   * ```ts
+   * const offsets = Float64Array.of(0, 8192, 4096);
+   * const target = new Uint8Array(3 * 4096);
+   * raw.readAtMany(offsets, 4096, target); // item 1 is target.subarray(4096, 8192)
+   * ```
+   * @throws ERR_OUT_OF_RANGE (a bad offset), ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_BUFFER_TOO_SMALL, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   */
+  readAtMany(offsets: BatchOffsets, length: number | bigint, target: ArrayBufferView): number {
+    const v = this.views;
+    v.check();
+    return byteLengthOf(copyMany(v, 0, v.size, offsets, length, target, false, 'readAtMany', `'${v.path}'`)) / 8;
+  }
+
+  /**
+   * Writes many items of `length` bytes in one native call: the `length`
+   * bytes of `source` at `i * length` go to `offsets[i]` in the file.
+   * Returns the number of items written.
+   *
+   * Every offset is checked before anything is written: a bad one throws
+   * with `error.itemIndex` and leaves the file as it was. A page fault
+   * caught during the copy throws ERR_MMAP_FAULT with `error.itemIndex` set
+   * to the item being written: **items before it have landed**, that item
+   * is lost where pages were lost, and nothing after it was written.
+   *
+   * @example
+   * ```ts
+   * const records = new Uint8Array(2 * 512).fill(7);
+   * raw.writeAtMany(Float64Array.of(1024, 0), records, 512);
+   * ```
+   * @throws ERR_OUT_OF_RANGE (a bad offset), ERR_MMAP_OUT_OF_BOUNDS, ERR_MMAP_BUFFER_TOO_SMALL, ERR_MMAP_CLOSED, ERR_MMAP_FAULT
+   */
+  writeAtMany(offsets: BatchOffsets, source: ArrayBufferView, length: number | bigint): number {
+    const v = this.views;
+    v.check();
+    return byteLengthOf(copyMany(v, 0, v.size, offsets, length, source, true, 'writeAtMany', `'${v.path}'`)) / 8;
   }
 
   /**

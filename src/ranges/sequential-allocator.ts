@@ -48,6 +48,30 @@ export class SequentialAllocator {
   }
 
   /**
+   * Allocates up to `count` ranges of `size` bytes (rounded up to 4096), in
+   * file order; fewer at the end of the file (the last may be shorter), an
+   * empty array when nothing is left.
+   *
+   * @example
+   * ```ts
+   * const ranges = allocator.allocateMany(4, 4096); // four 4 KiB ranges, one after another
+   * ```
+   */
+  allocateMany(count: number | bigint, size: number | bigint): AllocatedRange[] {
+    const n = toOffset(count, 'count');
+    // size and the file's state are checked even for a count of 0.
+    if (toOffset(size, 'size') === 0) throw outOfRange('size', 'an integer >= 1 and <= 2^53 - 1 (it is rounded up to 4096)', size);
+    if (this.#views.closed) throw this.#views.closedError();
+    const out: AllocatedRange[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.allocate(size);
+      if (r === null) break;
+      out.push(r);
+    }
+    return out;
+  }
+
+  /**
    * Allocates `size`-byte ranges until the file is exhausted, one per step,
    * for `for...of`. Each range is allocated when the loop asks for it, so
    * breaking out of the loop allocates nothing more.
