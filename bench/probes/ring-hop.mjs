@@ -10,6 +10,7 @@
 // With `only`, runs that side alone (for strace -f / perf on one kind).
 import { Worker } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
+import { reportsOf } from '../scenarios/ring.mjs';
 
 const MESSAGE_RING = 1 << 20;
 const [reps = 15, rounds = 4000] = process.argv.slice(2, 4).map(Number);
@@ -33,15 +34,7 @@ async function hop(kind) {
     extra = { a: new SharedArrayBuffer(64 + MESSAGE_RING), b: new SharedArrayBuffer(64 + MESSAGE_RING), capacity: MESSAGE_RING };
   }
   const workers = ['pinger', 'ponger'].map((role) => new Worker(workerUrl, { workerData: { kind, messages: rounds, control, role, ...extra } }));
-  const reports = workers.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        let report;
-        w.on('message', (m) => (report = m));
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`exit ${code}`))));
-      }),
-  );
+  const reports = reportsOf(workers);
   while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
   const cpu0 = cpuMs();
   const start = performance.timeOrigin + performance.now();

@@ -22,6 +22,19 @@ const RING = 1 << 20;
 const WARM_ROUNDS = 10000;
 const workerUrl = new URL('../workers/ring-worker.mjs', import.meta.url);
 
+/** Each worker's last message, once it exits with code 0 (rejects otherwise). Shared with probes/ring-hop.mjs. */
+export function reportsOf(workers) {
+  return workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        let report;
+        w.on('message', (m) => (report = m));
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
+      }),
+  );
+}
+
 async function once(kind, messages) {
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
@@ -45,15 +58,7 @@ async function once(kind, messages) {
   }
   const roles = ['producer', 'consumer'];
   const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
-  const reports = workers.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        let report;
-        w.on('message', (m) => (report = m));
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
-      }),
-  );
+  const reports = reportsOf(workers);
   // Both ready (without blocking this thread: the port consumer needs its event loop).
   while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
   const start = performance.timeOrigin + performance.now();
@@ -87,15 +92,7 @@ async function latencyOnce(kind, rounds, warm) {
   }
   const roles = ['pinger', 'ponger'];
   const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
-  const reports = workers.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        let report;
-        w.on('message', (m) => (report = m));
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
-      }),
-  );
+  const reports = reportsOf(workers);
   while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
   const start = performance.timeOrigin + performance.now();
   Atomics.store(ctl, 0, 1);
