@@ -64,9 +64,13 @@ export abstract class SharedRingStream extends SharedRingCore {
         return n;
       }
       // Full for now: wait for room for all of it here, as the slow path
-      // would, without its argument conversion (no object per call).
+      // would, without its argument conversion (no object per call). A
+      // view that tracks a growable SharedArrayBuffer may have grown
+      // (another thread) while this one slept: then the slow path, which
+      // copies a fixed-length prefix.
       if (n !== 0 && state !== CLOSED && state !== GONE && n <= this.cap) {
         this.waitSpace(n);
+        if (byteLengthOf(data) !== n) return this.#writeSlow(data);
         this.data.set(data as Uint8Array, this.cursor & this.mask);
         if (this.end[0] !== MAGIC || this.status[0] !== 0) throw this.lost();
         this.publish(n);
