@@ -967,6 +967,16 @@ const MUTANTS = [
     tests: ['allocate-many'],
   },
   // ==== end perf-batch ====
+  // ==== perf-ring: SharedRing write() that waits on its fast path ====
+  {
+    id: 'perf-ring-grown-view',
+    what: 'write() copies a view that grew while it slept on a full ring without re-checking its length',
+    file: 'vmap/shared-ring-stream.js',
+    find: '(0, arguments_js_1.byteLengthOf)(data) !== n',
+    replace: 'false',
+    tests: SRING_FAULTS,
+  },
+  // ==== end perf-ring ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

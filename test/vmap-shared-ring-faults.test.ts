@@ -443,3 +443,52 @@ test('a create that fails (RLIMIT_FSIZE below the ring) leaves no descriptor ope
   assert.equal(report.fdsAfter, report.fdsBefore);
   assert.equal(existsSync(path), false);
 });
+
+test('write() that sleeps on a full ring with a view of a growable SharedArrayBuffer that grows meanwhile: every byte of the grown view goes in, none over unread bytes', async () => {
+  const path = t.path(`grow-${Math.random().toString(36).slice(2)}.ring`);
+  const ring = SharedRing.create(path, pageSize());
+  const cap = ring.capacity;
+  assert.equal(ring.tryRead(new Uint8Array(0)), 0); // this thread is the consumer
+  // Growable SharedArrayBuffers are newer than this project's TypeScript lib.
+  const Growable = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer & { grow(n: number): void };
+  const sab = new Growable(100, { maxByteLength: 2000 });
+  new Uint8Array(sab).fill(0xaa);
+  const fd = openSync(path, 'r');
+  // The producer fills the ring, then writes a 100-byte length-tracking view
+  // of `sab`, which sleeps: the grow below happens during that sleep.
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ SharedRing }) => {
+      const ring = SharedRing.open(workerData.path);
+      ring.write(new Uint8Array(workerData.cap).fill(0xf1));
+      ring.write(new Uint8Array(workerData.sab));
+      ring.close();
+    });`,
+    { eval: true, workerData: { url: import.meta.resolve('ranged-mmap'), path, cap, sab } },
+  );
+  let failed: unknown;
+  worker.on('error', (e) => (failed = e));
+  const exited = new Promise((resolve) => worker.on('exit', resolve));
+  try {
+    await until(() => ring.readLen === cap || failed !== undefined, 'the producer to fill the ring', 20_000);
+    await until(() => peekWord(fd, W_PRODUCER_WAITING) === 1 || failed !== undefined, 'the producer to sleep on the full ring', 20_000);
+    assert.equal(failed, undefined);
+    sab.grow(2000); // bytes 100.. of the view read as zeros
+    const got: number[] = [];
+    const buf = new Uint8Array(100); // frees exactly 100 bytes first
+    for (;;) {
+      const n = ring.read(buf);
+      if (n === 0) break;
+      got.push(...buf.subarray(0, n));
+    }
+    await exited;
+    assert.equal(failed, undefined);
+    const want = [...new Uint8Array(cap).fill(0xf1), ...new Uint8Array(100).fill(0xaa), ...new Uint8Array(1900)];
+    assert.equal(got.length, want.length);
+    assert.deepEqual(Buffer.from(got), Buffer.from(want));
+  } finally {
+    await worker.terminate();
+    closeSync(fd);
+    ring.close();
+  }
+});

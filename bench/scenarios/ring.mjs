@@ -7,7 +7,9 @@
 // message in ns (1 / throughput: amortized, not a latency). The latency is
 // its own variant, `4k-latency`: one 4 KiB message in flight between the
 // two workers, echoed back (ping-pong), in microseconds per hop (half a
-// round trip; lower is better), against the same two peers.
+// round trip; lower is better), against the same two peers, measured
+// after 10000 untimed round trips; `4k-latency-cold` times the first hops
+// of fresh workers instead (code not yet optimized).
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
@@ -16,7 +18,22 @@ import { warmSize } from '../lib/warm.mjs';
 
 const MESSAGE = 4096;
 const RING = 1 << 20;
+/** Untimed round trips before the timed ones in the steady-state latency variant. */
+const WARM_ROUNDS = 10000;
 const workerUrl = new URL('../workers/ring-worker.mjs', import.meta.url);
+
+/** Each worker's last message, once it exits with code 0 (rejects otherwise). Shared with probes/ring-hop.mjs. */
+export function reportsOf(workers) {
+  return workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        let report;
+        w.on('message', (m) => (report = m));
+        w.on('error', reject);
+        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
+      }),
+  );
+}
 
 async function once(kind, messages) {
   const control = new SharedArrayBuffer(8);
@@ -41,15 +58,7 @@ async function once(kind, messages) {
   }
   const roles = ['producer', 'consumer'];
   const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
-  const reports = workers.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        let report;
-        w.on('message', (m) => (report = m));
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
-      }),
-  );
+  const reports = reportsOf(workers);
   // Both ready (without blocking this thread: the port consumer needs its event loop).
   while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
   const start = performance.timeOrigin + performance.now();
@@ -62,10 +71,10 @@ async function once(kind, messages) {
 }
 
 /** Ping-pong: microseconds per hop (half a round trip) of one 4 KiB message between two workers. */
-async function latencyOnce(kind, rounds) {
+async function latencyOnce(kind, rounds, warm) {
   const control = new SharedArrayBuffer(8);
   const ctl = new Int32Array(control);
-  const base = { kind, messages: rounds, control };
+  const base = { kind, messages: rounds, control, warm };
   let extra = [{}, {}];
   let transfer = [[], []];
   const rings = [];
@@ -83,15 +92,7 @@ async function latencyOnce(kind, rounds) {
   }
   const roles = ['pinger', 'ponger'];
   const workers = roles.map((role, i) => new Worker(workerUrl, { workerData: { ...base, role, ...extra[i] }, transferList: transfer[i] }));
-  const reports = workers.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        let report;
-        w.on('message', (m) => (report = m));
-        w.on('error', reject);
-        w.on('exit', (code) => (code === 0 ? resolve(report) : reject(new Error(`ring worker exited with ${code}`))));
-      }),
-  );
+  const reports = reportsOf(workers);
   while (Atomics.load(ctl, 1) < 2) await new Promise((r) => setTimeout(r, 1));
   const start = performance.timeOrigin + performance.now();
   Atomics.store(ctl, 0, 1);
@@ -147,44 +148,54 @@ export async function ring({ quick, reps, log }) {
     }
   }
   // Per-message latency: one message in flight, echoed back (ping-pong).
+  // `4k-latency`: after WARM_ROUNDS untimed round trips in the same two
+  // workers (both sides alike), the steady-state hop. `4k-latency-cold`:
+  // the first hops of fresh workers, which mostly measure how soon each
+  // side's code is compiled (a fresh worker starts unoptimized; the
+  // library's read/write path is more code to compile than the plain-JS ring).
   const rounds = quick ? 2000 : 20000;
-  let latencyBad = null;
-  const hop = (name, kind) => ({
-    name,
-    async run() {
-      latencyBad = null;
-      try {
-        return await latencyOnce(kind, rounds);
-      } catch (error) {
-        latencyBad = error;
-        return Number.POSITIVE_INFINITY;
-      }
-    },
-    verify() {
-      if (latencyBad) throw latencyBad;
-    },
-  });
-  log('ring latency (ping-pong)');
-  const lat = await alternate([hop('SharedRing hop', 'pp-shared'), hop('postMessage hop', 'pp-port'), hop('SAB ring hop', 'pp-sab')], reps, log, {
-    warmBytes: warmSize(rounds * MESSAGE * 2),
-    label: 'ring-latency',
-  });
-  for (const peer of ['postMessage hop', 'SAB ring hop']) {
-    out.push(
-      comparison({
-        scenario: 'ring',
-        variant: '4k-latency',
-        workers: 2,
-        subject: 'SharedRing hop',
-        peer,
-        times: lat.times,
-        verified: lat.verified,
-        order: lat.order,
-        reported: lat.reported,
-        unit: 'us',
-        higherIsBetter: false,
-      }),
-    );
+  for (const [variant, warm, label] of [
+    ['4k-latency', WARM_ROUNDS, 'ring-latency'],
+    ['4k-latency-cold', 0, 'ring-latency-cold'],
+  ]) {
+    let latencyBad = null;
+    const hop = (name, kind) => ({
+      name,
+      async run() {
+        latencyBad = null;
+        try {
+          return await latencyOnce(kind, rounds, warm);
+        } catch (error) {
+          latencyBad = error;
+          return Number.POSITIVE_INFINITY;
+        }
+      },
+      verify() {
+        if (latencyBad) throw latencyBad;
+      },
+    });
+    log(`ring latency (ping-pong${warm === 0 ? ', cold' : ''})`);
+    const lat = await alternate([hop('SharedRing hop', 'pp-shared'), hop('postMessage hop', 'pp-port'), hop('SAB ring hop', 'pp-sab')], reps, log, {
+      warmBytes: warmSize(rounds * MESSAGE * 2),
+      label,
+    });
+    for (const peer of ['postMessage hop', 'SAB ring hop']) {
+      out.push(
+        comparison({
+          scenario: 'ring',
+          variant,
+          workers: 2,
+          subject: 'SharedRing hop',
+          peer,
+          times: lat.times,
+          verified: lat.verified,
+          order: lat.order,
+          reported: lat.reported,
+          unit: 'us',
+          higherIsBetter: false,
+        }),
+      );
+    }
   }
   return out;
 }

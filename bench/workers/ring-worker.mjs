@@ -77,7 +77,11 @@ if (kind.startsWith('pp-')) {
   // Ping-pong latency: one 4 KiB message in flight. The pinger sends
   // message i on channel A and waits for the ponger's echo on channel B;
   // it reports the time of the whole exchange (one hop = half a round trip).
+  // `warm` untimed round trips first (before ready(), both sides alike):
+  // a fresh worker's first thousands of hops run unoptimized code and
+  // wait for its compilation, which the steady-state variant leaves out.
   const rounds = messages;
+  const warm = workerData.warm ?? 0;
   const msg = new Uint8Array(MESSAGE);
   let send;
   let recv; // sync (rings) or async (ports)
@@ -100,33 +104,56 @@ if (kind.startsWith('pp-')) {
   if (kind === 'pp-port') {
     const port = workerData.port;
     if (role === 'pinger') {
-      let i = 0;
       let end = 0;
-      const finished = new Promise((resolve) => {
-        port.on('message', (m) => {
-          if (!ok(m, 0, i)) bad++;
-          if (++i === rounds) {
-            end = performance.timeOrigin + performance.now();
-            resolve();
-          } else {
-            stamp(msg, i);
-            port.postMessage(msg);
-          }
+      const exchange = (count) =>
+        new Promise((resolve) => {
+          let i = 0;
+          const onMessage = (m) => {
+            if (!ok(m, 0, i)) bad++;
+            if (++i === count) {
+              end = performance.timeOrigin + performance.now();
+              port.off('message', onMessage);
+              resolve();
+            } else {
+              stamp(msg, i);
+              port.postMessage(msg);
+            }
+          };
+          port.on('message', onMessage);
+          stamp(msg, 0);
+          port.postMessage(msg);
         });
-      });
+      if (warm > 0) await exchange(warm);
       ready();
-      stamp(msg, 0);
-      port.postMessage(msg);
-      await finished;
+      await exchange(rounds);
       port.close();
       parentPort.postMessage({ bad, end });
     } else {
-      port.on('message', (m) => port.postMessage(m));
+      let echoed = 0;
+      const warmed = new Promise((resolve) => {
+        port.on('message', (m) => {
+          port.postMessage(m);
+          if (++echoed === warm) resolve();
+        });
+        if (warm === 0) resolve();
+      });
+      await warmed;
       ready();
       await new Promise((resolve) => port.once('close', resolve));
       parentPort.postMessage({ bad: 0, end: 0 });
     }
   } else {
+    for (let i = 0; i < warm; i++) {
+      if (role === 'pinger') {
+        stamp(msg, i);
+        send(msg);
+        recv(msg);
+        if (!ok(msg, 0, i)) bad++;
+      } else {
+        recv(msg);
+        send(msg);
+      }
+    }
     ready();
     if (role === 'pinger') {
       for (let i = 0; i < rounds; i++) {

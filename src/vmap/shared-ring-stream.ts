@@ -63,6 +63,19 @@ export abstract class SharedRingStream extends SharedRingCore {
         this.publish(n);
         return n;
       }
+      // Full for now: wait for room for all of it here, as the slow path
+      // would, without its argument conversion (no object per call). A
+      // view that tracks a growable SharedArrayBuffer may have grown
+      // (another thread) while this one slept: then the slow path, which
+      // copies a fixed-length prefix.
+      if (n !== 0 && state !== CLOSED && state !== GONE && n <= this.cap) {
+        this.waitSpace(n);
+        if (byteLengthOf(data) !== n) return this.#writeSlow(data);
+        this.data.set(data as Uint8Array, this.cursor & this.mask);
+        if (this.end[0] !== MAGIC || this.status[0] !== 0) throw this.lost();
+        this.publish(n);
+        return n;
+      }
     }
     return this.#writeSlow(data);
   }
@@ -311,6 +324,14 @@ export abstract class SharedRingStream extends SharedRingCore {
       if (avail === 0) {
         this.peer = Atomics.load(this.h, TAIL) >>> 0;
         avail = this.span(this.peer, this.cursor);
+        // Nothing there yet: sleep here, as the slow path would (its
+        // checks are the ones above), so that a reader that waits for
+        // every message (ping-pong) runs no argument conversion and makes
+        // no object per call. 0 is the end of the stream.
+        if (avail === 0 && room !== 0) {
+          avail = this.waitData(1);
+          if (avail === 0) return 0;
+        }
       }
       // avail <= capacity: a cached tail is trusted only within the ring
       // (one read at claim time is not yet checked).
