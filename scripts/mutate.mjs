@@ -431,7 +431,7 @@ const MUTANTS = [
     id: 'sring-write-no-loss-check',
     what: "write()'s fast path publishes bytes written into a truncated ring",
     file: 'vmap/shared-ring-stream.js',
-    anchor: 'this.data.set(data, this.cursor & this.mask);',
+    anchor: '// After the copy, before publishing: a page lost to truncation took',
     where: 'after',
     find: 'if (this.end[0] !== shared_ring_format_js_1.MAGIC || this.status[0] !== 0)',
     replace: 'if (false)',
