@@ -13,6 +13,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MmapError } from '../errors.js';
+import { checkBinding } from './shape.js';
+import type { SharedRingBinding, VmapMapBinding, VmapNativeBinding } from './vmap-binding.js';
 
 /**
  * [key, size, token, statusPage, path, nonce, access, reserved]; views over
@@ -62,7 +64,12 @@ export interface NativeStatusLayout {
   bytes: number;
 }
 
-export interface NativeBinding {
+/**
+ * Every export of the native module (native/addon.c lists them in one table);
+ * the vmap family's calls are described in vmap-binding.ts. shape.ts checks a
+ * loaded module against it, name by name.
+ */
+export interface NativeBinding extends VmapNativeBinding, VmapMapBinding, SharedRingBinding {
   /** Opens (or creates) and maps a file; null when the file is empty. */
   open(req: NativeOpenRequest): NativeAttachment | null;
   /** Same as open, on the libuv thread pool. */
@@ -160,9 +167,10 @@ function loadBinding(): NativeBinding {
   const override = process.env[BINDING_ENV];
   if (override !== undefined && override !== '') {
     const file = resolve(override);
+    let loaded: unknown;
     try {
       if (!existsSync(file)) throw new Error('no such file');
-      return require(file) as NativeBinding;
+      loaded = require(file);
     } catch (error) {
       throw new MmapError(
         'ERR_MMAP_NATIVE_LOAD_FAILED',
@@ -171,17 +179,23 @@ function loadBinding(): NativeBinding {
           'prebuilds/linux-x64/ of the installed package), or unset it to use the one in the package.',
       );
     }
+    return checkBinding(loaded, file);
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const tried: string[] = [];
   for (const file of candidates(root)) {
     if (!existsSync(file)) continue;
+    let loaded: unknown;
     try {
-      return require(file) as NativeBinding;
+      loaded = require(file);
     } catch (error) {
       const why = reason(error);
       tried.push(why.startsWith(file) ? why : `${file}: ${why}`);
+      continue;
     }
+    // A binary that loads but exports other names is not skipped for the
+    // next candidate: a stale source build must be seen, not hidden.
+    return checkBinding(loaded, file);
   }
   const what = tried.length === 0 ? `no binary in ${join(root, 'prebuilds', 'linux-x64')} or ${join(root, 'build', 'Release')}` : tried.join('; ');
   throw new MmapError(
