@@ -17,7 +17,8 @@
         "native/bind_vmap.c",
         "native/shared_ring.c",
         "native/bind_shared_ring.c",
-        "native/wait_ops.c"
+        "native/wait_ops.c",
+        "native/platform/linux.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -1,5 +1,5 @@
 // Builds the native core from source with node-gyp when build/Release has
-// no binary or it is older than native/*.c, native/*.h or binding.gyp.
+// no binary or it is older than native/*.c, native/*.h, native/platform/* or binding.gyp.
 // `npm test`, `npm run demo` and `npm run bench` run this, so a clone needs
 // only `npm install` (or `npm ci`) and then `npm test`. The published package
 // never runs it: users load the prebuild shipped in prebuilds/linux-x64/.
@@ -18,6 +18,9 @@ const sources = [
   ...readdirSync(join(root, 'native'))
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
     .map((f) => join(root, 'native', f)),
+  ...readdirSync(join(root, 'native', 'platform'))
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .map((f) => join(root, 'native', 'platform', f)),
 ];
 
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
