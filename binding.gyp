@@ -6,6 +6,7 @@
         "native/addon.c",
         "native/napi_args.c",
         "native/mapping_table.c",
+        "native/map_areas.c",
         "native/mmapio_ops.c",
         "native/fault_guard.c",
         "native/file_ops.c",

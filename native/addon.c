@@ -22,6 +22,7 @@
 #include "bind_ring.h"
 #include "fault_guard.h"
 #include "file_ops.h"
+#include "map_areas.h"
 #include "mapping_table.h"
 #include "mmapio_ops.h"
 #include "napi_args.h"
@@ -109,36 +110,87 @@ static rm_mapping *acquire_span(napi_env env, napi_value *argv, uint64_t *offset
 
 /* ---- open / attach / detach ---------------------------------------------- */
 
-/* Makes an ArrayBuffer over [data, data+len) and keeps a reference to it in
- * slot `slot` of the attachment, so that detach can reach it later. The
- * status page's reference is strong; a view's is weak: TypeScript holds the
- * views of a mapping in use, and once a resize retires the mapping only the
- * views user code still holds keep theirs, so a view nobody holds can be
- * collected and TypeScript then drops the attachment (detach). The memory
- * stays mapped until detach in any case: a weak reference only lets the
- * ArrayBuffer object go, never the pages under a live one. */
+/* A buffer's own reference to its mapping: the one signal of "JavaScript
+ * still holds a view of this mapping". A view may outlive the object that
+ * made it in two ways: the file object was collected without close() and its
+ * attachment released (js_release), or a resize moved the thread to a new
+ * mapping and the old attachment was released while user code still holds
+ * views of it (TypeScript's ThreadMapping.retire). Either way the memory must
+ * stay mapped, and stores through such a view reach the file, until the view
+ * is gone too. The pin is wrapped on the buffer, so the buffer's collection
+ * drops it; close() (js_detach, js_detach_view) drops it at once, after
+ * detaching the buffer, so nothing can reach the memory any more. */
+typedef struct {
+  rm_mapping *m;
+} view_pin;
+
+/* Marks the buffers make_buffer made, so js_detach_view takes no other. */
+static const napi_type_tag VIEW_TAG = {0x6d6d61707669657aULL, 0x51c0e7a94b2d3f86ULL};
+
+static void pin_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  view_pin *pin = data;
+  rm_table_release(pin->m);
+  free(pin);
+}
+
+/* Detaches a buffer make_buffer made (its views become zero-length), then
+ * drops its pin. */
+static void detach_pinned(napi_env env, napi_value ab) {
+  napi_detach_arraybuffer(env, ab);
+  void *pin = NULL;
+  if (napi_remove_wrap(env, ab, &pin) == napi_ok && pin != NULL)
+    pin_finalize(env, pin, NULL);
+}
+
+/* Makes an ArrayBuffer over [data, data+len), pinned to the mapping, and
+ * keeps a weak reference to it in slot `slot` of the attachment, so that
+ * detach can reach it later (the thread's ThreadMapping holds the buffer
+ * itself while the file is open). */
 static napi_value make_buffer(napi_env env, attachment *a, size_t slot, void *data,
                               size_t len) {
   napi_value ab;
-  /* No finalizer: the memory belongs to the mapping table, which frees it
-   * only after every thread has detached or exited. */
-  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok)
+  view_pin *pin = malloc(sizeof *pin);
+  if (pin == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
+  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) {
+    free(pin);
     return NULL;
-  if (napi_create_reference(env, ab, slot == 0 ? 1 : 0, &a->refs[slot]) != napi_ok)
+  }
+  rm_table_retain(a->m);
+  pin->m = a->m;
+  if (napi_type_tag_object(env, ab, &VIEW_TAG) != napi_ok ||
+      napi_wrap(env, ab, pin, pin_finalize, NULL, NULL) != napi_ok) {
+    napi_detach_arraybuffer(env, ab);
+    rm_table_release(pin->m);
+    free(pin);
     return NULL;
+  }
+  /* A slot whose buffer was collected holds a dead reference: replace it. */
+  if (a->refs[slot] != NULL) napi_delete_reference(env, a->refs[slot]);
+  a->refs[slot] = NULL;
+  if (napi_create_reference(env, ab, 0, &a->refs[slot]) != napi_ok) {
+    napi_detach_arraybuffer(env, ab); /* the pin goes with the buffer */
+    return NULL;
+  }
   return ab;
 }
 
-static void detach_buffers(napi_env env, attachment *a) {
+/* Drops the attachment's references to its buffers. With `detach`, every
+ * buffer still alive is detached (its views become zero-length) and its pin
+ * released now; without, the buffers live on with their pins. */
+static void drop_buffers(napi_env env, attachment *a, int detach) {
   for (size_t i = 0; i < a->nrefs; i++) {
     if (a->refs[i] == NULL) continue;
     napi_value ab;
-    if (napi_get_reference_value(env, a->refs[i], &ab) == napi_ok && ab != NULL)
-      napi_detach_arraybuffer(env, ab);
+    if (detach && napi_get_reference_value(env, a->refs[i], &ab) == napi_ok && ab != NULL)
+      detach_pinned(env, ab);
     napi_delete_reference(env, a->refs[i]);
     a->refs[i] = NULL;
   }
 }
+
+static void detach_buffers(napi_env env, attachment *a) { drop_buffers(env, a, 1); }
 
 static attachment *find_attachment(env_state *st, uint32_t token) {
   for (attachment *a = st->head; a != NULL; a = a->next)
@@ -217,11 +269,7 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   napi_value ab;
   if (a->refs[index + 1] != NULL &&
       napi_get_reference_value(env, a->refs[index + 1], &ab) == napi_ok && ab != NULL)
-    return ab;
-  if (a->refs[index + 1] != NULL) { /* its buffer was collected: make another */
-    napi_delete_reference(env, a->refs[index + 1]);
-    a->refs[index + 1] = NULL;
-  }
+    return ab; /* else never made, or collected: make_buffer makes another */
   uint64_t off = (uint64_t)index * RM_VIEW_BYTES;
   uint64_t len = a->m->size - off < RM_VIEW_BYTES ? a->m->size - off : RM_VIEW_BYTES;
   return make_buffer(env, a, index + 1, a->m->base + off, (size_t)len);
@@ -373,9 +421,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return open_result(env, res.mapping);
 }
 
-/* detach(token): detaches this thread's buffers of that attachment (every
- * view over them becomes zero-length), then drops its reference. */
-static napi_value js_detach(napi_env env, napi_callback_info info) {
+/* Ends this thread's attachment `token` (a no-op if it has none): with
+ * `detach`, its buffers are detached first (close()); without, they live on
+ * with their pins (the file object was collected, a view may remain). */
+static napi_value end_attachment(napi_env env, napi_callback_info info, int detach) {
   napi_value argv[1];
   uint32_t token = 0;
   if (!rm_args(env, info, 1, argv) || !rm_u32(env, argv[0], &token)) return NULL;
@@ -385,12 +434,44 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
     if (a->token != token) continue;
     *p = a->next;
     st->count--;
-    detach_buffers(env, a);
+    drop_buffers(env, a, detach);
     rm_table_release(a->m);
     free(a->refs);
     free(a);
     break;
   }
+  return undefined(env);
+}
+
+/* detach(token): detaches this thread's buffers of that attachment (every
+ * view over them becomes zero-length), then drops its reference. */
+static napi_value js_detach(napi_env env, napi_callback_info info) {
+  return end_attachment(env, info, 1);
+}
+
+/* release(token): the file object holding that attachment was collected
+ * without close(), or a resize moved this thread to a new mapping while user
+ * code holds views of this one; drops the attachment's reference, leaving
+ * any buffer JavaScript still holds mapped (it holds its own, see view_pin). */
+static napi_value js_release(napi_env env, napi_callback_info info) {
+  return end_attachment(env, info, 0);
+}
+
+/* detachView(buffer): detaches one buffer of a released attachment (its
+ * views become zero-length) and drops its pin: close() and a shrink reach
+ * the views of a mapping a resize replaced this way. A buffer already
+ * detached is a no-op; anything make_buffer did not make is refused. */
+static napi_value js_detach_view(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  bool tagged = false;
+  if (!rm_args(env, info, 1, argv)) return NULL;
+  if (napi_check_object_type_tag(env, argv[0], &VIEW_TAG, &tagged) != napi_ok ||
+      !tagged) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                          "native detachView: not a view of a mapped file");
+    return NULL;
+  }
+  detach_pinned(env, argv[0]);
   return undefined(env);
 }
 
@@ -866,6 +947,25 @@ static napi_value js_thread_attachments(napi_env env, napi_callback_info info) {
   return make_double(env, get_state(env)->count);
 }
 
+/* areaCount() -> [areas counted, cap] (see map_areas.h) */
+static napi_value js_map_areas(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, make_double(env, (double)rm_maps_used()));
+  napi_set_element(env, out, 1, make_double(env, (double)rm_maps_cap()));
+  return out;
+}
+
+/* setAreaCap(cap): TypeScript's cap, from vm.max_map_count. */
+static napi_value js_set_map_area_cap(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint64_t cap;
+  if (!rm_args(env, info, 1, argv) || !rm_u64(env, argv[0], &cap)) return NULL;
+  rm_maps_set_cap(cap);
+  return undefined(env);
+}
+
 /* ---- module -------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -882,6 +982,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"attach", NULL, js_attach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attachNewest", NULL, js_attach_newest, NULL, NULL, NULL, napi_enumerable, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"release", NULL, js_release, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"detachView", NULL, js_detach_view, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncAsync", NULL, js_sync_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"advise", NULL, js_advise, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -898,6 +1000,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"liveMappings", NULL, js_live_mappings, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadAttachments", NULL, js_thread_attachments, NULL, NULL, NULL,
        napi_enumerable, NULL},
+      {"areaCount", NULL, js_map_areas, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setAreaCap", NULL, js_set_map_area_cap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   if (!rm_mmapio_register(env, exports)) return NULL; /* mmapio_ops.c */

@@ -26,6 +26,7 @@
 
 #include "bind_shared_ring.h"
 #include "fault_guard.h"
+#include "map_areas.h"
 #include "mapping_table.h"
 #include "napi_args.h"
 #include "shared_ring.h"
@@ -122,19 +123,29 @@ static napi_value attach(napi_env env, rm_mapping *m) {
 /* Registers fresh ring memory in the table; the table never closes an fd
  * for it (there is none left open). */
 static napi_value register_ring(napi_env env, rm_sring_mem *mem) {
+  /* Header, two copies of the data and the status page. Counted once the
+   * ring is mapped (shared_ring.c knows nothing of the count): refused, it
+   * is unmapped at once, well inside the headroom the cap leaves. */
+  if (rm_maps_take(4) != 0) {
+    munmap(mem->base, mem->map_len);
+    return rm_throw_errno(env, RM_EMAPLIMIT, "mmap", NULL);
+  }
   uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (status == MAP_FAILED) {
     int err = errno;
     munmap(mem->base, mem->map_len);
+    rm_maps_give(4);
     return rm_throw_errno(env, err, "mmap", NULL);
   }
   rm_mapping *m = rm_table_insert(-1, mem->base, mem->map_len, mem->map_len, status);
   if (m == NULL) {
     munmap(status, RM_STATUS_BYTES);
     munmap(mem->base, mem->map_len);
+    rm_maps_give(4);
     return rm_throw_errno(env, ENOMEM, "mmap", NULL);
   }
+  m->areas = 4;
   m->fd_borrowed = 1;
   return attach(env, m);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "file_ops.h"
+#include "map_areas.h"
 #include "mapping_table.h"
 
 #include <errno.h>
@@ -36,26 +37,30 @@ static int map_and_register(int fd, uint64_t size, int access, rm_mapping **out,
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
   int share = access == RM_ACCESS_RW ? MAP_SHARED : MAP_PRIVATE;
+  *syscall = "mmap";
+  if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* the file and the status page */
   uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, share, fd, 0);
   if (base == MAP_FAILED) {
-    *syscall = "mmap";
-    return errno;
+    int err = errno;
+    rm_maps_give(2);
+    return err;
   }
   uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (status == MAP_FAILED) {
     int err = errno;
-    *syscall = "mmap";
     munmap(base, map_len);
+    rm_maps_give(2);
     return err;
   }
   rm_mapping *m = rm_table_insert(fd, base, size, map_len, status);
   if (m == NULL) {
-    *syscall = "mmap";
     munmap(status, RM_STATUS_BYTES);
     munmap(base, map_len);
+    rm_maps_give(2);
     return EMFILE;
   }
+  m->areas = 2;
   m->access = access;
   *out = m;
   return 0;

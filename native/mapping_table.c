@@ -1,5 +1,7 @@
 #include "mapping_table.h"
 
+#include "map_areas.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -84,6 +86,12 @@ rm_mapping *rm_table_acquire(uint64_t key) {
   return found;
 }
 
+void rm_table_retain(rm_mapping *m) {
+  pthread_mutex_lock(&table_lock);
+  m->refs++;
+  pthread_mutex_unlock(&table_lock);
+}
+
 static void free_tickets(rm_ticket *t) {
   while (t != NULL) {
     rm_ticket *next = t->next;
@@ -111,6 +119,7 @@ static rm_mapping *release_one(rm_mapping *m) {
   if (!last) return NULL;
   munmap(m->base, m->map_len);
   munmap(m->status, RM_STATUS_BYTES);
+  rm_maps_give(m->areas);
   if (!m->fd_borrowed) close(m->fd);
   free(m->dir_path);
   free(m->path);

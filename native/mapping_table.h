@@ -73,6 +73,8 @@ typedef struct rm_mapping {
                      refuses a handle whose key was swapped for another live
                      mapping's, and a handle whose mapping is gone finds its
                      successor by it */
+  uint32_t areas; /* memory-map areas counted for it (map_areas.h), given
+                     back when it is unmapped */
 } rm_mapping;
 
 /* Registers a new mapping and returns it with one reference, which the
@@ -82,6 +84,9 @@ rm_mapping *rm_table_insert(int fd, uint8_t *base, uint64_t size, uint64_t map_l
 
 /* Takes a reference on the mapping with this key; NULL if it is gone. */
 rm_mapping *rm_table_acquire(uint64_t key);
+
+/* Takes one more reference on a mapping the caller already holds. */
+void rm_table_retain(rm_mapping *m);
 
 /* Drops a reference; the last one unmaps the memory and closes the file. */
 void rm_table_release(rm_mapping *m);

@@ -3,6 +3,7 @@
 #endif
 #include "mmapio_ops.h"
 #include "file_ops.h"
+#include "map_areas.h"
 #include "mapping_table.h"
 #include "napi_args.h"
 #include "sync_ops.h"
@@ -147,16 +148,19 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
                          const char **syscall) {
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+  *syscall = "mmap";
+  if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* the file and the status page */
   int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
     *syscall = "dup";
+    rm_maps_give(2);
     return errno;
   }
   uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {
     int err = errno;
     close(fd);
-    *syscall = "mmap";
+    rm_maps_give(2);
     return err;
   }
   uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
@@ -165,7 +169,7 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
     int err = errno;
     munmap(base, map_len);
     close(fd);
-    *syscall = "mmap";
+    rm_maps_give(2);
     return err;
   }
   rm_mapping *n = rm_table_insert(fd, base, size, map_len, status);
@@ -173,9 +177,10 @@ static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
     munmap(status, RM_STATUS_BYTES);
     munmap(base, map_len);
     close(fd);
-    *syscall = "mmap";
+    rm_maps_give(2);
     return EMFILE;
   }
+  n->areas = 2;
   n->access = m->access;
   /* The same file under the same name: share() handles of the successor
    * carry the path, and fromShared checks it against this copy. */
@@ -207,6 +212,11 @@ static void clip_mapping(rm_mapping *p, void *ctx) {
     /* Cannot happen for a range we own; if it did, the SIGBUS guard still
      * catches touches past the end. */
     return;
+  }
+  /* The anonymous tail is an area of its own (counted while p lives). */
+  if (p->cut_at == 0) {
+    rm_maps_add(1);
+    p->areas++;
   }
   p->cut_at = from;
 }
@@ -298,10 +308,16 @@ static int resize_core(rm_mapping *m, uint64_t size, int *moved_out, double *nex
     n = m->successor;
   } else {
     int reserved = m->reserved;
-    if (size > m->size && !m->sparse)
+    /* Refuse before the file changes when the successor's areas would pass
+     * the cap (map_successor takes them; a race lost there is undone). */
+    if (rm_maps_used() + 2 > rm_maps_cap()) {
+      err = RM_EMAPLIMIT;
+      syscall = "mmap";
+    } else if (size > m->size && !m->sparse) {
       err = reserve_tail(m, size, &syscall);
-    else if (size > m->size)
+    } else if (size > m->size) {
       reserved = 0;
+    }
     if (err == 0 && size < m->size) rm_table_each_predecessor(m, clip_mapping, &size);
     if (err == 0 && ftruncate(m->fd, (off_t)size) != 0) {
       err = errno;

@@ -1,5 +1,7 @@
 #include "ring.h"
 
+#include "map_areas.h"
+
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -13,15 +15,19 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
     return EINVAL;
   }
   size_t cap = (hint + page - 1) / page * page;
+  *syscall = "mmap";
+  if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* one area per half */
   int fd;
   int err = rm_plat_anon_fd("ranged-mmap-ring", &fd);
   if (err != 0) {
     *syscall = "memfd_create";
+    rm_maps_give(2);
     return err;
   }
   if (ftruncate(fd, (off_t)cap) != 0) {
     err = errno;
     close(fd);
+    rm_maps_give(2);
     *syscall = "ftruncate";
     return err;
   }
@@ -32,6 +38,7 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
   if (base == MAP_FAILED) {
     err = errno;
     close(fd);
+    rm_maps_give(2);
     *syscall = "mmap";
     return err;
   }
@@ -42,6 +49,7 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
       err = errno;
       munmap(base, 2 * cap);
       close(fd);
+      rm_maps_give(2);
       *syscall = "mmap";
       return err;
     }
@@ -53,6 +61,8 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
 }
 
 void rm_ring_unmap(rm_ring_mem *ring) {
-  if (ring->base != NULL) munmap(ring->base, 2 * ring->capacity);
+  if (ring->base == NULL) return;
+  munmap(ring->base, 2 * ring->capacity);
+  rm_maps_give(2);
   ring->base = NULL;
 }

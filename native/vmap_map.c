@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "map_areas.h"
 #include "ring.h"
 
 int rm_vmap_map(const rm_vmap_request *req, rm_vmap_region *out, const char **syscall) {
@@ -36,15 +37,27 @@ int rm_vmap_map(const rm_vmap_request *req, rm_vmap_region *out, const char **sy
     out->ino = st.st_ino;
   }
   int extra = req->populate ? MAP_POPULATE : 0;
+  /* Anonymous memory is one area; a file map is one per half plus its
+   * status page. */
+  uint32_t areas = anon ? 1 : (uint32_t)halves + 1;
+  if (rm_maps_take(areas) != 0) return RM_EMAPLIMIT;
   uint8_t *base;
   if (anon) {
     base = mmap(NULL, total, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
-    if (base == MAP_FAILED) return errno;
+    if (base == MAP_FAILED) {
+      int err = errno;
+      rm_maps_give(areas);
+      return err;
+    }
   } else {
     base = mmap(NULL, halves * total, PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) return errno;
+    if (base == MAP_FAILED) {
+      int err = errno;
+      rm_maps_give(areas);
+      return err;
+    }
     uint8_t *priv = base + (halves - 1) * total;
     if ((halves == 2 &&
          mmap(base, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | extra,
@@ -54,6 +67,7 @@ int rm_vmap_map(const rm_vmap_request *req, rm_vmap_region *out, const char **sy
              (off_t)aligned) == MAP_FAILED) {
       int err = errno;
       munmap(base, halves * total);
+      rm_maps_give(areas);
       return err;
     }
   }
@@ -68,6 +82,7 @@ int rm_vmap_map(const rm_vmap_request *req, rm_vmap_region *out, const char **sy
     if (status == MAP_FAILED) {
       int err = errno;
       munmap(base, halves * total);
+      rm_maps_give(areas);
       return err;
     }
     /* size covers the reservation, so a fault offset stays inside it. */
@@ -76,9 +91,11 @@ int rm_vmap_map(const rm_vmap_request *req, rm_vmap_region *out, const char **sy
     if (m == NULL) {
       munmap(status, RM_STATUS_BYTES);
       munmap(base, halves * total);
+      rm_maps_give(areas);
       *syscall = "mmap";
       return ENOMEM;
     }
+    m->areas = areas;
     /* Nobody else knows the key yet, so setting this now is race-free. */
     m->fd_borrowed = 1;
     out->m = m;
@@ -90,8 +107,10 @@ void rm_vmap_unmap(rm_vmap_region *r) {
   if (r->base == NULL) return;
   if (r->m != NULL)
     rm_table_release(r->m);
-  else
+  else {
     munmap(r->base, r->total);
+    rm_maps_give(1);
+  }
   r->m = NULL;
   r->base = NULL;
 }

@@ -21,10 +21,11 @@
 // when the library changes, the list shows what to update instead of
 // silently testing nothing. The script exits 0: it is a report.
 //
-// A mutant whose `file` starts with 'native/' changes the C source in the
-// copy instead; the copy's native core is then compiled with gcc (as
-// scripts/check-native.sh does, without the sanitizers) and the tests load
-// it through RANGED_MMAP_NATIVE_BINDING.
+// A mutant whose `file` is a C source under native/ (native/*.c or *.h; a
+// dist/native/*.js file is compiled TypeScript like any other) changes the
+// C source in the copy instead; the copy's native core is then compiled
+// with gcc (as scripts/check-native.sh does, without the sanitizers) and the
+// tests load it through RANGED_MMAP_NATIVE_BINDING.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -545,8 +546,8 @@ const MUTANTS = [
     what: 'a grow does not reserve the new blocks (a full disk then grows the file sparse)',
     native: true,
     file: 'native/mmapio_ops.c',
-    find: 'if (size > m->size && !m->sparse)',
-    replace: 'if (0)',
+    find: 'else if (size > m->size && !m->sparse) {',
+    replace: 'else if (0) {',
     tests: ['mmapio-resize-views'],
   },
   {
@@ -562,8 +563,8 @@ const MUTANTS = [
     id: 'resize-grow-detaches',
     what: 'a grow detaches the views taken before it (the old mapping is closed, not retired)',
     file: 'mmapio/window-core.js',
-    find: 'else if (old.retire())',
-    replace: 'else if ((old.close(), false))',
+    find: 'this.retired.add(old.size, old.retire());',
+    replace: 'old.close();',
     tests: ['mmapio-resize-views'],
   },
   {
@@ -646,6 +647,66 @@ const MUTANTS = [
     tests: ['mmapio-wait'],
   },
   // --- fix-tests (end)
+  // === fix-lifetime: lifetimes, limits, and checks whose loss hung the suite
+  {
+    id: 'lifetime-updateRegion-no-fault-check',
+    what: 'updateRegion returns normally after its copy faulted (the first call after a truncation)',
+    file: 'mmapio/window.js',
+    anchor: "this.#core.refuseWrite('updateRegion');",
+    where: 'after',
+    find: 'this.#faultCheck(abs, length);',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-span-off-by-one',
+    what: "a MemoryMappedFile window's bounds check lets a span one byte past the end through (it spun forever in ThreadMapping.read)",
+    file: 'mmapio/window.js',
+    find: 'if (offset > size || length > size - offset) {',
+    replace: 'if (offset > size || length > size - offset + 1) {',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-close-no-cancel',
+    what: "MemoryMappedFile.close() leaves this thread's pending waitAsync calls pending (it hung the suite)",
+    file: 'mmapio/memory-mapped-file.js',
+    find: 'this.#core.cancelWaits();',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-gc-no-release',
+    what: 'a file collected without close() keeps its attachment (descriptor and mapping leak)',
+    file: 'core/thread-mapping.js',
+    find: 'native.release(token);',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-share-not-kept',
+    what: 'a shared file dropped without close() is released although its handle may still be attached',
+    file: 'core/mapped-file-base.js',
+    find: 'v.keepUntilClosed();',
+    replace: '',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-timer-strong',
+    what: 'the everyMillis flusher holds its file strongly, so a dropped file is never collected',
+    file: 'mmapio/window-core.js',
+    find: 'const self = new WeakRef(this);',
+    replace: 'const self = { deref: () => this };',
+    tests: ['lifetime'],
+  },
+  {
+    id: 'lifetime-no-map-cap',
+    what: 'no cap under vm.max_map_count: mappings are made until the kernel refuses, and V8 then aborts',
+    file: 'native/binding.js',
+    find: 'native.setAreaCap(mapAreaCap(MAX_MAP_COUNT));',
+    replace: 'native.setAreaCap(1e9);',
+    tests: ['lifetime'],
+  },
+  // === end fix-lifetime
 ];
 
 // --- the temporary copy -------------------------------------------------------
@@ -805,7 +866,7 @@ try {
   const rows = [];
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
-    const native = m.file.startsWith('native/');
+    const native = /^native\/.*\.[ch]$/.test(m.file);
     const path = native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
     if (!existsSync(path)) {
       rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/'}${m.file} does not exist` });

@@ -39,6 +39,7 @@ export type MmapErrorCode =
   | 'ERR_MMAP_RING_FULL'
   | 'ERR_MMAP_INVALID_MODE'
   | 'ERR_MMAP_PEER_GONE'
+  | 'ERR_MMAP_MAP_LIMIT'
   | 'ERR_MMAP_UNSUPPORTED_PLATFORM'
   | 'ERR_MMAP_NATIVE_LOAD_FAILED';
 
@@ -253,6 +254,22 @@ export function faultError(path: string, fault: NativeFault): MmapError {
   );
 }
 
+/**
+ * `ERR_MMAP_MAP_LIMIT`: a new mapping would take the library past its share
+ * of the process's memory-map areas (vm.max_map_count less room kept for
+ * Node itself). Nothing was mapped.
+ */
+export function mapLimitError(areas: number, cap: number, path?: string): MmapError {
+  return new MmapError(
+    'ERR_MMAP_MAP_LIMIT',
+    `${path === undefined ? 'a new mapping' : `mapping '${path}'`} was refused: this process holds ${areas} memory-map areas ` +
+      `of ranged-mmap (files, maps and rings) and the library stops at ${cap}, to leave the rest of vm.max_map_count to Node. ` +
+      'Close the files, maps and rings that are no longer used (objects dropped without close() come back only when garbage-collected), ' +
+      'or raise vm.max_map_count (sysctl) if the process really needs this many.',
+    path === undefined ? undefined : { path },
+  );
+}
+
 const systemErrors = getSystemErrorMap();
 
 /**
@@ -270,6 +287,8 @@ export function fromNative(error: unknown, path?: string): Error {
     return new MmapError(name as SystemErrorCode, message, { errno: e.errno, syscall: e.syscall, path: where });
   }
   if (e.code === 'ERR_MMAP_FAULT' && typeof e.faults === 'number') return faultError(path ?? '(unknown file)', e as unknown as NativeFault);
+  if (e.code === 'ERR_MMAP_MAP_LIMIT' && typeof e.mapAreas === 'number' && typeof e.mapAreaCap === 'number')
+    return mapLimitError(e.mapAreas, e.mapAreaCap, path);
   const message = typeof e.message === 'string' ? e.message : 'the native core failed';
   if (e.code === 'ERR_MMAP_BUFFER_DETACHED' || e.code === 'ERR_MMAP_CLOSED' || e.code === 'ERR_MMAP_OUT_OF_BOUNDS' || e.code === 'ERR_MMAP_INVALID_MODE') {
     return new MmapError(e.code, path === undefined ? message : `'${path}': ${message}`, path === undefined ? undefined : { path });

@@ -119,6 +119,61 @@ test('close() detaches the views of every mapping a grow retired; unreferenced o
   }
 });
 
+test(
+  'a mapping a grow retired counts its map areas until its views are collected; a file dropped after a grow with an old view held is released once that view is collected too',
+  TIMEOUT,
+  async () => {
+    const t = tempDir();
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const settle = async (done: () => boolean, what: string) => {
+        const deadline = Date.now() + 10_000;
+        while (!done() && Date.now() < deadline) {
+          gc();
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.ok(done(), `${what} within 10 s: ${JSON.stringify(inspectNative())}`);
+      };
+      gc();
+      const base = inspectNative();
+      const p = t.path('a.bin');
+      const m = MemoryMappedFile.createRw(p, 4096);
+      (() => {
+        m.asSlice(0, 16); // a view nobody keeps
+      })();
+      m.resize(8192);
+      assert.equal(inspectNative().mapAreas, base.mapAreas + 4, 'the retired mapping and its successor: 2 areas each');
+      await settle(() => inspectNative().mapAreas === base.mapAreas + 2, 'the retired mapping gave its areas back once its view was collected');
+      assert.equal(inspectNative().liveMappings, base.liveMappings + 1);
+      m.close();
+      assert.deepEqual(inspectNative(), base);
+
+      // Dropped without close() after a grow, an old view held: the attachment
+      // goes with the file; the view keeps its (retired) mapping, and the
+      // successor it leads to, and its stores still reach the file.
+      let view: Uint8Array | undefined = (() => {
+        const f = MemoryMappedFile.createRw(p, 4096);
+        const v = f.asSliceMut(0, 16);
+        f.resize(8192);
+        f.updateRegion(4096, new Uint8Array([5]));
+        return v;
+      })();
+      await settle(() => inspectNative().threadAttachments === base.threadAttachments, 'the dropped file released its attachment');
+      assert.equal(inspectNative().liveMappings, base.liveMappings + 2);
+      assert.equal(inspectNative().mapAreas, base.mapAreas + 4);
+      view[3] = 9;
+      const disk = readFileSync(p);
+      assert.deepEqual([disk.length, disk[3], disk[4096]], [8192, 9, 5]);
+      view = undefined;
+      await settle(() => inspectNative().liveMappings === base.liveMappings, 'both mappings were released once the view was collected');
+      assert.deepEqual(inspectNative(), base);
+    } finally {
+      t.cleanup();
+    }
+  },
+);
+
 test("another thread's view: kept across a grow (before and after that thread's next call), detached at its next call after a shrink", TIMEOUT, async () => {
   const t = tempDir();
   try {

@@ -46,6 +46,7 @@ test('the native core refuses bad keys, tokens, offsets, lengths, buffers and sp
     }
 
     assert.equal(report.sizeAfter, FILE_SIZE);
+    assert.equal(report.detachedViewLength, 0, "detachView's genuine call left the view attached");
     assert.equal(report.liveMappingsAfter, report.liveMappingsBefore - 1, 'mappings left behind (only the file itself was closed)');
     assert.equal(report.threadAttachmentsAfter, report.threadAttachmentsBefore - 1, 'attachments left behind');
     const disk = new Uint8Array(readFileSync(t.path('direct.bin')));

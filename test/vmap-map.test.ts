@@ -650,3 +650,39 @@ test('truncate() empties the file only once every check has passed', () => {
   assert.equal(map.length, 4);
   map.close();
 });
+
+test('flush with a bad or foreign descriptor names the descriptor passed, not the one the map was made from', () => {
+  const path = fresh();
+  const other = fresh('other');
+  writeFileSync(path, pattern(pageSize(), 3));
+  writeFileSync(other, pattern(pageSize(), 4));
+  const fd = openSync(path, 'r+');
+  const otherFd = openSync(other, 'r+');
+  try {
+    const map = MemoryMapMut.withOptions().map(fd);
+    const bad = 987654;
+    for (const call of [() => map.flush(bad, Flush.Sync), () => map.flushRange(bad, 0, 4, Flush.Async)]) {
+      assert.throws(call, (e: unknown) => {
+        assert.ok(e instanceof MmapError);
+        assert.deepEqual({ code: e.code, syscall: e.syscall, path: e.path }, { code: 'EBADF', syscall: 'fstat', path: `fd ${bad}` });
+        assert.match(e.message, /fd 987654/);
+        assert.doesNotMatch(e.message, new RegExp(`fd ${fd}\\b`));
+        return true;
+      });
+    }
+    assert.throws(
+      () => map.flush(otherFd, Flush.Sync),
+      (e: unknown) => {
+        assert.ok(e instanceof MmapError);
+        assert.equal(e.code, 'ERR_MMAP_INVALID_ARGUMENT');
+        assert.match(e.message, new RegExp(`fd ${otherFd}, passed to flush, does not name the mapped file`));
+        return true;
+      },
+    );
+    map.flush(fd, Flush.Sync);
+    map.close();
+  } finally {
+    closeSync(fd);
+    closeSync(otherFd);
+  }
+});

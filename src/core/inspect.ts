@@ -6,6 +6,10 @@ export interface NativeInspection {
   liveMappings: number;
   /** Attachments (open files) held by the calling thread. */
   threadAttachments: number;
+  /** Memory-map areas the library holds in this process (files, maps, rings; all threads). */
+  mapAreas: number;
+  /** The count past which new mappings fail with `ERR_MMAP_MAP_LIMIT` (below `vm.max_map_count`, leaving room for Node). */
+  mapAreaCap: number;
 }
 
 /**
@@ -20,5 +24,6 @@ export interface NativeInspection {
  * ```
  */
 export function inspectNative(): NativeInspection {
-  return { liveMappings: native.liveMappings(), threadAttachments: native.threadAttachments() };
+  const [mapAreas, mapAreaCap] = native.areaCount();
+  return { liveMappings: native.liveMappings(), threadAttachments: native.threadAttachments(), mapAreas, mapAreaCap };
 }

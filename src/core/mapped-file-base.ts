@@ -226,11 +226,16 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
 
   /**
    * A plain object to `postMessage` to a worker thread; there,
-   * `fromShared(handle)` gives a file over the same memory.
+   * `fromShared(handle)` gives a file over the same memory. A file that
+   * was shared stays mapped in this thread until {@link close}, even if it
+   * is dropped: the handle may be attached at any later time. (A file that
+   * was never shared and is dropped without `close()` is closed when it is
+   * garbage-collected.)
    */
   share(): SharedMappedFile {
     const v = this.views;
     v.check();
+    v.keepUntilClosed();
     return {
       kind: 'ranged-mmap:file',
       key: v.key,

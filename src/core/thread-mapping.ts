@@ -22,14 +22,17 @@ export const VIEW_BYTES = native.viewBytes;
 export const LARGE_WRITE_BYTES = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
-let populateSupported = true;
 
 /**
- * A mapping retired by a resize stays attached while user code holds a view
- * of it (see {@link ThreadMapping.retire}); each of its view buffers is
- * registered here, and the last one collected detaches the mapping.
+ * Releases the attachment of a ThreadMapping collected without close(): its
+ * descriptor and mapping go once no other thread, pending call or view
+ * still holds them (each buffer pins the mapping natively). Registered per
+ * thread; the callback runs on the thread that registered it.
  */
-const retiredViews = new FinalizationRegistry<ThreadMapping>((m) => m.viewCollected());
+const collected = new FinalizationRegistry<number>((token) => {
+  native.release(token);
+});
+let populateSupported = true;
 const EINVAL = 22;
 const EFAULT = 14;
 
@@ -57,12 +60,12 @@ export class ThreadMapping {
   readonly reserved: boolean;
   /** True once this thread's attachment is closed. */
   closed = false;
+  /** True after {@link keepUntilClosed}: a successor after a resize is kept too. */
+  kept = false;
   /** A view of this mapping was handed to user code (a slice, an iteration step, a cursor). */
   exposed = false;
-  /** Replaced by a resize; attached only while user code holds views of it (see {@link retire}). */
+  /** Replaced by a resize and left (see {@link retire}); views user code holds stay mapped until collected. */
   retired = false;
-  /** View buffers of a retired mapping not yet collected. */
-  #liveViews = 0;
   /**
    * On a file that is not {@link reserved}: one bit per 4 KiB page, set once
    * a write of this thread reserved the page (its block stays allocated),
@@ -102,6 +105,17 @@ export class ThreadMapping {
     this.status = new Int32Array(status);
     this.statusI64 = new BigInt64Array(status);
     this.#views = new Array<Uint8Array | undefined>(Math.ceil(this.size / VIEW_BYTES)).fill(undefined);
+    collected.register(this, this.#token, this);
+  }
+
+  /**
+   * Keeps this thread's attachment until close(), even if this object is
+   * collected: a share() handle may be attached by another thread at any
+   * later time, and must find the mapping there.
+   */
+  keepUntilClosed(): void {
+    this.kept = true;
+    collected.unregister(this);
   }
 
   /** This thread's view number `index` over the mapping, made on first use. */
@@ -314,6 +328,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       view.set(n === length ? data : data.subarray(done, done + n), inner);
       done += n;
     }
@@ -342,6 +357,19 @@ export class ThreadMapping {
     throw fromNative({ errno: -err, syscall: 'madvise' }, this.path);
   }
 
+  /**
+   * A copy loop found no byte left in the mapping at `at`: its caller's
+   * bounds check let a span past the end through. Thrown instead of
+   * looping forever; never reached while every caller checks its span.
+   */
+  private pastEnd(at: number, left: number): MmapError {
+    return misuse(
+      'ERR_MMAP_INVALID_STATE',
+      `internal error: ${left} bytes at offset ${at} of '${this.path}' lie past the end of its mapping (${this.size} bytes); nothing more was copied`,
+      this.path,
+    );
+  }
+
   /** Copies `length` bytes at `offset` into `target` at `targetOffset`. */
   read(offset: number, length: number, target: Uint8Array, targetOffset: number): void {
     const end = offset + length;
@@ -356,6 +384,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       target.set(view.subarray(inner, inner + n), targetOffset + done);
       done += n;
     }
@@ -389,6 +418,7 @@ export class ThreadMapping {
       const inner = at - index * VIEW_BYTES;
       const view = this.view(index);
       const n = Math.min(length - done, view.length - inner);
+      if (n <= 0) throw this.pastEnd(at, length - done);
       view.fill(value, inner, inner + n);
       done += n;
     }
@@ -429,38 +459,37 @@ export class ThreadMapping {
 
   /**
    * After a resize replaced this mapping in this thread: when user code was
-   * given a view of it, keeps it attached (the old mapping maps the same
-   * file, so stores through those views still reach it) until every view
-   * buffer is collected or {@link close} is called; else closes it now.
-   * Returns true when it stays attached.
+   * given a view of it, leaves it without detaching those views (the old
+   * mapping maps the same file, so stores through them still reach it):
+   * each view buffer pins the mapping natively, so it stays mapped until the
+   * last of them is collected, or is detached through {@link RetiredViews}
+   * (close(), a shrink). Else closes it now. Returns the buffers left to user
+   * code (none when it was closed).
    */
-  retire(): boolean {
-    if (this.closed || this.retired) return !this.closed;
-    const views = this.exposed ? this.#views.filter((v) => v !== undefined) : [];
-    if (views.length === 0) {
+  retire(): ArrayBuffer[] {
+    if (this.closed || this.retired) return [];
+    const buffers = this.exposed ? this.#views.flatMap((v) => (v === undefined ? [] : [v.buffer as ArrayBuffer])) : [];
+    if (buffers.length === 0) {
       this.close();
-      return false;
+      return [];
     }
     this.retired = true;
-    // From here only user code holds the buffers: the native side keeps
-    // weak references, this object none.
     this.#leave();
-    this.#liveViews = views.length;
-    for (const v of views) retiredViews.register(v.buffer, this, this);
-    return true;
+    collected.unregister(this);
+    native.release(this.#token);
+    // Nothing reads the status page of a retired mapping (check() refuses
+    // first), and its buffer would pin the mapping (and every successor it
+    // references) until collected.
+    native.detachView(this.status.buffer as ArrayBuffer);
+    return buffers;
   }
 
-  /** @internal Run by the registry when a view buffer of a retired mapping was collected. */
-  viewCollected(): void {
-    if (--this.#liveViews === 0) this.close();
-  }
-
-  /** Detaches this thread's views (they become zero-length) and drops the reference. */
+  /** Detaches this thread's views (they become zero-length) and drops the reference. A retired mapping was left already. */
   close(): void {
-    if (this.closed) return;
-    if (this.retired) retiredViews.unregister(this);
+    if (this.closed || this.retired) return;
     this.closed = true;
     this.#leave();
+    collected.unregister(this);
     native.detach(this.#token);
   }
 
@@ -472,5 +501,37 @@ export class ThreadMapping {
     this.first = EMPTY;
     this.firstLength = 0;
     this.#views.fill(undefined);
+  }
+}
+
+/**
+ * The view buffers of mappings a resize replaced in one thread (see
+ * {@link ThreadMapping.retire}), held weakly: user code keeps them alive, and
+ * each pins its mapping natively until collected. A shrink detaches those of
+ * mappings longer than the file (a store there could not reach it), close()
+ * every one.
+ */
+export class RetiredViews {
+  #entries: { size: number; buffer: WeakRef<ArrayBuffer> }[] = [];
+
+  /** Takes the buffers a mapping of `size` bytes left to user code. */
+  add(size: number, buffers: readonly ArrayBuffer[]): void {
+    for (const buffer of buffers) this.#entries.push({ size, buffer: new WeakRef(buffer) });
+  }
+
+  /** Detaches the views of every mapping longer than `size` bytes, and forgets the collected ones. */
+  detachBeyond(size: number): void {
+    this.#entries = this.#entries.filter((e) => {
+      const buffer = e.buffer.deref();
+      if (buffer === undefined) return false;
+      if (e.size <= size) return true;
+      native.detachView(buffer);
+      return false;
+    });
+  }
+
+  /** Detaches every view left (the file is closed). */
+  detachAll(): void {
+    this.detachBeyond(-1);
   }
 }

@@ -4,7 +4,7 @@
  * flush policy's counters and timer.
  */
 import { misuse, type MmapError } from '../errors.js';
-import { ThreadMapping } from '../core/thread-mapping.js';
+import { RetiredViews, ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
 import type { ParsedFlushPolicy } from './flush-policy.js';
 
@@ -22,11 +22,11 @@ export class WindowCore {
   /** The current mapping's status page as float64s: [SUCCESSOR_F64] is its successor's key, 0 while it has none. */
   successor: Float64Array;
   /**
-   * Mappings a grow replaced in this thread that user code still holds views
-   * of (see ThreadMapping.retire): detached by a later shrink below their
-   * size, by close(), or once their views are collected.
+   * Views user code still holds of mappings a grow replaced in this thread
+   * (see ThreadMapping.retire): detached by a later shrink below their
+   * mapping's size or by close(); each keeps its mapping until collected.
    */
-  retired: ThreadMapping[] = [];
+  readonly retired = new RetiredViews();
   /** Bumped every time {@link views} is replaced, so atomic views know to rebind. */
   generation = 0;
   /** Told about every replacement (the file updates its own reference). */
@@ -53,8 +53,16 @@ export class WindowCore {
     this.policy = policy;
     if (policy.kind === 'everyMillis' && mode === 'rw') {
       // Never keeps the process alive (unref), stops on close (stopTimer).
-      this.timer = setInterval(() => this.backgroundFlush(), policy.every);
-      this.timer.unref();
+      // Holds the core weakly: a file dropped without close() must still be
+      // collectable (and its mapping released); the timer then stops.
+      const self = new WeakRef(this);
+      const timer = setInterval(() => {
+        const core = self.deref();
+        if (core === undefined) clearInterval(timer);
+        else core.backgroundFlush();
+      }, policy.every);
+      timer.unref();
+      this.timer = timer;
     }
   }
 
@@ -100,22 +108,19 @@ export class WindowCore {
       key = new Float64Array(next.status.buffer)[SUCCESSOR_F64]!;
     }
     if (next === old) return;
+    if (old.kept) next.keepUntilClosed();
     this.views = next;
     this.successor = new Float64Array(next.status.buffer);
     this.generation++;
-    this.retired = this.retired.filter((r) => {
-      if (!r.closed && r.size > shortest) r.close();
-      return !r.closed;
-    });
+    this.retired.detachBeyond(shortest);
     if (old.size > shortest) old.close();
-    else if (old.retire()) this.retired.push(old);
+    else this.retired.add(old.size, old.retire());
     this.onSwap?.(next);
   }
 
   /** Detaches the views of every retired mapping (on close). */
   closeRetired(): void {
-    for (const r of this.retired) r.close();
-    this.retired = [];
+    this.retired.detachAll();
   }
 
   /** ERR_MMAP_INVALID_MODE for a write on a read-only file. */

@@ -8,7 +8,7 @@
  * present. `RANGED_MMAP_NATIVE_BINDING=/abs/path.node` replaces both, for
  * users who bundle or move the binary.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,14 @@ export interface NativeBinding extends VmapNativeBinding, VmapMapBinding, Shared
   view(token: number, index: number): ArrayBuffer;
   /** Detaches this thread's buffers of one attachment and drops its reference. */
   detach(token: number): void;
+  /** Drops the reference of an attachment whose file object was collected (or that a resize retired); buffers still held stay mapped until collected. */
+  release(token: number): void;
+  /** Detaches one view buffer of a released attachment (zero-length from then on) and drops its pin on the mapping. */
+  detachView(buffer: ArrayBuffer): void;
+  /** [memory-map areas this library holds (every kind), the cap past which it refuses new mappings]. */
+  areaCount(): [number, number];
+  /** Sets that cap (at load, from vm.max_map_count; tests lower it). */
+  setAreaCap(cap: number): void;
   sync(key: number, offset: number, length: number, mode: SyncMode): void;
   syncAsync(key: number, offset: number, length: number, mode: SyncMode): Promise<void>;
   advise(key: number, offset: number, length: number, advice: number): void;
@@ -214,6 +222,32 @@ function reason(error: unknown): string {
 
 /** The loaded native core (one per thread; the mapping table behind it is per process). */
 export const native: NativeBinding = loadBinding();
+
+/** The kernel's default vm.max_map_count, used when /proc cannot be read. */
+const DEFAULT_MAX_MAP_COUNT = 65530;
+
+/**
+ * How many memory-map areas the library may hold: vm.max_map_count less a
+ * quarter of it (at least 4096) for the rest of the process. Past the
+ * kernel's limit every mmap fails, V8's too, and V8 aborts the process on
+ * its next heap growth; refusing our own mappings first keeps that room.
+ */
+export function mapAreaCap(maxMapCount: number): number {
+  return Math.max(0, maxMapCount - Math.max(4096, Math.floor(maxMapCount / 4)));
+}
+
+function readMaxMapCount(): number {
+  try {
+    const n = Number.parseInt(readFileSync('/proc/sys/vm/max_map_count', 'utf8'), 10);
+    return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MAX_MAP_COUNT;
+  } catch {
+    return DEFAULT_MAX_MAP_COUNT;
+  }
+}
+
+/** vm.max_map_count as read when the library loaded. */
+export const MAX_MAP_COUNT = readMaxMapCount();
+native.setAreaCap(mapAreaCap(MAX_MAP_COUNT));
 
 // A SIGBUS listener in JavaScript makes libuv install its own handler, and
 // removing the last one makes libuv restore the default: either way the

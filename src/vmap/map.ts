@@ -712,6 +712,11 @@ export class MemoryMapMut extends MemoryMap {
       if (e?.code === 'ERR_MMAP_FAULT' && typeof e.faults === 'number') {
         throw faultError(s.label, e as unknown as Parameters<typeof faultError>[1]);
       }
+      // The descriptor checked is the one passed, not the one the map was made from: name it.
+      if (e?.syscall === 'fstat') throw vmapError(error, `fd ${fd}`);
+      if (e?.code === 'ERR_MMAP_INVALID_ARGUMENT') {
+        throw misuse('ERR_MMAP_INVALID_ARGUMENT', `${s.label}: fd ${fd}, passed to flush, does not name the mapped file; pass a descriptor of that file`);
+      }
       throw vmapError(error, s.label);
     }
   }
