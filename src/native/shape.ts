@@ -35,6 +35,8 @@ export const BINDING_EXPORTS = {
   attachNewest: 'function',
   view: 'function',
   detach: 'function',
+  release: 'function',
+  detachView: 'function',
   liveMappings: 'function',
   threadAttachments: 'function',
   viewBytes: 'number',
@@ -49,6 +51,9 @@ export const BINDING_EXPORTS = {
   residentPages: 'function',
   copyAsync: 'function',
   fillAsync: 'function',
+  // map-area count (native/map_areas.c)
+  areaCount: 'function',
+  setAreaCap: 'function',
   // faults
   faultInfo: 'function',
   guardEnsure: 'function',
