@@ -4,6 +4,9 @@
       "target_name": "ranged_mmap",
       "sources": [
         "native/addon.c",
+        "native/attachments.c",
+        "native/async_queue.c",
+        "native/bind_mapping.c",
         "native/napi_args.c",
         "native/mapping_table.c",
         "native/map_areas.c",

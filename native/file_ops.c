@@ -4,6 +4,7 @@
 #include "file_ops.h"
 #include "map_areas.h"
 #include "mapping_table.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,18 +17,10 @@
 #include <unistd.h>
 
 /* Reserves the blocks of [0, size) so that a full disk is an error now and
- * not a SIGBUS on first write. fallocate is instant on ext4, xfs, btrfs and
- * tmpfs; where it is unsupported, posix_fallocate writes zeros instead. */
+ * not a SIGBUS on first write (rm_plat_reserve; where the fast way is
+ * unsupported, zeros are written instead). */
 static int reserve_blocks(int fd, uint64_t size, const char **syscall) {
-  if (fallocate(fd, 0, 0, (off_t)size) == 0) return 0;
-  int err = errno;
-  if (err != EOPNOTSUPP && err != ENOSYS) {
-    *syscall = "fallocate";
-    return err;
-  }
-  err = posix_fallocate(fd, 0, (off_t)size);
-  if (err != 0) *syscall = "posix_fallocate";
-  return err;
+  return rm_plat_reserve(fd, 0, size, 0, 1, syscall);
 }
 
 /* Maps [0, size) of fd read-write (shared for RM_ACCESS_RW, private for

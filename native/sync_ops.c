@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include "sync_ops.h"
+#include "napi_args.h"
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -13,19 +14,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* msync and madvise want a page-aligned start; widen [offset, offset+length)
- * to whole pages (the mapping itself is page-aligned and page-rounded). */
-static void page_span(rm_mapping *m, uint64_t offset, uint64_t length, uint8_t **addr,
-                      size_t *len) {
-  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-  uint64_t start = offset & ~(page - 1);
-  uint64_t end = offset + length;
-  end = (end + page - 1) & ~(page - 1);
-  if (end > m->map_len) end = m->map_len;
-  *addr = m->base + start;
-  *len = (size_t)(end - start);
-}
 
 /* True (and recorded) if another process has made the file shorter than
  * the mapping: the pages past its end are gone, whatever was acknowledged
@@ -77,7 +65,7 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
     return rm_plat_sync_schedule(m->fd, offset, length);
   case RM_SYNC_RANGE:
     if (length == 0) return 0;
-    page_span(m, offset, length, &addr, &len);
+    rm_page_span(m, offset, length, &addr, &len);
     if (msync(addr, len, MS_SYNC) != 0) {
       *syscall = "msync";
       return errno;
@@ -111,7 +99,7 @@ static int advise_span(rm_mapping *m, uint64_t offset, uint64_t length, int advi
   uint8_t *addr;
   size_t len;
   if (length == 0) return 0;
-  page_span(m, offset, length, &addr, &len);
+  rm_page_span(m, offset, length, &addr, &len);
   int err = advice == RM_ADVISE_POPULATE_WRITE ? rm_plat_populate(addr, len, 1)
             : madvise(addr, len, advice) != 0  ? errno
                                                : 0;
@@ -146,7 +134,7 @@ int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t 
   size_t len;
   *resident = 0;
   if (length == 0) return 0;
-  page_span(m, offset, length, &addr, &len);
+  rm_page_span(m, offset, length, &addr, &len);
   while (len > 0) {
     size_t n = len < piece ? len : (size_t)piece;
     if (mincore(addr, n, vec) != 0) {

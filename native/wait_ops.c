@@ -76,7 +76,7 @@ static int wait_args(napi_env env, napi_value expected_v, napi_value ms_v,
 
 /* wait(key, offset, expected, timeoutMs) -> 0 ok, 1 not-equal, 2 timed-out.
  * Blocks the calling thread (like Atomics.wait). */
-static napi_value js_wait(napi_env env, napi_callback_info info) {
+napi_value js_wait(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t expected;
   double ms;
@@ -95,7 +95,7 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
 }
 
 /* notify(key, offset, count) -> number of waiters woken (in every process). */
-static napi_value js_notify(napi_env env, napi_callback_info info) {
+napi_value js_notify(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double count;
   _Atomic uint32_t *word;
@@ -213,7 +213,7 @@ static void cancel(waiter *w) { rm_plat_cancel(&w->cancel); }
 
 /* waitAsync(key, offset, expected, timeoutMs) -> [id, Promise<0|1|2|3>];
  * 3 means cancelled (the file was closed in this thread). */
-static napi_value js_wait_async(napi_env env, napi_callback_info info) {
+napi_value js_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   size_t argc = 4;
   void *data = NULL;
@@ -269,7 +269,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
 }
 
 /* waitCancel(id): wakes that waitAsync; its promise then settles with 3. */
-static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
+napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc = 1;
   void *data = NULL;
@@ -306,23 +306,16 @@ static void state_cleanup(void *arg) {
   state_unref(st);
 }
 
-int rm_wait_register(napi_env env, napi_value exports) {
+void *rm_wait_state_new(napi_env env) {
   wait_state *st = calloc(1, sizeof *st);
   if (st == NULL) {
     rm_throw_errno(env, ENOMEM, "init", NULL);
-    return 0;
+    return NULL;
   }
   st->refs = 1;
   if (napi_add_env_cleanup_hook(env, state_cleanup, st) != napi_ok) {
     free(st);
-    return 0;
+    return NULL;
   }
-  napi_property_descriptor props[] = {
-      {"futexWait", NULL, js_wait, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"futexNotify", NULL, js_notify, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"futexWaitAsync", NULL, js_wait_async, NULL, NULL, NULL, napi_enumerable, st},
-      {"futexWaitCancel", NULL, js_wait_cancel, NULL, NULL, NULL, napi_enumerable, st},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
-         napi_ok;
+  return st;
 }
