@@ -422,16 +422,25 @@ static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *length)
   return 1;
 }
 
+/* The first `want` arguments, of which (key, offset, uint8array) come
+ * first: the mapping (one reference) and the array's bytes, whose span
+ * [offset, offset + its length) is checked to lie inside the file. */
+static rm_mapping *bytes_span(napi_env env, napi_callback_info info, size_t want,
+                              napi_value *argv, uint8_t **data, uint64_t *offset,
+                              uint64_t *len) {
+  size_t length;
+  if (!rm_args(env, info, want, argv) || !get_bytes(env, argv[2], data, &length))
+    return NULL;
+  napi_value span[3] = {argv[0], argv[1], rm_double(env, (double)length)};
+  return rm_acquire_span(env, span, offset, len, NULL, NULL);
+}
+
 /* pwrite(key, offset, uint8array) */
 napi_value js_pwrite(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint8_t *data;
-  size_t length;
-  if (!rm_args(env, info, 3, argv) || !get_bytes(env, argv[2], &data, &length))
-    return NULL;
-  napi_value span[3] = {argv[0], argv[1], rm_double(env, (double)length)};
   uint64_t offset, len;
-  rm_mapping *m = rm_acquire_span(env, span, &offset, &len, NULL, NULL);
+  rm_mapping *m = bytes_span(env, info, 3, argv, &data, &offset, &len);
   if (m == NULL) return NULL;
   if (m->access != RM_ACCESS_RW) {
     /* A private (read-only or copy-on-write) mapping never writes the file. */
@@ -452,12 +461,8 @@ napi_value js_pwrite(napi_env env, napi_callback_info info) {
 napi_value js_copy_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t *data;
-  size_t length;
-  if (!rm_args(env, info, 4, argv) || !get_bytes(env, argv[2], &data, &length))
-    return NULL;
-  napi_value span[3] = {argv[0], argv[1], rm_double(env, (double)length)};
   uint64_t offset, len;
-  rm_mapping *m = rm_acquire_span(env, span, &offset, &len, NULL, NULL);
+  rm_mapping *m = bytes_span(env, info, 4, argv, &data, &offset, &len);
   if (m == NULL) return NULL;
   int into_mapping = rm_bool(env, argv[3]);
   span_job *s = span_job_new(env, into_mapping ? SPAN_COPY_IN : SPAN_COPY_OUT, m, offset,

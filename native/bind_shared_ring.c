@@ -277,13 +277,25 @@ static int role_index(napi_env env, napi_value v, uint32_t *index) {
   return 1;
 }
 
+/* The ring of argv[0] and, from argv[1], the header word index: a role's
+ * state word (`words` role_index) or a sequence word (seq_index). Reads
+ * `want` arguments; NULL with an exception pending. */
+static sr_handle *ring_word(napi_env env, napi_callback_info info, size_t want,
+                            napi_value *argv,
+                            int (*words)(napi_env, napi_value, uint32_t *),
+                            uint32_t *index) {
+  if (!rm_args(env, info, want, argv)) return NULL;
+  sr_handle *h = unwrap(env, argv[0]);
+  if (h == NULL || !words(env, argv[1], index)) return NULL;
+  return h;
+}
+
 /* srClaim(buffer, role) -> boolean (1 producer, 2 consumer) */
 napi_value js_sr_claim(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
+  sr_handle *h = ring_word(env, info, 2, argv, role_index, &index);
+  if (h == NULL) return NULL;
   int ok = h->role == index || (h->role == 0 && rm_sring_claim(&h->mem, index));
   if (ok) h->role = index;
   napi_value v;
@@ -297,9 +309,8 @@ napi_value js_sr_claim(napi_env env, napi_callback_info info) {
 napi_value js_sr_peer(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
+  sr_handle *h = ring_word(env, info, 2, argv, role_index, &index);
+  if (h == NULL) return NULL;
   if (rm_mapping_faults(h->m, NULL) != 0) return rm_double(env, -1);
   return rm_double(env, rm_sring_peer(&h->mem, index));
 }
@@ -316,16 +327,23 @@ static int seq_index(napi_env env, napi_value v, uint32_t *index) {
   return 1;
 }
 
+/* The expected value and the timeout of srWait and srWaitAsync (argv[2],
+ * argv[3]); a timeout is capped at a minute: callers loop. */
+static int wait_args(napi_env env, napi_value *argv, int32_t *expected,
+                     uint32_t *timeout) {
+  if (!rm_i32(env, argv[2], expected) || !rm_u32(env, argv[3], timeout)) return 0;
+  if (*timeout > 60000) *timeout = 60000;
+  return 1;
+}
+
 /* srWait(buffer, index, expected, timeoutMs) -> true if the time ran out */
 napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!rm_args(env, info, 4, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
-  if (timeout > 60000) timeout = 60000;
+  sr_handle *h = ring_word(env, info, 4, argv, seq_index, &index);
+  if (h == NULL) return NULL;
+  if (!wait_args(env, argv, &expected, &timeout)) return NULL;
   napi_value v;
   napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout),
                    &v);
@@ -412,11 +430,9 @@ napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!rm_args(env, info, 4, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
-  if (timeout > 60000) timeout = 60000;
+  sr_handle *h = ring_word(env, info, 4, argv, seq_index, &index);
+  if (h == NULL) return NULL;
+  if (!wait_args(env, argv, &expected, &timeout)) return NULL;
   sr_async_wait *w = calloc(1, sizeof *w);
   if (w == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
   w->m = rm_table_acquire(h->m->key);
@@ -466,9 +482,8 @@ napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
 napi_value js_sr_wake(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
+  sr_handle *h = ring_word(env, info, 2, argv, seq_index, &index);
+  if (h == NULL) return NULL;
   rm_sring_wake(rm_sring_word(&h->mem, index));
   napi_value undef;
   napi_get_undefined(env, &undef);

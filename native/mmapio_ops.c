@@ -21,6 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* [a, b]: what hugePages, resize and resizeAsync return. */
+static napi_value pair(napi_env env, double a, double b) {
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, rm_double(env, a));
+  napi_set_element(env, out, 1, rm_double(env, b));
+  return out;
+}
+
 /* mlock faults every page in; a truncation that took pages away (see
  * rm_lost_to_truncation) is recorded, not reported here: undo the partial
  * lock and return no error. */
@@ -70,13 +79,7 @@ napi_value js_huge_pages(napi_env env, napi_callback_info info) {
   int err = rm_plat_huge_pages(m->base, m->map_len, enable);
   int eligible = rm_plat_huge_pages_eligible(m->base);
   rm_table_release(m);
-  napi_value out, a, b;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, err, &a);
-  napi_create_int32(env, eligible, &b);
-  napi_set_element(env, out, 0, a);
-  napi_set_element(env, out, 1, b);
-  return out;
+  return pair(env, err, eligible);
 }
 
 /* ---- resize ---------------------------------------------------------------
@@ -92,42 +95,17 @@ static pthread_mutex_t resize_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
                          const char **syscall) {
-  long page = sysconf(_SC_PAGESIZE);
-  uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-  *syscall = "mmap";
-  if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* the file and the status page */
   int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
     *syscall = "dup";
-    rm_maps_give(2);
     return errno;
   }
-  uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    int err = errno;
+  rm_mapping *n;
+  int err = rm_map_file(fd, size, m->access, &n, syscall);
+  if (err != 0) {
     close(fd);
-    rm_maps_give(2);
     return err;
   }
-  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (status == MAP_FAILED) {
-    int err = errno;
-    munmap(base, map_len);
-    close(fd);
-    rm_maps_give(2);
-    return err;
-  }
-  rm_mapping *n = rm_table_insert(fd, base, size, map_len, status);
-  if (n == NULL) {
-    munmap(status, RM_STATUS_BYTES);
-    munmap(base, map_len);
-    close(fd);
-    rm_maps_give(2);
-    return EMFILE;
-  }
-  n->areas = 2;
-  n->access = m->access;
   /* The same file under the same name: share() handles of the successor
    * carry the path, and fromShared checks it against this copy. */
   n->path = m->path != NULL ? strdup(m->path) : NULL;
@@ -318,17 +296,6 @@ static rm_mapping *resize_args(napi_env env, napi_callback_info info, uint64_t *
   return m;
 }
 
-/* What resize and resizeAsync return: [moved, key]. */
-static napi_value resize_result(napi_env env, int moved, double next) {
-  napi_value out, a, b;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, moved, &a);
-  napi_create_double(env, next, &b);
-  napi_set_element(env, out, 0, a);
-  napi_set_element(env, out, 1, b);
-  return out;
-}
-
 /* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
  * when another thread resized this mapping first (follow it and retry). */
 napi_value js_resize(napi_env env, napi_callback_info info) {
@@ -341,7 +308,7 @@ napi_value js_resize(napi_env env, napi_callback_info info) {
   int err = resize_core(m, size, &moved, &next, &syscall);
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
-  return resize_result(env, moved, next);
+  return pair(env, moved, next);
 }
 
 /* ---- resizeAsync, touchAsync, memLockAsync: jobs of the async queue ---- */
@@ -394,7 +361,7 @@ static void job_execute(rm_job *job) {
 static napi_value resize_settle(napi_env env, rm_job *job, napi_value *error) {
   mmapio_job *j = (mmapio_job *)job;
   (void)error;
-  return resize_result(env, j->moved, j->next);
+  return pair(env, j->moved, j->next);
 }
 
 /* resizeAsync(key, newSize) -> Promise of what resize returns. */
