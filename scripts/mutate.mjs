@@ -707,6 +707,40 @@ const MUTANTS = [
     tests: ['lifetime'],
   },
   // === end fix-lifetime
+  // === merge-lifetime: begin (one mechanism for views that outlive their owner)
+  {
+    id: 'retired-shrink-keeps-views',
+    what: 'a shrink below a retired mapping leaves the views user code holds of it attached',
+    file: 'core/thread-mapping.js',
+    find: 'native.detachView(buffer);',
+    replace: '',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'retired-close-keeps-views',
+    what: 'close() leaves the views of retired mappings attached (and their mappings alive)',
+    file: 'mmapio/window-core.js',
+    find: 'this.retired.detachAll();',
+    replace: '',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'retire-keeps-attachment',
+    what: 'a retired mapping keeps its attachment, so it lives (and counts its map areas) after its views are collected',
+    file: 'core/thread-mapping.js',
+    find: 'native.release(this.#token);',
+    replace: '',
+    tests: ['mmapio-resize-views'],
+  },
+  {
+    id: 'detach-keeps-pin',
+    what: 'detaching a buffer (close(), a shrink) leaves its pin, so the mapping lives until the detached buffer is collected',
+    file: 'native/addon.c',
+    find: 'pin_finalize(env, pin, NULL);\n}',
+    replace: '(void)0;\n}',
+    tests: ['mmapio-resize-views'],
+  },
+  // === merge-lifetime: end
 ];
 
 // --- the temporary copy -------------------------------------------------------
