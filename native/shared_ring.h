@@ -41,6 +41,9 @@
 #define RM_SR_CONSUMER_STATE 96
 #define RM_SR_CONSUMER_PID 97
 #define RM_SR_CONSUMER_START 98
+/* What the ring carries (0 undecided, 1 bytes, 2 length-prefixed messages): set
+ * and checked by TypeScript only; a new ring reads 0. */
+#define RM_SR_FRAMING 112
 #define RM_SR_WORDS (RM_SRING_HEADER / 4)
 
 /* A state word holds one of the first four values, or minus the pid of a

@@ -1,8 +1,10 @@
-// Builds the native core from source with node-gyp when build/Release has
-// no binary or it is older than native/*.c, native/*.h, native/platform/* or binding.gyp.
+// Builds the native core from source with node-gyp when native/build/Release
+// has no binary or it is older than native/*.c, native/*.h, native/platform/*
+// or native/binding.gyp (node-gyp runs in native/: the package root has no
+// binding.gyp, so npm never infers an install script from it).
 // `npm test`, `npm run demo` and `npm run bench` run this, so a clone needs
 // only `npm install` (or `npm ci`) and then `npm test`. The published package
-// never runs it: users load the prebuild shipped in prebuilds/linux-x64/.
+// never runs it: users load the prebuild shipped in prebuilds/linux-<arch>/.
 //
 // node-gyp comes with npm: inside an npm script npm names it in
 // npm_config_node_gyp and puts it on PATH. `npm run build:native` is the
@@ -12,9 +14,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
-const binary = join(root, 'build', 'Release', 'ranged_mmap.node');
+const dir = join(root, 'native');
+const gypFile = join(dir, 'binding.gyp');
+const binary = join(dir, 'build', 'Release', 'ranged_mmap.node');
 const sources = [
-  join(root, 'binding.gyp'),
+  gypFile,
   ...readdirSync(join(root, 'native'))
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
     .map((f) => join(root, 'native', f)),
@@ -24,17 +28,17 @@ const sources = [
 ];
 
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
-const reason = !existsSync(binary) ? 'no build/Release/ranged_mmap.node' : statSync(binary).mtimeMs < newest ? 'native sources changed' : null;
+const reason = !existsSync(binary) ? 'no native/build/Release/ranged_mmap.node' : statSync(binary).mtimeMs < newest ? 'native sources changed' : null;
 if (reason === null) process.exit(0);
 
 // An incremental `build` when node-gyp has configured this tree for the
 // current binding.gyp; a full `rebuild` otherwise.
-const configured = join(root, 'build', 'config.gypi');
-const verb = existsSync(configured) && statSync(configured).mtimeMs >= statSync(join(root, 'binding.gyp')).mtimeMs ? 'build' : 'rebuild';
-console.error(`ranged-mmap: building the native core (${reason}): node-gyp ${verb}`);
+const configured = join(dir, 'build', 'config.gypi');
+const verb = existsSync(configured) && statSync(configured).mtimeMs >= statSync(gypFile).mtimeMs ? 'build' : 'rebuild';
+console.error(`ranged-mmap: building the native core (${reason}): node-gyp ${verb} -C native`);
 
 const gyp = process.env.npm_config_node_gyp;
-const [command, args] = gyp ? [process.execPath, [gyp, verb]] : ['node-gyp', [verb]];
+const [command, args] = gyp ? [process.execPath, [gyp, verb, '-C', dir]] : ['node-gyp', [verb, '-C', dir]];
 const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
 if (result.error) {
   console.error(`ranged-mmap: could not run node-gyp (${result.error.message}); run this through npm (npm test, npm run build:dev)`);

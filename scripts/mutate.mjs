@@ -1,5 +1,6 @@
 // Hand-planted mutants over the ranges, the allocators and the fault paths:
-// each is a small textual change to the compiled library (dist/*.js) that a
+// each is a small textual change to the compiled library (dist/cjs/*.js: the
+// CommonJS build that dist/*.js only re-export) that a
 // real bug could make. For each one, the relevant test files run against the
 // mutated copy; a mutant is killed when a test that passes on the unmutated
 // code fails (or the run crashes or times out), and survives otherwise.
@@ -9,7 +10,7 @@
 // --check only applies each mutant (no tests) to show which ones are stale.
 //
 // The working tree is never modified: everything runs in a temporary copy
-// (package.json, dist/, .test-dist/, build/, prebuilds/, examples/, and a
+// (package.json, dist/, .test-dist/, native/build/, prebuilds/, examples/, and a
 // link to node_modules), which is removed at the end, on error and on
 // Ctrl-C (--keep leaves it for inspection).
 //
@@ -50,9 +51,9 @@ const MUTANTS = [
     id: `live-${name}`,
     what: `${name} skips the liveness check`,
     file: 'ranges/mmap-file.js',
-    anchor: `s, '${name}')`,
-    find: '!s.live || ',
-    replace: '',
+    anchor: `this.#refusal(range, '${name}')`,
+    find: '(0, allocated_range_js_1.rangeKey)(range) !== v.key',
+    replace: '(0, allocated_range_js_1.keyOfConsumed)((0, allocated_range_js_1.rangeKey)(range)) !== v.key',
     tests: RANGES,
   })),
   {
@@ -60,7 +61,7 @@ const MUTANTS = [
     what: 'transfer() skips the liveness check',
     file: 'ranges/allocated-range.js',
     find: "this.#liveState('transfer')",
-    replace: 'this.#state',
+    replace: 'this.#bounds()',
     tests: RANGES,
   },
   {
@@ -70,7 +71,7 @@ const MUTANTS = [
     anchor: 'splitAtAlignUp(pos) {',
     where: 'after',
     find: "this.#liveState('split')",
-    replace: 'this.#state',
+    replace: 'this.#bounds()',
     tests: RANGES,
   },
   {
@@ -80,16 +81,16 @@ const MUTANTS = [
     anchor: 'splitAtAlignDown(pos) {',
     where: 'after',
     find: "this.#liveState('split')",
-    replace: 'this.#state',
+    replace: 'this.#bounds()',
     tests: RANGES,
   },
   {
     id: 'foreign-writeRange',
     what: "writeRange skips the range's file check",
     file: 'ranges/mmap-file.js',
-    anchor: "s, 'writeRange')",
-    find: 's.key !== v.key || ',
-    replace: '',
+    anchor: "this.#refusal(range, 'writeRange')",
+    find: '(0, allocated_range_js_1.rangeKey)(range) !== v.key',
+    replace: '(0, allocated_range_js_1.rangeKey)(range) < 0',
     tests: RANGES,
   },
   // --- splits
@@ -97,16 +98,16 @@ const MUTANTS = [
     id: 'split-up-aligned',
     what: 'splitAtAlignUp is one page off at aligned positions',
     file: 'ranges/allocated-range.js',
-    find: 'Math.ceil(p / ALIGNMENT) * ALIGNMENT',
-    replace: '(Math.floor(p / ALIGNMENT) + 1) * ALIGNMENT',
+    find: 'Math.ceil(p / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT',
+    replace: '(Math.floor(p / alignment_js_1.ALIGNMENT) + 1) * alignment_js_1.ALIGNMENT',
     tests: RANGES,
   },
   {
     id: 'split-down-aligned',
     what: 'splitAtAlignDown is one page off at aligned positions',
     file: 'ranges/allocated-range.js',
-    find: 'p - (p % ALIGNMENT)',
-    replace: '(Math.ceil(p / ALIGNMENT) - 1) * ALIGNMENT',
+    find: 'p - (p % alignment_js_1.ALIGNMENT)',
+    replace: '(Math.ceil(p / alignment_js_1.ALIGNMENT) - 1) * alignment_js_1.ALIGNMENT',
     tests: RANGES,
   },
   {
@@ -140,8 +141,8 @@ const MUTANTS = [
     id: 'seq-rounding',
     what: 'the sequential allocator rounds requests down, not up',
     file: 'ranges/sequential-allocator.js',
-    find: 'Math.ceil(n / ALIGNMENT) * ALIGNMENT',
-    replace: 'Math.max(ALIGNMENT, Math.floor(n / ALIGNMENT) * ALIGNMENT)',
+    find: 'Math.ceil(n / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT',
+    replace: 'Math.max(alignment_js_1.ALIGNMENT, Math.floor(n / alignment_js_1.ALIGNMENT) * alignment_js_1.ALIGNMENT)',
     tests: ALLOCATORS,
   },
   {
@@ -164,44 +165,42 @@ const MUTANTS = [
     id: 'conc-rounding',
     what: 'the concurrent allocator rounds requests down, not up',
     file: 'ranges/concurrent-allocator.js',
-    find: 'let want = Math.ceil(n / ALIGNMENT);',
-    replace: 'let want = Math.max(1, Math.floor(n / ALIGNMENT));',
+    find: '(size + alignment_js_1.ALIGNMENT - 1) >>> PAGE_SHIFT',
+    replace: 'Math.max(1, size >>> PAGE_SHIFT)',
     tests: ALLOCATORS,
   },
   {
     id: 'conc-clamp',
-    what: 'the concurrent allocator does not clamp the last range at the end of the file',
+    what: 'the concurrent allocator (counter, batches and leftovers alike) does not clamp the last range at the end of the file',
     file: 'ranges/concurrent-allocator.js',
-    find: 'mintRange(v.key, start, bytes >= total - start ? total : start + bytes)',
-    replace: 'mintRange(v.key, start, start + bytes)',
-    tests: ALLOCATORS,
-  },
-  {
-    id: 'conc-clamp-batch',
-    what: 'a range from a batch or from leftovers is not clamped at the end of the file',
-    file: 'ranges/concurrent-allocator.js',
-    find: 'bytes >= total - start ? total : start + bytes',
-    replace: 'start + bytes',
-    anchor: '#leftover(want) {',
+    find: 'page + pages <= this.#wholePages ? pages * alignment_js_1.ALIGNMENT : v.size - page * alignment_js_1.ALIGNMENT',
+    replace: 'pages * ALIGNMENT',
     tests: ['allocation-batches', ...ALLOCATORS],
   },
   {
-    id: 'conc-exhausted',
-    // The check after the add matters only when another thread exhausted the
-    // file between this one's load and its add: one thread alone is always
-    // stopped by the check before the add. Expected to survive (race-only).
-    what: 'the concurrent allocator misses exhaustion by one page when racing (race-only path)',
+    id: 'conc-clamp-big',
+    what: 'the byte counter of a file over 4 TiB does not clamp the last range at the end of the file',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (page >= totalPages || page < 0)\n                    return this.#leftover(want);',
-    replace: 'if (page > totalPages || page < 0)\n                    return this.#leftover(want);',
+    find: 'Math.min(bytes, v.size - start)',
+    replace: 'bytes',
+    tests: ['adversarial', ...ALLOCATORS],
+  },
+  {
+    id: 'conc-exhausted',
+    // The add is not preceded by a look at the counter: this check alone
+    // stops an allocation at the end of the file.
+    what: 'the concurrent allocator misses exhaustion by one page',
+    file: 'ranges/concurrent-allocator.js',
+    find: 'if (page >= totalPages || page < 0)\n                return this.#pastEnd(want);',
+    replace: 'if (page > totalPages || page < 0)\n                return this.#pastEnd(want);',
     tests: ALLOCATORS,
   },
   {
     id: 'conc-adds-after-end',
-    what: 'the concurrent allocator keeps adding to its counter after exhaustion (the counter wraps)',
+    what: 'the concurrent allocator does not take back an add past the end (after exhaustion the counter keeps growing and wraps)',
     file: 'ranges/concurrent-allocator.js',
-    find: 'if (seen >= totalPages || seen < 0)\n                return this.#leftover(want);',
-    replace: 'if (false)\n                return this.#leftover(want);',
+    find: 'Atomics.sub(this.#views.status, status_page_js_1.STATUS_ALLOC_NEXT_PAGES_I32, want);',
+    replace: '',
     tests: ['adversarial', ...ALLOCATORS],
   },
   {
@@ -241,8 +240,8 @@ const MUTANTS = [
     id: 'batch-owner-store',
     what: "a batch's owner takes its pages with a plain store, not a compare-and-swap (a taker's pages handed out again)",
     file: 'ranges/allocation-batch.js',
-    find: 'if (Atomics.compareExchange(status, at, state, state + want) === state) {',
-    replace: 'if ((Atomics.store(status, at, state + want), true)) {',
+    find: 'const found = Atomics.compareExchange(status, at, state, state + want);',
+    replace: 'const found = (Atomics.store(status, at, state + want), state);',
     tests: ['allocation-batches'],
   },
   {
@@ -318,16 +317,16 @@ const MUTANTS = [
     file: 'core/thread-mapping.js',
     anchor: 'native.sync(this.key',
     where: 'after',
-    find: 'throw fromNative(error, this.path);',
-    replace: "if (error.code !== 'ERR_MMAP_FAULT') throw fromNative(error, this.path);",
+    find: 'throw (0, errors_js_1.fromNative)(error, this.path);',
+    replace: "if (error.code !== 'ERR_MMAP_FAULT') throw (0, errors_js_1.fromNative)(error, this.path);",
     tests: FAULTS,
   },
   {
     id: 'write-ignores-fault',
     what: 'writeRange returns a receipt after its copy faulted',
     file: 'ranges/mmap-file.js',
-    find: 'if (v.status[STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        return s.receipt',
-    replace: 'if (false)\n            throw v.faultError();\n        return s.receipt',
+    find: 'if (v.status[status_page_js_1.STATUS_FAULTS_I32] !== 0)\n            throw v.faultError();\n        const receipt = (0, allocated_range_js_1.rangeReceipt)(r);',
+    replace: 'if (false)\n            throw v.faultError();\n        const receipt = (0, allocated_range_js_1.rangeReceipt)(r);',
     tests: FAULTS,
   },
   {
@@ -336,7 +335,7 @@ const MUTANTS = [
     file: 'core/thread-mapping.js',
     anchor: 'check() {',
     where: 'after',
-    find: 'if (this.status[STATUS_FAULTS_I32] !== 0)',
+    find: 'if (this.status[status_page_js_1.STATUS_FAULTS_I32] !== 0)',
     replace: 'if (false)',
     tests: FAULTS,
   },
@@ -405,45 +404,45 @@ const MUTANTS = [
   {
     id: 'sring-publish-no-wake',
     what: 'a write does not wake a sleeping consumer (the 100 ms liveness wake hides it)',
-    file: 'vmap/shared-ring.js',
-    find: 'snative.srWake(this.#buffer, DATA_SEQ);',
+    file: 'vmap/shared-ring-core.js',
+    find: 'native_js_1.snative.srWake(this.buffer, shared_ring_format_js_1.DATA_SEQ);',
     replace: '',
     tests: SRING_FAULTS,
   },
   {
     id: 'sring-release-no-wake',
     what: 'a read does not wake a producer sleeping on the full ring',
-    file: 'vmap/shared-ring.js',
-    find: 'snative.srWake(this.#buffer, SPACE_SEQ);',
+    file: 'vmap/shared-ring-core.js',
+    find: 'native_js_1.snative.srWake(this.buffer, shared_ring_format_js_1.SPACE_SEQ);',
     replace: '',
     tests: SRING_FAULTS,
   },
   {
     id: 'sring-read-no-loss-check',
     what: "read()'s fast path releases bytes copied from a truncated ring (zeros as data)",
-    file: 'vmap/shared-ring.js',
-    anchor: 'Reflect.apply(typedSet, target',
+    file: 'vmap/shared-ring-stream.js',
+    anchor: 'Reflect.apply(shared_ring_format_js_1.typedSet, target',
     where: 'after',
-    find: 'if (this.#end[0] !== MAGIC || this.#status[0] !== 0)',
+    find: 'if (this.end[0] !== shared_ring_format_js_1.MAGIC || this.status[0] !== 0)',
     replace: 'if (false)',
     tests: SRING_FAULTS,
   },
   {
     id: 'sring-write-no-loss-check',
     what: "write()'s fast path publishes bytes written into a truncated ring",
-    file: 'vmap/shared-ring.js',
-    anchor: 'this.#data.set(data, this.#cursor & this.#mask);',
+    file: 'vmap/shared-ring-stream.js',
+    anchor: 'this.data.set(data, this.cursor & this.mask);',
     where: 'after',
-    find: 'if (this.#end[0] !== MAGIC || this.#status[0] !== 0)',
+    find: 'if (this.end[0] !== shared_ring_format_js_1.MAGIC || this.status[0] !== 0)',
     replace: 'if (false)',
     tests: SRING_FAULTS,
   },
   {
     id: 'sring-no-trailer-check',
     what: 'the slow paths check only for faults, not the trailer word (a cut inside the last page zeroes without a fault)',
-    file: 'vmap/shared-ring.js',
-    find: 'return this.#end[0] === MAGIC && this.#status[0] === 0;',
-    replace: 'return this.#status[0] === 0;',
+    file: 'vmap/shared-ring-core.js',
+    find: 'return this.end[0] === shared_ring_format_js_1.MAGIC && this.status[0] === 0;',
+    replace: 'return this.status[0] === 0;',
     tests: SRING_FAULTS,
   },
   // --- end fix-ring
@@ -477,14 +476,14 @@ const MUTANTS = [
     id: 'map-keeps-owned-fd',
     what: 'close() of a map made by open(path) leaves its descriptor open',
     file: 'vmap/map.js',
-    find: 'closeSync(s.fd);',
-    replace: ';',
+    find: 'closeSync)(s.fd);',
+    replace: 'Number)(s.fd);',
     tests: ['vmap-map'],
   },
   {
     id: 'map-owns-borrowed-fd',
     what: "a map made by map(fd) takes the caller's descriptor as its own (and closes it)",
-    file: 'vmap/map.js',
+    file: 'vmap/map-options.js',
     find: 'fd: owned ? fd : null',
     replace: 'fd: fd',
     tests: ['vmap-map'],
@@ -579,7 +578,7 @@ const MUTANTS = [
     id: 'share-no-successor',
     what: 'fromShared of a handle whose mapping a resize replaced gives up (ERR_MMAP_CLOSED)',
     file: 'core/mapped-file-base.js',
-    find: 'mapping = ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
+    find: 'mapping = thread_mapping_js_1.ThreadMapping.attachNewest(h.path, h.key, h.nonce);',
     replace: 'throw error;',
     tests: ['mmapio-resize-views'],
   },
@@ -647,21 +646,164 @@ const MUTANTS = [
     tests: ['mmapio-wait'],
   },
   // --- fix-tests (end)
+  // ==== perf: one object per range, take-back past the end, atomic views' checks ====
+  {
+    id: 'perf-range-new',
+    what: 'new AllocatedRange() accepts any token (ranges can be made by hand)',
+    file: 'ranges/allocated-range.js',
+    find: 'if (token !== MINT) {',
+    replace: 'if (false) {',
+    tests: ['range-state', 'forgery'],
+  },
+  {
+    id: 'perf-receipt-new',
+    what: 'new WriteReceipt() accepts any token (receipts can be made by hand)',
+    file: 'ranges/write-receipt.js',
+    find: 'if (token !== MINT) {',
+    replace: 'if (false) {',
+    tests: ['range-state'],
+  },
+  {
+    id: 'perf-split-keeps-live',
+    what: 'a split does not consume the range it split (both it and its halves can be written)',
+    file: 'ranges/allocated-range.js',
+    anchor: '#splitAt(s, at) {',
+    where: 'after',
+    find: 'this.#key = -2 - s.key;',
+    replace: '',
+    tests: ['range-state', ...RANGES],
+  },
+  {
+    id: 'perf-transfer-keeps-live',
+    what: 'transfer() does not consume the range (it can still be written here after it was handed over)',
+    file: 'ranges/allocated-range.js',
+    anchor: "return { kind: 'ranged-mmap:range'",
+    find: 'this.#key = -2 - s.key;',
+    replace: '',
+    tests: ['range-state', ...RANGES],
+  },
+  {
+    id: 'perf-busy-ignored',
+    what: 'a range with an async copy in flight can be split or handed over',
+    file: 'ranges/allocated-range.js',
+    find: 'if (busy !== undefined) {',
+    replace: 'if (false) {',
+    tests: ['range-state', 'adversarial'],
+  },
+  {
+    id: 'perf-busy-not-counted',
+    what: 'async copies are not counted per range (the second of two in flight does not keep it busy)',
+    file: 'ranges/allocated-range.js',
+    find: 'pending.set(range, (pending.get(range) ?? 0) + 1);',
+    replace: 'pending.set(range, 1);',
+    tests: ['range-state'],
+  },
+  {
+    id: 'perf-atomic-no-precheck',
+    what: 'an atomic view skips its closed/moved/resized check before the operation',
+    file: 'mmapio/atomic-view.js',
+    anchor: 'live() {',
+    where: 'after',
+    find: 'if (this.#successor[SUCCESSOR] !== 0)',
+    replace: 'if (false)',
+    tests: ['mmapio-atomics', 'mmapio-resize', 'mmapio-api', 'mmapio-errors', 'mmapio-adversarial'],
+  },
+  {
+    id: 'perf-atomic-no-fault-check',
+    what: 'an atomic view returns the result of an operation on a mapping that lost pages',
+    file: 'mmapio/atomic-view.js',
+    find: 'if (this.#status[status_page_js_1.STATUS_FAULTS_I32] !== 0)',
+    replace: 'if (false)',
+    tests: ['atomic-lost-page', 'mmapio-atomics', 'mmapio-resize'],
+  },
+  {
+    id: 'perf-atomic-ro-store',
+    what: 'an atomic view of a read-only file takes stores',
+    file: 'mmapio/atomic-view.js',
+    find: 'if (this.#readOnly)',
+    replace: 'if (false)',
+    tests: ['mmapio-atomics', 'mmapio-api', 'mmapio-errors', 'mmapio-adversarial'],
+  },
+  // ==== end perf ====
+  // ==== conv-b: SharedRing messages, typed ends and replace; { signal } ====
+  {
+    id: 'msg-fast-no-length',
+    what: "writeMessage's fast path publishes a message without its length word",
+    file: 'vmap/shared-ring-messages.js',
+    anchor: 'this.data.set(data, at + shared_ring_format_js_1.FRAME_HEADER);',
+    where: 'after',
+    find: '(0, shared_ring_format_js_1.putLength)(this.data, at, n);',
+    replace: '',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'msg-framing-unchecked',
+    what: 'byte and message calls mix on one ring (the framing word is never compared)',
+    file: 'vmap/shared-ring-core.js',
+    find: 'if (found !== 0 && found !== framing) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'replace-ignores-live-peer',
+    what: 'create({ replace: true }) replaces a ring a live process still holds an end of',
+    file: 'vmap/shared-ring-file.js',
+    find: 'if (state === shared_ring_format_js_1.LIVE || state === shared_ring_format_js_1.PEER_CLAIMING) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-messages'],
+  },
+  {
+    id: 'abort-listener-kept',
+    what: 'a call that completes leaves its abort listener on the signal',
+    file: 'core/abort.js',
+    anchor: 'resolve(value);',
+    where: 'before',
+    find: "signal.removeEventListener('abort', abort);",
+    replace: '',
+    tests: ['vmap-shared-ring-abort', 'abort-ranges'],
+  },
+  {
+    id: 'abort-read-into-target',
+    what: 'a read with a signal copies straight into the target (an aborted read writes it later)',
+    file: 'core/mapped-file-base.js',
+    find: 'const buffer = !intoMapping && signal !== undefined ? new Uint8Array(length) : bytes;',
+    replace: 'const buffer = bytes;',
+    tests: ['abort-ranges'],
+  },
+  {
+    id: 'abort-write-not-busy',
+    what: 'an aborted writeRangeAsync leaves its range free to split or transfer while the copy is queued',
+    file: 'ranges/mmap-file.js',
+    anchor: 'return this.copyAbortable((0, allocated_range_js_1.rangeStart)(r), bytes, true, signal',
+    where: 'before',
+    find: '(0, allocated_range_js_1.asyncStarted)(r);',
+    replace: '',
+    tests: ['abort-ranges'],
+  },
+  {
+    id: 'ring-readable-aborted-reads',
+    what: "an aborted Ring.readable() still takes the ring's bytes",
+    file: 'vmap/ring.js',
+    find: 'if (stream.destroyed)\n                return;\n            if (this.#closed) {\n                stream.destroy(',
+    replace: 'if (this.#closed) {\n                stream.destroy(',
+    tests: ['vmap-ring.test'],
+  },
+  // ==== end conv-b ====
   // === fix-lifetime: lifetimes, limits, and checks whose loss hung the suite
   {
     id: 'lifetime-updateRegion-no-fault-check',
     what: 'updateRegion returns normally after its copy faulted (the first call after a truncation)',
-    file: 'mmapio/window.js',
-    anchor: "this.#core.refuseWrite('updateRegion');",
+    file: 'mmapio/window-copies.js',
+    anchor: "s.core.refuseWrite('updateRegion');",
     where: 'after',
-    find: 'this.#faultCheck(abs, length);',
+    find: 's.faultCheck(abs, length);',
     replace: '',
     tests: ['lifetime'],
   },
   {
     id: 'lifetime-span-off-by-one',
     what: "a MemoryMappedFile window's bounds check lets a span one byte past the end through (it spun forever in ThreadMapping.read)",
-    file: 'mmapio/window.js',
+    file: 'mmapio/window-base.js',
     find: 'if (offset > size || length > size - offset) {',
     replace: 'if (offset > size || length > size - offset + 1) {',
     tests: ['lifetime'],
@@ -669,7 +811,7 @@ const MUTANTS = [
   {
     id: 'lifetime-close-no-cancel',
     what: "MemoryMappedFile.close() leaves this thread's pending waitAsync calls pending (it hung the suite)",
-    file: 'mmapio/memory-mapped-file.js',
+    file: 'mmapio/file-window.js',
     find: 'this.#core.cancelWaits();',
     replace: '',
     tests: ['lifetime'],
@@ -702,8 +844,8 @@ const MUTANTS = [
     id: 'lifetime-no-map-cap',
     what: 'no cap under vm.max_map_count: mappings are made until the kernel refuses, and V8 then aborts',
     file: 'native/binding.js',
-    find: 'native.setAreaCap(mapAreaCap(MAX_MAP_COUNT));',
-    replace: 'native.setAreaCap(1e9);',
+    find: 'exports.native.setAreaCap(mapAreaCap(exports.MAX_MAP_COUNT));',
+    replace: 'exports.native.setAreaCap(1e9);',
     tests: ['lifetime'],
   },
   // === end fix-lifetime
@@ -735,7 +877,7 @@ const MUTANTS = [
   {
     id: 'detach-keeps-pin',
     what: 'detaching a buffer (close(), a shrink) leaves its pin, so the mapping lives until the detached buffer is collected',
-    file: 'native/addon.c',
+    file: 'native/attachments.c',
     find: 'pin_finalize(env, pin, NULL);\n}',
     replace: '(void)0;\n}',
     tests: ['mmapio-resize-views'],
@@ -775,7 +917,7 @@ function makeCopy() {
     if (!existsSync(join(root, needed))) throw new Error(`${needed}/ is missing: run npm run build:ts && npm run build:test (or npm run mutate)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'ranged-mmap-mutate-'));
-  for (const entry of ['package.json', 'dist', '.test-dist', 'build', 'prebuilds', 'examples', 'native']) {
+  for (const entry of ['package.json', 'dist', '.test-dist', 'prebuilds', 'examples', 'native']) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(workDir, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(workDir, 'node_modules'), 'dir');
@@ -901,9 +1043,9 @@ try {
   for (const m of MUTANTS) {
     if (only && !only.has(m.id)) continue;
     const native = /^native\/.*\.[ch]$/.test(m.file);
-    const path = native ? join(workDir, m.file) : join(workDir, 'dist', m.file);
+    const path = native ? join(workDir, m.file) : join(workDir, 'dist', 'cjs', m.file);
     if (!existsSync(path)) {
-      rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/'}${m.file} does not exist` });
+      rows.push({ m, result: 'stale', detail: `${native ? '' : 'dist/cjs/'}${m.file} does not exist` });
       continue;
     }
     const original = readFileSync(path, 'utf8');

@@ -12,20 +12,25 @@
 // docs:api rebuild); with a load average of 35 the slowest test took 91 s
 // and allocation-batches about 150 s, so 300 s is reached only by a hang.
 // Tests that should be short set a shorter { timeout } of their own.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const dir = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '.test-dist');
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const dir = join(root, '.test-dist');
+// The ranged-mmap-get workspace's tests are plain ESM (get/test/*.test.mjs), run as they are.
+const getDir = join(root, 'get', 'test');
 const args = process.argv.slice(2);
 const filters = args.filter((x) => !x.startsWith('!'));
 const excluded = args.filter((x) => x.startsWith('!')).map((x) => x.slice(1));
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.test.js'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .filter((f) => !excluded.some((x) => f.includes(x)))
-  .sort()
-  .map((f) => join(dir, f));
+const pick = (/** @type {string} */ d, /** @type {string} */ ext) =>
+  (existsSync(d) ? readdirSync(d) : [])
+    .filter((f) => f.endsWith(ext))
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+    .filter((f) => !excluded.some((x) => f.includes(x)))
+    .sort()
+    .map((f) => join(d, f));
+const files = [...pick(dir, '.test.js'), ...pick(getDir, '.test.mjs')];
 if (files.length === 0) {
   console.error('no test files found in .test-dist; run `npm run build:test` first');
   process.exit(1);

@@ -14,8 +14,7 @@
  * the caller's frame, not inside the library.
  */
 import { getSystemErrorMap } from 'node:util';
-import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
 /** Codes of misuse errors ({@link MmapError} with no `errno`). */
 export type MmapErrorCode =
@@ -91,7 +90,7 @@ export interface SystemErrorDetails {
 }
 
 /** The compiled library's own folder: frames in it are cut from stacks. */
-const LIBRARY_DIR = dirname(fileURLToPath(import.meta.url));
+const LIBRARY_DIR = __dirname;
 const LIBRARY_URL = pathToFileURL(LIBRARY_DIR).href;
 
 /** Cuts the library's own frames from the top of `error.stack`. */

@@ -48,7 +48,9 @@ export { Ring, InfiniteRing, type RingBase } from './vmap/ring.js';
 export { pageSize, allocationSize } from './vmap/system.js';
 export { MemoryMap, MemoryMapMut, MapOptions, Flush, type FlushMode } from './vmap/map.js';
 export { BufReader, BufWriter, type BufReaderOptions } from './vmap/buf.js';
-export { SharedRing, type SharedRingHandle } from './vmap/shared-ring.js';
+export { SharedRing, type SharedRingCreateOptions, type SharedRingHandle } from './vmap/shared-ring.js';
+export type { SharedRingConsumer, SharedRingProducer } from './vmap/shared-ring-ends.js';
+export type { AbortOptions } from './core/abort.js';
 
 // ---- mmap-io: MemoryMappedFile (modes, atomic views, flush policies, advice, segments, iteration) ----
 export {

@@ -172,3 +172,22 @@ test('README says where `using` works, and shows the newer forms (follow, create
   assert.match(readme, /createReadStream\(\{ start, end, highWaterMark, signal \}\)/);
   assert.match(readme, /owns its descriptor/);
 });
+
+test('README and docs/vmap.md show the SharedRing forms (typed ends, messages, recovery) and { signal }', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  assert.match(readme, /SharedRing\.producer\(/);
+  assert.match(readme, /SharedRing\.consumer\(/);
+  assert.match(readme, /writeMessage\(/);
+  assert.match(readme, /readMessageAsync\(buf, \{ signal \}\)/);
+  assert.match(readme, /\{ replace: true \}/);
+  assert.match(readme, /### Cancellation: `\{ signal \}`/);
+  assert.match(readme, /'ABORT_ERR'/);
+  const vmap = readFileSync(join(root, 'docs', 'vmap.md'), 'utf8');
+  for (const heading of ['### Typed ends', '### Messages', '### After a crash: recovery', '### Cancellation']) {
+    assert.ok(vmap.includes(`\n${heading}\n`), `docs/vmap.md has a "${heading}" section`);
+  }
+  assert.match(vmap, /EEXIST/);
+  const changelog = readFileSync(join(root, 'CHANGELOG.md'), 'utf8');
+  assert.match(changelog, /SharedRing` typed ends/);
+  assert.match(changelog, /\{ signal \}/);
+});

@@ -20,9 +20,9 @@ function addonPath(): string {
   if (override) return override;
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('ranged-mmap/package.json'));
-  const built = join(root, 'build', 'Release', 'ranged_mmap.node');
+  const built = join(root, 'native', 'build', 'Release', 'ranged_mmap.node');
   if (existsSync(built)) return built;
-  const dir = join(root, 'prebuilds', 'linux-x64');
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   return join(dir, readdirSync(dir).find((name) => name.endsWith('.node'))!);
 }
 

@@ -136,9 +136,16 @@ function assertUsed(report: Record<string, unknown>, installed: string, what: st
   assert.equal(report.sha, expectedSha(), `${what}: file contents`);
   // The one native binary loaded is the prebuild shipped in the package.
   const natives = report.natives as string[];
-  const prebuilds = realpathSync(join(installed, 'prebuilds', 'linux-x64'));
+  const prebuilds = realpathSync(join(installed, 'prebuilds', `linux-${process.arch}`));
   assert.equal(natives.length, 1, `${what}: loaded ${natives.join(', ')}`);
   assert.ok(natives[0]!.startsWith(prebuilds + '/'), `${what}: loaded ${natives[0]}, not the prebuild in ${prebuilds}`);
+}
+
+/** The project's TypeScript compiler run in `cwd`: strict, ES2022, Node's types, plus `args`. */
+function tsc(cwd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const bin = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--strict', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+  return spawnSync(process.execPath, [bin, ...common, ...args], { cwd, encoding: 'utf8' });
 }
 
 /** The .d.ts files a user's compiler reads: dist/index.d.ts and every file it imports, transitively. */
@@ -163,11 +170,13 @@ before(() => {
   mkdirSync(stage);
   // The sources prepack builds from, and what `files` ships as is.
   const files = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] }).files;
-  const shipped = files.map((f) => f.replace(/\/$/, '')).filter((f) => f !== 'dist' && f !== 'prebuilds');
-  for (const entry of new Set(['package.json', 'tsconfig.json', 'src', ...shipped])) {
-    cpSync(join(root, entry), join(stage, entry), { recursive: true });
+  // Top-level entries: `native/**/*.c` is copied as native/.
+  const shipped = files.map((f) => f.split('/')[0]!).filter((f) => f !== 'dist' && f !== 'prebuilds');
+  for (const entry of new Set(['package.json', 'tsconfig.json', 'src', 'scripts', ...shipped])) {
+    // Not native/build/ (a contributor's node-gyp output): what `files` ships is checked below.
+    cpSync(join(root, entry), join(stage, entry), { recursive: true, filter: (from) => !from.startsWith(join(root, 'native', 'build')) });
   }
-  // The dev dependencies prepack needs (typescript, prebuildify).
+  // The dev dependencies prepack needs (typescript, node-api-headers; zig comes from scripts/zig.mjs's cache).
   symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'));
   // Not --json: prepack's compiler output goes to the same stdout.
   execFileSync('npm', ['pack', '--pack-destination', t.dir], { cwd: stage, stdio: 'pipe' });
@@ -190,13 +199,23 @@ function installedApp(): NonNullable<typeof shared> {
   return shared;
 }
 
-test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no build output, tests or source maps', () => {
-  const prebuilds = packed.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f));
-  assert.equal(prebuilds.length, 1, `prebuilds in the tarball: ${prebuilds.join(', ')}`);
+test('the tarball holds dist/ (ESM wrappers and the CommonJS build), one linux-x64 and one linux-arm64 prebuild, native/binding.gyp and both licence texts; no root binding.gyp, build output, tests or source maps', () => {
+  const prebuilds = packed.filter((f) => /^package\/prebuilds\/[^/]+\/[^/]+\.node$/.test(f));
+  assert.deepEqual(
+    prebuilds.map((f) => f.split('/')[2]),
+    ['linux-arm64', 'linux-x64'],
+    `prebuilds in the tarball: ${prebuilds.join(', ')}`,
+  );
+  // npm infers `node-gyp rebuild` as an install script from a root binding.gyp.
+  assert.ok(!packed.includes('package/binding.gyp'), 'binding.gyp at the package root');
   for (const f of [
     'package/package.json',
+    'package/native/binding.gyp',
     'package/dist/index.js',
     'package/dist/index.d.ts',
+    'package/dist/cjs/index.js',
+    'package/dist/cjs/index.d.ts',
+    'package/dist/cjs/package.json',
     'package/LICENSE-MIT',
     'package/LICENSE-APACHE',
     'package/README.md',
@@ -204,7 +223,7 @@ test('the tarball holds dist/, a linux-x64 prebuild and both licence texts; no b
     assert.ok(packed.includes(f), `${f} missing`);
   }
   assert.deepEqual(
-    packed.filter((f) => /^package\/(build|test|src|\.test-dist|node_modules)\//.test(f)),
+    packed.filter((f) => /^package\/(build|native\/build|test|src|scripts|\.test-dist|node_modules)\//.test(f)),
     [],
   );
   // Maps would point at ../src/*.ts, which is not shipped.
@@ -231,14 +250,25 @@ test('every file a shipped Markdown page links to is in the tarball (README on t
   for (const f of ['package/docs/which-api.md', 'package/examples/log-tailer.mjs']) assert.ok(packed.includes(f), `${f} missing`);
 });
 
-test('package.json: no dependency, no install or prepare script, gypfile false, Linux x64 only', () => {
+test('the packed binaries need at most GLIBC_2.28, only glibc libraries, and are built for their directory’s architecture', () => {
+  const out = join(t.dir, 'unpacked');
+  mkdirSync(out);
+  execFileSync('tar', ['-xzf', tarball, '-C', out, 'package/prebuilds']);
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'check-prebuilds.mjs'), join(out, 'package', 'prebuilds')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `scripts/check-prebuilds.mjs:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /ok .*linux-arm64\/.*AArch64, newest GLIBC_2\.2[0-8]\b/);
+  assert.match(r.stdout, /ok .*linux-x64\/.*X86-64, newest GLIBC_2\.2[0-8]\b/);
+});
+
+test('package.json: no dependency, no install or prepare script, gypfile false, Linux on x64 and arm64 with glibc only', () => {
   const pkg = JSON.parse(readFileSync(join(installedApp().installed, 'package.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(pkg.dependencies, undefined);
   const scripts = (pkg.scripts ?? {}) as Record<string, string>;
   for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(scripts[hook], undefined, `${hook} script`);
   assert.equal(pkg.gypfile, false);
   assert.deepEqual(pkg.os, ['linux']);
-  assert.deepEqual(pkg.cpu, ['x64']);
+  assert.deepEqual(pkg.cpu, ['x64', 'arm64']);
+  assert.deepEqual(pkg.libc, ['glibc']);
   assert.equal(pkg.license, 'MIT OR Apache-2.0');
 });
 
@@ -254,6 +284,23 @@ test('installed offline from an empty cache, with no compiler and no shell on PA
   const packages = readdirSync(join(installed, '..')).filter((name) => !name.startsWith('.'));
   assert.deepEqual(packages, ['ranged-mmap'], 'it installed something besides ranged-mmap');
   for (const f of ['LICENSE-MIT', 'LICENSE-APACHE']) assert.ok(readFileSync(join(installed, f), 'utf8').length > 900, `${f} is not a full licence text`);
+});
+
+test('a second npm install and an npm rebuild in the app print no install-script warning and build nothing', { timeout: 120_000 }, () => {
+  const { env } = installedApp();
+  const { app } = freshProject('app-twice', env);
+  const installed = join(app, 'node_modules', 'ranged-mmap');
+  for (const args of [['install'], ['install'], ['rebuild']]) {
+    const cache = mkdtempSync(join(t.dir, 'empty-cache-'));
+    const r = spawnSync('npm', [...args, '--offline', '--cache', cache, '--no-audit', '--no-fund'], { cwd: app, env, encoding: 'utf8' });
+    const output = `${r.stdout}\n${r.stderr}`;
+    assert.equal(r.status, 0, `npm ${args.join(' ')} failed:\n${output}`);
+    assert.doesNotMatch(output, /install-scripts|node-gyp/, `npm ${args.join(' ')} warned about install scripts:\n${output}`);
+    assert.doesNotMatch(output, /npm warn|npm error/i, `npm ${args.join(' ')} said:\n${output}`);
+    assert.equal(existsSync(join(installed, 'native', 'build')), false, `npm ${args.join(' ')} built the native core`);
+  }
+  const report = runScript(app, env, 'after.cjs', `const { MmapFile, RawMmapFile, ALIGNMENT } = require('ranged-mmap');\n${LOADED_BINARIES}${USE_IT}`);
+  assertUsed(report, installed, 'after a second install and a rebuild');
 });
 
 test('the public types name no internals, carry no maps, and compile under --strict', () => {
@@ -283,31 +330,18 @@ raw.close();
 export const report = (e: unknown): string | undefined => (e instanceof MmapError ? e.code : undefined) ?? String(size);
 `,
   );
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      '--noEmit',
-      '--strict',
-      '--skipLibCheck',
-      'false',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2023,esnext.disposable',
-      '--types',
-      'node',
-      '--typeRoots',
-      join(root, 'node_modules', '@types'),
-      'types.mts',
-    ],
-    { cwd: app, encoding: 'utf8' },
-  );
+  const r = tsc(app, [
+    '--noEmit',
+    '--skipLibCheck',
+    'false',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--lib',
+    'es2023,esnext.disposable',
+    'types.mts',
+  ]);
   assert.equal(r.status, 0, `tsc on the installed types:\n${r.stdout}\n${r.stderr}`);
 });
 
@@ -326,13 +360,87 @@ ${LOADED_BINARIES}${USE_IT}`,
   );
   assertUsed(esm, installed, 'ESM import');
 
-  // Node 20.19+: require() of the ES module package, as the README says.
-  const cjs = runScript(app, env, 'require.cjs', `const { MmapFile, RawMmapFile, ALIGNMENT } = require('ranged-mmap');\n${LOADED_BINARIES}${USE_IT}`);
+  // require() loads the CommonJS build, a real CommonJS file: every Node 20
+  // (before 20.19 too, which cannot require() an ES module).
+  const cjs = runScript(
+    app,
+    env,
+    'require.cjs',
+    `const { MmapFile, RawMmapFile, ALIGNMENT } = require('ranged-mmap');\nconst entry = require.resolve('ranged-mmap');\n${LOADED_BINARIES}${USE_IT.replace('console.log(JSON.stringify({', 'console.log(JSON.stringify({ entry,')}`,
+  );
   assertUsed(cjs, installed, 'CommonJS require');
+  assert.equal(cjs.entry, join(realpathSync(installed), 'dist', 'cjs', 'index.js'), 'require() resolves the CommonJS build');
 
   // Any Node 20: dynamic import() from CommonJS, the README's other form.
   const dyn = runScript(app, env, 'import.cjs', `import('ranged-mmap').then(({ MmapFile, RawMmapFile, ALIGNMENT }) => {\n${LOADED_BINARIES}${USE_IT}});`);
   assertUsed(dyn, installed, 'CommonJS import()');
+});
+
+test('require and import give one set of classes: the same MmapError, errors and share handles of one form work with the other', { timeout: 60_000 }, () => {
+  const { app, env } = installedApp();
+  const report = runScript(
+    app,
+    env,
+    'both.cjs',
+    `const viaRequire = require('ranged-mmap');
+import('ranged-mmap').then((viaImport) => {
+  const names = Object.keys(viaRequire).filter((k) => k !== '__esModule');
+  const differ = names.filter((k) => viaImport[k] !== viaRequire[k]);
+  let caught = null;
+  try {
+    viaImport.MmapFile.open('missing.bin');
+  } catch (e) {
+    caught = { isRequireClass: e instanceof viaRequire.MmapError, code: e.code };
+  }
+  const { file, allocator } = viaRequire.MmapFile.create('both.bin', 2 * viaRequire.ALIGNMENT, { allocator: 'concurrent' });
+  const other = viaImport.MmapFile.fromShared(file.share());
+  const range = other.allocator.allocate(viaImport.ALIGNMENT);
+  other.file.writeRange(range, new Uint8Array(range.length).fill(9));
+  other.file.close();
+  const next = allocator.allocate(viaRequire.ALIGNMENT);
+  file.syncAll();
+  file.close();
+  const disk = require('node:fs').readFileSync('both.bin');
+  console.log(JSON.stringify({ names: names.length, differ, caught, first: range.start, second: next.start, byte: disk[range.start] }));
+});
+`,
+  );
+  assert.ok((report.names as number) > 20, `only ${report.names} exports`);
+  assert.deepEqual(report.differ, [], 'exports that differ between require and import');
+  assert.deepEqual(report.caught, { isRequireClass: true, code: 'ENOENT' });
+  assert.equal(report.byte, 9);
+  assert.notEqual(report.first, report.second, 'the allocator handed out through import and the one of require are one allocator');
+});
+
+test('a TypeScript project compiled as CommonJS (module node16) type-checks against the package and runs', { timeout: 60_000 }, () => {
+  const { app, env } = installedApp();
+  const project = join(app, 'ts-cjs');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), '{ "type": "commonjs" }\n');
+  writeFileSync(
+    join(project, 'main.ts'),
+    `import { MmapFile, MmapError, ALIGNMENT } from 'ranged-mmap';
+const { file, allocator } = MmapFile.create('ts.bin', ALIGNMENT);
+const range = allocator.allocate(ALIGNMENT);
+if (range !== null) file.writeRange(range, new Uint8Array(range.length).fill(3));
+file.close();
+let code: string | undefined;
+try {
+  MmapFile.open('nowhere.bin');
+} catch (e) {
+  code = e instanceof MmapError ? e.code : undefined;
+}
+console.log(JSON.stringify({ code, byte: require('node:fs').readFileSync('ts.bin')[7] }));
+`,
+  );
+  // The declarations themselves are checked by the strict test above; this one is about CommonJS resolution.
+  const compiled = tsc(project, ['--module', 'node16', '--moduleResolution', 'node16', '--skipLibCheck', '--outDir', 'out', 'main.ts']);
+  // TS1479 ("the current file is a CommonJS module ... cannot be imported with require") was what an ESM-only package gave.
+  assert.equal(compiled.status, 0, `tsc:\n${compiled.stdout}\n${compiled.stderr}`);
+  assert.match(readFileSync(join(project, 'out', 'main.js'), 'utf8'), /require\("ranged-mmap"\)/, 'tsc emitted CommonJS');
+  const r = spawnSync('node', [join('out', 'main.js')], { cwd: project, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, `out/main.js:\n${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(JSON.parse(r.stdout), { code: 'ENOENT', byte: 3 });
 });
 
 test('it works from a worker thread: the worker loads the same prebuild and writes the shared file', { timeout: 60_000 }, () => {
@@ -348,6 +456,18 @@ file.close();
 parentPort.postMessage(range.start);
 `,
   );
+  // A second worker in CommonJS: require() in a worker loads the same build and binary.
+  writeFileSync(
+    join(app, 'writer.cjs'),
+    `const { MmapFile, ALIGNMENT } = require('ranged-mmap');
+const { parentPort, workerData } = require('node:worker_threads');
+const { file, allocator } = MmapFile.fromShared(workerData);
+const range = allocator.allocate(ALIGNMENT);
+file.writeRange(range, new Uint8Array(range.length).fill(0x66));
+file.close();
+parentPort.postMessage(range.start);
+`,
+  );
   const report = runScript(
     app,
     env,
@@ -356,25 +476,30 @@ parentPort.postMessage(range.start);
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-const { file, allocator } = MmapFile.create('shared.bin', 2 * ALIGNMENT, { allocator: 'concurrent' });
+const { file, allocator } = MmapFile.create('shared.bin', 3 * ALIGNMENT, { allocator: 'concurrent' });
 const mine = allocator.allocate(ALIGNMENT);
 file.writeRange(mine, new Uint8Array(mine.length).fill(0x11));
 const worker = new Worker(new URL('./writer.mjs', import.meta.url), { workerData: file.share() });
 const [theirs] = await once(worker, 'message');
 await once(worker, 'exit');
+const cjsWorker = new Worker(new URL('./writer.cjs', import.meta.url), { workerData: file.share() });
+const [cjs] = await once(cjsWorker, 'message');
+await once(cjsWorker, 'exit');
 file.syncAll();
 file.close();
 const disk = readFileSync('shared.bin');
 const natives = readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.slice(l.indexOf('/'))).filter((p) => p.endsWith('.node'));
-console.log(JSON.stringify({ mine: mine.start, theirs, main: disk[mine.start], worker: disk[theirs], size: disk.length, natives: [...new Set(natives)] }));
+console.log(JSON.stringify({ mine: mine.start, theirs, cjs, main: disk[mine.start], worker: disk[theirs], cjsWorker: disk[cjs], size: disk.length, natives: [...new Set(natives)] }));
 `,
   );
-  assert.equal(report.size, 2 * 4096);
-  assert.notEqual(report.mine, report.theirs);
+  assert.equal(report.size, 3 * 4096);
+  assert.deepEqual(new Set([report.mine, report.theirs, report.cjs]).size, 3, 'three distinct ranges');
   assert.equal(report.main, 0x11);
   assert.equal(report.worker, 0x77, 'the worker’s bytes are in the file');
+  assert.equal(report.cjsWorker, 0x66, 'the CommonJS worker’s bytes are in the file');
   const natives = report.natives as string[];
-  assert.deepEqual(natives, [realpathSync(join(installed, 'prebuilds', 'linux-x64', readdirSync(join(installed, 'prebuilds', 'linux-x64'))[0]!))]);
+  const dir = join(installed, 'prebuilds', `linux-${process.arch}`);
+  assert.deepEqual(natives, [realpathSync(join(dir, readdirSync(dir)[0]!))]);
 });
 
 /** What importing the package in `app` throws, as { name, code, message }. */
@@ -400,7 +525,7 @@ try {
 
 test('a bundled or moved binary is loaded from RANGED_MMAP_NATIVE_BINDING', { timeout: 60_000 }, () => {
   const { app, installed, env } = installedApp();
-  const dir = join(installed, 'prebuilds', 'linux-x64');
+  const dir = join(installed, 'prebuilds', `linux-${process.arch}`);
   const vendor = join(app, 'vendor');
   mkdirSync(vendor);
   const moved = join(vendor, 'ranged_mmap.node');
@@ -444,7 +569,7 @@ test('a missing binary is a clear ERR_MMAP_NATIVE_LOAD_FAILED that names the pat
   rmSync(join(broken, 'node_modules', 'ranged-mmap', 'prebuilds'), { recursive: true });
   const missing = importError(broken, env);
   assert.equal(missing.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
-  assert.ok(missing.message.includes(join(realpathSync(broken), 'node_modules', 'ranged-mmap', 'prebuilds', 'linux-x64')), missing.message);
+  assert.ok(missing.message.includes(join(realpathSync(broken), 'node_modules', 'ranged-mmap', 'prebuilds', `linux-${process.arch}`)), missing.message);
   assert.match(missing.message, /Reinstall ranged-mmap/);
   assert.match(missing.message, /RANGED_MMAP_NATIVE_BINDING/);
   assert.doesNotMatch(missing.message, /npm run build:native/, 'a script users do not have');
@@ -460,22 +585,63 @@ test('a missing binary is a clear ERR_MMAP_NATIVE_LOAD_FAILED that names the pat
 
 test('an unsupported platform is refused: by npm at install, and with ERR_MMAP_UNSUPPORTED_PLATFORM at import', { timeout: 60_000 }, () => {
   const { app, env } = installedApp();
-  const arm = join(t.dir, 'app-arm64');
-  mkdirSync(arm);
-  execFileSync('npm', ['init', '-y'], { cwd: arm, env, stdio: 'pipe' });
+  const other = join(t.dir, 'app-riscv64');
+  mkdirSync(other);
+  execFileSync('npm', ['init', '-y'], { cwd: other, env, stdio: 'pipe' });
   // npm checks `cpu` against its own process.arch (its --cpu flag only
-  // steers optional dependencies), so npm runs here as if on arm64.
-  const arm64 = join(t.dir, 'as-arm64.cjs');
-  writeFileSync(arm64, `Object.defineProperty(process, 'arch', { value: 'arm64' });\n`);
-  const r = npmInstall(arm, { ...env, NODE_OPTIONS: `--require ${arm64}` }, []);
-  assert.notEqual(r.status, 0, 'npm installed it for arm64');
+  // steers optional dependencies), so npm runs here as if on riscv64.
+  const riscv = join(t.dir, 'as-riscv64.cjs');
+  writeFileSync(riscv, `Object.defineProperty(process, 'arch', { value: 'riscv64' });\n`);
+  const r = npmInstall(other, { ...env, NODE_OPTIONS: `--require ${riscv}` }, []);
+  assert.notEqual(r.status, 0, 'npm installed it for riscv64');
   assert.match(r.output, /EBADPLATFORM/);
-  assert.match(r.output, /x64/);
+  assert.match(r.output, /x64,arm64|x64, ?arm64/);
 
   // An install forced past that check (or a copied node_modules) fails at
   // import with a message, never a crash.
-  const e = importError(app, env, `Object.defineProperty(process, 'arch', { value: 'arm64' });`);
+  const e = importError(app, env, `Object.defineProperty(process, 'arch', { value: 'riscv64' });`);
   assert.equal(e.code, 'ERR_MMAP_UNSUPPORTED_PLATFORM');
-  assert.match(e.message, /Linux on x64/);
-  assert.match(e.message, /linux on arm64/);
+  assert.match(e.message, /Linux on x64 and arm64/);
+  assert.match(e.message, /linux on riscv64/);
+});
+
+test('musl is refused by npm at install (libc field), and a prebuild that does not load there says why', { timeout: 60_000 }, () => {
+  const { app, installed, env } = installedApp();
+  const alpine = join(t.dir, 'app-musl');
+  mkdirSync(alpine);
+  execFileSync('npm', ['init', '-y'], { cwd: alpine, env, stdio: 'pipe' });
+  // npm tells musl from glibc by what /usr/bin/ldd says; this npm reads a musl one.
+  const musl = join(t.dir, 'as-musl.cjs');
+  writeFileSync(
+    musl,
+    `const fs = require('node:fs');
+const read = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  return file === '/usr/bin/ldd' ? 'musl libc (x86_64)' : read.call(this, file, ...rest);
+};
+`,
+  );
+  const r = npmInstall(alpine, { ...env, NODE_OPTIONS: `--require ${musl}` }, []);
+  assert.notEqual(r.status, 0, 'npm installed it on musl');
+  assert.match(r.output, /EBADPLATFORM/);
+  assert.match(r.output, /glibc/);
+
+  // A copied node_modules on a musl system: the glibc binary fails to load
+  // (here: an unloadable file in its place) and the error names the C library.
+  const copy = join(t.dir, 'app-musl-copy');
+  mkdirSync(join(copy, 'node_modules'), { recursive: true });
+  writeFileSync(join(copy, 'package.json'), '{"name":"app-musl-copy","version":"1.0.0"}');
+  cpSync(installed, join(copy, 'node_modules', 'ranged-mmap'), { recursive: true });
+  const dir = join(copy, 'node_modules', 'ranged-mmap', 'prebuilds', `linux-${process.arch}`);
+  for (const name of readdirSync(dir)) writeFileSync(join(dir, name), 'not an ELF file');
+  const noGlibc = `const real = process.report.getReport.bind(process.report);
+process.report.getReport = (...a) => { const r = real(...a); delete r.header.glibcVersionRuntime; return r; };`;
+  const e = importError(copy, env, noGlibc);
+  assert.equal(e.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
+  assert.match(e.message, /no glibc \(musl/);
+  // On this (glibc) system the same failure does not blame the C library.
+  const plain = importError(copy, env);
+  assert.equal(plain.code, 'ERR_MMAP_NATIVE_LOAD_FAILED');
+  assert.doesNotMatch(plain.message, /likely cause/);
+  void app;
 });

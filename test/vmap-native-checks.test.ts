@@ -18,7 +18,7 @@ function addonPath(): string {
   const env = process.env.RANGED_MMAP_NATIVE_BINDING ?? process.env.RANGED_MMAP_ADDON;
   if (env) return env;
   const root = dirname(createRequire(import.meta.url).resolve('ranged-mmap/package.json'));
-  const built = join(root, 'build', 'Release', 'ranged_mmap.node');
+  const built = join(root, 'native', 'build', 'Release', 'ranged_mmap.node');
   if (existsSync(built)) return built;
   const prebuilds = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   return join(prebuilds, readdirSync(prebuilds).find((f) => f.endsWith('.node'))!);

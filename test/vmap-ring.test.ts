@@ -476,3 +476,52 @@ test('length-tracking views on resizable buffers are read by their length at the
     r.close();
   }
 });
+
+test('Ring: readable({ signal }) and writable({ signal }) are destroyed with an AbortError on abort; no bytes are lost or written after it; the ring stays usable', async () => {
+  const ring = new Ring(4096);
+  // A reader waiting on the empty ring.
+  const rc = new AbortController();
+  const reader = ring.readable({ signal: rc.signal });
+  const readerError = new Promise<unknown>((resolve) => reader.on('error', resolve));
+  reader.resume();
+  await new Promise((r) => setImmediate(r));
+  const reason = new Error('stop reading');
+  rc.abort(reason);
+  const re = (await readerError) as { name?: unknown; code?: unknown; cause?: unknown };
+  assert.equal(re.name, 'AbortError');
+  assert.equal(re.code, 'ABORT_ERR');
+  assert.equal(re.cause, reason);
+  // Bytes written after the abort stay in the ring: the destroyed reader takes none.
+  ring.write('kept');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ring.readLen, 4);
+  // A writer waiting for room on the full ring.
+  ring.write(new Uint8Array(4092));
+  const wc = new AbortController();
+  const writer = ring.writable({ signal: wc.signal });
+  const writerError = new Promise<unknown>((resolve) => writer.on('error', resolve));
+  writer.write(new Uint8Array(100).fill(9));
+  await new Promise((r) => setImmediate(r));
+  wc.abort();
+  assert.equal(((await writerError) as { name?: unknown }).name, 'AbortError');
+  // Room made after the abort: the aborted writer writes nothing more.
+  const out = new Uint8Array(4096);
+  assert.equal(ring.read(out), 4096);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ring.readLen, 0, 'no byte of the aborted chunk landed after the abort');
+  // Usable after: a fresh pair of streams moves bytes.
+  const done = new AbortController();
+  const w2 = ring.writable({ signal: done.signal });
+  const r2 = ring.readable({ signal: done.signal });
+  const chunks: Buffer[] = [];
+  r2.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise((resolve) => r2.on('end', resolve));
+  w2.end('after');
+  await ended;
+  assert.equal(Buffer.concat(chunks).toString(), 'after');
+  assert.throws(
+    () => ring.readable({ signal: 1 as never }),
+    (e) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE',
+  );
+  ring.close();
+});

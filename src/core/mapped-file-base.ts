@@ -1,10 +1,11 @@
-import { readOptions, toBoolean, toOffset, toPath } from './arguments.js';
-import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { byteLengthOf, readOptions, toBoolean, toOffset, toPath } from './arguments.js';
+import { abortError, argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
+import { type AbortOptions, signalOf, whenAborted } from './abort.js';
 import { ThreadMapping } from './thread-mapping.js';
 import { createMappedReadStream, type MappedReadStreamOptions } from './mapped-read-stream.js';
 import type { Readable } from 'node:stream';
 import { MappingCursor } from './mapping-cursor.js';
-import { Access, native, SyncMode } from '../native/binding.js';
+import { Access, native, SyncMode, type NativeOpenRequest } from '../native/binding.js';
 import { STATUS_ALLOCATOR_KIND_I32 } from '../native/status-page.js';
 
 /** Options shared by `MmapFile.create` and `RawMmapFile.create`. */
@@ -48,18 +49,12 @@ const SHARED_KIND_NAMES: readonly SharedAllocatorKind[] = ['none', 'sequential',
 /** Index of a resized mapping's successor key in a Float64Array over its status page (0: none). */
 const SUCCESSOR_F64 = native.statusSuccessorByte / 8;
 
-/** @internal The one options object every open and create carries down to native/file_ops.h's rm_open_request. */
-export interface OpenRequest {
-  path: string;
-  create: boolean;
-  exclusive: boolean;
-  sparse: boolean;
-  mode: number;
-  /** Exact size of a new file; 0 for an open. */
-  size: number;
-  /** How to map it (MemoryMappedFile's modes); absent: read-write, shared. */
-  access?: Access;
-}
+/**
+ * @internal The one options object every open and create carries down to
+ * native/file_ops.h's rm_open_request: the binding's own type (ThreadMapping
+ * opens with it).
+ */
+export type OpenRequest = NativeOpenRequest;
 
 /** @internal Reads create's arguments, each once, in order; the options object is not touched again. */
 export function toCreateRequest(path: unknown, size: unknown, options: Partial<Record<'exclusive' | 'mode' | 'sparse', unknown>>): OpenRequest {
@@ -204,9 +199,14 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
     this.views.sync(0, this.views.size, SyncMode.Schedule);
   }
 
-  /** {@link flush} on the libuv thread pool. */
-  flushAsync(): Promise<void> {
-    return this.views.syncAsync(0, this.views.size, SyncMode.Schedule);
+  /**
+   * {@link flush} on the libuv thread pool. Aborting `options.signal`
+   * rejects with an `AbortError` at once; the write-back already started
+   * goes on (it only moves bytes that are in the file anyway).
+   */
+  flushAsync(options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
+    return this.syncAbortable(0, this.views.size, SyncMode.Schedule, signal);
   }
 
   /**
@@ -219,9 +219,45 @@ export abstract class MappedFileBase implements Disposable, AsyncDisposable {
     this.views.sync(0, this.views.size, SyncMode.All);
   }
 
-  /** {@link syncAll} on the libuv thread pool, leaving the event loop free. */
-  syncAllAsync(): Promise<void> {
-    return this.views.syncAsync(0, this.views.size, SyncMode.All);
+  /**
+   * {@link syncAll} on the libuv thread pool, leaving the event loop free.
+   * Aborting `options.signal` rejects with an `AbortError` at once: then
+   * nothing is known of durability (the sync goes on in the background;
+   * call it again to know).
+   */
+  syncAllAsync(options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
+    return this.syncAbortable(0, this.views.size, SyncMode.All, signal);
+  }
+
+  /** @internal A sync on the pool that an abort stops waiting for (the sync itself runs to its end). */
+  protected syncAbortable(offset: number, length: number, mode: SyncMode, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return whenAborted(this.views.syncAsync(offset, length, mode), signal);
+  }
+
+  /**
+   * @internal {@link copyAsync} that an AbortSignal can stop waiting for.
+   * `done` runs when the copy itself ends (either way), which may be after
+   * an abort rejected. A write already queued lands whatever the signal
+   * says; a read with a signal copies into a buffer of its own and into
+   * `bytes` only if it ends before the abort, so an aborted read never
+   * writes into the caller's buffer later.
+   */
+  protected copyAbortable(offset: number, bytes: Uint8Array, intoMapping: boolean, signal: AbortSignal | undefined, done?: () => void): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const length = byteLengthOf(bytes);
+    const buffer = !intoMapping && signal !== undefined ? new Uint8Array(length) : bytes;
+    let job = this.copyAsync(offset, buffer, intoMapping);
+    if (done !== undefined) job = job.finally(done);
+    if (signal === undefined) return job;
+    return whenAborted(job, signal).then(() => {
+      if (buffer === bytes) return;
+      if (byteLengthOf(bytes) < length) {
+        throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while the read ran; nothing was copied into it');
+      }
+      bytes.set(buffer);
+    });
   }
 
   /**

@@ -7,9 +7,8 @@
  * Not exported from the package.
  */
 import { type MmapError, faultError, fromNative, misuse } from '../errors.js';
-import { Access, native, type SyncMode, type NativeAttachment } from '../native/binding.js';
+import { Access, native, type SyncMode, type NativeAttachment, type NativeOpenRequest } from '../native/binding.js';
 import { STATUS_FAULTS_I32, STATUS_LARGE_COPIES_I32, STATUS_LARGE_PWRITES_I32 } from '../native/status-page.js';
-import type { OpenRequest } from './mapped-file-base.js';
 
 /** Bytes covered by one view (1 GiB); files larger than that get several. */
 export const VIEW_BYTES = native.viewBytes;
@@ -143,7 +142,7 @@ export class ThreadMapping {
   }
 
   /** Opens or creates and maps a file; null if it is empty. */
-  static open(req: OpenRequest): ThreadMapping | null {
+  static open(req: NativeOpenRequest): ThreadMapping | null {
     let attachment: NativeAttachment | null;
     try {
       attachment = native.open(req);
@@ -154,7 +153,7 @@ export class ThreadMapping {
   }
 
   /** {@link open} on the libuv thread pool. */
-  static async openAsync(req: OpenRequest): Promise<ThreadMapping | null> {
+  static async openAsync(req: NativeOpenRequest): Promise<ThreadMapping | null> {
     let attachment: NativeAttachment | null;
     try {
       attachment = await native.openAsync(req);

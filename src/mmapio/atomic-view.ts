@@ -89,11 +89,14 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
 
   /** The array for a load. */
   live(): A {
-    // Two tests on the hot path: closed in this thread, or resized (the old
-    // mapping's successor word is set; after a follow in this thread the old
-    // attachment may stay open for user code's views, so `closed` alone
-    // does not say "moved").
-    if (this.#v.closed || this.#successor[SUCCESSOR] !== 0) this.#slow();
+    // One test on the hot path, one load: the successor word of this
+    // thread's view of the status page. A resize (in any thread) sets it;
+    // closing this thread's attachment (close(), or a follow in this
+    // thread, which closes the old attachment) detaches the page, and a
+    // detached view reads `undefined`. So it covers closed, moved here and
+    // resized elsewhere; #slow tells them apart. (Closing also detaches the
+    // word's own array, so no operation can reach unmapped memory.)
+    if (this.#successor[SUCCESSOR] !== 0) this.#slow();
     return this.#a;
   }
 

@@ -2,16 +2,15 @@
  * Loads the native core and describes its surface. Nothing else in the
  * library talks to the addon directly.
  *
- * The package ships a prebuilt binary under `prebuilds/linux-x64/`, loaded
- * directly (no install script, no compiler); a source build in
- * `build/Release/` (contributors, `npm run build:native`) is preferred when
- * present. `RANGED_MMAP_NATIVE_BINDING=/abs/path.node` replaces both, for
+ * The package ships prebuilt binaries under `prebuilds/linux-x64/` and
+ * `prebuilds/linux-arm64/` (glibc 2.28 or later), loaded directly (no install
+ * script, no compiler); a source build in `native/build/Release/`
+ * (contributors, `npm run build:native`, or `npx node-gyp rebuild -C native`
+ * in the installed package) is preferred when present. `RANGED_MMAP_NATIVE_BINDING=/abs/path.node` replaces both, for
  * users who bundle or move the binary.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { MmapError } from '../errors.js';
 import { checkBinding } from './shape.js';
 import type { SharedRingBinding, VmapMapBinding, VmapNativeBinding } from './vmap-binding.js';
@@ -144,15 +143,19 @@ export interface NativeBinding extends VmapNativeBinding, VmapMapBinding, Shared
 /** Environment variable that points the loader at a binary of your own (bundled or moved). */
 const BINDING_ENV = 'RANGED_MMAP_NATIVE_BINDING';
 
+/** The architectures with a prebuilt binary in the package (scripts/prebuild.mjs). */
+const ARCHES: readonly string[] = ['x64', 'arm64'];
+
 /** The `.node` files to try, in order, with where each comes from. */
 function candidates(root: string): string[] {
   // A source build in the package directory (`npm run build:native` in a
-  // clone, or node-gyp run by hand) wins over the prebuild, so a contributor
-  // never tests a stale prebuild left over from `npm pack`.
-  const found = [join(root, 'build', 'Release', 'ranged_mmap.node')];
-  // prebuildify's output, shipped in the package: one Node-API binary for
-  // every Node version (its name carries tags such as `napi` and `glibc`).
-  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  // clone, or node-gyp run by hand in native/) wins over the prebuild, so a
+  // contributor never tests a stale prebuild left over from `npm pack`.
+  const found = [join(root, 'native', 'build', 'Release', 'ranged_mmap.node')];
+  // scripts/prebuild.mjs's output, shipped in the package: one Node-API
+  // binary for every Node version (its name carries tags such as `napi` and
+  // `glibc`, as node-gyp-build names them).
+  const dir = prebuildDir(root);
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((name) => name.endsWith('.node') && !name.includes('musl'));
@@ -163,15 +166,32 @@ function candidates(root: string): string[] {
   return found;
 }
 
+function prebuildDir(root: string): string {
+  return join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+}
+
+/**
+ * What is wrong with this system's C library for the prebuilds, or null:
+ * they need glibc 2.28 or later. Asked only after a load failed (the report
+ * is not free), to say why.
+ */
+function libcMismatch(): string | null {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const glibc = header?.glibcVersionRuntime;
+  if (glibc === undefined) return 'this system has no glibc (musl, as on Alpine?), and the prebuilt binaries are linked against glibc';
+  const [major = 0, minor = 0] = glibc.split('.').map(Number);
+  if (major < 2 || (major === 2 && minor < 28)) return `this system has glibc ${glibc}, and the prebuilt binaries need glibc 2.28 or later`;
+  return null;
+}
+
 function loadBinding(): NativeBinding {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
+  if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) {
     throw new MmapError(
       'ERR_MMAP_UNSUPPORTED_PLATFORM',
-      `ranged-mmap supports Linux on x64 only; this is ${process.platform} on ${process.arch}, ` +
+      `ranged-mmap supports Linux on x64 and arm64 only; this is ${process.platform} on ${process.arch}, ` +
         'for which it has no native core. Use node:fs file handles on this platform.',
     );
   }
-  const require = createRequire(import.meta.url);
   const override = process.env[BINDING_ENV];
   if (override !== undefined && override !== '') {
     const file = resolve(override);
@@ -184,12 +204,13 @@ function loadBinding(): NativeBinding {
         'ERR_MMAP_NATIVE_LOAD_FAILED',
         `ranged-mmap could not load its native core from ${file}, named by ${BINDING_ENV} (${reason(error)}). ` +
           `Set ${BINDING_ENV} to the absolute path of the ranged_mmap .node file you ship (it is in ` +
-          'prebuilds/linux-x64/ of the installed package), or unset it to use the one in the package.',
+          `prebuilds/${process.platform}-${process.arch}/ of the installed package), or unset it to use the one in the package.`,
       );
     }
     return checkBinding(loaded, file);
   }
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // This file is dist/cjs/native/binding.js: the package root is three up.
+  const root = join(__dirname, '..', '..', '..');
   const tried: string[] = [];
   for (const file of candidates(root)) {
     if (!existsSync(file)) continue;
@@ -205,12 +226,14 @@ function loadBinding(): NativeBinding {
     // next candidate: a stale source build must be seen, not hidden.
     return checkBinding(loaded, file);
   }
-  const what = tried.length === 0 ? `no binary in ${join(root, 'prebuilds', 'linux-x64')} or ${join(root, 'build', 'Release')}` : tried.join('; ');
+  const what = tried.length === 0 ? `no binary in ${prebuildDir(root)} or ${join(root, 'native', 'build', 'Release')}` : tried.join('; ');
+  const libc = tried.length === 0 ? null : libcMismatch();
   throw new MmapError(
     'ERR_MMAP_NATIVE_LOAD_FAILED',
     `ranged-mmap could not load its native core (${what}). ` +
+      (libc === null ? '' : `The likely cause: ${libc}. `) +
       'Reinstall ranged-mmap so that its prebuilt binary is in place; if you bundle or move the binary, ' +
-      `set ${BINDING_ENV} to its absolute path; to build it from source, run \`npx node-gyp rebuild\` in ${root} ` +
+      `set ${BINDING_ENV} to its absolute path; to build it from source, run \`npx node-gyp rebuild -C native\` in ${root} ` +
       '(needs a C compiler, make and Python).',
   );
 }

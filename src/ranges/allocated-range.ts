@@ -3,20 +3,6 @@ import { ALIGNMENT } from './alignment.js';
 import { misuse, type MmapError } from '../errors.js';
 import { native } from '../native/binding.js';
 
-/** Internal state of a range; shared only with the modules that must read it. */
-export interface RangeState {
-  /** Key of the mapping the range belongs to. */
-  readonly key: number;
-  readonly start: number;
-  readonly end: number;
-  /** False once the range was split or handed to another thread. */
-  live: boolean;
-  /** Async copies in flight on this range; while any is, it cannot be split or handed over. */
-  pending: number;
-  /** Receipt of the last write, reused so a repeated write allocates nothing. */
-  receipt: object | undefined;
-}
-
 /**
  * The serializable form of a range on its way to another thread, made by
  * {@link AllocatedRange.transfer} and turned back into a range, once, by
@@ -32,8 +18,23 @@ export interface RangeTransfer {
   readonly ticket: number;
 }
 
-let stateOf: (value: unknown) => RangeState | undefined;
-let mint: (key: number, start: number, end: number) => AllocatedRange;
+/** Passed by {@link mintRange} only: `new AllocatedRange()` from outside this module throws. */
+const MINT: unique symbol = Symbol('ranged-mmap mint');
+/** What {@link rangeKey} returns for a value that is not a genuine range. */
+export const NOT_A_RANGE = -1;
+
+let keyOf: (value: unknown) => number;
+let pageOf: (range: AllocatedRange) => number;
+let lengthOf: (range: AllocatedRange) => number;
+let receiptOf: (range: AllocatedRange) => object | undefined;
+let setReceipt: (range: AllocatedRange, receipt: object) => void;
+
+/**
+ * Async copies in flight per range: while a range has any, it cannot be
+ * split or handed over. Kept apart from the range (only the async calls,
+ * splits and transfers look here), so a range is one small object.
+ */
+const pending = new WeakMap<AllocatedRange, number>();
 
 /**
  * A half-open byte range `[start, end)` of one mapped file that the holder
@@ -41,10 +42,10 @@ let mint: (key: number, start: number, end: number) => AllocatedRange;
  *
  * Only an allocator (or a split of an allocator's range) makes one, so two
  * live ranges never overlap. A range cannot be forged: a plain object with
- * the same fields, a range of another file, or a copy that went through
- * `postMessage` / JSON is refused by `writeRange`. To hand a range to
- * another thread, call {@link transfer} and post the result; the receiving
- * thread calls `file.receiveRange(message)`.
+ * the same fields, a range of another file, a copy that went through
+ * `postMessage` / JSON, or `new AllocatedRange(...)` is refused. To hand a
+ * range to another thread, call {@link transfer} and post the result; the
+ * receiving thread calls `file.receiveRange(message)`.
  *
  * @example
  * ```ts
@@ -54,40 +55,74 @@ let mint: (key: number, start: number, end: number) => AllocatedRange;
  * ```
  */
 export class AllocatedRange {
-  readonly #state: RangeState;
+  // One object per range, four private fields: no field is reachable or
+  // writable from outside, and while the numbers stay small (files under
+  // 4 TiB, ranges under 1 GiB, the first 16384 mappings of the process)
+  // they are small integers stored in the object itself, so making a range
+  // allocates nothing else.
+  /**
+   * Key of the mapping while the range is live in this thread; once it was
+   * split or handed over, `-2 - key` (so <= -2, and the key can still be
+   * told for error messages). Also the brand: `#key in value`.
+   */
+  #key: number;
+  /**
+   * `start / ALIGNMENT`: the first page, since every range starts on a page
+   * boundary (and exact for any start, as ALIGNMENT is a power of two).
+   */
+  readonly #page: number;
+  /** `end - start` in bytes (the last range of a file may end mid-page). */
+  readonly #length: number;
+  /** The receipt of the first write, reused by later writes (undefined until then). */
+  #receipt: object | undefined;
 
-  private constructor(state: RangeState) {
-    this.#state = state;
+  /** @internal Ranges come from allocators, splits and receiveRange only. */
+  constructor(token: never, key: number, page: number, length: number) {
+    if ((token as unknown) !== MINT) {
+      throw misuse(
+        'ERR_MMAP_INVALID_RANGE',
+        'AllocatedRange cannot be constructed: ranges come from an allocator, a split of a range, or file.receiveRange() of a transferred range',
+      );
+    }
+    this.#key = key;
+    this.#page = page;
+    this.#length = length;
+    this.#receipt = undefined;
   }
 
   static {
-    stateOf = (value) => (typeof value === 'object' && value !== null && #state in value ? (value as AllocatedRange).#state : undefined);
-    mint = (key, start, end) => new AllocatedRange({ key, start, end, live: true, pending: 0, receipt: undefined });
+    keyOf = (value) => (typeof value === 'object' && value !== null && #key in value ? (value as AllocatedRange).#key : NOT_A_RANGE);
+    pageOf = (range) => range.#page;
+    lengthOf = (range) => range.#length;
+    receiptOf = (range) => range.#receipt;
+    setReceipt = (range, receipt) => {
+      range.#receipt = receipt;
+    };
   }
 
   /** First byte of the range (inclusive). */
   get start(): number {
-    return this.#state.start;
+    return this.#page * ALIGNMENT;
   }
 
   /** End of the range (exclusive). */
   get end(): number {
-    return this.#state.end;
+    return this.#page * ALIGNMENT + this.#length;
   }
 
   /** `end - start`. */
   get length(): number {
-    return this.#state.end - this.#state.start;
+    return this.#length;
   }
 
   /** True for a zero-length range (one side of a split at the very edge). */
   get isEmpty(): boolean {
-    return this.#state.end === this.#state.start;
+    return this.#length === 0;
   }
 
   /** False once the range was split or transferred: it can no longer be written. */
   get isLive(): boolean {
-    return this.#state.live;
+    return this.#key >= 0;
   }
 
   /**
@@ -148,18 +183,27 @@ export class AllocatedRange {
     return { kind: 'split', ...this.#splitAt(s, at) };
   }
 
-  #splitAt(s: RangeState, at: number): { low: AllocatedRange; high: AllocatedRange } {
-    s.live = false;
-    return { low: mint(s.key, s.start, at), high: mint(s.key, at, s.end) };
+  #splitAt(s: Bounds, at: number): { low: AllocatedRange; high: AllocatedRange } {
+    this.#key = -2 - s.key;
+    return { low: mintRange(s.key, s.start, at), high: mintRange(s.key, at, s.end) };
   }
 
-  #liveState(what: string): RangeState {
-    const s = this.#state;
-    if (!s.live) throw consumedError(s, what);
-    if (s.pending !== 0) {
+  /** The range's numbers, read once (no checks). */
+  #bounds(): Bounds {
+    const k = this.#key;
+    const start = this.#page * ALIGNMENT;
+    return { key: k < 0 ? -2 - k : k, start, end: start + this.#length };
+  }
+
+  /** The range's numbers, once it is known to be live here with no async copy in flight. */
+  #liveState(what: string): Bounds {
+    const s = this.#bounds();
+    if (this.#key < 0) throw consumedError(this, what);
+    const busy = pending.get(this);
+    if (busy !== undefined) {
       throw misuse(
         'ERR_MMAP_RANGE_BUSY',
-        `cannot ${what} range [${s.start}, ${s.end}): ${s.pending} async read or write on it ${s.pending === 1 ? 'is' : 'are'} still in flight. ` +
+        `cannot ${what} range [${s.start}, ${s.end}): ${busy} async read or write on it ${busy === 1 ? 'is' : 'are'} still in flight. ` +
           'Await it first, so its bytes cannot land in a range someone else holds by then.',
       );
     }
@@ -187,18 +231,20 @@ export class AllocatedRange {
     } catch {
       throw misuse('ERR_MMAP_CLOSED', `the file of range [${s.start}, ${s.end}) is closed in every thread; the range cannot be handed over`);
     }
-    s.live = false;
+    this.#key = -2 - s.key;
     return { kind: 'ranged-mmap:range', file: s.key, start: s.start, end: s.end, ticket };
   }
 
   /** `{ start, end }`, for logs. A parsed copy is not a range and cannot be written. */
   toJSON(): { start: number; end: number } {
-    return { start: this.#state.start, end: this.#state.end };
+    const { start, end } = this.#bounds();
+    return { start, end };
   }
 
   /** @internal */
   toString(): string {
-    return `AllocatedRange [${this.#state.start}, ${this.#state.end})`;
+    const { start, end } = this.#bounds();
+    return `AllocatedRange [${start}, ${end})`;
   }
 }
 
@@ -214,21 +260,76 @@ export type SplitDownResult =
   | { kind: 'highOnly'; high: AllocatedRange }
   | { kind: 'outOfBounds'; range: AllocatedRange };
 
-/** @internal The state behind a genuine range, or undefined for anything else. */
-export function rangeState(value: unknown): RangeState | undefined {
-  return stateOf(value);
+/** A range's key (the mapping's, also after it was consumed), first and end byte. */
+interface Bounds {
+  readonly key: number;
+  readonly start: number;
+  readonly end: number;
 }
 
-/** @internal Makes a range; only allocators and receiveRange call this. */
+/**
+ * @internal For a genuine range: the key of its mapping while it is live
+ * in this thread, a number <= -2 once it was split or handed over
+ * ({@link keyOfConsumed} recovers the key); {@link NOT_A_RANGE} for
+ * anything else. One test against the file's key checks all three.
+ */
+export function rangeKey(value: unknown): number {
+  return keyOf(value);
+}
+
+/** @internal The mapping key of a consumed range's {@link rangeKey} (a live key is returned as is). */
+export function keyOfConsumed(key: number): number {
+  return key < NOT_A_RANGE ? -2 - key : key;
+}
+
+/** @internal First byte of a genuine range (read from its private fields, never from a property). */
+export function rangeStart(range: AllocatedRange): number {
+  return pageOf(range) * ALIGNMENT;
+}
+
+/** @internal Length in bytes of a genuine range. */
+export function rangeLength(range: AllocatedRange): number {
+  return lengthOf(range);
+}
+
+/** @internal The receipt of a range's first write, or undefined. */
+export function rangeReceipt(range: AllocatedRange): object | undefined {
+  return receiptOf(range);
+}
+
+/** @internal Keeps the receipt of a range's first write for later writes. */
+export function keepRangeReceipt(range: AllocatedRange, receipt: object): void {
+  setReceipt(range, receipt);
+}
+
+/** @internal An async copy on the range starts: until {@link asyncDone}, it cannot be split or handed over. */
+export function asyncStarted(range: AllocatedRange): void {
+  pending.set(range, (pending.get(range) ?? 0) + 1);
+}
+
+/** @internal An async copy on the range settled. */
+export function asyncDone(range: AllocatedRange): void {
+  const n = pending.get(range) ?? 1;
+  if (n <= 1) pending.delete(range);
+  else pending.set(range, n - 1);
+}
+
+/** @internal Makes a range of `[start, end)` (`start` on a page boundary); only allocators and receiveRange call this. */
 export function mintRange(key: number, start: number, end: number): AllocatedRange {
-  return mint(key, start, end);
+  return new AllocatedRange(MINT as never, key, start / ALIGNMENT, end - start);
+}
+
+/** @internal Makes a range of `length` bytes from page `page`: the concurrent allocator's fast path. */
+export function mintPages(key: number, page: number, length: number): AllocatedRange {
+  return new AllocatedRange(MINT as never, key, page, length);
 }
 
 /** @internal */
-export function consumedError(s: RangeState, what: string): MmapError {
+export function consumedError(range: AllocatedRange, what: string): MmapError {
+  const start = rangeStart(range);
   return misuse(
     'ERR_MMAP_RANGE_CONSUMED',
-    `cannot ${what} range [${s.start}, ${s.end}): it was split or handed to another thread. ` +
+    `cannot ${what} range [${start}, ${start + lengthOf(range)}): it was split or handed to another thread. ` +
       'Use the ranges the split returned, or the range the receiving thread claimed.',
   );
 }

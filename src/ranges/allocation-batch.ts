@@ -77,6 +77,12 @@ export class AllocationBatch {
   /** This batch's first page and size, as the owner last wrote them (only the owner writes them). */
   #base: number;
   #limit: number;
+  /**
+   * STATE as this owner last wrote or found it: the compare-and-swap of a
+   * take uses it without loading STATE first, and fails (returning the
+   * real value) only when a taker of leftovers moved it meanwhile.
+   */
+  #state: number;
   /** Pages in the range the last successful `take` returned. */
   taken = 0;
 
@@ -85,7 +91,8 @@ export class AllocationBatch {
     this.#slot = slot;
     this.#totalPages = totalPages;
     // Adopt what a closed owner left (nobody refills a slot without an owner).
-    this.#limit = Math.floor(Atomics.load(status, slot + STATE) / STATE_LIMIT_UNIT);
+    this.#state = Atomics.load(status, slot + STATE);
+    this.#limit = Math.floor(this.#state / STATE_LIMIT_UNIT);
     this.#base = Atomics.load(status, slot + BASE);
   }
 
@@ -112,16 +119,19 @@ export class AllocationBatch {
   take(want: number): number {
     const status = this.#status;
     const at = this.#slot + STATE;
+    let state = this.#state;
     for (;;) {
-      const state = Atomics.load(status, at);
       const taken = state & TAKEN_MASK;
       const left = this.#limit - taken;
       if (left >= want) {
-        if (Atomics.compareExchange(status, at, state, state + want) === state) {
+        const found = Atomics.compareExchange(status, at, state, state + want);
+        if (found === state) {
+          this.#state = state + want;
           this.taken = want;
           return this.#base + taken;
         }
-        continue; // a taker of leftovers moved it: look again
+        state = found; // a taker of leftovers moved it: look again
+        continue;
       }
       if (left > 0) {
         // Not enough for this request. At the end of the file (the batch
@@ -130,15 +140,23 @@ export class AllocationBatch {
         // goes to the counter.
         const seen = Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32);
         const atEnd = this.#base + this.#limit >= this.#totalPages || seen >= this.#totalPages || seen < 0;
-        if (!atEnd) return DIRECT;
-        if (Atomics.compareExchange(status, at, state, state + left) === state) {
+        if (!atEnd) {
+          this.#state = state;
+          return DIRECT;
+        }
+        const found = Atomics.compareExchange(status, at, state, state + left);
+        if (found === state) {
+          this.#state = state + left;
           this.taken = left;
           return this.#base + taken;
         }
+        state = found;
         continue;
       }
-      // Empty: refill from the counter (the same no-wrap rule as a direct
-      // allocation: look first, add only while it is before the end).
+      // Empty (takers only ever add to taken, and only the owner refills,
+      // so the STATE this owner knows is empty is empty): refill from the
+      // counter, looking first and adding only while it is before the end.
+      this.#state = state;
       const seen = Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32);
       if (seen >= this.#totalPages || seen < 0) return EXHAUSTED;
       let batch = Math.floor(BATCH_PAGES / want) * want;
@@ -146,12 +164,18 @@ export class AllocationBatch {
       if (batch > cap) batch = Math.floor(cap / want) * want;
       if (batch < 2 * want) return DIRECT;
       const page = Atomics.add(status, STATUS_ALLOC_NEXT_PAGES_I32, batch);
-      if (page >= this.#totalPages || page < 0) return EXHAUSTED;
+      if (page >= this.#totalPages || page < 0) {
+        // Another thread reached the end between the look and the add: take it back.
+        Atomics.sub(status, STATUS_ALLOC_NEXT_PAGES_I32, batch);
+        return EXHAUSTED;
+      }
       const limit = Math.min(batch, this.#totalPages - page);
       this.#base = page;
       this.#limit = limit;
       Atomics.store(status, this.#slot + BASE, page);
-      Atomics.store(status, at, limit * STATE_LIMIT_UNIT);
+      state = limit * STATE_LIMIT_UNIT;
+      Atomics.store(status, at, state);
+      this.#state = state;
     }
   }
 

@@ -1,11 +1,26 @@
 import { toOffset } from '../core/arguments.js';
 import { ALIGNMENT } from './alignment.js';
-import { mintRange, type AllocatedRange } from './allocated-range.js';
+
+/** log2(ALIGNMENT). */
+const PAGE_SHIFT = 12;
+import { mintPages, type AllocatedRange } from './allocated-range.js';
 import type { AllocatorState } from './allocator-state.js';
 import { outOfRange } from '../errors.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_ALLOC_NEXT_I64, STATUS_ALLOC_NEXT_PAGES_I32 } from '../native/status-page.js';
 import { AllocationBatch, BATCH_MAX_WANT, EXHAUSTED } from './allocation-batch.js';
+
+/** Files up to this many pages (4 TiB) count in an Int32 of pages. */
+const PAGE_COUNTER_MAX_PAGES = 2 ** 30;
+/**
+ * Requests up to this many pages (4 MiB) take one Atomics.add (wait-free);
+ * larger ones a compare-and-swap that never moves the counter past the end.
+ * So racing adds can overshoot the end by at most this much each: below
+ * 2^31 with up to a million threads racing at the moment of exhaustion.
+ */
+const ADD_MAX_PAGES = 1024;
+/** After finding no free batch slot, a thread looks again after this many contended allocations. */
+const CLAIM_RETRY_AFTER = 4096;
 
 /**
  * Hands out non-overlapping ranges of one file to every thread at once,
@@ -43,24 +58,12 @@ import { AllocationBatch, BATCH_MAX_WANT, EXHAUSTED } from './allocation-batch.j
  * let r; while ((r = allocator!.allocate(ALIGNMENT)) !== null) file.writeRange(r, data);
  * ```
  */
-/** Files up to this many pages (4 TiB) count in an Int32 of pages. */
-const PAGE_COUNTER_MAX_PAGES = 2 ** 30;
-/**
- * Requests up to this many pages (4 MiB) take one Atomics.add (wait-free);
- * larger ones a compare-and-swap that never moves the counter past the end.
- * So racing adds can overshoot the end by at most this much each: below
- * 2^31 with up to a million threads racing at the moment of exhaustion.
- */
-const ADD_MAX_PAGES = 1024;
-/** After finding no free batch slot, a thread looks again after this many contended allocations. */
-const CLAIM_RETRY_AFTER = 4096;
-
 export class ConcurrentAllocator {
   readonly #views: ThreadMapping;
-  /** The file size as a bigint, for the exhaustion check. */
-  readonly #totalBig: bigint;
   /** The file size in 4 KiB pages, rounded up: also the largest step the counter may take. */
   readonly #totalPages: number;
+  /** The file size in whole 4 KiB pages (rounded down): ranges that end by then need no cut. */
+  readonly #wholePages: number;
   /** True when the counter counts pages in an Int32 (files up to 4 TiB): no BigInt per allocation. */
   readonly #pageCounter: boolean;
   /** This thread's batch slot, once it has seen other threads allocate (page counter only). */
@@ -73,8 +76,8 @@ export class ConcurrentAllocator {
   /** @internal Made by MmapFile.create / open / fromShared. */
   constructor(views: ThreadMapping) {
     this.#views = views;
-    this.#totalBig = BigInt(views.size);
     this.#totalPages = Math.ceil(views.size / ALIGNMENT);
+    this.#wholePages = Math.floor(views.size / ALIGNMENT);
     this.#pageCounter = this.#totalPages <= PAGE_COUNTER_MAX_PAGES;
   }
 
@@ -92,52 +95,64 @@ export class ConcurrentAllocator {
    * once. `size` must be at least 1.
    */
   allocate(size: number | bigint): AllocatedRange | null {
-    const n = toOffset(size, 'size');
-    if (n === 0) throw outOfRange('size', 'an integer >= 1 and <= 2^53 - 1 (it is rounded up to 4096)', size);
+    // The usual argument, a whole number in [1, 2^31), passes one test;
+    // anything else gets the full check (and its error).
+    // (A shift, not a division: `(size + 4095) >>> 12` is ceil(size / 4096)
+    // for every such size, and the sum stays below 2^32.)
+    let want = typeof size === 'number' && (size | 0) === size && size > 0 ? (size + ALIGNMENT - 1) >>> PAGE_SHIFT : pagesFor(size);
     const v = this.#views;
     if (v.closed) throw v.closedError();
-    const total = v.size;
     const totalPages = this.#totalPages;
     // The counter must never wrap: a wrapped counter hands out ranges that
-    // overlap live ones. So (1) no step is larger than the file, (2) once the
-    // counter has reached the end nobody adds to it again, and (3) a value
-    // that is negative (it could only be one if it had wrapped) means
-    // exhausted. Past the end, only threads already between their load and
-    // their add can still add, one step each. For the Int32 page counter a
-    // step by add is at most ADD_MAX_PAGES (larger requests claim their pages
-    // by compare-and-swap, never past the end; a batch refill is at most
-    // BATCH_PAGES); the BigInt byte counter of files over 4 TiB has 2^63 of
-    // room.
-    let want = Math.ceil(n / ALIGNMENT);
+    // overlap live ones. So (1) no step is larger than the file, (2) an add
+    // that lands at or past the end is taken back at once (#pastEnd), so
+    // the counter stays within one step per thread (between its add and
+    // its sub) of the end, and (3) a value that is negative (it could only
+    // be one if it had wrapped) means exhausted. For the Int32 page counter
+    // a step by add is at most ADD_MAX_PAGES (larger requests claim their
+    // pages by compare-and-swap, never past the end; a batch refill is at
+    // most BATCH_PAGES and looks before it adds); the BigInt byte counter of
+    // files over 4 TiB has 2^63 of room.
     if (want > totalPages) want = totalPages;
-    let start: number;
-    if (this.#pageCounter) {
-      const status = v.status;
-      if (this.#batch !== null && want <= BATCH_MAX_WANT) {
-        const r = this.#fromBatch(this.#batch, want);
-        if (r !== undefined) return r;
-      }
-      const seen = Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32);
-      if (seen >= totalPages || seen < 0) return this.#leftover(want);
-      let page: number;
-      if (want <= ADD_MAX_PAGES) {
-        page = Atomics.add(status, STATUS_ALLOC_NEXT_PAGES_I32, want);
-        if (page >= totalPages || page < 0) return this.#leftover(want);
-      } else {
-        page = claimPages(status, seen, want, totalPages);
-        if (page < 0) return this.#leftover(want);
-      }
-      if (page !== this.#expected) this.#sawOthers();
-      this.#expected = page + want;
-      start = page * ALIGNMENT;
+    if (!this.#pageCounter) return this.#allocateBytes(want);
+    const batch = this.#batch;
+    if (batch !== null && want <= BATCH_MAX_WANT) {
+      const r = this.#fromBatch(batch, want);
+      if (r !== undefined) return r;
+    }
+    const status = v.status;
+    let page: number;
+    if (want <= ADD_MAX_PAGES) {
+      // No look at the counter first: the add itself says whether the file
+      // is exhausted (one atomic operation on the shared line per call).
+      page = Atomics.add(status, STATUS_ALLOC_NEXT_PAGES_I32, want);
+      if (page >= totalPages || page < 0) return this.#pastEnd(want);
     } else {
-      const seen = Atomics.load(v.statusI64, STATUS_ALLOC_NEXT_I64);
-      if (seen >= this.#totalBig || seen < 0n) return null;
-      start = Number(Atomics.add(v.statusI64, STATUS_ALLOC_NEXT_I64, BigInt(want * ALIGNMENT)));
-      if (start >= total || start < 0) return null;
+      page = claimPages(status, Atomics.load(status, STATUS_ALLOC_NEXT_PAGES_I32), want, totalPages);
+      if (page < 0) return this.#leftover(want);
+    }
+    if (page !== this.#expected) this.#sawOthers();
+    this.#expected = page + want;
+    return this.#mint(page, want);
+  }
+
+  /** The add of `want` pages landed at or past the end: takes it back, then what batches still hold. */
+  #pastEnd(want: number): AllocatedRange | null {
+    Atomics.sub(this.#views.status, STATUS_ALLOC_NEXT_PAGES_I32, want);
+    return this.#leftover(want);
+  }
+
+  /** Files over 4 TiB: the BigInt byte counter (no batches), with the same take-back past the end. */
+  #allocateBytes(want: number): AllocatedRange | null {
+    const v = this.#views;
+    const step = BigInt(want * ALIGNMENT);
+    const start = Number(Atomics.add(v.statusI64, STATUS_ALLOC_NEXT_I64, step));
+    if (start >= v.size || start < 0) {
+      Atomics.sub(v.statusI64, STATUS_ALLOC_NEXT_I64, step);
+      return null;
     }
     const bytes = want * ALIGNMENT;
-    return mintRange(v.key, start, bytes >= total - start ? total : start + bytes);
+    return mintPages(v.key, start / ALIGNMENT, Math.min(bytes, v.size - start));
   }
 
   /** From this thread's batch: a range, null when the file is handed out, undefined to go to the counter. */
@@ -166,10 +181,9 @@ export class ConcurrentAllocator {
 
   /** A range of `pages` pages from `page`, cut at the end of the file. */
   #mint(page: number, pages: number): AllocatedRange {
-    const total = this.#views.size;
-    const start = page * ALIGNMENT;
-    const bytes = pages * ALIGNMENT;
-    return mintRange(this.#views.key, start, bytes >= total - start ? total : start + bytes);
+    const v = this.#views;
+    // Integer compares while the range ends inside the file's whole pages.
+    return mintPages(v.key, page, page + pages <= this.#wholePages ? pages * ALIGNMENT : v.size - page * ALIGNMENT);
   }
 
   /** The counter is at the end: what other threads' batches still hold, up to `want` pages, or null. */
@@ -233,6 +247,13 @@ export class ConcurrentAllocator {
   toJSON(): AllocatorState {
     return this.saveState();
   }
+}
+
+/** Pages for a `size` that is not a whole number in [1, 2^31): checked in full. */
+function pagesFor(size: unknown): number {
+  const n = toOffset(size, 'size');
+  if (n === 0) throw outOfRange('size', 'an integer >= 1 and <= 2^53 - 1 (it is rounded up to 4096)', size);
+  return Math.ceil(n / ALIGNMENT);
 }
 
 /**

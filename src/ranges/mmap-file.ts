@@ -1,7 +1,22 @@
-import { consumedError, invalidRangeError, mintRange, rangeState, type AllocatedRange, type RangeState, type RangeTransfer } from './allocated-range.js';
+import {
+  asyncDone,
+  asyncStarted,
+  consumedError,
+  invalidRangeError,
+  keepRangeReceipt,
+  keyOfConsumed,
+  mintRange,
+  NOT_A_RANGE,
+  rangeKey,
+  rangeLength,
+  rangeReceipt,
+  rangeStart,
+  type AllocatedRange,
+  type RangeTransfer,
+} from './allocated-range.js';
 import { validateAllocatorState, type AllocatorState } from './allocator-state.js';
 import { ConcurrentAllocator } from './concurrent-allocator.js';
-import { argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
+import { abortError, argValueError, fromNative, misuse, typedArrayTag, type MmapError } from '../errors.js';
 import {
   CREATE_OPTION_KEYS,
   MappedFileBase,
@@ -14,6 +29,7 @@ import {
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
 import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
+import { type AbortOptions, signalOf } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -237,20 +253,21 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     // 2. Check the range: genuine, this file's, held by this thread, file
     //    open and unfaulted (a closed file's status page is detached: its
     //    word reads undefined, which fails the same test).
-    const s = rangeState(range);
+    //    rangeKey is the mapping's key only for a genuine range of this
+    //    file that is live here (NOT_A_RANGE, or <= -2 once consumed).
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'writeRange');
-    }
-    const length = s.end - s.start;
-    if (dataLength !== length) throw lengthMismatch('writeRange', s, dataLength);
+    if (rangeKey(range) !== v.key || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'writeRange');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (dataLength !== length) throw lengthMismatch('writeRange', r, dataLength);
     // 3. Copy. Nothing between the checks and here can run user code.
-    const start = s.start;
+    const start = rangeStart(r);
     // The common case inline: a small write inside the first view is one copy.
     if (length < LARGE_WRITE_BYTES && start + length <= v.firstLength) v.first.set(bytes, start);
     else v.write(start, bytes, length);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
-    return s.receipt !== undefined ? (s.receipt as WriteReceipt) : receiptFor(s);
+    const receipt = rangeReceipt(r);
+    return receipt !== undefined ? (receipt as WriteReceipt) : receiptFor(r, v.key);
   }
 
   /**
@@ -260,64 +277,59 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
    * promise is made, so a refused call throws synchronously. Do not modify,
    * transfer or detach `data` until the promise settles.
    *
+   * Aborting `options.signal` rejects with an `AbortError` at once, but the
+   * copy, already queued on the pool, is not recalled: the bytes may or may
+   * not have landed (read the range back to know), and the range stays busy
+   * (no split or transfer) until the copy ends. An already-aborted signal
+   * rejects before anything is written.
+   *
    * @example
    * ```ts
    * const receipt = await file.writeRangeAsync(range, data);
+   * await file.writeRangeAsync(range, data, { signal: AbortSignal.timeout(5000) });
    * ```
    */
-  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView): Promise<WriteReceipt> {
+  writeRangeAsync(range: AllocatedRange, data: ArrayBufferView, options?: AbortOptions): Promise<WriteReceipt> {
     const bytes = toBytes(data, 'data');
     const dataLength = byteLengthOf(bytes);
-    const s = rangeState(range);
+    const signal = signalOf(options);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'writeRangeAsync');
-    }
-    if (dataLength !== s.end - s.start) throw lengthMismatch('writeRangeAsync', s, dataLength);
-    // The range is busy until the copy lands: it cannot be split or handed
-    // over meanwhile, so the bytes can only reach the owner's own range.
-    s.pending++;
-    return this.copyAsync(s.start, bytes, true).then(
-      () => {
-        s.pending--;
-        return receiptFor(s);
-      },
-      (error: unknown) => {
-        s.pending--;
-        throw error;
-      },
-    );
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'writeRangeAsync');
+    const r = range as AllocatedRange;
+    if (dataLength !== rangeLength(r)) throw lengthMismatch('writeRangeAsync', r, dataLength);
+    // The range is busy until the copy lands (even after an abort rejected):
+    // it cannot be split or handed over meanwhile, so the bytes can only
+    // reach the owner's own range.
+    const key = v.key;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    asyncStarted(r);
+    return this.copyAbortable(rangeStart(r), bytes, true, signal, () => asyncDone(r)).then(() => receiptFor(r, key));
   }
 
   /**
-   * {@link readRange} with the copy on the libuv thread pool.
+   * {@link readRange} with the copy on the libuv thread pool. With
+   * `options.signal`, the copy goes through a buffer of its own and reaches
+   * `target` only if it ends before an abort: an aborted read rejects with
+   * an `AbortError` and never writes into `target` afterwards.
    *
    * @example
    * ```ts
    * const n = await file.readRangeAsync(range, Buffer.alloc(range.length));
    * ```
    */
-  readRangeAsync(range: AllocatedRange, target: ArrayBufferView): Promise<number> {
+  readRangeAsync(range: AllocatedRange, target: ArrayBufferView, options?: AbortOptions): Promise<number> {
     const bytes = toBytes(target, 'target');
     const targetLength = byteLengthOf(bytes);
-    const s = rangeState(range);
+    const signal = signalOf(options);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'readRangeAsync');
-    }
-    const length = s.end - s.start;
-    if (targetLength < length) throw bufferTooSmall('readRangeAsync', s, targetLength);
-    s.pending++;
-    return this.copyAsync(s.start, targetLength === length ? bytes : prefixOf(bytes, length), false).then(
-      () => {
-        s.pending--;
-        return length;
-      },
-      (error: unknown) => {
-        s.pending--;
-        throw error;
-      },
-    );
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'readRangeAsync');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (targetLength < length) throw bufferTooSmall('readRangeAsync', r, targetLength);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    asyncStarted(r);
+    const into = targetLength === length ? bytes : prefixOf(bytes, length);
+    return this.copyAbortable(rangeStart(r), into, false, signal, () => asyncDone(r)).then(() => length);
   }
 
   /**
@@ -334,14 +346,12 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   readRange(range: AllocatedRange, target: ArrayBufferView): number {
     const bytes = bytesOf(target, 'target');
     const targetLength = byteLengthOf(bytes);
-    const s = rangeState(range);
     const v = this.views;
-    if (s === undefined || s.key !== v.key || !s.live || v.closed || v.status[STATUS_FAULTS_I32] !== 0) {
-      throw this.#refusal(range, s, 'readRange');
-    }
-    const length = s.end - s.start;
-    if (targetLength < length) throw bufferTooSmall('readRange', s, targetLength);
-    v.read(s.start, length, bytes, 0);
+    if (rangeKey(range) !== v.key || v.closed || v.status[STATUS_FAULTS_I32] !== 0) throw this.#refusal(range, 'readRange');
+    const r = range as AllocatedRange;
+    const length = rangeLength(r);
+    if (targetLength < length) throw bufferTooSmall('readRange', r, targetLength);
+    v.read(rangeStart(r), length, bytes, 0);
     if (v.status[STATUS_FAULTS_I32] !== 0) throw v.faultError();
     return length;
   }
@@ -356,10 +366,10 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Schedule);
   }
 
-  /** {@link flushRange} on the libuv thread pool. */
-  flushRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /** {@link flushRange} on the libuv thread pool; an abort of `options.signal` stops the wait (not the write-back) with an `AbortError`. */
+  flushRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'flushRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Schedule);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Schedule, signalOf(options));
   }
 
   /** Writes the range back and waits until it is on disk (`msync(MS_SYNC)`). */
@@ -368,10 +378,14 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     this.views.sync(r.start, r.end - r.start, SyncMode.Range);
   }
 
-  /** {@link syncRange} on the libuv thread pool. */
-  syncRangeAsync(receipt: WriteReceipt): Promise<void> {
+  /**
+   * {@link syncRange} on the libuv thread pool. An abort of `options.signal`
+   * rejects with an `AbortError` at once; the sync goes on, and nothing is
+   * known of durability until a later sync resolves.
+   */
+  syncRangeAsync(receipt: WriteReceipt, options?: AbortOptions): Promise<void> {
     const r = this.#receipt(receipt, 'syncRangeAsync');
-    return this.views.syncAsync(r.start, r.end - r.start, SyncMode.Range);
+    return this.syncAbortable(r.start, r.end - r.start, SyncMode.Range, signalOf(options));
   }
 
   /**
@@ -438,14 +452,17 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
   }
 
   /** Slow path: says precisely why a range cannot be used. */
-  #refusal(range: unknown, s: RangeState | undefined, what: string): MmapError {
+  #refusal(range: unknown, what: string): MmapError {
     const v = this.views;
-    if (s === undefined) return invalidRangeError(range, what);
+    const key = rangeKey(range);
+    if (key === NOT_A_RANGE) return invalidRangeError(range, what);
     if (v.closed) return v.closedError();
-    if (s.key !== v.key) {
-      return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${s.start}, ${s.end}) was allocated for another file, not '${v.path}'`);
+    const r = range as AllocatedRange;
+    if (keyOfConsumed(key) !== v.key) {
+      const start = rangeStart(r);
+      return misuse('ERR_MMAP_FOREIGN_RANGE', `${what}: range [${start}, ${start + rangeLength(r)}) was allocated for another file, not '${v.path}'`);
     }
-    if (!s.live) return consumedError(s, what.startsWith('write') ? 'write' : 'read');
+    if (key !== v.key) return consumedError(r, what.startsWith('write') ? 'write' : 'read');
     return v.faultError();
   }
 }
@@ -455,17 +472,26 @@ const OPEN_KEYS = ['allocator', 'allocatorState'] as const;
 const TRANSFER_KEYS = ['kind', 'file', 'start', 'end', 'ticket'] as const;
 
 /** The range's receipt, made on its first write and reused after, so a repeated write allocates nothing. */
-function receiptFor(s: RangeState): WriteReceipt {
-  if (s.receipt === undefined) s.receipt = mintReceipt({ key: s.key, start: s.start, end: s.end });
-  return s.receipt as WriteReceipt;
+function receiptFor(r: AllocatedRange, key: number): WriteReceipt {
+  let receipt = rangeReceipt(r);
+  if (receipt === undefined) {
+    const start = rangeStart(r);
+    receipt = mintReceipt(key, start, start + rangeLength(r));
+    keepRangeReceipt(r, receipt);
+  }
+  return receipt as WriteReceipt;
 }
 
-function lengthMismatch(what: string, s: RangeState, got: number): MmapError {
-  return misuse('ERR_MMAP_LENGTH_MISMATCH', `${what} needs exactly ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}. Nothing was written`);
+function lengthMismatch(what: string, r: AllocatedRange, got: number): MmapError {
+  const start = rangeStart(r);
+  const length = rangeLength(r);
+  return misuse('ERR_MMAP_LENGTH_MISMATCH', `${what} needs exactly ${length} bytes for range [${start}, ${start + length}); got ${got}. Nothing was written`);
 }
 
-function bufferTooSmall(what: string, s: RangeState, got: number): MmapError {
-  return misuse('ERR_MMAP_BUFFER_TOO_SMALL', `${what} needs a buffer of at least ${s.end - s.start} bytes for range [${s.start}, ${s.end}); got ${got}`);
+function bufferTooSmall(what: string, r: AllocatedRange, got: number): MmapError {
+  const start = rangeStart(r);
+  const length = rangeLength(r);
+  return misuse('ERR_MMAP_BUFFER_TOO_SMALL', `${what} needs a buffer of at least ${length} bytes for range [${start}, ${start + length}); got ${got}`);
 }
 
 /** The allocator kind for open(): a saved state's kind wins over the `allocator` option. */

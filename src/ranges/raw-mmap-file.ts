@@ -1,4 +1,5 @@
 import { byteLengthOf, bytesOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
+import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { fromNative, outOfRange } from '../errors.js';
 import {
@@ -95,27 +96,34 @@ export class RawMmapFile extends MappedFileBase {
   /**
    * {@link writeAt} with the copy on the libuv thread pool (for pages that
    * may have to come from disk first). Checks throw synchronously. Do not
-   * modify, transfer or detach `data` until the promise settles.
+   * modify, transfer or detach `data` until the promise settles. Aborting
+   * `options.signal` rejects with an `AbortError` at once; the queued copy
+   * is not recalled, so the bytes may or may not have landed.
    */
-  writeAtAsync(offset: number | bigint, data: ArrayBufferView): Promise<void> {
+  writeAtAsync(offset: number | bigint, data: ArrayBufferView, options?: AbortOptions): Promise<void> {
     const bytes = toBytes(data, 'data');
+    const signal = signalOf(options);
     const start = this.checkSpan(offset, byteLengthOf(bytes), 'writeAtAsync');
     this.views.check();
-    return this.copyAsync(start, bytes, true);
+    return this.copyAbortable(start, bytes, true, signal);
   }
 
   /**
    * {@link readAt} with the copy on the libuv thread pool; resolves to the
    * bytes read. The bytes land in `target` on this thread when the copy is
    * done; if `target` was detached or shrunk meanwhile, the promise rejects
-   * with ERR_MMAP_BUFFER_DETACHED and nothing is copied.
+   * with ERR_MMAP_BUFFER_DETACHED and nothing is copied. An abort of
+   * `options.signal` rejects with an `AbortError`, and `target` is not
+   * written afterwards (with a signal the copy goes through a buffer of its
+   * own).
    */
-  readAtAsync(offset: number | bigint, target: ArrayBufferView): Promise<number> {
+  readAtAsync(offset: number | bigint, target: ArrayBufferView, options?: AbortOptions): Promise<number> {
     const bytes = toBytes(target, 'target');
     const length = byteLengthOf(bytes);
+    const signal = signalOf(options);
     const start = this.checkSpan(offset, length, 'readAtAsync');
     this.views.check();
-    return this.copyAsync(start, bytes, false).then(() => length);
+    return this.copyAbortable(start, bytes, false, signal).then(() => length);
   }
 
   /**
@@ -177,19 +185,22 @@ export class RawMmapFile extends MappedFileBase {
 
   /**
    * {@link fill} on the libuv thread pool, for spans whose pages may have to
-   * come from disk first. Checks reject before anything is written.
+   * come from disk first. Checks reject before anything is written. An
+   * abort of `options.signal` rejects with an `AbortError` at once; the
+   * fill already queued is not recalled (the bytes may or may not be set).
    */
-  async fillAsync(offset: number | bigint, length: number | bigint, value: number): Promise<void> {
+  async fillAsync(offset: number | bigint, length: number | bigint, value: number, options?: AbortOptions): Promise<void> {
     const n = toOffset(length, 'length');
     const start = this.checkSpan(offset, n, 'fillAsync');
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) throw outOfRange('value', 'a byte, an integer from 0 to 255', value);
+    const signal = signalOf(options);
     const v = this.views;
     v.check();
-    try {
-      await native.fillAsync(v.key, start, n, value);
-    } catch (error) {
+    throwIfAborted(signal);
+    const job = native.fillAsync(v.key, start, n, value).catch((error: unknown) => {
       throw fromNative(error, v.path);
-    }
+    });
+    await whenAborted(job, signal);
   }
 
   /** Sets `length` bytes at `offset` to zero. */
@@ -203,10 +214,10 @@ export class RawMmapFile extends MappedFileBase {
     this.views.sync(this.checkSpan(offset, n, 'flushRange'), n, SyncMode.Schedule);
   }
 
-  /** {@link flushRange} on the libuv thread pool. */
-  flushRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+  /** {@link flushRange} on the libuv thread pool; an abort of `options.signal` stops the wait (not the write-back) with an `AbortError`. */
+  flushRangeAsync(offset: number | bigint, length: number | bigint, options?: AbortOptions): Promise<void> {
     const n = toOffset(length, 'length');
-    return this.views.syncAsync(this.checkSpan(offset, n, 'flushRangeAsync'), n, SyncMode.Schedule);
+    return this.syncAbortable(this.checkSpan(offset, n, 'flushRangeAsync'), n, SyncMode.Schedule, signalOf(options));
   }
 
   /** Writes `length` bytes at `offset` back to disk and waits (`msync(MS_SYNC)`). */
@@ -215,9 +226,9 @@ export class RawMmapFile extends MappedFileBase {
     this.views.sync(this.checkSpan(offset, n, 'syncRange'), n, SyncMode.Range);
   }
 
-  /** {@link syncRange} on the libuv thread pool. */
-  syncRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+  /** {@link syncRange} on the libuv thread pool; an abort of `options.signal` rejects with an `AbortError` at once (the sync goes on; durability is then unknown). */
+  syncRangeAsync(offset: number | bigint, length: number | bigint, options?: AbortOptions): Promise<void> {
     const n = toOffset(length, 'length');
-    return this.views.syncAsync(this.checkSpan(offset, n, 'syncRangeAsync'), n, SyncMode.Range);
+    return this.syncAbortable(this.checkSpan(offset, n, 'syncRangeAsync'), n, SyncMode.Range, signalOf(options));
   }
 }

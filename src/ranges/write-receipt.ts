@@ -1,3 +1,5 @@
+import { misuse } from '../errors.js';
+
 /** Internal state of a receipt. */
 export interface ReceiptState {
   readonly key: number;
@@ -5,8 +7,10 @@ export interface ReceiptState {
   readonly end: number;
 }
 
+/** Passed by {@link mintReceipt} only: `new WriteReceipt()` from outside this module throws. */
+const MINT: unique symbol = Symbol('ranged-mmap receipt');
+
 let stateOf: (value: unknown) => ReceiptState | undefined;
-let mint: (state: ReceiptState) => WriteReceipt;
 
 /**
  * Proof that a range was written: returned by `writeRange`, and the only
@@ -20,35 +24,46 @@ let mint: (state: ReceiptState) => WriteReceipt;
  * ```
  */
 export class WriteReceipt {
-  readonly #state: ReceiptState;
+  // Private fields only: nothing of a receipt can be changed from outside.
+  readonly #key: number;
+  readonly #start: number;
+  readonly #end: number;
 
-  private constructor(state: ReceiptState) {
-    this.#state = state;
+  /** @internal Receipts come from writeRange only. */
+  constructor(token: never, key: number, start: number, end: number) {
+    if ((token as unknown) !== MINT) {
+      throw misuse('ERR_MMAP_INVALID_RECEIPT', 'WriteReceipt cannot be constructed: receipts come from file.writeRange()');
+    }
+    this.#key = key;
+    this.#start = start;
+    this.#end = end;
   }
 
   static {
-    stateOf = (value) => (typeof value === 'object' && value !== null && #state in value ? (value as WriteReceipt).#state : undefined);
-    mint = (state) => new WriteReceipt(state);
+    stateOf = (value) =>
+      typeof value === 'object' && value !== null && #key in value
+        ? { key: (value as WriteReceipt).#key, start: (value as WriteReceipt).#start, end: (value as WriteReceipt).#end }
+        : undefined;
   }
 
   /** First byte of the written range. */
   get start(): number {
-    return this.#state.start;
+    return this.#start;
   }
 
   /** End (exclusive) of the written range. */
   get end(): number {
-    return this.#state.end;
+    return this.#end;
   }
 
   /** Bytes written. */
   get length(): number {
-    return this.#state.end - this.#state.start;
+    return this.#end - this.#start;
   }
 
   /** `{ start, end }`, for logs. A parsed copy is not a receipt and flushes nothing. */
   toJSON(): { start: number; end: number } {
-    return { start: this.#state.start, end: this.#state.end };
+    return { start: this.#start, end: this.#end };
   }
 }
 
@@ -58,6 +73,6 @@ export function receiptState(value: unknown): ReceiptState | undefined {
 }
 
 /** @internal Only writeRange makes receipts. */
-export function mintReceipt(state: ReceiptState): WriteReceipt {
-  return mint(state);
+export function mintReceipt(key: number, start: number, end: number): WriteReceipt {
+  return new WriteReceipt(MINT as never, key, start, end);
 }

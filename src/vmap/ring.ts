@@ -11,6 +11,7 @@
  * buffer is garbage-collected.
  */
 import { Readable, Writable } from 'node:stream';
+import { type AbortOptions, signalOf } from '../core/abort.js';
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { vnative } from './native.js';
@@ -301,7 +302,8 @@ export abstract class RingBase {
    * the ring (by `write()`, {@link commit} or {@link writable}) and
    * ends once the {@link writable} side has ended and the ring is drained.
    * Chunks are copies, so the ring's memory is free again at once. One
-   * reader at a time.
+   * reader at a time. Aborting `options.signal` destroys the stream with
+   * an `AbortError` (Node's stream `signal` option); the ring stays usable.
    *
    * @example
    * ```ts
@@ -313,8 +315,11 @@ export abstract class RingBase {
    * ]);
    * ```
    */
-  readable(): Readable {
+  readable(options?: AbortOptions): Readable {
+    const signal = signalOf(options);
     const pump = (): void => {
+      // Destroyed (aborted): the bytes stay in the ring for the next reader.
+      if (stream.destroyed) return;
       if (this.#closed) {
         stream.destroy(misuse('ERR_MMAP_CLOSED', 'the ring was closed while its readable() was reading'));
         return;
@@ -333,7 +338,7 @@ export abstract class RingBase {
         }
       }
     };
-    const stream = new Readable({ read: pump });
+    const stream = new Readable({ read: pump, signal });
     return stream;
   }
 
@@ -341,7 +346,9 @@ export abstract class RingBase {
    * A Node `Writable` into the ring. For a {@link Ring}, a chunk that does
    * not fit waits (backpressure) until a reader frees space; for an
    * {@link InfiniteRing}, writes never wait and overwrite the oldest bytes.
-   * Ending it ends {@link readable} once the ring is drained.
+   * Ending it ends {@link readable} once the ring is drained. Aborting
+   * `options.signal` destroys the stream with an `AbortError`, ending a
+   * write waiting for room; the ring stays usable.
    *
    * @example
    * ```ts
@@ -351,11 +358,15 @@ export abstract class RingBase {
    * w.end();
    * ```
    */
-  writable(): Writable {
-    return new Writable({
+  writable(options?: AbortOptions): Writable {
+    const signal = signalOf(options);
+    const stream: Writable = new Writable({
+      signal,
       write: (chunk: Buffer, _encoding, callback) => {
         let done = 0;
         const step = (): void => {
+          // Destroyed (aborted) while it waited for room: the rest of the chunk is not written.
+          if (stream.destroyed) return;
           if (this.#closed) {
             callback(misuse('ERR_MMAP_CLOSED', 'the ring was closed while its writable() was writing'));
             return;
@@ -380,6 +391,7 @@ export abstract class RingBase {
         callback();
       },
     });
+    return stream;
   }
 
   /** @internal Publishes `n` bytes written at the tail. */

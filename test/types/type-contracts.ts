@@ -9,6 +9,9 @@ import {
   type SequentialAllocator,
   type SharedMappedFile,
   type SharedAllocatorOf,
+  SharedRing,
+  type SharedRingConsumer,
+  type SharedRingProducer,
 } from 'ranged-mmap';
 
 declare const flag: boolean;
@@ -101,4 +104,47 @@ export function errorCodesAreALiteralUnion(e: MmapError): boolean {
   // @ts-expect-error a misspelt code does not compile
   if (e.code === 'ERR_MMAP_LENGHT_MISMATCH') return true;
   return e.code === 'ERR_MMAP_LENGTH_MISMATCH' || e.code === 'ENOSPC';
+}
+
+export function sharedRingEndsHaveOnlyTheirCalls(): void {
+  const out: SharedRingProducer = SharedRing.producer(path);
+  const input: SharedRingConsumer = SharedRing.consumer(path);
+  const buf = new Uint8Array(16);
+  out.writeMessage('x');
+  out.write(buf);
+  const r1: 'producer' = out.role;
+  const n: number | null = input.readMessage(buf);
+  const r2: 'consumer' = input.role;
+  // @ts-expect-error a producer has no read calls
+  out.readMessage(buf);
+  // @ts-expect-error a producer has no read calls
+  out.read(buf);
+  // @ts-expect-error a producer has no read calls
+  void out.readMessageAsync(buf);
+  // @ts-expect-error a producer has no read calls
+  out.readSlice();
+  // @ts-expect-error a consumer has no write calls
+  input.writeMessage('x');
+  // @ts-expect-error a consumer has no write calls
+  input.write(buf);
+  // @ts-expect-error a consumer has no write calls
+  void input.writeAsync(buf);
+  // @ts-expect-error a consumer has no write calls
+  input.commitMessage();
+  // The instance forms type the same way.
+  const ring = new SharedRing(4096);
+  const p2: SharedRingProducer = ring.producer();
+  // @ts-expect-error a producer has no read calls
+  p2.tryReadMessage(buf);
+  const c2: SharedRingConsumer = SharedRing.fromShared(ring.share()).consumer();
+  // @ts-expect-error a consumer has no write calls
+  c2.tryWriteMessage(buf);
+  // The untyped object keeps every call (its role is decided by its first call).
+  ring.readMessage;
+  ring.writeMessage;
+  // A signal rides in an options object, last.
+  void input.readMessageAsync(buf, { signal: AbortSignal.timeout(10) });
+  // @ts-expect-error the signal is an AbortSignal
+  void input.readMessageAsync(buf, { signal: 'now' });
+  void [r1, n, r2];
 }

@@ -1,0 +1,63 @@
+// A small range-capable static file server on 127.0.0.1, for the demo and
+// the benchmark when nginx is not installed. Usage:
+//   node demo-server.js FILE [RATE_BYTES_PER_SECOND]
+// prints its URL on stdout and serves until stdin closes.
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Transform } from 'node:stream';
+
+const [file, rateText] = process.argv.slice(2);
+const rate = rateText === undefined ? 0 : Number(rateText);
+const name = `/${basename(file)}`;
+const st = statSync(file);
+const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+
+/** A transform that lets `bytesPerSecond` through. @param {number} bytesPerSecond */
+function throttle(bytesPerSecond) {
+  const t0 = performance.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk, _enc, done) {
+      sent += chunk.length;
+      const due = (sent / bytesPerSecond) * 1000 - (performance.now() - t0);
+      setTimeout(() => done(null, chunk), Math.max(0, due));
+    },
+  });
+}
+
+const server = createServer((req, res) => {
+  if (new URL(req.url ?? '/', 'http://x').pathname !== name) {
+    res.writeHead(404, { 'content-length': '0' }).end();
+    return;
+  }
+  let start = 0;
+  let end = st.size - 1;
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  /** @type {Record<string, string>} */
+  const headers = { 'accept-ranges': 'bytes', etag, 'content-type': 'application/octet-stream' };
+  let status = 200;
+  if (m !== null) {
+    start = Number(m[1]);
+    end = m[2] === '' ? st.size - 1 : Math.min(Number(m[2]), st.size - 1);
+    if (start > end) {
+      res.writeHead(416, { 'content-range': `bytes */${st.size}`, 'content-length': '0' }).end();
+      return;
+    }
+    status = 206;
+    headers['content-range'] = `bytes ${start}-${end}/${st.size}`;
+  }
+  headers['content-length'] = String(end - start + 1);
+  res.writeHead(status, headers);
+  const body = createReadStream(file, { start, end, highWaterMark: 1 << 20 });
+  if (rate > 0) body.pipe(throttle(rate)).pipe(res);
+  else body.pipe(res);
+  res.on('close', () => body.destroy());
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const a = /** @type {import('node:net').AddressInfo} */ (server.address());
+  process.stdout.write(`http://127.0.0.1:${a.port}${name}\n`);
+});
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));

@@ -1,0 +1,280 @@
+// Whole files of every awkward size, and the faults a server can have.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { download } from '../src/index.js';
+import { startServer } from './server.mjs';
+import { MiB, listing, randomFile, sha256File, tempDir } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+const t = tempDir();
+const src = join(t.dir, 'src');
+const out = join(t.dir, 'out');
+/** @type {Record<string, { path: string, sha: string, size: number }>} */
+const files = {};
+/** @type {Awaited<ReturnType<typeof startServer>>} */
+let server;
+
+before(async () => {
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(src);
+  mkdirSync(out);
+  for (const size of [1, 4095, 4096, 4097, MiB + 1, 8 * MiB + 123, 64 * MiB]) {
+    const path = join(src, `f${size}.bin`);
+    files[size] = { path, sha: randomFile(path, size), size };
+  }
+  server = await startServer({ routes: {} });
+});
+
+after(async () => {
+  await server.close();
+  t.cleanup();
+});
+
+/**
+ * Serves `size`'s file at a fresh path with the route options given.
+ * @param {number} size
+ * @param {Partial<import('./server.mjs').Route>} [route]
+ */
+function serve(size, route = {}) {
+  const path = `/${Math.random().toString(36).slice(2)}/f${size}.bin`;
+  server.routes[path] = { file: files[size].path, ...route };
+  return `${server.base}${path}`;
+}
+
+/**
+ * Downloads and checks every byte and that no side file is left.
+ * @param {string} url
+ * @param {number} size
+ * @param {import('../src/index.js').DownloadOptions} [options]
+ */
+async function fetchAndCheck(url, size, options = {}) {
+  const output = join(out, `o-${Math.random().toString(36).slice(2)}.bin`);
+  const r = await download(url, { output, ...options });
+  assert.equal(r.path, output);
+  assert.equal(r.bytes, size);
+  assert.equal(await sha256File(output), files[size].sha, `content of the ${size}-byte download`);
+  assert.deepEqual(
+    listing(out).filter((n) => n.startsWith(output.slice(out.length + 1))),
+    [output.slice(out.length + 1)],
+    'no .part or .state left',
+  );
+  return r;
+}
+
+for (const size of [1, 4095, 4096, 4097, MiB + 1, 64 * MiB]) {
+  test(`a ${size}-byte file arrives byte for byte (default options and 3 connections with 64k chunks)`, T, async () => {
+    await fetchAndCheck(serve(size), size);
+    await fetchAndCheck(serve(size), size, { connections: 3, chunkSize: 64 * 1024, checksum: `sha256=${files[size].sha}` });
+  });
+}
+
+test('the node:http path (https uses it) gives the same bytes as the raw sockets', T, async () => {
+  process.env.RANGED_MMAP_GET_HTTP = 'node';
+  try {
+    await fetchAndCheck(serve(8 * MiB + 123), 8 * MiB + 123, { connections: 4, chunkSize: MiB });
+  } finally {
+    delete process.env.RANGED_MMAP_GET_HTTP;
+  }
+});
+
+test('connections dropped mid-body, several times, are retried from where they stopped', T, async () => {
+  let drops = 0;
+  const url = serve(8 * MiB + 123, {
+    fault: (req) => {
+      if (req.range === undefined || req.range === 'bytes=0-0' || drops >= 5) return undefined;
+      drops++;
+      return { dropAfter: 300_000 };
+    },
+  });
+  const before = server.stats.bodyBytes;
+  const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB });
+  assert.equal(drops, 5);
+  assert.ok(r.retries >= 5, `retries ${r.retries}`);
+  // A retry asks only for what is missing: 5 drops cost nothing twice.
+  assert.ok(server.stats.bodyBytes - before <= 8 * MiB + 123 + 1, `server sent ${server.stats.bodyBytes - before}`);
+});
+
+test('503 twice, then success; a 404 is not retried', T, async () => {
+  let n = 0;
+  const url = serve(MiB + 1, { fault: () => (n++ < 2 ? { status: 503 } : undefined) });
+  const r = await fetchAndCheck(url, MiB + 1);
+  assert.equal(r.retries, 2);
+  await assert.rejects(download(`${server.base}/missing.bin`, { output: join(out, 'missing.bin') }), { code: 'ERR_GET_HTTP', exitCode: 2, status: 404 });
+});
+
+test('429 with Retry-After: 1 waits at least a second', T, async () => {
+  let n = 0;
+  const url = serve(4097, { fault: () => (n++ === 0 ? { status: 429, headers: { 'retry-after': '1' } } : undefined) });
+  const t0 = performance.now();
+  const r = await fetchAndCheck(url, 4097);
+  assert.ok(performance.now() - t0 >= 990, `waited ${performance.now() - t0} ms`);
+  assert.equal(r.retries, 1);
+});
+
+test('retries run out: exit code 2 with the last failure named', T, async () => {
+  const url = serve(4097, { fault: () => ({ status: 503 }) });
+  await assert.rejects(download(url, { output: join(out, 'never.bin'), retries: 2 }), (e) => {
+    assert.equal(e.code, 'ERR_GET_NETWORK');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, /503/);
+    assert.match(e.message, /3 times/);
+    return true;
+  });
+});
+
+test('a Content-Range that does not match the request is an error, and nothing of it is marked done', T, async () => {
+  const url = serve(MiB + 1, { fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: 'bytes 4096-8191/1048577' }) });
+  const output = join(out, 'wrong-range.bin');
+  await assert.rejects(download(url, { output }), { code: 'ERR_GET_PROTOCOL', exitCode: 2 });
+  assert.deepEqual(
+    listing(out).filter((n) => n.startsWith('wrong-range')),
+    ['wrong-range.bin.part', 'wrong-range.bin.part.state'],
+  );
+  // Through node:http too.
+  process.env.RANGED_MMAP_GET_HTTP = 'node';
+  try {
+    await assert.rejects(download(url, { output, resume: false }), { code: 'ERR_GET_PROTOCOL' });
+  } finally {
+    delete process.env.RANGED_MMAP_GET_HTTP;
+  }
+});
+
+test('a total length that changed between connections is an error', T, async () => {
+  const url = serve(MiB + 1, {
+    fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: `bytes ${/\d+/.exec(req.range ?? '0')?.[0]}-1048576/2000000` }),
+  });
+  await assert.rejects(download(url, { output: join(out, 'changed-length.bin'), connections: 1 }), (e) => {
+    assert.equal(e.code, 'ERR_GET_PROTOCOL');
+    assert.match(e.message, /changed length/);
+    return true;
+  });
+});
+
+test('a body shorter than its range is retried for the rest', T, async () => {
+  let n = 0;
+  const url = serve(MiB + 1, { fault: (req) => (req.range !== 'bytes=0-0' && n++ === 0 ? { shortBy: 1000 } : undefined) });
+  const r = await fetchAndCheck(url, MiB + 1, { connections: 1 });
+  assert.equal(r.retries, 1);
+});
+
+test('a server without range support: one stream, also after a drop', T, async () => {
+  let n = 0;
+  const url = serve(8 * MiB + 123, { ranges: false, fault: () => (n++ === 0 ? { dropAfter: 3 * MiB } : undefined) });
+  const events = [];
+  const r = await fetchAndCheck(url, 8 * MiB + 123, { onEvent: (e) => events.push(e) });
+  assert.equal(events[0].type, 'start');
+  assert.equal(events[0].ranges, false);
+  assert.equal(events[0].connections, 1);
+  assert.equal(r.retries, 1);
+});
+
+test('chunked without a length: one stream, written sequentially, also after a drop', T, async () => {
+  const url = serve(MiB + 1, { ranges: false, length: false });
+  await fetchAndCheck(url, MiB + 1);
+  let n = 0;
+  const url2 = serve(8 * MiB + 123, { ranges: false, length: false, fault: () => (n++ === 0 ? { dropAfter: 2 * MiB + 5 } : undefined) });
+  const r = await fetchAndCheck(url2, 8 * MiB + 123);
+  assert.equal(r.retries, 1);
+});
+
+test('an empty file', T, async () => {
+  const { writeFileSync } = await import('node:fs');
+  const path = join(src, 'empty.bin');
+  writeFileSync(path, '');
+  server.routes['/empty.bin'] = { file: path };
+  const output = join(out, 'empty.bin');
+  const r = await download(`${server.base}/empty.bin`, { output });
+  assert.equal(r.bytes, 0);
+  assert.deepEqual(
+    listing(out).filter((n) => n.startsWith('empty')),
+    ['empty.bin'],
+  );
+});
+
+test('a redirect chain is followed; a loop and more than 10 hops are refused', T, async () => {
+  const url = serve(4097);
+  const path = new URL(url).pathname;
+  server.redirects['/r1'] = '/r2';
+  server.redirects['/r2'] = `${server.base}/r3`;
+  server.redirects['/r3'] = path;
+  await fetchAndCheck(`${server.base}/r1`, 4097);
+  server.redirects['/loop-a'] = '/loop-b';
+  server.redirects['/loop-b'] = '/loop-a';
+  await assert.rejects(download(`${server.base}/loop-a`, { output: join(out, 'loop.bin') }), { code: 'ERR_GET_REDIRECT', exitCode: 2 });
+  for (let i = 0; i < 11; i++) server.redirects[`/hop${i}`] = `/hop${i + 1}`;
+  server.redirects['/hop11'] = path;
+  await assert.rejects(download(`${server.base}/hop0`, { output: join(out, 'hops.bin') }), /more than 10 redirects/);
+  server.redirects['/hop1'] = path; // 2 hops: fine
+  await fetchAndCheck(`${server.base}/hop0`, 4097);
+});
+
+test('a straggler throttled to 1 MB/s does not hold the download: its remainder is split off', T, async () => {
+  const size = 64 * MiB;
+  let slow = null;
+  const url = serve(size, {
+    fault: (req) => {
+      if (req.range === undefined || req.range === 'bytes=0-0' || slow !== null) return undefined;
+      slow = req.range;
+      return { rate: MiB };
+    },
+  });
+  const t0 = performance.now();
+  const events = [];
+  await fetchAndCheck(url, size, { connections: 4, chunkSize: MiB, onEvent: (e) => events.push(e) });
+  const seconds = (performance.now() - t0) / 1000;
+  // Alone, the throttled connection's quarter (16 MiB) would take 16 s.
+  assert.ok(slow !== null);
+  assert.ok(seconds < 8, `took ${seconds.toFixed(1)} s with one connection at 1 MB/s`);
+});
+
+test('mirrors: connections spread over two servers; a mirror with another length is refused', T, async () => {
+  const a = serve(8 * MiB + 123);
+  const b = serve(8 * MiB + 123);
+  const before = server.stats.log.length;
+  await fetchAndCheck(a, 8 * MiB + 123, { mirrors: [b], connections: 4, chunkSize: MiB });
+  const paths = new Set(server.stats.log.slice(before).map((r) => r.path));
+  assert.ok(paths.has(new URL(a).pathname) && paths.has(new URL(b).pathname));
+  await assert.rejects(download(a, { output: join(out, 'mirror.bin'), mirrors: [serve(4097)] }), { code: 'ERR_GET_MIRROR', exitCode: 2 });
+});
+
+test('names from the server: Content-Disposition is used, a path that climbs out is refused', T, async () => {
+  const cwd = process.cwd();
+  const { mkdirSync } = await import('node:fs');
+  const here = join(out, 'cwd');
+  mkdirSync(here);
+  process.chdir(here);
+  try {
+    const url = serve(4097, { disposition: 'attachment; filename="nice name.bin"' });
+    const r = await download(url);
+    assert.equal(r.path, 'nice name.bin');
+    const evil = serve(4097, { disposition: 'attachment; filename="../evil.bin"' });
+    await assert.rejects(download(evil), { code: 'ERR_GET_USAGE' });
+    const r2 = await download(serve(4095));
+    assert.equal(r2.path, 'f4095.bin');
+    await assert.rejects(download(serve(4095)), { code: 'ERR_GET_EXISTS', exitCode: 1 });
+    const r3 = await download(serve(4095), { force: true });
+    assert.equal(r3.path, 'f4095.bin');
+    assert.deepEqual(listing(here), ['f4095.bin', 'nice name.bin']);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('a wrong checksum: exit code 3, the file keeps its .part name', T, async () => {
+  const url = serve(4097);
+  const output = join(out, 'bad-sum.bin');
+  await assert.rejects(download(url, { output, checksum: `sha256=${'0'.repeat(64)}` }), { code: 'ERR_GET_CHECKSUM', exitCode: 3 });
+  assert.deepEqual(
+    listing(out).filter((n) => n.startsWith('bad-sum')),
+    ['bad-sum.bin.part'],
+  );
+  const ok = await download(url, {
+    output,
+    checksum: `md5=${(await import('node:crypto'))
+      .createHash('md5')
+      .update((await import('node:fs')).readFileSync(files[4097].path))
+      .digest('hex')}`,
+  });
+  assert.equal(ok.bytes, 4097);
+});

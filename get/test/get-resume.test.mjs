@@ -1,0 +1,227 @@
+// Interrupted downloads: abort by signal, kill -9 at random points, then the
+// same call again; state files that do not match are refused.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AbortError, download } from '../src/index.js';
+import { startServer } from './server.mjs';
+import { MiB, listing, randomFile, runCli, sha256File, tempDir } from './helpers.mjs';
+
+const T = { timeout: 120_000 };
+const t = tempDir();
+const SIZE = 32 * MiB + 777;
+const srcPath = join(t.dir, 'src.bin');
+let sha = '';
+/** @type {Awaited<ReturnType<typeof startServer>>} */
+let server;
+
+before(async () => {
+  sha = randomFile(srcPath, SIZE);
+  server = await startServer({ routes: {} });
+});
+
+after(async () => {
+  await server.close();
+  t.cleanup();
+});
+
+/** @param {Partial<import('./server.mjs').Route>} [route] */
+function serve(route = {}) {
+  const path = `/${Math.random().toString(36).slice(2)}/src.bin`;
+  server.routes[path] = { file: srcPath, ...route };
+  return `${server.base}${path}`;
+}
+
+test('abort by signal leaves .part and state; the same call resumes and fetches only what was missing', T, async () => {
+  const url = serve({ rate: 8 * MiB });
+  const dir = join(t.dir, 'abort');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  const sent0 = server.stats.bodyBytes;
+  await interrupted(url, output, 4);
+  assert.deepEqual(listing(dir), ['out.bin.part', 'out.bin.part.state']);
+  const sent1 = server.stats.bodyBytes;
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output, connections: 4 });
+  assert.ok(r.resumedBytes >= SIZE / 3 - 4 * MiB, `resumed ${r.resumedBytes}`);
+  assert.equal(await sha256File(output), sha);
+  assert.deepEqual(listing(dir), ['out.bin']);
+  // Re-fetched: at most the chunk each of the 4 connections had in flight.
+  const wasted = server.stats.bodyBytes - sent0 - SIZE;
+  assert.ok(wasted <= 4 * MiB + 4 * 256 * 1024, `re-fetched ${wasted} bytes`);
+  assert.ok(sent1 > sent0);
+});
+
+test('with sync: false nothing is written back, and an abort still resumes (the live bitmap is in the page cache)', T, async () => {
+  const url = serve({ rate: 8 * MiB });
+  const dir = join(t.dir, 'nosync');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  const ac = new AbortController();
+  await assert.rejects(
+    download(url, {
+      output,
+      connections: 4,
+      chunkSize: MiB,
+      sync: false,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.bytes > SIZE / 3) ac.abort();
+      },
+    }),
+    { name: 'AbortError' },
+  );
+  // The durable bitmap never advanced: after a power cut this would start over.
+  const st = readFileSync(`${output}.part.state`);
+  const headerBytes = st.readUInt32LE(12);
+  const bitmapBytes = Math.ceil((Math.ceil(st.readUInt32LE(24) / 32) * 4) / 4096) * 4096;
+  assert.ok(
+    st.subarray(headerBytes, headerBytes + bitmapBytes).some((b) => b !== 0),
+    'live bits set',
+  );
+  assert.ok(
+    st.subarray(headerBytes + bitmapBytes).every((b) => b === 0),
+    'durable bits untouched',
+  );
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output, sync: false });
+  assert.ok(r.resumedBytes >= SIZE / 3 - 4 * MiB, `resumed ${r.resumedBytes}`);
+  assert.equal(await sha256File(output), sha);
+});
+
+test('an already aborted signal rejects at once', T, async () => {
+  await assert.rejects(download(serve(), { output: join(t.dir, 'never.bin'), signal: AbortSignal.abort() }), { name: 'AbortError' });
+});
+
+/**
+ * Starts a download and stops it after about a third, leaving its state.
+ * @param {string} url
+ * @param {string} output
+ * @param {number} [connections]
+ */
+async function interrupted(url, output, connections = 2) {
+  const ac = new AbortController();
+  await assert.rejects(
+    download(url, {
+      output,
+      connections,
+      chunkSize: MiB,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.bytes > SIZE / 3) ac.abort();
+      },
+    }),
+    (e) => e instanceof AbortError && e.name === 'AbortError' && e.code === 'ABORT_ERR',
+  );
+}
+
+test('a validator changed between runs is refused; --no-resume starts over', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: '"v1"' });
+  const dir = join(t.dir, 'changed');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  const route = server.routes[new URL(url).pathname];
+  route.etag = '"v2"';
+  route.rate = undefined;
+  await assert.rejects(download(url, { output }), (e) => {
+    assert.equal(e.code, 'ERR_GET_CHANGED');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, /--no-resume/);
+    return true;
+  });
+  const r = await download(url, { output, resume: false });
+  assert.equal(r.resumedBytes, 0);
+  assert.equal(await sha256File(output), sha);
+});
+
+test('a validator that changes mid-download (If-Range answered with 200) is an error', T, async () => {
+  let n = 0;
+  const url = serve({ etag: '"a"', fault: (req) => (req.range !== 'bytes=0-0' && n++ === 2 ? { etag: '"b"' } : undefined) });
+  // The server's If-Range check sees "a" != "b" and answers 200 with the whole file.
+  await assert.rejects(download(url, { output: join(t.dir, 'midway.bin'), connections: 4, chunkSize: MiB }), { code: 'ERR_GET_CHANGED' });
+});
+
+test('a state file for another URL, a corrupt one and one of another version are refused with a message', T, async () => {
+  const dir = join(t.dir, 'states');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  const url = serve({ rate: 16 * MiB });
+  await interrupted(url, output);
+  const other = serve();
+  await assert.rejects(download(other, { output }), (e) => e.code === 'ERR_GET_STATE' && /another URL/.test(e.message) && /--no-resume/.test(e.message));
+  const statePath = `${output}.part.state`;
+  const good = readFileSync(statePath);
+  const corrupt = Buffer.from(good);
+  corrupt[130] ^= 0xff; // inside the JSON description
+  writeFileSync(statePath, corrupt);
+  await assert.rejects(download(url, { output }), (e) => e.code === 'ERR_GET_STATE' && /corrupt/.test(e.message));
+  const version = Buffer.from(good);
+  version.writeUInt32LE(99, 8);
+  writeFileSync(statePath, version);
+  await assert.rejects(download(url, { output }), (e) => e.code === 'ERR_GET_STATE' && /version 99/.test(e.message));
+  writeFileSync(statePath, good.subarray(0, 100));
+  await assert.rejects(download(url, { output }), { code: 'ERR_GET_STATE' });
+  writeFileSync(statePath, good);
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output });
+  assert.ok(r.resumedBytes > 0);
+  assert.equal(await sha256File(output), sha);
+});
+
+test('a state from another boot trusts only the durable bitmap', T, async () => {
+  const dir = join(t.dir, 'boot');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  const url = serve({ rate: 16 * MiB });
+  await interrupted(url, output);
+  const statePath = `${output}.part.state`;
+  const st = readFileSync(statePath);
+  st.write('00000000-0000-0000-0000-000000000000', 32, 'latin1');
+  // Clear the durable bitmap: as if the power went before its first save.
+  const headerBytes = st.readUInt32LE(12);
+  const chunks = st.readUInt32LE(24);
+  const bitmapBytes = Math.ceil((Math.ceil(chunks / 32) * 4) / 4096) * 4096;
+  st.fill(0, headerBytes + bitmapBytes);
+  writeFileSync(statePath, st);
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output });
+  assert.equal(r.resumedBytes, 0);
+  assert.equal(await sha256File(output), sha);
+});
+
+// kill -9 of the command at random points, then the same command again.
+// 8 runs (about 2-3 s each here); the issue asks for 20, which does not fit
+// the test budget on two shared cores: RMGET_KILL_RUNS=20 runs them all.
+const RUNS = Number(process.env.RMGET_KILL_RUNS ?? 8);
+test(`kill -9 at random points in ${RUNS} runs, then resume: right sha256, at most one chunk per connection fetched twice`, {
+  timeout: 40_000 * RUNS,
+}, async () => {
+  const CONNS = 4;
+  const CHUNK = MiB;
+  const dir = join(t.dir, 'kill');
+  mkdirSync(dir);
+  for (let run = 0; run < RUNS; run++) {
+    const url = serve({ rate: 8 * MiB });
+    const output = join(dir, `out${run}.bin`);
+    const args = [url, '-o', output, '-c', String(CONNS), '--chunk-size', '1M', '-q'];
+    const sent0 = server.stats.bodyBytes;
+    const killAt = 150 + Math.floor(Math.random() * 900);
+    const first = await runCli(args, { killAfterMs: killAt, timeoutMs: 60_000 });
+    if (first.signal === 'SIGKILL') {
+      assert.ok(listing(dir).includes(`out${run}.bin.part`) || !listing(dir).includes(`out${run}.bin`), `run ${run}: no final name after a kill`);
+    }
+    server.routes[new URL(url).pathname].rate = undefined;
+    // Let the killed process's sockets drain on the server side first.
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await runCli(args, { timeoutMs: 60_000 });
+    assert.equal(second.code, 0, `run ${run} (killed at ${killAt} ms): ${second.stderr}`);
+    assert.equal(await sha256File(output), sha, `run ${run}`);
+    assert.ok(!listing(dir).some((n) => n.includes('.part')), `run ${run}: side files left`);
+    const refetched = server.stats.bodyBytes - sent0 - SIZE;
+    // One chunk per connection, plus what sat in the socket buffers when
+    // the process died (the server counts what it wrote, not what arrived).
+    assert.ok(refetched <= CONNS * CHUNK + CONNS * 512 * 1024, `run ${run} (killed at ${killAt} ms): ${refetched} bytes fetched twice`);
+  }
+});
