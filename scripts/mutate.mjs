@@ -468,8 +468,10 @@ const MUTANTS = [
     id: 'follow-close-no-wake',
     what: 'close() does not end a pending follow wait',
     file: 'vmap/buf.js',
-    find: 'this.#wake = () => settle(false)',
-    replace: 'this.#wake = () => {}',
+    anchor: 'this.#wake = () => {',
+    where: 'after',
+    find: 'resolve(false);',
+    replace: '',
     tests: ['vmap-buf'],
   },
   {
@@ -883,6 +885,34 @@ const MUTANTS = [
     tests: ['mmapio-resize-views'],
   },
   // === merge-lifetime: end
+  // ==== mmap-signal: { signal } on MemoryMappedFile ====
+  {
+    id: 'mmapio-abort-wait-parked',
+    what: 'an aborted waitAsync rejects but leaves its thread parked on the word',
+    file: 'mmapio/window-atomics.js',
+    find: 'return (0, abort_js_1.whenAborted)(job, signal, () => binding_js_1.native.futexWaitCancel(id));',
+    replace: 'return (0, abort_js_1.whenAborted)(job, signal);',
+    tests: ['mmapio-abort'],
+  },
+  {
+    id: 'mmapio-abort-read-into-target',
+    what: 'readIntoAsync with a signal copies straight into the target (an aborted read writes it later)',
+    file: 'mmapio/window-copies.js',
+    find: 'const own = new Uint8Array(length);',
+    replace: 'const own = bytes;',
+    tests: ['mmapio-abort'],
+  },
+  {
+    id: 'mmapio-abort-open-leaks',
+    what: 'a mapping that arrives after an aborted open is left open',
+    file: 'mmapio/memory-mapped-file.js',
+    anchor: 'resolve(finishOpen(views, o));',
+    where: 'before',
+    find: 'views.close();',
+    replace: '',
+    tests: ['mmapio-abort'],
+  },
+  // ==== end mmap-signal ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

@@ -58,6 +58,7 @@ export {
   MemoryMappedFileBuilder,
   type HugePageReport,
   type MemoryMappedFileCreateOptions,
+  type MemoryMappedFileOpenAsyncOptions,
   type MemoryMappedFileOptions,
   type TouchHint,
 } from './mmapio/memory-mapped-file.js';

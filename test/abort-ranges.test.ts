@@ -7,43 +7,13 @@
 // file stays usable.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAbort, within } from './abort-helpers.js';
+import { abortWhileQueued, isAbort, within } from './abort-helpers.js';
 import { getEventListeners } from 'node:events';
-import { pbkdf2 } from 'node:crypto';
 import { MmapFile, RawMmapFile } from 'ranged-mmap';
 import { tempDir, pattern } from './helpers.js';
 
 const t = tempDir('ranged-mmap-abort-');
 after(() => t.cleanup());
-const POOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-
-/** Occupies every pool thread for a while; resolves when they are free again. */
-function busyPool(): { done: Promise<void>; finished: () => boolean } {
-  let left = POOL;
-  const done = new Promise<void>((resolve, reject) => {
-    for (let i = 0; i < POOL; i++) {
-      pbkdf2('password', `salt${i}`, 400_000, 64, 'sha512', (error) => {
-        if (error) reject(error);
-        else if (--left === 0) resolve();
-      });
-    }
-  });
-  return { done, finished: () => left === 0 };
-}
-
-/** Aborts `call`'s signal while its job waits behind a busy pool; checks the rejection came first. */
-async function abortWhileQueued(call: (signal: AbortSignal) => Promise<unknown>, what: string): Promise<{ drained: Promise<void> }> {
-  const pool = busyPool();
-  const controller = new AbortController();
-  const reason = new Error(`stop ${what}`);
-  const p = call(controller.signal);
-  setTimeout(() => controller.abort(reason), 30);
-  await within(assert.rejects(p, isAbort(reason)), 20_000, what);
-  assert.equal(pool.finished(), false, `${what}: the abort rejected while the pool was still busy (it did not wait for the job)`);
-  assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `${what}: no listener left`);
-  return { drained: pool.done };
-}
-
 test('MmapFile: writeRangeAsync, readRangeAsync, flushRangeAsync, syncRangeAsync, flushAsync, syncAllAsync reject on abort while queued; the range stays busy until the copy ends; an aborted read never writes its target', async () => {
   const { file, allocator } = MmapFile.create(t.path('m.bin'), 1 << 20);
   const range = allocator.allocate(4096)!;

@@ -191,3 +191,15 @@ test('README and docs/vmap.md show the SharedRing forms (typed ends, messages, r
   assert.match(changelog, /SharedRing` typed ends/);
   assert.match(changelog, /\{ signal \}/);
 });
+
+test("README's Cancellation section covers MemoryMappedFile: its calls, waitAsync's example, and why creates take no signal", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('### Cancellation: `{ signal }`');
+  assert.ok(start >= 0, 'the section is there');
+  const section = readme.slice(start, readme.indexOf('\n### ', start + 1));
+  for (const name of ['waitAsync', 'readIntoAsync', 'updateRegionAsync', 'touchPagesAsync', 'lockAsync', 'resizeAsync', 'openRoAsync', 'createRwAsync']) {
+    assert.ok(section.includes(`\`${name}\``), `the section names ${name}`);
+  }
+  assert.match(section, /m\.waitAsync\(0, 0, undefined, \{ signal: AbortSignal\.timeout\(1000\) \}\)/);
+  assert.match(section, /take no\s+signal/);
+});

@@ -22,9 +22,9 @@ function realBinary(): string {
   const override = process.env.RANGED_MMAP_NATIVE_BINDING;
   if (override) return override;
   const root = dirname(createRequire(import.meta.url).resolve('ranged-mmap/package.json'));
-  const built = join(root, 'build', 'Release', 'ranged_mmap.node');
+  const built = join(root, 'native', 'build', 'Release', 'ranged_mmap.node');
   if (existsSync(built)) return built;
-  const dir = join(root, 'prebuilds', 'linux-x64');
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   return join(dir, readdirSync(dir).find((name) => name.endsWith('.node'))!);
 }
 

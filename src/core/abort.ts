@@ -47,9 +47,13 @@ export interface AbortOptions {
 export function signalOf(options: unknown, name = 'options'): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw argTypeError(name, 'of type object', options);
-  const signal = (options as { signal?: unknown }).signal;
+  return toSignal((options as { signal?: unknown }).signal, `${name}.signal`);
+}
+
+/** A `signal` option already read (by `readOptions`), checked as {@link signalOf} does; `name` for the error. */
+export function toSignal(signal: unknown, name: string): AbortSignal | undefined {
   if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw argTypeError(`${name}.signal`, 'an instance of AbortSignal', signal);
+  if (!(signal instanceof AbortSignal)) throw argTypeError(name, 'an instance of AbortSignal', signal);
   return signal;
 }
 

@@ -5,6 +5,7 @@
  * its opens and builder) extends {@link FileWindow}.
  */
 import type { Readable } from 'node:stream';
+import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import { toBoolean, toOffset } from '../core/arguments.js';
 import { MappedFileBase, type SharedMappedFile } from '../core/mapped-file-base.js';
 import type { MappedReadStreamOptions } from '../core/mapped-read-stream.js';
@@ -173,20 +174,29 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
    * can wait on the disk) on the libuv thread pool. A refused call rejects
    * and changes nothing; this thread moves to the new mapping when the
    * promise settles, the other threads at their next call, as after `resize`.
+   * Aborting `options.signal` rejects with an `AbortError` at once; a
+   * resize already queued may still be made (then the file has the new
+   * size, which `length` shows once it is done), none is started after.
    * @example
    * ```ts
    * await m.resizeAsync(1 << 30);
    * ```
    * @throws ERR_MMAP_INVALID_MODE on `'ro'`/`'cow'`, ERR_MMAP_EMPTY_FILE for 0, ERR_MMAP_CLOSED, system errors (`ftruncate`, `fallocate`, `mmap`)
    */
-  async resizeAsync(newSize: number | bigint): Promise<void> {
+  async resizeAsync(newSize: number | bigint, options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const n = this.#resizeTo(newSize, 'resizeAsync');
-    for (let v = this.#core.views; v.size !== n; v = this.#core.views) {
-      const [moved] = await native.resizeAsync(v.key, n).catch((error: unknown) => {
-        throw fromNative(error, v.path);
-      });
-      if (this.#resized(v, moved)) return;
-    }
+    throwIfAborted(signal);
+    const job = (async () => {
+      // After an abort no further attempt starts; the one queued still runs.
+      for (let v = this.#core.views; v.size !== n && signal?.aborted !== true; v = this.#core.views) {
+        const [moved] = await native.resizeAsync(v.key, n).catch((error: unknown) => {
+          throw fromNative(error, v.path);
+        });
+        if (this.#resized(v, moved)) return;
+      }
+    })();
+    return whenAborted(job, signal);
   }
 
   /** The flush policy in force in this thread. */
@@ -275,14 +285,16 @@ export class FileWindow extends MappedWindow implements Disposable, AsyncDisposa
 
   /**
    * {@link syncAll} on the libuv thread pool, leaving the event loop free.
+   * Aborting `options.signal` rejects with an `AbortError` at once; then
+   * nothing is known of durability (the sync goes on; call it again).
    * @example
    * ```ts
    * await m.syncAllAsync();
    * ```
    */
-  async syncAllAsync(): Promise<void> {
+  async syncAllAsync(options?: AbortOptions): Promise<void> {
     this.#core.live();
-    return this.#file.syncAllAsync();
+    return this.#file.syncAllAsync(options);
   }
 
   /**

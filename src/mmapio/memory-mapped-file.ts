@@ -7,7 +7,8 @@ import { readOptions, toBoolean, toOffset, toPath } from '../core/arguments.js';
 import type { PathLike } from '../core/path-like.js';
 import { attachShared, openMapping, openMappingAsync, toCreateRequest, type OpenRequest, type SharedMappedFile } from '../core/mapped-file-base.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
-import { MmapError, argValueError, misuse } from '../errors.js';
+import { type AbortOptions, signalOf, throwIfAborted } from '../core/abort.js';
+import { MmapError, abortError, argValueError, misuse } from '../errors.js';
 import { toFlushPolicy, type FlushPolicy, type ParsedFlushPolicy } from './flush-policy.js';
 import { FileWindow, isFileWindow } from './file-window.js';
 import {
@@ -18,6 +19,7 @@ import {
   toOpenOptions,
   toTouch,
   type MemoryMappedFileCreateOptions,
+  type MemoryMappedFileOpenAsyncOptions,
   type MemoryMappedFileOptions,
   type ParsedOpenOptions,
   type TouchHint,
@@ -25,13 +27,46 @@ import {
 import type { MappingMode } from './mapping-mode.js';
 
 export type { HugePageReport } from './huge-pages.js';
-export type { MemoryMappedFileCreateOptions, MemoryMappedFileOptions, TouchHint } from './open-options.js';
+export type { MemoryMappedFileCreateOptions, MemoryMappedFileOpenAsyncOptions, MemoryMappedFileOptions, TouchHint } from './open-options.js';
 
 /** True for a genuine MemoryMappedFile (a brand check; runs no user code). Set by the class's static block. */
 export let isMemoryMappedFile: (value: unknown) => value is MemoryMappedFile;
 
 /** Set by MemoryMappedFile's static block: its private #finish, for the builder. */
 let finishOpen: (views: ThreadMapping, o: ParsedOpenOptions) => MemoryMappedFile;
+
+/**
+ * The file an async open makes, or the `AbortError` as soon as `signal`
+ * aborts. Whether the abort came first is decided when the mapping
+ * arrives: then it is either closed at once (aborted) or the file is
+ * made and the listener removed, so an abort can never close a file the
+ * caller already has.
+ */
+function openAbortable(opening: Promise<ThreadMapping>, o: ParsedOpenOptions, signal: AbortSignal | undefined): Promise<MemoryMappedFile> {
+  if (signal === undefined) return opening.then((views) => finishOpen(views, o));
+  return new Promise<MemoryMappedFile>((resolve, reject) => {
+    const abort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', abort, { once: true });
+    opening.then(
+      (views) => {
+        signal.removeEventListener('abort', abort);
+        if (signal.aborted) {
+          views.close();
+          return;
+        }
+        try {
+          resolve(finishOpen(views, o));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * A memory-mapped file in one of three modes (mmap-io's
@@ -88,7 +123,9 @@ export class MemoryMappedFile extends FileWindow {
   static async #openAsync(path: unknown, mode: MappingMode, options: unknown): Promise<MemoryMappedFile> {
     const p = toPath(path);
     const o = toOpenOptions(readOptions(options, 'options', OPEN_KEYS));
-    return MemoryMappedFile.#finish(await openMappingAsync(openRequest(p, mode)), o);
+    const signal = signalOf(options);
+    throwIfAborted(signal);
+    return openAbortable(openMappingAsync(openRequest(p, mode)), o, signal);
   }
 
   static #createParts(path: unknown, size: unknown, options: unknown, exclusive?: boolean): { req: OpenRequest; o: ParsedOpenOptions } {
@@ -113,7 +150,9 @@ export class MemoryMappedFile extends FileWindow {
   }
 
   /**
-   * {@link createRw} on the libuv thread pool.
+   * {@link createRw} on the libuv thread pool. It takes no AbortSignal: a
+   * create the abort overtook would already have made (or replaced) the
+   * file, which cannot be undone safely.
    * @example
    * ```ts
    * const m = await MemoryMappedFile.createRwAsync('data.bin', 1 << 30);
@@ -138,13 +177,15 @@ export class MemoryMappedFile extends FileWindow {
   }
 
   /**
-   * {@link openRo} on the libuv thread pool.
+   * {@link openRo} on the libuv thread pool. Aborting `options.signal`
+   * rejects with an `AbortError` at once; a mapping made after the abort
+   * is closed, so nothing is left open.
    * @example
    * ```ts
    * const m = await MemoryMappedFile.openRoAsync('data.bin');
    * ```
    */
-  static openRoAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
+  static openRoAsync(path: PathLike, options?: MemoryMappedFileOpenAsyncOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'ro', options);
   }
 
@@ -161,13 +202,15 @@ export class MemoryMappedFile extends FileWindow {
   }
 
   /**
-   * {@link openRw} on the libuv thread pool.
+   * {@link openRw} on the libuv thread pool. Aborting `options.signal`
+   * rejects with an `AbortError` at once; a mapping made after the abort
+   * is closed, so nothing is left open.
    * @example
    * ```ts
    * const m = await MemoryMappedFile.openRwAsync('data.bin');
    * ```
    */
-  static openRwAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
+  static openRwAsync(path: PathLike, options?: MemoryMappedFileOpenAsyncOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'rw', options);
   }
 
@@ -185,13 +228,15 @@ export class MemoryMappedFile extends FileWindow {
   }
 
   /**
-   * {@link openCow} on the libuv thread pool.
+   * {@link openCow} on the libuv thread pool. Aborting `options.signal`
+   * rejects with an `AbortError` at once; a mapping made after the abort
+   * is closed, so nothing is left open.
    * @example
    * ```ts
    * const m = await MemoryMappedFile.openCowAsync('template.bin');
    * ```
    */
-  static openCowAsync(path: PathLike, options?: MemoryMappedFileOptions): Promise<MemoryMappedFile> {
+  static openCowAsync(path: PathLike, options?: MemoryMappedFileOpenAsyncOptions): Promise<MemoryMappedFile> {
     return MemoryMappedFile.#openAsync(path, 'cow', options);
   }
 
@@ -221,7 +266,8 @@ export class MemoryMappedFile extends FileWindow {
   }
 
   /**
-   * {@link openOrCreate} on the libuv thread pool.
+   * {@link openOrCreate} on the libuv thread pool. No AbortSignal, for the
+   * reason given at {@link createRwAsync}.
    * @example
    * ```ts
    * const m = await MemoryMappedFile.openOrCreateAsync('state.bin', 4096);
@@ -364,7 +410,11 @@ export class MemoryMappedFileBuilder {
     const { req, o } = this.#createRequest();
     return finishOpen(openMapping(req), o);
   }
-  /** {@link create} on the libuv thread pool. */
+  /**
+   * {@link create} on the libuv thread pool. It takes no AbortSignal: a
+   * create the abort overtook would already have made (or replaced) the
+   * file, which cannot be undone safely.
+   */
   async createAsync(): Promise<MemoryMappedFile> {
     const { req, o } = this.#createRequest();
     return finishOpen(await openMappingAsync(req), o);
@@ -374,9 +424,11 @@ export class MemoryMappedFileBuilder {
     const { req, o } = this.#openRequest();
     return finishOpen(openMapping(req), o);
   }
-  /** {@link open} on the libuv thread pool. */
-  async openAsync(): Promise<MemoryMappedFile> {
+  /** {@link open} on the libuv thread pool; `options.signal` as in `MemoryMappedFile.openRwAsync`. */
+  async openAsync(options?: AbortOptions): Promise<MemoryMappedFile> {
+    const signal = signalOf(options);
     const { req, o } = this.#openRequest();
-    return finishOpen(await openMappingAsync(req), o);
+    throwIfAborted(signal);
+    return openAbortable(openMappingAsync(req), o, signal);
   }
 }

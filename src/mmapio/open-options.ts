@@ -2,6 +2,7 @@
  * The options of MemoryMappedFile's opens, creates and builder: their
  * public types and how each is read and checked.
  */
+import type { AbortOptions } from '../core/abort.js';
 import { toBoolean } from '../core/arguments.js';
 import type { CreateFileOptions, OpenRequest } from '../core/mapped-file-base.js';
 import { argTypeError, argValueError } from '../errors.js';
@@ -21,6 +22,18 @@ export interface MemoryMappedFileOptions {
   /** Ask for transparent huge pages (`MADV_HUGEPAGE`); never fails the open. See {@link MemoryMappedFile.hugePages}. */
   hugePages?: boolean;
 }
+
+/**
+ * Options of `openRoAsync`, `openRwAsync` and `openCowAsync`: the open
+ * options and a `signal`. Aborting it rejects the open with an
+ * `AbortError`; a mapping made after the abort is closed at once, so
+ * nothing is left open.
+ * @example
+ * ```ts
+ * const m = await MemoryMappedFile.openRoAsync('data.bin', { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export interface MemoryMappedFileOpenAsyncOptions extends MemoryMappedFileOptions, AbortOptions {}
 
 /** Options of `createRw` and `openOrCreate`. */
 export interface MemoryMappedFileCreateOptions extends MemoryMappedFileOptions, CreateFileOptions {}

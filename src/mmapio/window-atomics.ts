@@ -2,6 +2,7 @@
  * Atomics of a window: atomic views of aligned words, typed arrays for
  * `Atomics.*`, and futex wait/notify on the mapping.
  */
+import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import { toOffset } from '../core/arguments.js';
 import { argTypeError, fromNative, misuse, outOfRange } from '../errors.js';
 import { native } from '../native/binding.js';
@@ -160,17 +161,21 @@ export class WindowAtomics extends WindowCopies {
    * (never on the libuv pool, whose threads `fs` needs), and the promise
    * settles with the same results. Closing the file in this thread rejects
    * it with `ERR_MMAP_CLOSED`. A pending wait keeps the process alive, as
-   * pending I/O does.
+   * pending I/O does. Aborting `options.signal` rejects with an
+   * `AbortError` at once and ends the wait (its thread is woken and exits).
    * @example
    * ```ts
    * const r = await file.waitAsync(0, 0, 5000); // 'ok' | 'not-equal' | 'timed-out'
+   * await file.waitAsync(0, 0, undefined, { signal: AbortSignal.timeout(100) }); // or an AbortError
    * ```
    */
-  async waitAsync(offset: number | bigint, expected: number, timeoutMs?: number): Promise<WaitResult> {
+  async waitAsync(offset: number | bigint, expected: number, timeoutMs?: number, options?: AbortOptions): Promise<WaitResult> {
+    const signal = signalOf(options);
     const value = toU32(expected, 'expected');
     const timeout = toTimeout(timeoutMs);
     const s = stateOf(this);
     const a = atomicSpan(s, offset, 1, 4, 'waitAsync');
+    throwIfAborted(signal);
     const v = s.core.views;
     let id: number;
     let pending: Promise<number>;
@@ -179,17 +184,24 @@ export class WindowAtomics extends WindowCopies {
     } catch (error) {
       throw fromNative(error, v.path);
     }
-    s.core.waits.add(id);
-    let r: number;
-    try {
-      r = await pending;
-    } catch (error) {
-      throw fromNative(error, v.path);
-    } finally {
-      s.core.waits.delete(id);
-    }
-    if (r === WAIT_CLOSED) throw misuse('ERR_MMAP_CLOSED', `'${v.path}' was closed in this thread while waitAsync(${a.off}) was waiting`, v.path);
-    return WAIT_RESULTS[r]!;
+    const waits = s.core.waits;
+    waits.add(id);
+    const job = (async (): Promise<WaitResult> => {
+      let r: number;
+      try {
+        r = await pending;
+      } catch (error) {
+        throw fromNative(error, v.path);
+      } finally {
+        waits.delete(id);
+      }
+      if (r === WAIT_CLOSED) throw misuse('ERR_MMAP_CLOSED', `'${v.path}' was closed in this thread while waitAsync(${a.off}) was waiting`, v.path);
+      return WAIT_RESULTS[r]!;
+    })();
+    // On abort the waiting thread is woken by the same cancellation close()
+    // uses (its ERR_MMAP_CLOSED is swallowed: the AbortError went first),
+    // so no thread stays parked on the word.
+    return whenAborted(job, signal, () => native.futexWaitCancel(id));
   }
 
   /**

@@ -3,9 +3,26 @@
  * out (synchronous or on the libuv pool), and write-back of its pages.
  */
 import { byteLengthOf, prefixOf, toBytes, toOffset } from '../core/arguments.js';
-import { fromNative } from '../errors.js';
+import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
+import { fromNative, misuse } from '../errors.js';
 import { native } from '../native/binding.js';
-import { allOf, rangeOf, stateOf, viewPiece, WindowBase } from './window-base.js';
+import { allOf, rangeOf, stateOf, viewPiece, WindowBase, type WindowState } from './window-base.js';
+
+/** readIntoAsync's copy on the pool into `bytes`; read again from the new mapping when a shrink elsewhere cut the old one. */
+async function copyOut(s: WindowState, off: number, bytes: Uint8Array, length: number): Promise<number> {
+  for (;;) {
+    s.live();
+    const abs = s.span(off, length, 'readIntoAsync');
+    const v = s.core.views;
+    try {
+      await native.copyAsync(v.key, abs, bytes, false);
+      return length;
+    } catch (error) {
+      // Nothing was copied into the target: read again, from the new mapping.
+      if (!s.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+    }
+  }
+}
 
 /**
  * Slices, copies and flushes of {@link MappedWindow}; see there. Not
@@ -85,13 +102,17 @@ export class WindowCopies extends WindowBase {
   /**
    * {@link updateRegion} with the copy on the libuv thread pool (for pages
    * that may have to come from disk first). The bytes of `data` are taken
-   * before this returns; checks throw synchronously.
+   * before this returns; checks throw synchronously. Aborting
+   * `options.signal` rejects with an `AbortError` at once; a copy already
+   * queued still runs, so the bytes may or may not have landed (an
+   * already-aborted signal copies nothing).
    * @example
    * ```ts
-   * await file.updateRegionAsync(4096, record);
+   * await file.updateRegionAsync(4096, record, { signal: AbortSignal.timeout(1000) });
    * ```
    */
-  async updateRegionAsync(offset: number | bigint, data: ArrayBufferView): Promise<void> {
+  async updateRegionAsync(offset: number | bigint, data: ArrayBufferView, options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const off = toOffset(offset, 'offset');
     const bytes = toBytes(data, 'data');
     const length = byteLengthOf(bytes);
@@ -99,16 +120,21 @@ export class WindowCopies extends WindowBase {
     s.live();
     s.core.refuseWrite('updateRegionAsync');
     const abs = s.span(off, length, 'updateRegionAsync');
+    throwIfAborted(signal);
     const v = s.core.views;
     const done = native.copyAsync(v.key, abs, bytes, true);
-    try {
-      await done;
-    } catch (error) {
-      // A shrink in another thread while the copy ran: the bytes count if
-      // they are still inside the file (their pages were never cut).
-      if (!s.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
-    }
-    if (!s.core.views.closed) s.core.noteWrite(abs, length);
+    const job = (async () => {
+      try {
+        await done;
+      } catch (error) {
+        // A shrink in another thread while the copy ran: the bytes count if
+        // they are still inside the file (their pages were never cut).
+        if (!s.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
+      }
+      // Counted for the flush policy even after an abort: the bytes landed.
+      if (!s.core.views.closed) s.core.noteWrite(abs, length);
+    })();
+    return whenAborted(job, signal);
   }
 
   /**
@@ -137,27 +163,32 @@ export class WindowCopies extends WindowBase {
   /**
    * {@link readInto} with the copy on the libuv thread pool. The bytes land
    * in `target` on this thread when the copy is done; a target detached or
-   * shrunk meanwhile rejects with ERR_MMAP_BUFFER_DETACHED.
+   * shrunk meanwhile rejects with ERR_MMAP_BUFFER_DETACHED. Aborting
+   * `options.signal` rejects with an `AbortError` at once, and nothing is
+   * ever written into `target` after that (with a signal the copy goes
+   * through a buffer of its own, copied into `target` only if the read
+   * ends first).
    * @example
    * ```ts
    * const n = await file.readIntoAsync(0, new Uint8Array(1 << 20));
    * ```
    */
-  async readIntoAsync(offset: number | bigint, target: ArrayBufferView): Promise<number> {
+  async readIntoAsync(offset: number | bigint, target: ArrayBufferView, options?: AbortOptions): Promise<number> {
+    const signal = signalOf(options);
     const off = toOffset(offset, 'offset');
     const bytes = toBytes(target, 'target');
     const length = byteLengthOf(bytes);
     const s = stateOf(this);
     s.live();
-    const abs = s.span(off, length, 'readIntoAsync');
-    const v = s.core.views;
-    try {
-      await native.copyAsync(v.key, abs, bytes, false);
-    } catch (error) {
-      if (!s.cutByResize(error, v, abs, length)) throw fromNative(error, v.path);
-      // Nothing was copied into the target: read again, from the new mapping.
-      return this.readIntoAsync(off, bytes);
+    s.span(off, length, 'readIntoAsync');
+    throwIfAborted(signal);
+    if (signal === undefined) return copyOut(s, off, bytes, length);
+    const own = new Uint8Array(length);
+    await whenAborted(copyOut(s, off, own, length), signal);
+    if (byteLengthOf(bytes) < length) {
+      throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while readIntoAsync ran; nothing was copied into it');
     }
+    bytes.set(own);
     return length;
   }
 
@@ -178,15 +209,18 @@ export class WindowCopies extends WindowBase {
   }
 
   /**
-   * {@link flush} on the libuv thread pool.
+   * {@link flush} on the libuv thread pool. Aborting `options.signal`
+   * rejects with an `AbortError` at once; a write-back already queued still
+   * starts (it only moves bytes that are in the file anyway).
    * @example
    * ```ts
    * await file.flushAsync();
    * ```
    */
-  async flushAsync(): Promise<void> {
+  async flushAsync(options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = allOf(this, 'flushAsync');
-    return r.s.core.flushSpanAsync(r.abs, r.n);
+    return r.s.core.flushSpanAsync(r.abs, r.n, signal);
   }
 
   /**
@@ -203,14 +237,16 @@ export class WindowCopies extends WindowBase {
   }
 
   /**
-   * {@link flushRange} on the libuv thread pool.
+   * {@link flushRange} on the libuv thread pool; `options.signal` as in
+   * {@link flushAsync}.
    * @example
    * ```ts
    * await file.flushRangeAsync(4096, record.length);
    * ```
    */
-  async flushRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+  async flushRangeAsync(offset: number | bigint, length: number | bigint, options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = rangeOf(this, offset, length, 'flushRangeAsync');
-    return r.s.core.flushSpanAsync(r.abs, r.n);
+    return r.s.core.flushSpanAsync(r.abs, r.n, signal);
   }
 }

@@ -3,6 +3,7 @@
  * thread: the thread's mapping (core/ThreadMapping), the mode, and the
  * flush policy's counters and timer.
  */
+import { throwIfAborted, whenAborted } from '../core/abort.js';
 import { misuse, type MmapError } from '../errors.js';
 import { RetiredViews, ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -162,14 +163,16 @@ export class WindowCore {
     this.flushed();
   }
 
-  async flushSpanAsync(offset: number, length: number): Promise<void> {
+  /** flushSpan on the pool; an abort rejects at once (a queued write-back still starts, and then counts as no flush). */
+  async flushSpanAsync(offset: number, length: number, signal: AbortSignal | undefined): Promise<void> {
     this.live();
+    throwIfAborted(signal);
     const pending = this.backgroundError;
     if (pending !== undefined) {
       this.backgroundError = undefined;
       throw pending;
     }
-    if (this.mode === 'rw') await this.views.syncAsync(offset, length, SyncMode.Schedule);
+    if (this.mode === 'rw') await whenAborted(this.views.syncAsync(offset, length, SyncMode.Schedule), signal);
     this.flushed();
   }
 

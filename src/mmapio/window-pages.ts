@@ -2,6 +2,7 @@
  * Pages of a window: advice to the kernel, faulting pages in ahead of use
  * (touch), and locking them in memory.
  */
+import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import { toOffset } from '../core/arguments.js';
 import { VIEW_BYTES } from '../core/thread-mapping.js';
 import { fromNative, type MmapError } from '../errors.js';
@@ -43,8 +44,13 @@ function touch(s: WindowState, abs: number, length: number): void {
   void sum;
 }
 
-/** {@link touch} with the page faults taken on the libuv pool. */
-async function touchAsync(s: WindowState, abs: number, length: number): Promise<void> {
+/** {@link touch} with the page faults taken on the libuv pool; an abort stops the wait (the pages may still come in). */
+function touchAsync(s: WindowState, abs: number, length: number, signal: AbortSignal | undefined): Promise<void> {
+  throwIfAborted(signal);
+  return whenAborted(touchJob(s, abs, length), signal);
+}
+
+async function touchJob(s: WindowState, abs: number, length: number): Promise<void> {
   const v = s.core.views;
   if (length === 0) return;
   try {
@@ -70,8 +76,13 @@ function memLock(s: WindowState, abs: number, length: number, lock: boolean): vo
   if (lock) s.faultCheck(abs, length);
 }
 
-/** {@link memLock} (locking) on the libuv pool. */
-async function memLockAsync(s: WindowState, abs: number, length: number): Promise<void> {
+/** {@link memLock} (locking) on the libuv pool; an abort stops the wait (a queued lock is still made). */
+function memLockAsync(s: WindowState, abs: number, length: number, signal: AbortSignal | undefined): Promise<void> {
+  throwIfAborted(signal);
+  return whenAborted(memLockJob(s, abs, length), signal);
+}
+
+async function memLockJob(s: WindowState, abs: number, length: number): Promise<void> {
   const v = s.core.views;
   try {
     await native.memLockAsync(v.key, abs, length);
@@ -142,14 +153,17 @@ export class WindowPages extends WindowAtomics {
   /**
    * {@link touchPages} with the page faults taken on the libuv thread pool
    * (they may wait on the disk), so the event loop keeps running.
+   * Aborting `options.signal` rejects with an `AbortError` at once; pages
+   * already being faulted in still come in.
    * @example
    * ```ts
    * await file.touchPagesAsync();
    * ```
    */
-  async touchPagesAsync(): Promise<void> {
+  async touchPagesAsync(options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = allOf(this, 'touchPagesAsync');
-    return touchAsync(r.s, r.abs, r.n);
+    return touchAsync(r.s, r.abs, r.n, signal);
   }
 
   /**
@@ -159,9 +173,10 @@ export class WindowPages extends WindowAtomics {
    * await file.touchPagesRangeAsync(0, 1 << 20);
    * ```
    */
-  async touchPagesRangeAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+  async touchPagesRangeAsync(offset: number | bigint, length: number | bigint, options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = rangeOf(this, offset, length, 'touchPagesRangeAsync');
-    return touchAsync(r.s, r.abs, r.n);
+    return touchAsync(r.s, r.abs, r.n, signal);
   }
 
   /**
@@ -181,15 +196,19 @@ export class WindowPages extends WindowAtomics {
 
   /**
    * {@link lock} with the `mlock` (which faults every page in first, and
-   * so can wait on the disk) on the libuv thread pool.
+   * so can wait on the disk) on the libuv thread pool. Aborting
+   * `options.signal` rejects with an `AbortError` at once; an `mlock`
+   * already queued is still made, so the pages may end up locked (call
+   * {@link unlock} to be sure they are not).
    * @example
    * ```ts
    * await file.lockAsync(0, 1 << 20);
    * ```
    */
-  async lockAsync(offset: number | bigint, length: number | bigint): Promise<void> {
+  async lockAsync(offset: number | bigint, length: number | bigint, options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = rangeOf(this, offset, length, 'lockAsync');
-    return memLockAsync(r.s, r.abs, r.n);
+    return memLockAsync(r.s, r.abs, r.n, signal);
   }
 
   /**
@@ -223,9 +242,10 @@ export class WindowPages extends WindowAtomics {
    * await file.lockAllAsync();
    * ```
    */
-  async lockAllAsync(): Promise<void> {
+  async lockAllAsync(options?: AbortOptions): Promise<void> {
+    const signal = signalOf(options);
     const r = allOf(this, 'lockAllAsync');
-    return memLockAsync(r.s, r.abs, r.n);
+    return memLockAsync(r.s, r.abs, r.n, signal);
   }
 
   /**

@@ -11,14 +11,18 @@
  */
 import { read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
-import { byteLengthOf, readOptions, toBoolean, toBytes } from '../core/arguments.js';
+import { whenAborted, throwIfAborted } from '../core/abort.js';
+import { byteLengthOf, toBytes } from '../core/arguments.js';
 import { type Descriptor, descriptorOrNull } from '../core/descriptor.js';
-import { abortError, argTypeError, argValueError, fromNative, misuse, outOfRange } from '../errors.js';
+import { argTypeError, fromNative, misuse } from '../errors.js';
+import { type BufReaderOptions, toBufReaderOptions, toCapacity } from './buf-options.js';
 import { Ring, toWriteData } from './ring.js';
 
-const DEFAULT_CAPACITY = 64 * 1024;
+export type { BufReaderOptions } from './buf-options.js';
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 function readAsync(fd: number, into: Uint8Array): Promise<number> {
   return new Promise((resolve, reject) => fsRead(fd, into, 0, into.length, null, (err, n) => (err ? reject(fromNative(err, `fd ${fd}`)) : resolve(n))));
@@ -30,11 +34,6 @@ function writeAsync(fd: number, from: Uint8Array): Promise<number> {
 
 type Source = { fd: number } | { iterator: AsyncIterator<unknown> };
 type Sink = { fd: number } | { stream: Writable };
-
-function toCapacity(value: unknown): number {
-  if (value === undefined) return DEFAULT_CAPACITY;
-  return value as number; // Ring's constructor checks it
-}
 
 /** A stream chunk as bytes (Buffers and Uint8Arrays as they are, strings as UTF-8). */
 function chunkBytes(chunk: unknown): Uint8Array {
@@ -51,54 +50,6 @@ class Serial {
     this.#tail = next.catch(() => undefined);
     return next;
   }
-}
-
-/** Options of {@link BufReader}. */
-export interface BufReaderOptions {
-  /** Bytes of the ring (rounded up to whole pages); 64 KiB by default. */
-  capacity?: number;
-  /**
-   * Follow a growing file, like `tail -f` (a descriptor source only): at
-   * the end of the file, wait and read again, every `pollMs`, until data
-   * arrives, the reader is closed (which ends the input: `readLine()`
-   * resolves with null, iteration stops, the stream form ends) or `signal`
-   * aborts (the waiting call rejects with an `AbortError`). A last line
-   * without its `\n` is held back until the writer finishes it. Default
-   * false: a read at the end of the file reports the end, and the next
-   * call reads again (nothing is sticky).
-   */
-  follow?: boolean;
-  /** Milliseconds between reads at the end of a followed file (1 to 60000; default 100). */
-  pollMs?: number;
-  /** Aborts a wait for more data of a followed file with an `AbortError`; once aborted, every such wait rejects at once. */
-  signal?: AbortSignal;
-}
-
-const DEFAULT_POLL_MS = 100;
-const EMPTY = new Uint8Array(0);
-
-/** An options object (not an array, typed array or class instance, which are refused as a capacity). */
-function isPlainObject(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function toBufReaderOptions(capacity: unknown, options: unknown): { capacity: number; follow: boolean; pollMs: number; signal: AbortSignal | undefined } {
-  let o = readOptions(options, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
-  let cap: unknown = capacity;
-  if (isPlainObject(capacity) && options === undefined) {
-    o = readOptions(capacity, 'options', ['capacity', 'follow', 'pollMs', 'signal']);
-    cap = o.capacity;
-  } else if (o.capacity !== undefined) {
-    throw argValueError('options.capacity', 'cannot be given together with the capacity argument', o.capacity);
-  }
-  const pollMs = o.pollMs === undefined ? DEFAULT_POLL_MS : o.pollMs;
-  if (typeof pollMs !== 'number') throw argTypeError('options.pollMs', 'of type number', pollMs);
-  if (!Number.isInteger(pollMs) || pollMs < 1 || pollMs > 60_000) throw outOfRange('options.pollMs', 'an integer >= 1 and <= 60000', pollMs);
-  const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('options.signal', 'an AbortSignal', signal);
-  return { capacity: toCapacity(cap), follow: toBoolean(o.follow, 'options.follow'), pollMs, signal };
 }
 
 /**
@@ -240,23 +191,23 @@ export class BufReader {
   }
 
   /** Waits `pollMs` at the end of a followed file: true to read again, false when closed; rejects when the signal aborts. */
-  #waitForMore(): Promise<boolean> {
+  async #waitForMore(): Promise<boolean> {
     const signal = this.#signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.#closeRequested) return Promise.resolve(false);
-    return new Promise((resolve, reject) => {
-      const settle = (again: boolean, error?: Error) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+    throwIfAborted(signal);
+    if (this.#closeRequested) return false;
+    const waited = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
         this.#wake = null;
-        if (error === undefined) resolve(again);
-        else reject(error);
+        resolve(true);
+      }, this.#pollMs);
+      // close() and an abort both end the wait early.
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve(false);
       };
-      const timer = setTimeout(() => settle(true), this.#pollMs);
-      const onAbort = () => settle(false, abortError(signal as AbortSignal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#wake = () => settle(false);
     });
+    return whenAborted(waited, signal, () => this.#wake?.());
   }
 
   /**

@@ -3,6 +3,7 @@
 // line below is a contract of the public types. Nothing here runs.
 import {
   type MmapError,
+  MemoryMappedFile,
   MmapFile,
   type ConcurrentAllocator,
   type CreateOptions,
@@ -147,4 +148,18 @@ export function sharedRingEndsHaveOnlyTheirCalls(): void {
   // @ts-expect-error the signal is an AbortSignal
   void input.readMessageAsync(buf, { signal: 'now' });
   void [r1, n, r2];
+}
+
+export function memoryMappedFileSignals(): void {
+  const m = MemoryMappedFile.openRw(path);
+  const signal = AbortSignal.timeout(10);
+  // The signal rides in an options object, last, on every async call.
+  void m.waitAsync(0, 0, undefined, { signal });
+  void m.segment(0, 64).readIntoAsync(0, new Uint8Array(8), { signal });
+  void m.resizeAsync(8192, { signal });
+  void MemoryMappedFile.openRoAsync(path, { signal, touchHint: 'eager' });
+  // @ts-expect-error the signal is an AbortSignal
+  void m.flushAsync({ signal: 'now' });
+  // @ts-expect-error a create takes no signal (an overtaken create cannot be undone)
+  void MemoryMappedFile.createRwAsync(path, 4096, { signal });
 }
