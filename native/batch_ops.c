@@ -33,12 +33,6 @@ static int typed_of(napi_env env, napi_value v, napi_typedarray_type want, void 
   return 1;
 }
 
-static napi_value number(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-
 /* copyMany(key, base, limit, offsets, count, length, bytes, intoMapping)
  *   -> count when every item was copied;
  *      i (0 <= i < count) when item i lies outside the file (nothing copied
@@ -48,7 +42,7 @@ static napi_value number(napi_env env, double d) {
  * Item i is [base + offsets[i], + length) in the file and
  * [i * length, + length) in bytes; offsets are relative to the window that
  * starts at `base` and is `limit` bytes long. */
-static napi_value js_copy_many(napi_env env, napi_callback_info info) {
+napi_value js_copy_many(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   uint64_t key, base, limit, count, length;
   double *offsets = NULL;
@@ -113,12 +107,5 @@ static napi_value js_copy_many(napi_env env, napi_callback_info info) {
     }
   }
   rm_table_release(m);
-  return number(env, result);
-}
-
-int rm_batch_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"copyMany", NULL, js_copy_many, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  return napi_define_properties(env, exports, 1, props) == napi_ok;
+  return rm_double(env, result);
 }

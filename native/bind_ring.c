@@ -1,7 +1,6 @@
 /*
  * Node-API bindings of the rings (native/ring.c): ringCreate, ringClose,
- * liveRings, and the page size. Registered by addon.c's init through
- * rm_register_ring().
+ * liveRings (listed, with the page size, in addon.c's table).
  *
  * A ring reaches JavaScript as one external ArrayBuffer over both halves of
  * its double mapping (2 * capacity bytes). The ring's native record is
@@ -19,8 +18,6 @@
 #include <stdlib.h>
 
 #include "bind_ring.h"
-#include "bind_shared_ring.h"
-#include "bind_vmap.h"
 #include "ring.h"
 #include "sys_errors.h"
 
@@ -64,7 +61,7 @@ static int get_one_arg(napi_env env, napi_callback_info info, napi_value *arg) {
 }
 
 /* ringCreate(hint) -> ArrayBuffer of 2 * capacity bytes */
-static napi_value js_ring_create(napi_env env, napi_callback_info info) {
+napi_value js_ring_create(napi_env env, napi_callback_info info) {
   napi_value arg;
   double hint = 0;
   if (!get_one_arg(env, info, &arg)) return NULL;
@@ -104,7 +101,7 @@ static napi_value js_ring_create(napi_env env, napi_callback_info info) {
 
 /* ringClose(arrayBuffer): detach (every view becomes zero-length), then
  * unmap. Closing twice is a no-op. */
-static napi_value js_ring_close(napi_env env, napi_callback_info info) {
+napi_value js_ring_close(napi_env env, napi_callback_info info) {
   napi_value ab;
   bool tagged = false;
   void *data = NULL;
@@ -125,29 +122,9 @@ static napi_value js_ring_close(napi_env env, napi_callback_info info) {
   return undef;
 }
 
-static napi_value js_live_rings(napi_env env, napi_callback_info info) {
+napi_value js_live_rings(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
   napi_create_double(env, (double)atomic_load(&live_rings), &v);
   return v;
-}
-
-int rm_register_ring(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"ringCreate", NULL, js_ring_create, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"ringClose", NULL, js_ring_close, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"liveRings", NULL, js_live_rings, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
-      napi_ok)
-    return 0;
-  if (!rm_register_shared_ring(env, exports) || !rm_register_vmap(env, exports)) return 0;
-  napi_value v;
-  if (napi_create_double(env, (double)rm_page_size(), &v) != napi_ok ||
-      napi_set_named_property(env, exports, "pageSize", v) != napi_ok)
-    return 0;
-  if (napi_create_double(env, (double)RM_RING_MAX_CAPACITY, &v) != napi_ok ||
-      napi_set_named_property(env, exports, "ringMaxCapacity", v) != napi_ok)
-    return 0;
-  return 1;
 }

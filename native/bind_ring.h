@@ -3,11 +3,11 @@
 
 #include <node_api.h>
 
-/* Adds the vmap family's bindings to `exports`: the rings (ringCreate,
- * ringClose, liveRings, pageSize, ringMaxCapacity), and through
- * rm_register_shared_ring and rm_register_vmap the shared rings and the
- * maps. The one call addon.c's init makes for the whole family. Returns 1,
- * or 0 with an exception pending. */
-int rm_register_ring(napi_env env, napi_value exports);
+/* Ring bindings (ringCreate, ringClose, liveRings); pageSize and
+ * ringMaxCapacity are values in addon.c's table. The functions addon.c's
+ * table lists. */
+napi_value js_ring_create(napi_env env, napi_callback_info info);
+napi_value js_ring_close(napi_env env, napi_callback_info info);
+napi_value js_live_rings(napi_env env, napi_callback_info info);
 
 #endif

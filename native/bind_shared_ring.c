@@ -74,12 +74,6 @@ static sr_handle *unwrap(napi_env env, napi_value ab) {
   return h;
 }
 
-static napi_value make_double(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-
 /* [key, buffer] for m, taking over the caller's reference. */
 static napi_value attach(napi_env env, rm_mapping *m) {
   sr_handle *h = calloc(1, sizeof *h);
@@ -114,7 +108,7 @@ static napi_value attach(napi_env env, rm_mapping *m) {
     return NULL;
   }
   napi_create_array_with_length(env, 3, &out);
-  napi_set_element(env, out, 0, make_double(env, (double)m->key));
+  napi_set_element(env, out, 0, rm_double(env, (double)m->key));
   napi_set_element(env, out, 1, ab);
   napi_set_element(env, out, 2, status);
   return out;
@@ -170,7 +164,7 @@ static int get_path(napi_env env, napi_value v, char *path, size_t size) {
 }
 
 /* srCreate(hint, path | null, mode) -> [key, buffer, status] */
-static napi_value js_sr_create(napi_env env, napi_callback_info info) {
+napi_value js_sr_create(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double hint = 0;
   int32_t mode = 0600;
@@ -209,7 +203,7 @@ static napi_value js_sr_create(napi_env env, napi_callback_info info) {
  * this version throws ERR_MMAP_INVALID_STATE carrying what it holds in
  * `found`: { size, magic, version, capacity, trailer } (TypeScript says
  * what is wrong). */
-static napi_value js_sr_open(napi_env env, napi_callback_info info) {
+napi_value js_sr_open(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_MAX];
   if (!rm_args(env, info, 1, argv) || !get_path(env, argv[0], path, sizeof path))
@@ -222,11 +216,11 @@ static napi_value js_sr_open(napi_env env, napi_callback_info info) {
   if (err == RM_SRING_NOT_A_RING) {
     napi_value out, code, msg, error;
     napi_create_object(env, &out);
-    napi_set_named_property(env, out, "size", make_double(env, (double)found.size));
-    napi_set_named_property(env, out, "magic", make_double(env, found.magic));
-    napi_set_named_property(env, out, "version", make_double(env, found.version));
-    napi_set_named_property(env, out, "capacity", make_double(env, found.capacity));
-    napi_set_named_property(env, out, "trailer", make_double(env, found.trailer));
+    napi_set_named_property(env, out, "size", rm_double(env, (double)found.size));
+    napi_set_named_property(env, out, "magic", rm_double(env, found.magic));
+    napi_set_named_property(env, out, "version", rm_double(env, found.version));
+    napi_set_named_property(env, out, "capacity", rm_double(env, found.capacity));
+    napi_set_named_property(env, out, "trailer", rm_double(env, found.trailer));
     napi_create_string_utf8(env, "ERR_MMAP_INVALID_STATE", NAPI_AUTO_LENGTH, &code);
     napi_create_string_utf8(env, "native srOpen: not a whole ring file of this version",
                             NAPI_AUTO_LENGTH, &msg);
@@ -240,7 +234,7 @@ static napi_value js_sr_open(napi_env env, napi_callback_info info) {
 }
 
 /* srAttach(key) -> [key, buffer, status] for this thread */
-static napi_value js_sr_attach(napi_env env, napi_callback_info info) {
+napi_value js_sr_attach(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   double d = -1;
   if (!rm_args(env, info, 1, argv)) return NULL;
@@ -283,13 +277,25 @@ static int role_index(napi_env env, napi_value v, uint32_t *index) {
   return 1;
 }
 
+/* The ring of argv[0] and, from argv[1], the header word index: a role's
+ * state word (`words` role_index) or a sequence word (seq_index). Reads
+ * `want` arguments; NULL with an exception pending. */
+static sr_handle *ring_word(napi_env env, napi_callback_info info, size_t want,
+                            napi_value *argv,
+                            int (*words)(napi_env, napi_value, uint32_t *),
+                            uint32_t *index) {
+  if (!rm_args(env, info, want, argv)) return NULL;
+  sr_handle *h = unwrap(env, argv[0]);
+  if (h == NULL || !words(env, argv[1], index)) return NULL;
+  return h;
+}
+
 /* srClaim(buffer, role) -> boolean (1 producer, 2 consumer) */
-static napi_value js_sr_claim(napi_env env, napi_callback_info info) {
+napi_value js_sr_claim(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
+  sr_handle *h = ring_word(env, info, 2, argv, role_index, &index);
+  if (h == NULL) return NULL;
   int ok = h->role == index || (h->role == 0 && rm_sring_claim(&h->mem, index));
   if (ok) h->role = index;
   napi_value v;
@@ -300,14 +306,13 @@ static napi_value js_sr_claim(napi_env env, napi_callback_info info) {
 /* srPeer(buffer, role) -> that role's state as rm_sring_peer sees it (GONE
  * if its process died, CLAIMING, CORRUPT); -1 when a page of the ring was
  * lost (the ring file was truncated). */
-static napi_value js_sr_peer(napi_env env, napi_callback_info info) {
+napi_value js_sr_peer(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !role_index(env, argv[1], &index)) return NULL;
-  if (rm_mapping_faults(h->m, NULL) != 0) return make_double(env, -1);
-  return make_double(env, rm_sring_peer(&h->mem, index));
+  sr_handle *h = ring_word(env, info, 2, argv, role_index, &index);
+  if (h == NULL) return NULL;
+  if (rm_mapping_faults(h->m, NULL) != 0) return rm_double(env, -1);
+  return rm_double(env, rm_sring_peer(&h->mem, index));
 }
 
 static int seq_index(napi_env env, napi_value v, uint32_t *index) {
@@ -322,16 +327,23 @@ static int seq_index(napi_env env, napi_value v, uint32_t *index) {
   return 1;
 }
 
+/* The expected value and the timeout of srWait and srWaitAsync (argv[2],
+ * argv[3]); a timeout is capped at a minute: callers loop. */
+static int wait_args(napi_env env, napi_value *argv, int32_t *expected,
+                     uint32_t *timeout) {
+  if (!rm_i32(env, argv[2], expected) || !rm_u32(env, argv[3], timeout)) return 0;
+  if (*timeout > 60000) *timeout = 60000;
+  return 1;
+}
+
 /* srWait(buffer, index, expected, timeoutMs) -> true if the time ran out */
-static napi_value js_sr_wait(napi_env env, napi_callback_info info) {
+napi_value js_sr_wait(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!rm_args(env, info, 4, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
-  if (timeout > 60000) timeout = 60000;
+  sr_handle *h = ring_word(env, info, 4, argv, seq_index, &index);
+  if (h == NULL) return NULL;
+  if (!wait_args(env, argv, &expected, &timeout)) return NULL;
   napi_value v;
   napi_get_boolean(env, rm_sring_wait(rm_sring_word(&h->mem, index), expected, timeout),
                    &v);
@@ -414,15 +426,13 @@ static void *async_wait_main(void *arg) {
 
 /* srWaitAsync(buffer, index, expected, timeoutMs) -> Promise<boolean> (true
  * if the time ran out) */
-static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
+napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t index, timeout = 0;
   int32_t expected = 0;
-  if (!rm_args(env, info, 4, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
-  if (!rm_i32(env, argv[2], &expected) || !rm_u32(env, argv[3], &timeout)) return NULL;
-  if (timeout > 60000) timeout = 60000;
+  sr_handle *h = ring_word(env, info, 4, argv, seq_index, &index);
+  if (h == NULL) return NULL;
+  if (!wait_args(env, argv, &expected, &timeout)) return NULL;
   sr_async_wait *w = calloc(1, sizeof *w);
   if (w == NULL) return rm_throw_errno(env, ENOMEM, "malloc", NULL);
   w->m = rm_table_acquire(h->m->key);
@@ -469,12 +479,11 @@ static napi_value js_sr_wait_async(napi_env env, napi_callback_info info) {
 }
 
 /* srWake(buffer, index) */
-static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
+napi_value js_sr_wake(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  if (!rm_args(env, info, 2, argv)) return NULL;
-  sr_handle *h = unwrap(env, argv[0]);
-  if (h == NULL || !seq_index(env, argv[1], &index)) return NULL;
+  sr_handle *h = ring_word(env, info, 2, argv, seq_index, &index);
+  if (h == NULL) return NULL;
   rm_sring_wake(rm_sring_word(&h->mem, index));
   napi_value undef;
   napi_get_undefined(env, &undef);
@@ -484,7 +493,7 @@ static napi_value js_sr_wake(napi_env env, napi_callback_info info) {
 /* srClose(buffer): leaves the role (CLOSED: a producer's end of stream),
  * detaches the buffer and this thread's status buffer, drops the
  * reference. Closing twice is a no-op. */
-static napi_value js_sr_close(napi_env env, napi_callback_info info) {
+napi_value js_sr_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!rm_args(env, info, 1, argv)) return NULL;
   bool tagged = false;
@@ -509,20 +518,4 @@ static napi_value js_sr_close(napi_env env, napi_callback_info info) {
   napi_value undef;
   napi_get_undefined(env, &undef);
   return undef;
-}
-
-int rm_register_shared_ring(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"srCreate", NULL, js_sr_create, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srOpen", NULL, js_sr_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srAttach", NULL, js_sr_attach, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srClaim", NULL, js_sr_claim, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srPeer", NULL, js_sr_peer, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srWait", NULL, js_sr_wait, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srWake", NULL, js_sr_wake, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srWaitAsync", NULL, js_sr_wait_async, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"srClose", NULL, js_sr_close, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
-         napi_ok;
 }

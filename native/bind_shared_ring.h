@@ -3,8 +3,16 @@
 
 #include <node_api.h>
 
-/* Adds the SharedRing bindings (sr*) to `exports`; 1, or 0 with an
- * exception pending. Called by rm_register_ring. */
-int rm_register_shared_ring(napi_env env, napi_value exports);
+/* SharedRing bindings (sr*). The functions addon.c's
+ * table lists. */
+napi_value js_sr_create(napi_env env, napi_callback_info info);
+napi_value js_sr_open(napi_env env, napi_callback_info info);
+napi_value js_sr_attach(napi_env env, napi_callback_info info);
+napi_value js_sr_claim(napi_env env, napi_callback_info info);
+napi_value js_sr_peer(napi_env env, napi_callback_info info);
+napi_value js_sr_wait(napi_env env, napi_callback_info info);
+napi_value js_sr_wake(napi_env env, napi_callback_info info);
+napi_value js_sr_wait_async(napi_env env, napi_callback_info info);
+napi_value js_sr_close(napi_env env, napi_callback_info info);
 
 #endif

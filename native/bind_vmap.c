@@ -141,7 +141,7 @@ static napi_value expose(napi_env env, map_handle *h, int which) {
 }
 
 /* mapCreate({ fd, offset, length, shared, populate, expose }) -> ArrayBuffer */
-static napi_value js_map_create(napi_env env, napi_callback_info info) {
+napi_value js_map_create(napi_env env, napi_callback_info info) {
   napi_value argv[1], v;
   rm_vmap_request req = {0};
   if (!rm_args(env, info, 1, argv)) return NULL;
@@ -185,7 +185,7 @@ static napi_value js_map_create(napi_env env, napi_callback_info info) {
 
 /* mapExpose(buffer, exposeShared, resetPrivate) -> the new current buffer;
  * `buffer` is detached first. */
-static napi_value js_map_expose(napi_env env, napi_callback_info info) {
+napi_value js_map_expose(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!rm_args(env, info, 3, argv)) return NULL;
   map_handle *h = unwrap(env, argv[0]);
@@ -210,7 +210,7 @@ static napi_value js_map_expose(napi_env env, napi_callback_info info) {
 
 /* mapClose(buffer): detach (every view becomes zero-length), then unmap.
  * Closing twice is a no-op. */
-static napi_value js_map_close(napi_env env, napi_callback_info info) {
+napi_value js_map_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!rm_args(env, info, 1, argv)) return NULL;
   map_ref *ref = get_ref(env, argv[0]);
@@ -227,12 +227,6 @@ static napi_value js_map_close(napi_env env, napi_callback_info info) {
   return undef;
 }
 
-static napi_value make_double(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-
 /* The ERR_MMAP_FAULT error for h (shaped as addon.c's), or NULL. */
 static napi_value fault_error(napi_env env, map_handle *h, double file_size) {
   if (h->r.m == NULL) return NULL;
@@ -247,18 +241,18 @@ static napi_value fault_error(napi_env env, map_handle *h, double file_size) {
   napi_create_string_utf8(env, "a page of the map could not be accessed",
                           NAPI_AUTO_LENGTH, &msg);
   napi_create_error(env, code, msg, &error);
-  napi_set_named_property(env, error, "faults", make_double(env, faults));
-  napi_set_named_property(env, error, "offset", make_double(env, at));
-  napi_set_named_property(env, error, "fileSize", make_double(env, file_size));
+  napi_set_named_property(env, error, "faults", rm_double(env, faults));
+  napi_set_named_property(env, error, "offset", rm_double(env, at));
+  napi_set_named_property(env, error, "fileSize", rm_double(env, file_size));
   napi_set_named_property(env, error, "mappedSize",
-                          make_double(env, (double)(h->offset + h->length)));
+                          rm_double(env, (double)(h->offset + h->length)));
   return error;
 }
 
 /* mapFlush(buffer, fd, offset, length, sync): msync of a span of the
  * window, after checking fd names the mapped file; throws ERR_MMAP_FAULT
  * when a page was lost. */
-static napi_value js_map_flush(napi_env env, napi_callback_info info) {
+napi_value js_map_flush(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int fd;
   uint64_t offset, length;
@@ -300,7 +294,7 @@ static napi_value js_map_flush(napi_env env, napi_callback_info info) {
 }
 
 /* mapFaults(buffer) -> the ERR_MMAP_FAULT error, or null */
-static napi_value js_map_faults(napi_env env, napi_callback_info info) {
+napi_value js_map_faults(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!rm_args(env, info, 1, argv)) return NULL;
   map_handle *h = unwrap(env, argv[0]);
@@ -310,23 +304,7 @@ static napi_value js_map_faults(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value js_live_maps(napi_env env, napi_callback_info info) {
+napi_value js_live_maps(napi_env env, napi_callback_info info) {
   (void)info;
-  return make_double(env, (double)atomic_load(&live_maps));
-}
-
-int rm_register_vmap(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"mapCreate", NULL, js_map_create, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"mapExpose", NULL, js_map_expose, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"mapClose", NULL, js_map_close, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"mapFlush", NULL, js_map_flush, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"mapFaults", NULL, js_map_faults, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"liveMaps", NULL, js_live_maps, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
-      napi_ok)
-    return 0;
-  return napi_set_named_property(env, exports, "mapMaxLength",
-                                 make_double(env, (double)RM_VMAP_MAX_LENGTH)) == napi_ok;
+  return rm_double(env, (double)atomic_load(&live_maps));
 }

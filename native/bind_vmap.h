@@ -3,9 +3,14 @@
 
 #include <node_api.h>
 
-/* Adds the map bindings (mapCreate, mapExpose, mapClose, mapFlush,
- * mapFaults, liveMaps, mapMaxLength) to `exports`. Returns 1, or 0 with an
- * exception pending. */
-int rm_register_vmap(napi_env env, napi_value exports);
+/* Map bindings (mapCreate, mapExpose, mapClose, mapFlush, mapFaults,
+ * liveMaps); mapMaxLength is a value in addon.c's table. The functions addon.c's
+ * table lists. */
+napi_value js_map_create(napi_env env, napi_callback_info info);
+napi_value js_map_expose(napi_env env, napi_callback_info info);
+napi_value js_map_close(napi_env env, napi_callback_info info);
+napi_value js_map_flush(napi_env env, napi_callback_info info);
+napi_value js_map_faults(napi_env env, napi_callback_info info);
+napi_value js_live_maps(napi_env env, napi_callback_info info);
 
 #endif

@@ -4,6 +4,9 @@
       "target_name": "ranged_mmap",
       "sources": [
         "addon.c",
+        "attachments.c",
+        "async_queue.c",
+        "bind_mapping.c",
         "napi_args.c",
         "mapping_table.c",
         "map_areas.c",
@@ -19,7 +22,8 @@
         "shared_ring.c",
         "bind_shared_ring.c",
         "wait_ops.c",
-        "batch_ops.c"
+        "batch_ops.c",
+        "platform/linux.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

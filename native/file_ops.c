@@ -4,6 +4,7 @@
 #include "file_ops.h"
 #include "map_areas.h"
 #include "mapping_table.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,24 +17,14 @@
 #include <unistd.h>
 
 /* Reserves the blocks of [0, size) so that a full disk is an error now and
- * not a SIGBUS on first write. fallocate is instant on ext4, xfs, btrfs and
- * tmpfs; where it is unsupported, posix_fallocate writes zeros instead. */
+ * not a SIGBUS on first write (rm_plat_reserve; where the fast way is
+ * unsupported, zeros are written instead). */
 static int reserve_blocks(int fd, uint64_t size, const char **syscall) {
-  if (fallocate(fd, 0, 0, (off_t)size) == 0) return 0;
-  int err = errno;
-  if (err != EOPNOTSUPP && err != ENOSYS) {
-    *syscall = "fallocate";
-    return err;
-  }
-  err = posix_fallocate(fd, 0, (off_t)size);
-  if (err != 0) *syscall = "posix_fallocate";
-  return err;
+  return rm_plat_reserve(fd, 0, size, 0, 1, syscall);
 }
 
-/* Maps [0, size) of fd read-write (shared for RM_ACCESS_RW, private for
- * RM_ACCESS_RO and RM_ACCESS_COW) and registers it. */
-static int map_and_register(int fd, uint64_t size, int access, rm_mapping **out,
-                            const char **syscall) {
+int rm_map_file(int fd, uint64_t size, int access, rm_mapping **out,
+                const char **syscall) {
   long page = sysconf(_SC_PAGESIZE);
   uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
   int share = access == RM_ACCESS_RW ? MAP_SHARED : MAP_PRIVATE;
@@ -88,7 +79,7 @@ static int open_existing(const rm_open_request *req, rm_open_result *out,
     out->mapping = NULL;
     return 0;
   } else {
-    err = map_and_register(fd, (uint64_t)st.st_size, req->access, &out->mapping, syscall);
+    err = rm_map_file(fd, (uint64_t)st.st_size, req->access, &out->mapping, syscall);
     /* Known to have every block when it has no hole (SEEK_HOLE finds none
      * before the end, and the allocated blocks cover the size): writes
      * through the mapping then need no check for a full disk. */
@@ -192,7 +183,7 @@ static int create_new(const rm_open_request *req, rm_open_result *out,
     *syscall = "ftruncate";
   } else if (!req->sparse && (err = reserve_blocks(fd, req->size, syscall)) != 0) {
     /* err set */
-  } else if ((err = map_and_register(fd, req->size, RM_ACCESS_RW, &m, syscall)) != 0) {
+  } else if ((err = rm_map_file(fd, req->size, RM_ACCESS_RW, &m, syscall)) != 0) {
     /* err set */
   }
   if (err != 0) {

@@ -46,4 +46,12 @@ typedef struct {
 int rm_file_open_and_map(const rm_open_request *req, rm_open_result *out,
                          const char **syscall);
 
+/* Maps [0, size) of fd read-write (shared for RM_ACCESS_RW, private for
+ * RM_ACCESS_RO and RM_ACCESS_COW), with its status page, and registers it:
+ * 0 and the new mapping (one reference) in *out, which owns fd from then
+ * on; or an errno with *syscall, everything undone but fd (the caller's to
+ * close). Open, create and resize's successor all map this way. */
+int rm_map_file(int fd, uint64_t size, int access, rm_mapping **out,
+                const char **syscall);
+
 #endif

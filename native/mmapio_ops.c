@@ -2,50 +2,32 @@
 #define _GNU_SOURCE
 #endif
 #include "mmapio_ops.h"
+#include "async_queue.h"
 #include "file_ops.h"
 #include "map_areas.h"
 #include "mapping_table.h"
 #include "napi_args.h"
+#include "platform/platform.h"
 #include "sync_ops.h"
 #include "sys_errors.h"
-#include "wait_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The mapping with key argv[0] and the page span covering [argv[1],
- * argv[1] + argv[2]), checked to lie inside the file. The caller releases. */
-static rm_mapping *span_of(napi_env env, napi_value *argv, uint8_t **addr, size_t *len) {
-  uint64_t key, offset, length;
-  if (!rm_u64(env, argv[0], &key) || !rm_u64(env, argv[1], &offset) ||
-      !rm_u64(env, argv[2], &length))
-    return NULL;
-  rm_mapping *m = rm_table_acquire(key);
-  if (m == NULL) {
-    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
-    return NULL;
-  }
-  if (offset > m->size || length > m->size - offset) {
-    rm_table_release(m);
-    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
-                           "native call range lies outside the file");
-    return NULL;
-  }
-  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-  uint64_t start = offset & ~(page - 1);
-  uint64_t end = (offset + length + page - 1) & ~(page - 1);
-  if (end > m->map_len) end = m->map_len;
-  *addr = m->base + start;
-  *len = length == 0 ? 0 : (size_t)(end - start);
-  return m;
+/* [a, b]: what hugePages, resize and resizeAsync return. */
+static napi_value pair(napi_env env, double a, double b) {
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, rm_double(env, a));
+  napi_set_element(env, out, 1, rm_double(env, b));
+  return out;
 }
 
 /* mlock faults every page in; a truncation that took pages away (see
@@ -60,14 +42,15 @@ static int lock_lost_pages(rm_mapping *m, uint8_t *addr, size_t len, int err) {
 /* memLock(key, offset, length, lock): mlock or munlock the pages of the span.
  * A low RLIMIT_MEMLOCK shows up as ENOMEM (or EPERM when the limit is 0 and
  * the process may not lock at all), with syscall 'mlock'. */
-static napi_value js_mem_lock(napi_env env, napi_callback_info info) {
+napi_value js_mem_lock(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint8_t *addr;
   size_t len;
   bool lock = false;
   if (!rm_args(env, info, 4, argv)) return NULL;
   napi_get_value_bool(env, argv[3], &lock);
-  rm_mapping *m = span_of(env, argv, &addr, &len);
+  uint64_t offset, length;
+  rm_mapping *m = rm_acquire_span(env, argv, &offset, &length, &addr, &len);
   if (m == NULL) return NULL;
   int err = 0;
   if (len > 0 && (lock ? mlock(addr, len) : munlock(addr, len)) != 0) err = errno;
@@ -79,36 +62,10 @@ static napi_value js_mem_lock(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* Whether the kernel counts the mapping at base as eligible for transparent
- * huge pages (/proc/self/smaps, THPeligible): 1, 0, or -1 when it cannot say. */
-static int thp_eligible(uintptr_t base) {
-  FILE *f = fopen("/proc/self/smaps", "re");
-  if (f == NULL) return -1;
-  char line[512];
-  int in_vma = 0, result = -1;
-  while (fgets(line, sizeof line, f) != NULL) {
-    unsigned long start, end;
-    /* A VMA header is "start-end perms ..."; field lines are "Name: value"
-     * (a name that begins with hex letters, like "AnonHugePages", stops
-     * sscanf before the '-'). */
-    if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-      if (in_vma) break;
-      in_vma = start == (unsigned long)base;
-      continue;
-    }
-    if (in_vma && strncmp(line, "THPeligible:", 12) == 0) {
-      result = atoi(line + 12) != 0;
-      break;
-    }
-  }
-  fclose(f);
-  return result;
-}
-
 /* hugePages(key, enable) -> [errno of madvise (0 when it was accepted),
  * THPeligible of the mapping afterwards (1, 0, or -1 unknown)]. Never
  * throws for the madvise itself: the hint must never fail an open. */
-static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
+napi_value js_huge_pages(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint64_t key;
   bool enable = false;
@@ -119,18 +76,10 @@ static napi_value js_huge_pages(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
     return NULL;
   }
-  int err = madvise(m->base, m->map_len, enable ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0
-                ? 0
-                : errno;
-  int eligible = thp_eligible((uintptr_t)m->base);
+  int err = rm_plat_huge_pages(m->base, m->map_len, enable);
+  int eligible = rm_plat_huge_pages_eligible(m->base);
   rm_table_release(m);
-  napi_value out, a, b;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, err, &a);
-  napi_create_int32(env, eligible, &b);
-  napi_set_element(env, out, 0, a);
-  napi_set_element(env, out, 1, b);
-  return out;
+  return pair(env, err, eligible);
 }
 
 /* ---- resize ---------------------------------------------------------------
@@ -146,42 +95,17 @@ static pthread_mutex_t resize_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int map_successor(rm_mapping *m, uint64_t size, rm_mapping **out,
                          const char **syscall) {
-  long page = sysconf(_SC_PAGESIZE);
-  uint64_t map_len = (size + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-  *syscall = "mmap";
-  if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* the file and the status page */
   int fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
     *syscall = "dup";
-    rm_maps_give(2);
     return errno;
   }
-  uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    int err = errno;
+  rm_mapping *n;
+  int err = rm_map_file(fd, size, m->access, &n, syscall);
+  if (err != 0) {
     close(fd);
-    rm_maps_give(2);
     return err;
   }
-  uint8_t *status = mmap(NULL, RM_STATUS_BYTES, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (status == MAP_FAILED) {
-    int err = errno;
-    munmap(base, map_len);
-    close(fd);
-    rm_maps_give(2);
-    return err;
-  }
-  rm_mapping *n = rm_table_insert(fd, base, size, map_len, status);
-  if (n == NULL) {
-    munmap(status, RM_STATUS_BYTES);
-    munmap(base, map_len);
-    close(fd);
-    rm_maps_give(2);
-    return EMFILE;
-  }
-  n->areas = 2;
-  n->access = m->access;
   /* The same file under the same name: share() handles of the successor
    * carry the path, and fromShared checks it against this copy. */
   n->path = m->path != NULL ? strdup(m->path) : NULL;
@@ -278,18 +202,9 @@ static int zero_old_tail(rm_mapping *m, uint64_t new_size, const char **syscall)
  * new block instead; that extends the file as it goes, so a failure puts
  * the old size back. */
 static int reserve_tail(rm_mapping *m, uint64_t size, const char **syscall) {
-  if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)m->size, (off_t)(size - m->size)) == 0)
-    return 0;
-  int err = errno;
-  if (err != EOPNOTSUPP && err != ENOSYS) {
-    *syscall = "fallocate";
-    return err;
-  }
-  err = posix_fallocate(m->fd, (off_t)m->size, (off_t)(size - m->size));
-  if (err != 0) {
-    *syscall = "posix_fallocate";
-    if (ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */
-    }
+  int err = rm_plat_reserve(m->fd, m->size, size - m->size, 1, 1, syscall);
+  if (err != 0 && strcmp(*syscall, "posix_fallocate") == 0 &&
+      ftruncate(m->fd, (off_t)m->size) != 0) { /* nothing more to do */
   }
   return err;
 }
@@ -383,7 +298,7 @@ static rm_mapping *resize_args(napi_env env, napi_callback_info info, uint64_t *
 
 /* resize(key, newSize) -> [0, newKey] once resized, or [1, successorKey]
  * when another thread resized this mapping first (follow it and retry). */
-static napi_value js_resize(napi_env env, napi_callback_info info) {
+napi_value js_resize(napi_env env, napi_callback_info info) {
   uint64_t size;
   rm_mapping *m = resize_args(env, info, &size);
   if (m == NULL) return NULL;
@@ -393,190 +308,111 @@ static napi_value js_resize(napi_env env, napi_callback_info info) {
   int err = resize_core(m, size, &moved, &next, &syscall);
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, syscall, NULL);
-  napi_value out, a, b;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, moved, &a);
-  napi_create_double(env, next, &b);
-  napi_set_element(env, out, 0, a);
-  napi_set_element(env, out, 1, b);
-  return out;
+  return pair(env, moved, next);
 }
 
-/* ---- resizeAsync, touchAsync: the same work on the libuv pool ----------- */
+/* ---- resizeAsync, touchAsync, memLockAsync: jobs of the async queue ---- */
 
 typedef enum { JOB_RESIZE, JOB_TOUCH, JOB_LOCK } job_kind;
 
 typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
+  rm_job job; /* job.m: pinned by a reference from the call to completion */
   job_kind kind;
-  rm_mapping *m; /* pinned by a reference from the call to completion */
   uint64_t size; /* JOB_RESIZE */
-  uint8_t *addr; /* JOB_TOUCH: the page span, inside m */
+  uint8_t *addr; /* JOB_TOUCH, JOB_LOCK: the page span, inside job.m */
   size_t len;
-  int err, moved;
+  int moved;
   double next;
-  const char *syscall;
-} pool_job;
+} mmapio_job;
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
-static void job_execute(napi_env env, void *data) {
-  (void)env;
-  pool_job *j = data;
+static void job_execute(rm_job *job) {
+  mmapio_job *j = (mmapio_job *)job;
   if (j->kind == JOB_RESIZE) {
-    j->err = resize_core(j->m, j->size, &j->moved, &j->next, &j->syscall);
+    job->err = resize_core(job->m, j->size, &j->moved, &j->next, &job->syscall);
     return;
   }
   if (j->len == 0) return;
   if (j->kind == JOB_LOCK) {
     /* mlock faults every page in first: this is what can wait on the disk. */
     if (mlock(j->addr, j->len) != 0) {
-      j->err = lock_lost_pages(j->m, j->addr, j->len, errno);
-      j->syscall = "mlock";
+      job->err = lock_lost_pages(job->m, j->addr, j->len, errno);
+      job->syscall = "mlock";
     }
     return;
   }
-  if (madvise(j->addr, j->len, MADV_POPULATE_READ) == 0) return;
-  if (errno != EINVAL) {
-    int err = errno;
-    if (rm_lost_to_truncation(j->m, err)) return; /* recorded */
-    j->err = err;
-    j->syscall = "madvise";
+  int err = rm_plat_populate(j->addr, j->len, 0);
+  if (err == 0) return;
+  if (err != EINVAL) {
+    if (rm_lost_to_truncation(job->m, err)) return; /* recorded */
+    job->err = err;
+    job->syscall = "madvise";
     return;
   }
-  /* A kernel older than 5.14: read one byte of every page. A SIGBUS (the
-   * file was truncated by another process) is caught by the guard and
-   * recorded in the mapping's status page, as for the async copies. */
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  /* No populate here (Linux before 5.14): read one byte of every page. A
+   * SIGBUS (the file was truncated by another process) is caught by the
+   * guard and recorded in the mapping's status page, as for the async
+   * copies. */
+  size_t page = rm_page_size();
   volatile uint8_t sink = 0;
   for (size_t at = 0; at < j->len; at += page) sink ^= ((volatile uint8_t *)j->addr)[at];
   (void)sink;
 }
 
-static void job_complete(napi_env env, napi_status status, void *data) {
-  pool_job *j = data;
-  if (status != napi_ok && j->err == 0) {
-    j->err = ECANCELED;
-    j->syscall = "uv_queue_work";
-  }
-  rm_table_release(j->m);
-  if (j->err != 0) {
-    napi_reject_deferred(env, j->deferred,
-                         rm_make_errno_error(env, j->err, j->syscall, NULL));
-  } else {
-    napi_value out;
-    if (j->kind == JOB_RESIZE) {
-      napi_value a, b;
-      napi_create_array_with_length(env, 2, &out);
-      napi_create_int32(env, j->moved, &a);
-      napi_create_double(env, j->next, &b);
-      napi_set_element(env, out, 0, a);
-      napi_set_element(env, out, 1, b);
-    } else {
-      napi_get_undefined(env, &out);
-    }
-    napi_resolve_deferred(env, j->deferred, out);
-  }
-  napi_delete_async_work(env, j->work);
-  free(j);
-}
-
-/* Queues j (which holds a reference to j->m) and returns its promise; on
- * failure releases everything and throws. */
-static napi_value job_queue(napi_env env, pool_job *j, const char *name) {
-  napi_value promise, resource;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
-    rm_table_release(j->m);
-    free(j);
-    return NULL;
-  }
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
-  if (napi_create_async_work(env, NULL, resource, job_execute, job_complete, j,
-                             &j->work) != napi_ok) {
-    napi_reject_deferred(env, j->deferred,
-                         rm_make_errno_error(env, ENOMEM, "uv_queue_work", NULL));
-    rm_table_release(j->m);
-    free(j);
-    return promise;
-  }
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_reject_deferred(env, j->deferred,
-                         rm_make_errno_error(env, EAGAIN, "uv_queue_work", NULL));
-    napi_delete_async_work(env, j->work);
-    rm_table_release(j->m);
-    free(j);
-  }
-  return promise;
+static napi_value resize_settle(napi_env env, rm_job *job, napi_value *error) {
+  mmapio_job *j = (mmapio_job *)job;
+  (void)error;
+  return pair(env, j->moved, j->next);
 }
 
 /* resizeAsync(key, newSize) -> Promise of what resize returns. */
-static napi_value js_resize_async(napi_env env, napi_callback_info info) {
+napi_value js_resize_async(napi_env env, napi_callback_info info) {
   uint64_t size;
   rm_mapping *m = resize_args(env, info, &size);
   if (m == NULL) return NULL;
-  pool_job *j = calloc(1, sizeof *j);
+  mmapio_job *j = rm_job_new(env, sizeof *j, "ftruncate");
   if (j == NULL) {
     rm_table_release(m);
-    return rm_throw_errno(env, ENOMEM, "ftruncate", NULL);
+    return NULL;
   }
+  j->job.execute = job_execute;
+  j->job.settle = resize_settle;
+  j->job.m = m;
   j->kind = JOB_RESIZE;
-  j->m = m;
   j->size = size;
-  j->syscall = "ftruncate";
-  return job_queue(env, j, "ranged-mmap:resize");
+  return rm_job_queue(env, &j->job, "ranged-mmap:resize");
 }
 
 /* A job over the page span of argv[0..2] (key, offset, length). */
 static napi_value span_job(napi_env env, napi_callback_info info, job_kind kind,
                            const char *syscall, const char *name) {
   napi_value argv[3];
+  uint64_t offset, length;
   uint8_t *addr;
   size_t len;
   if (!rm_args(env, info, 3, argv)) return NULL;
-  rm_mapping *m = span_of(env, argv, &addr, &len);
+  rm_mapping *m = rm_acquire_span(env, argv, &offset, &length, &addr, &len);
   if (m == NULL) return NULL;
-  pool_job *j = calloc(1, sizeof *j);
+  mmapio_job *j = rm_job_new(env, sizeof *j, syscall);
   if (j == NULL) {
     rm_table_release(m);
-    return rm_throw_errno(env, ENOMEM, syscall, NULL);
+    return NULL;
   }
+  j->job.execute = job_execute;
+  j->job.m = m;
   j->kind = kind;
-  j->m = m;
   j->addr = addr;
   j->len = len;
-  j->syscall = syscall;
-  return job_queue(env, j, name);
+  return rm_job_queue(env, &j->job, name);
 }
 
 /* touchAsync(key, offset, length) -> Promise: faults the span's pages in
- * (MADV_POPULATE_READ, or a read of every page) on the pool. */
-static napi_value js_touch_async(napi_env env, napi_callback_info info) {
+ * (rm_plat_populate, or a read of every page) on the pool. */
+napi_value js_touch_async(napi_env env, napi_callback_info info) {
   return span_job(env, info, JOB_TOUCH, "madvise", "ranged-mmap:touch");
 }
 
 /* memLockAsync(key, offset, length) -> Promise: mlock of the span on the
  * pool (errors as memLock's). */
-static napi_value js_mem_lock_async(napi_env env, napi_callback_info info) {
+napi_value js_mem_lock_async(napi_env env, napi_callback_info info) {
   return span_job(env, info, JOB_LOCK, "mlock", "ranged-mmap:mlock");
-}
-
-int rm_mmapio_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"memLock", NULL, js_mem_lock, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"hugePages", NULL, js_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"resize", NULL, js_resize, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"resizeAsync", NULL, js_resize_async, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"memLockAsync", NULL, js_mem_lock_async, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  napi_value successor;
-  return rm_wait_register(env, exports) &&
-         napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
-             napi_ok &&
-         napi_create_double(env, RM_STATUS_SUCCESSOR_BYTE, &successor) == napi_ok &&
-         napi_set_named_property(env, exports, "statusSuccessorByte", successor) ==
-             napi_ok;
 }

@@ -1,15 +1,20 @@
 /*
  * Bindings for MemoryMappedFile (src/mmapio/): page locking and the huge
- * page hint. Registered on the module's exports by addon.c's init with one
- * call, so this family's native surface lives apart from the core's.
+ * page hint, resize, and the jobs of resizeAsync, touchAsync and
+ * memLockAsync.
  */
 #ifndef RANGED_MMAP_MMAPIO_OPS_H
 #define RANGED_MMAP_MMAPIO_OPS_H
 
 #include <node_api.h>
 
-/* Adds this file's functions to exports; 0 (with an exception pending) on failure. */
-int rm_mmapio_register(napi_env env, napi_value exports);
+/* The module's functions (addon.c's table). */
+napi_value js_mem_lock(napi_env env, napi_callback_info info);
+napi_value js_mem_lock_async(napi_env env, napi_callback_info info);
+napi_value js_huge_pages(napi_env env, napi_callback_info info);
+napi_value js_resize(napi_env env, napi_callback_info info);
+napi_value js_resize_async(napi_env env, napi_callback_info info);
+napi_value js_touch_async(napi_env env, napi_callback_info info);
 
 #endif
 

@@ -1,4 +1,5 @@
 #include "napi_args.h"
+#include "platform/platform.h"
 
 #define RM_MAX_SAFE_INTEGER 9007199254740991.0
 
@@ -62,4 +63,50 @@ int rm_named_bool(napi_env env, napi_value obj, const char *name) {
   napi_value v;
   if (napi_get_named_property(env, obj, name, &v) != napi_ok) return 0;
   return rm_bool(env, v);
+}
+
+void rm_page_span(const rm_mapping *m, uint64_t offset, uint64_t length, uint8_t **addr,
+                  size_t *len) {
+  uint64_t page = (uint64_t)rm_page_size();
+  uint64_t start = offset & ~(page - 1);
+  uint64_t end = (offset + length + page - 1) & ~(page - 1);
+  if (end > m->map_len) end = m->map_len;
+  *addr = m->base + start;
+  *len = (size_t)(end - start);
+}
+
+rm_mapping *rm_acquire_span(napi_env env, napi_value *argv, uint64_t *offset,
+                            uint64_t *length, uint8_t **addr, size_t *len) {
+  uint64_t key;
+  if (!rm_u64(env, argv[0], &key) || !rm_u64(env, argv[1], offset) ||
+      !rm_u64(env, argv[2], length))
+    return NULL;
+  rm_mapping *m = rm_table_acquire(key);
+  if (m == NULL) {
+    napi_throw_error(env, "ERR_MMAP_CLOSED", "the file mapping is closed");
+    return NULL;
+  }
+  if (*offset > m->size || *length > m->size - *offset) {
+    rm_table_release(m);
+    napi_throw_range_error(env, "ERR_MMAP_OUT_OF_BOUNDS",
+                           "native call range lies outside the file");
+    return NULL;
+  }
+  if (addr != NULL) {
+    rm_page_span(m, *offset, *length, addr, len);
+    if (*length == 0) *len = 0;
+  }
+  return m;
+}
+
+napi_value rm_double(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+napi_value rm_undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
 }

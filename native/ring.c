@@ -6,10 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-size_t rm_page_size(void) {
-  long p = sysconf(_SC_PAGESIZE);
-  return p > 0 ? (size_t)p : 4096;
-}
+#include "platform/platform.h"
 
 int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
   size_t page = rm_page_size();
@@ -20,14 +17,15 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
   size_t cap = (hint + page - 1) / page * page;
   *syscall = "mmap";
   if (rm_maps_take(2) != 0) return RM_EMAPLIMIT; /* one area per half */
-  int fd = memfd_create("ranged-mmap-ring", MFD_CLOEXEC);
-  if (fd < 0) {
+  int fd;
+  int err = rm_plat_anon_fd("ranged-mmap-ring", &fd);
+  if (err != 0) {
     *syscall = "memfd_create";
     rm_maps_give(2);
-    return errno;
+    return err;
   }
   if (ftruncate(fd, (off_t)cap) != 0) {
-    int err = errno;
+    err = errno;
     close(fd);
     rm_maps_give(2);
     *syscall = "ftruncate";
@@ -38,7 +36,7 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
   uint8_t *base =
       mmap(NULL, 2 * cap, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
-    int err = errno;
+    err = errno;
     close(fd);
     rm_maps_give(2);
     *syscall = "mmap";
@@ -48,7 +46,7 @@ int rm_ring_map(size_t hint, rm_ring_mem *out, const char **syscall) {
     void *at = mmap(base + half * cap, cap, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_FIXED, fd, 0);
     if (at == MAP_FAILED) {
-      int err = errno;
+      err = errno;
       munmap(base, 2 * cap);
       close(fd);
       rm_maps_give(2);

@@ -1,8 +1,8 @@
 /*
  * Ring memory: one memory object (memfd) mapped twice, back to back, so the
  * byte after the last one is the first one again. A read or a write that
- * crosses the end of the ring is one contiguous access. Plain POSIX/Linux,
- * no Node-API.
+ * crosses the end of the ring is one contiguous access. POSIX plus the
+ * platform layer, no Node-API.
  */
 #ifndef RANGED_MMAP_RING_H
 #define RANGED_MMAP_RING_H
@@ -19,8 +19,8 @@ typedef struct {
  * ArrayBuffer on every Node version the package supports. */
 #define RM_RING_MAX_CAPACITY ((size_t)1 << 30)
 
-/* The system's page size (the allocation granularity on Linux). */
-size_t rm_page_size(void);
+/* rm_page_size() comes from the platform layer. */
+#include "platform/platform.h"
 
 /* Maps a ring of at least `hint` bytes (rounded up to whole pages; hint must
  * be in [1, RM_RING_MAX_CAPACITY]). Returns 0, or a positive errno with

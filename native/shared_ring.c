@@ -3,22 +3,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "platform/platform.h"
 #include "ring.h"
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 /* Rings up to this capacity are prefaulted at create/open (see map_ring). */
 #define RM_SRING_PREFAULT_MAX ((size_t)64 << 20)
 
@@ -54,7 +50,7 @@ static int map_ring(int fd, size_t cap, rm_sring_mem *out, const char **syscall)
    * MADV_POPULATE_WRITE (before 5.14), or a failure, leaves the pages to be
    * faulted in on first touch, as without it. */
   if (cap <= RM_SRING_PREFAULT_MAX)
-    (void)madvise(base, RM_SRING_HEADER + cap, MADV_POPULATE_WRITE);
+    (void)rm_plat_populate(base, RM_SRING_HEADER + cap, 1);
   out->base = base;
   out->capacity = cap;
   out->map_len = total;
@@ -76,7 +72,8 @@ int rm_sring_create(size_t hint, const char *path, int mode, rm_sring_mem *out,
   int fd;
   if (path == NULL) {
     *syscall = "memfd_create";
-    fd = memfd_create("ranged-mmap-shared-ring", MFD_CLOEXEC);
+    int err = rm_plat_anon_fd("ranged-mmap-shared-ring", &fd);
+    if (err != 0) return err;
   } else {
     *syscall = "open";
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -143,41 +140,24 @@ int32_t *rm_sring_word(const rm_sring_mem *r, uint32_t index) {
   return (int32_t *)r->base + index;
 }
 
+/* The word may be shared with another process: rm_plat_wait and
+ * rm_plat_wake meet across processes. */
 int rm_sring_wait(int32_t *word, int32_t expected, uint32_t timeout_ms) {
-  struct timespec ts = {.tv_sec = timeout_ms / 1000,
-                        .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
-  /* Not FUTEX_PRIVATE: the word may be shared with another process. */
-  long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
-  return r != 0 && errno == ETIMEDOUT;
+  struct timespec at;
+  rm_plat_deadline((double)timeout_ms, &at);
+  return rm_plat_wait((_Atomic uint32_t *)word, (uint32_t)expected, &at) ==
+         RM_WAIT_TIMED_OUT;
 }
 
 void rm_sring_wake(int32_t *word) {
-  syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  (void)rm_plat_wake((_Atomic uint32_t *)word, INT_MAX);
 }
 
-/* The start time of a process (field 22 of /proc/pid/stat), 0 if unknown:
- * with the pid it names one process even after the pid is reused. A
- * process that has died but is not yet reaped (a zombie: its parent may be
- * the very thread waiting on the ring) counts as gone: UINT64_MAX. */
-static uint64_t start_time(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-  if (p == NULL) return 0;
-  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return UINT64_MAX;
-  int field = 2;
-  for (; *p != 0 && field < 22; p++)
-    if (*p == ' ') field++;
-  unsigned long long t = 0;
-  if (sscanf(p, "%llu", &t) != 1) return 0;
-  return t;
-}
+/* The start time of a process (rm_plat_process_start): with the pid it
+ * names one process even after the pid is reused. A process that has died
+ * but is not yet reaped (a zombie: its parent may be the very thread
+ * waiting on the ring) counts as gone: UINT64_MAX. */
+static uint64_t start_time(pid_t pid) { return rm_plat_process_start(pid); }
 
 /* Whether process `pid` (not this one) is gone: no such process, or a
  * zombie, or (when `start` is not 0) a process of that pid that started at
@@ -186,7 +166,7 @@ static int process_gone(pid_t pid, uint64_t start, int compare_start) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return 1;
   uint64_t now = start_time(pid);
   if (now == UINT64_MAX) return 1;
-  /* now == 0: /proc could not tell (hidden); kill() said it exists. */
+  /* now == 0: the platform could not tell (hidden); kill() said it exists. */
   return compare_start && now != 0 && now != start;
 }
 
@@ -194,7 +174,7 @@ int rm_sring_claim(const rm_sring_mem *r, uint32_t state_index) {
   _Atomic int32_t *state = (_Atomic int32_t *)rm_sring_word(r, state_index);
   int32_t *w = rm_sring_word(r, state_index);
   pid_t me = getpid();
-  /* The slow step (reading /proc) comes before the role is touched: once
+  /* The slow step (reading the start time) comes before the role is touched: once
    * the swap below names this process, only two stores remain. */
   uint64_t start = start_time(me);
   for (;;) {

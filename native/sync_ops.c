@@ -2,10 +2,11 @@
 #define _GNU_SOURCE
 #endif
 #include "sync_ops.h"
+#include "napi_args.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,23 +14,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/* msync and madvise want a page-aligned start; widen [offset, offset+length)
- * to whole pages (the mapping itself is page-aligned and page-rounded). */
-static void page_span(rm_mapping *m, uint64_t offset, uint64_t length, uint8_t **addr,
-                      size_t *len) {
-  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-  uint64_t start = offset & ~(page - 1);
-  uint64_t end = offset + length;
-  end = (end + page - 1) & ~(page - 1);
-  if (end > m->map_len) end = m->map_len;
-  *addr = m->base + start;
-  *len = (size_t)(end - start);
-}
 
 /* True (and recorded) if another process has made the file shorter than
  * the mapping: the pages past its end are gone, whatever was acknowledged
@@ -73,20 +57,15 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
   size_t len;
   switch (mode) {
   case RM_SYNC_SCHEDULE:
-    /* msync(MS_ASYNC) is a no-op on Linux: dirty mapped pages are already
-     * in the page cache. Asking the kernel to start writing them back now
-     * is what "schedule" should mean, and it overlaps disk I/O with the
-     * caller's next writes. */
+    /* Start writing the pages back now, without waiting: that is what
+     * "schedule" means, and it overlaps disk I/O with the caller's next
+     * writes. */
     if (length == 0) return 0;
-    if (sync_file_range(m->fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE) !=
-        0) {
-      *syscall = "sync_file_range";
-      return errno;
-    }
-    return 0;
+    *syscall = "sync_file_range";
+    return rm_plat_sync_schedule(m->fd, offset, length);
   case RM_SYNC_RANGE:
     if (length == 0) return 0;
-    page_span(m, offset, length, &addr, &len);
+    rm_page_span(m, offset, length, &addr, &len);
     if (msync(addr, len, MS_SYNC) != 0) {
       *syscall = "msync";
       return errno;
@@ -112,17 +91,20 @@ int rm_sync(rm_mapping *m, uint64_t offset, uint64_t length, rm_sync_mode mode,
   return EINVAL;
 }
 
+/* RM_ADVISE_POPULATE_WRITE: not an madvise value, the platform's populate. */
+#define RM_ADVISE_POPULATE_WRITE (-1)
+
 static int advise_span(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
                        const char **syscall) {
   uint8_t *addr;
   size_t len;
   if (length == 0) return 0;
-  page_span(m, offset, length, &addr, &len);
-  if (madvise(addr, len, advice) != 0) {
-    *syscall = "madvise";
-    return errno;
-  }
-  return 0;
+  rm_page_span(m, offset, length, &addr, &len);
+  int err = advice == RM_ADVISE_POPULATE_WRITE ? rm_plat_populate(addr, len, 1)
+            : madvise(addr, len, advice) != 0  ? errno
+                                               : 0;
+  if (err != 0) *syscall = "madvise";
+  return err;
 }
 
 int rm_lost_to_truncation(rm_mapping *m, int err) {
@@ -139,7 +121,7 @@ int rm_advise(rm_mapping *m, uint64_t offset, uint64_t length, int advice,
  * refuses the whole write before a byte of it lands. */
 int rm_populate_write(rm_mapping *m, uint64_t offset, uint64_t length,
                       const char **syscall) {
-  return advise_span(m, offset, length, MADV_POPULATE_WRITE, syscall);
+  return advise_span(m, offset, length, RM_ADVISE_POPULATE_WRITE, syscall);
 }
 
 int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t *resident,
@@ -152,7 +134,7 @@ int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t 
   size_t len;
   *resident = 0;
   if (length == 0) return 0;
-  page_span(m, offset, length, &addr, &len);
+  rm_page_span(m, offset, length, &addr, &len);
   while (len > 0) {
     size_t n = len < piece ? len : (size_t)piece;
     if (mincore(addr, n, vec) != 0) {
@@ -177,11 +159,9 @@ int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t len
    * opened rather than created), reserve this span first: a full disk then
    * fails the whole call before a byte is written, instead of leaving the
    * first part of the data behind when pwrite runs out of space midway. */
-  if (!m->reserved && length > 0 &&
-      fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) != 0 &&
-      (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
-    *syscall = "fallocate";
-    return errno;
+  if (!m->reserved && length > 0) {
+    int err = rm_plat_reserve(m->fd, offset, length, 1, 0, syscall);
+    if (err == ENOSPC || err == EDQUOT || err == EFBIG) return err;
   }
   while (length > 0) {
     ssize_t n = pwrite(m->fd, p, (size_t)length, (off_t)offset);

@@ -4,30 +4,21 @@
 #include "wait_ops.h"
 #include "mapping_table.h"
 #include "napi_args.h"
+#include "platform/platform.h"
 #include "sys_errors.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv 449
-#endif
-#ifndef FUTEX_32
-#define FUTEX_32 2
-#endif
-
-/* Outcomes, as TypeScript maps them: 'ok', 'not-equal', 'timed-out', closed. */
-enum { WAIT_OK = 0, WAIT_NOT_EQUAL = 1, WAIT_TIMED_OUT = 2, WAIT_CANCELLED = 3 };
+/* Outcomes (RM_WAIT_*, platform.h), as TypeScript maps them: 'ok',
+ * 'not-equal', 'timed-out', closed. */
 
 /* The mapping (one reference, for the caller to release) and the aligned
  * word at argv[1] inside it. */
@@ -49,33 +40,10 @@ static rm_mapping *word_of(napi_env env, napi_value *argv, _Atomic uint32_t **wo
   return m;
 }
 
-/* Absolute CLOCK_MONOTONIC deadline for a timeout in ms; has_deadline = 0 for forever. */
+/* The deadline of a timeout in ms; has_deadline = 0 for forever (Infinity). */
 static void deadline_of(double ms, struct timespec *at, int *has_deadline) {
   *has_deadline = isfinite(ms);
-  if (!*has_deadline) return;
-  if (ms < 0) ms = 0;
-  clock_gettime(CLOCK_MONOTONIC, at);
-  double whole = floor(ms / 1000.0);
-  at->tv_sec += (time_t)whole;
-  at->tv_nsec += (long)((ms - whole * 1000.0) * 1e6);
-  if (at->tv_nsec >= 1000000000L) {
-    at->tv_sec += 1;
-    at->tv_nsec -= 1000000000L;
-  }
-}
-
-/* FUTEX_WAIT_BITSET with an absolute monotonic deadline (NULL: forever). */
-static int futex_wait_until(_Atomic uint32_t *word, uint32_t expected,
-                            const struct timespec *at) {
-  for (;;) {
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, at, NULL,
-                     FUTEX_BITSET_MATCH_ANY);
-    if (r == 0) return WAIT_OK;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return WAIT_NOT_EQUAL;
-    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
-    return -errno;
-  }
+  if (*has_deadline) rm_plat_deadline(ms, at);
 }
 
 static napi_value int_value(napi_env env, int32_t n) {
@@ -108,7 +76,7 @@ static int wait_args(napi_env env, napi_value expected_v, napi_value ms_v,
 
 /* wait(key, offset, expected, timeoutMs) -> 0 ok, 1 not-equal, 2 timed-out.
  * Blocks the calling thread (like Atomics.wait). */
-static napi_value js_wait(napi_env env, napi_callback_info info) {
+napi_value js_wait(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t expected;
   double ms;
@@ -120,14 +88,14 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   struct timespec at;
   int has_deadline;
   deadline_of(ms, &at, &has_deadline);
-  int r = futex_wait_until(word, expected, has_deadline ? &at : NULL);
+  int r = rm_plat_wait(word, expected, has_deadline ? &at : NULL);
   rm_table_release(m);
   if (r < 0) return rm_throw_errno(env, -r, "futex", NULL);
   return int_value(env, r);
 }
 
 /* notify(key, offset, count) -> number of waiters woken (in every process). */
-static napi_value js_notify(napi_env env, napi_callback_info info) {
+napi_value js_notify(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double count;
   _Atomic uint32_t *word;
@@ -142,10 +110,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   rm_mapping *m = word_of(env, argv, &word);
   if (m == NULL) return NULL;
   int n = !(count < (double)INT_MAX) ? INT_MAX : count < 0 ? 0 : (int)count;
-  /* FUTEX_WAKE counts a waiter before comparing with n, so n = 0 would
-   * still wake one; Atomics.notify(..., 0) wakes none, and so must we. */
-  long r = n == 0 ? 0 : syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-  int err = r < 0 ? errno : 0;
+  long r = rm_plat_wake(word, n); /* count 0 wakes none, as Atomics.notify */
+  int err = r < 0 ? (int)-r : 0;
   rm_table_release(m);
   if (err != 0) return rm_throw_errno(env, err, "futex", NULL);
   return int_value(env, (int32_t)r);
@@ -155,8 +121,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
  *
  * A wait can last forever, so it must not sit on the libuv pool (four
  * threads shared with every fs call). Each waitAsync gets a small thread
- * that waits on two futexes at once (futex_waitv): the word, and a cancel
- * word of its own. Closing the file in this thread, or the thread's
+ * that waits on two words at once (rm_plat_wait_or_cancel): the word, and a
+ * cancel word of its own. Closing the file in this thread, or the thread's
  * environment going away, sets the cancel word and wakes it. The thread
  * holds a reference to the mapping, so the word stays mapped meanwhile. */
 
@@ -193,57 +159,10 @@ static void state_unref(wait_state *st) {
   if (--st->refs == 0) free(st);
 }
 
-struct futex_waitv_entry {
-  uint64_t val;
-  uint64_t uaddr;
-  uint32_t flags;
-  uint32_t reserved;
-};
-
-static int wait_two(waiter *w) {
-  struct futex_waitv_entry v[2] = {
-      {w->expected, (uint64_t)(uintptr_t)w->word, FUTEX_32, 0},
-      {0, (uint64_t)(uintptr_t)&w->cancel, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0},
-  };
-  for (;;) {
-    if (atomic_load(&w->cancel) != 0) return WAIT_CANCELLED;
-    long r = syscall(SYS_futex_waitv, v, 2, 0, w->has_deadline ? &w->at : NULL,
-                     CLOCK_MONOTONIC);
-    if (r == 0) return WAIT_OK;
-    if (r == 1) return WAIT_CANCELLED;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN)
-      return atomic_load(&w->cancel) != 0 ? WAIT_CANCELLED : WAIT_NOT_EQUAL;
-    if (errno == ETIMEDOUT) return WAIT_TIMED_OUT;
-    if (errno == ENOSYS) break;
-    return -errno;
-  }
-  /* No futex_waitv (Linux < 5.16): wait on the word in slices of 50 ms,
-   * looking at the cancel word between them. */
-  for (;;) {
-    if (atomic_load(&w->cancel) != 0) return WAIT_CANCELLED;
-    struct timespec slice;
-    clock_gettime(CLOCK_MONOTONIC, &slice);
-    slice.tv_nsec += 50 * 1000000L;
-    if (slice.tv_nsec >= 1000000000L) {
-      slice.tv_sec += 1;
-      slice.tv_nsec -= 1000000000L;
-    }
-    int last = 0;
-    if (w->has_deadline &&
-        (slice.tv_sec > w->at.tv_sec ||
-         (slice.tv_sec == w->at.tv_sec && slice.tv_nsec >= w->at.tv_nsec))) {
-      slice = w->at;
-      last = 1;
-    }
-    int r = futex_wait_until(w->word, w->expected, &slice);
-    if (r != WAIT_TIMED_OUT || last) return r;
-  }
-}
-
 static void *waiter_main(void *arg) {
   waiter *w = arg;
-  w->result = wait_two(w);
+  w->result = rm_plat_wait_or_cancel(w->word, w->expected, &w->cancel,
+                                     w->has_deadline ? &w->at : NULL);
   w->queued = napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking) == napi_ok;
   return NULL;
 }
@@ -290,14 +209,11 @@ static void waiter_done(napi_env env, napi_value js_cb, void *context, void *dat
   free_waiter(w);
 }
 
-static void cancel(waiter *w) {
-  atomic_store(&w->cancel, 1);
-  syscall(SYS_futex, &w->cancel, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
+static void cancel(waiter *w) { rm_plat_cancel(&w->cancel); }
 
 /* waitAsync(key, offset, expected, timeoutMs) -> [id, Promise<0|1|2|3>];
  * 3 means cancelled (the file was closed in this thread). */
-static napi_value js_wait_async(napi_env env, napi_callback_info info) {
+napi_value js_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   size_t argc = 4;
   void *data = NULL;
@@ -353,7 +269,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
 }
 
 /* waitCancel(id): wakes that waitAsync; its promise then settles with 3. */
-static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
+napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   size_t argc = 1;
   void *data = NULL;
@@ -390,23 +306,16 @@ static void state_cleanup(void *arg) {
   state_unref(st);
 }
 
-int rm_wait_register(napi_env env, napi_value exports) {
+void *rm_wait_state_new(napi_env env) {
   wait_state *st = calloc(1, sizeof *st);
   if (st == NULL) {
     rm_throw_errno(env, ENOMEM, "init", NULL);
-    return 0;
+    return NULL;
   }
   st->refs = 1;
   if (napi_add_env_cleanup_hook(env, state_cleanup, st) != napi_ok) {
     free(st);
-    return 0;
+    return NULL;
   }
-  napi_property_descriptor props[] = {
-      {"futexWait", NULL, js_wait, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"futexNotify", NULL, js_notify, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"futexWaitAsync", NULL, js_wait_async, NULL, NULL, NULL, napi_enumerable, st},
-      {"futexWaitCancel", NULL, js_wait_cancel, NULL, NULL, NULL, napi_enumerable, st},
-  };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) ==
-         napi_ok;
+  return st;
 }

@@ -12,7 +12,7 @@ node_include="$(dirname "$(dirname "$(command -v node)")")/include/node"
 [ -f "$node_include/node_api.h" ] || node_include=/usr/include/node
 gcc -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
   -shared -fPIC -Wall -Wextra -Wno-unused-parameter -DNAPI_VERSION=8 -D_GNU_SOURCE \
-  -I"$node_include" native/*.c -o "$out/ranged_mmap.node"
+  -I"$node_include" native/*.c native/platform/linux.c -o "$out/ranged_mmap.node"
 libasan="$(gcc -print-file-name=libasan.so)"
 libubsan="$(gcc -print-file-name=libubsan.so)"
 npm run build:ts >/dev/null

@@ -1,6 +1,6 @@
 // Builds the native core from source with node-gyp when native/build/Release
-// has no binary or it is older than native/*.c, native/*.h or
-// native/binding.gyp (node-gyp runs in native/: the package root has no
+// has no binary or it is older than native/*.c, native/*.h, native/platform/*
+// or native/binding.gyp (node-gyp runs in native/: the package root has no
 // binding.gyp, so npm never infers an install script from it).
 // `npm test`, `npm run demo` and `npm run bench` run this, so a clone needs
 // only `npm install` (or `npm ci`) and then `npm test`. The published package
@@ -22,6 +22,9 @@ const sources = [
   ...readdirSync(join(root, 'native'))
     .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
     .map((f) => join(root, 'native', f)),
+  ...readdirSync(join(root, 'native', 'platform'))
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .map((f) => join(root, 'native', 'platform', f)),
 ];
 
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));

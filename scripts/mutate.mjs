@@ -362,7 +362,7 @@ const MUTANTS = [
   {
     id: 'sring-no-zombie',
     what: 'a zombie producer (dead, not yet reaped) counts as alive',
-    file: 'native/shared_ring.c',
+    file: 'native/platform/linux.c',
     find: "  if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X')) return UINT64_MAX;\n",
     replace: '',
     tests: SRING_FAULTS,
@@ -624,7 +624,7 @@ const MUTANTS = [
     id: 'notify-count-ignored',
     what: 'notify(offset, count) wakes every waiter, whatever the count',
     native: true,
-    file: 'native/wait_ops.c',
+    file: 'native/platform/linux.c',
     find: 'syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0)',
     replace: 'syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0)',
     tests: ['mmapio-wait'],
@@ -633,7 +633,7 @@ const MUTANTS = [
     id: 'notify-zero-wakes-one',
     what: 'notify(offset, 0) reaches FUTEX_WAKE, which wakes one waiter for a count of 0',
     native: true,
-    file: 'native/wait_ops.c',
+    file: 'native/platform/linux.c',
     find: 'n == 0 ? 0 : syscall(',
     replace: 'syscall(',
     tests: ['mmapio-wait'],
@@ -642,7 +642,7 @@ const MUTANTS = [
     id: 'wait-timeout-microseconds',
     what: 'the sub-second part of a wait timeout is taken in microseconds (wait(o, v, 50) returns after 50 µs)',
     native: true,
-    file: 'native/wait_ops.c',
+    file: 'native/platform/linux.c',
     find: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e6);',
     replace: 'at->tv_nsec += (long)((ms - whole * 1000.0) * 1e3);',
     tests: ['mmapio-wait'],
@@ -879,7 +879,7 @@ const MUTANTS = [
   {
     id: 'detach-keeps-pin',
     what: 'detaching a buffer (close(), a shrink) leaves its pin, so the mapping lives until the detached buffer is collected',
-    file: 'native/addon.c',
+    file: 'native/attachments.c',
     find: 'pin_finalize(env, pin, NULL);\n}',
     replace: '(void)0;\n}',
     tests: ['mmapio-resize-views'],
@@ -1048,12 +1048,13 @@ function testFiles(filter) {
 /** The environment of test runs: names the mutated native core while a native mutant is applied. */
 let testEnv = process.env;
 
-/** Compiles the copy's native/ into build-mutant/ (gcc, as scripts/check-native.sh); returns the binary's path, or why not. */
+/** Compiles the copy's native/ (and native/platform/linux.c) into build-mutant/ (gcc, as scripts/check-native.sh); returns the binary's path, or why not. */
 function buildNative() {
   const out = join(workDir, 'build-mutant', 'ranged_mmap.node');
   const sources = readdirSync(join(workDir, 'native'))
     .filter((f) => f.endsWith('.c'))
-    .map((f) => join(workDir, 'native', f));
+    .map((f) => join(workDir, 'native', f))
+    .concat(join(workDir, 'native', 'platform', 'linux.c'));
   let include = join(dirname(dirname(process.execPath)), 'include', 'node');
   if (!existsSync(join(include, 'node_api.h'))) include = '/usr/include/node';
   mkdirSync(dirname(out), { recursive: true });

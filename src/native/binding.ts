@@ -12,6 +12,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MmapError } from '../errors.js';
+import { checkBinding } from './shape.js';
+import type { SharedRingBinding, VmapMapBinding, VmapNativeBinding } from './vmap-binding.js';
 
 /**
  * [key, size, token, statusPage, path, nonce, access, reserved]; views over
@@ -61,7 +63,12 @@ export interface NativeStatusLayout {
   bytes: number;
 }
 
-export interface NativeBinding {
+/**
+ * Every export of the native module (native/addon.c lists them in one table);
+ * the vmap family's calls are described in vmap-binding.ts. shape.ts checks a
+ * loaded module against it, name by name.
+ */
+export interface NativeBinding extends VmapNativeBinding, VmapMapBinding, SharedRingBinding {
   /** Opens (or creates) and maps a file; null when the file is empty. */
   open(req: NativeOpenRequest): NativeAttachment | null;
   /** Same as open, on the libuv thread pool. */
@@ -197,9 +204,10 @@ function loadBinding(): NativeBinding {
   const override = process.env[BINDING_ENV];
   if (override !== undefined && override !== '') {
     const file = resolve(override);
+    let loaded: unknown;
     try {
       if (!existsSync(file)) throw new Error('no such file');
-      return require(file) as NativeBinding;
+      loaded = require(file);
     } catch (error) {
       throw new MmapError(
         'ERR_MMAP_NATIVE_LOAD_FAILED',
@@ -208,18 +216,24 @@ function loadBinding(): NativeBinding {
           `prebuilds/${process.platform}-${process.arch}/ of the installed package), or unset it to use the one in the package.`,
       );
     }
+    return checkBinding(loaded, file);
   }
   // This file is dist/cjs/native/binding.js: the package root is three up.
   const root = join(__dirname, '..', '..', '..');
   const tried: string[] = [];
   for (const file of candidates(root)) {
     if (!existsSync(file)) continue;
+    let loaded: unknown;
     try {
-      return require(file) as NativeBinding;
+      loaded = require(file);
     } catch (error) {
       const why = reason(error);
       tried.push(why.startsWith(file) ? why : `${file}: ${why}`);
+      continue;
     }
+    // A binary that loads but exports other names is not skipped for the
+    // next candidate: a stale source build must be seen, not hidden.
+    return checkBinding(loaded, file);
   }
   const what = tried.length === 0 ? `no binary in ${prebuildDir(root)} or ${join(root, 'native', 'build', 'Release')}` : tried.join('; ');
   const libc = tried.length === 0 ? null : libcMismatch();
