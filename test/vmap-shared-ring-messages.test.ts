@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SharedRing, type SharedRingConsumer } from 'ranged-mmap';
 import { snapshot, tempDir } from './helpers.js';
@@ -181,14 +181,20 @@ test('recovery: { replace: true } refuses while a live process holds an end, and
   // A live producer: it fills the ring and sleeps on it.
   const producer = runPeer({ role: 'produce', path, seed: 9, messages: 0, ready: true });
   await withDeadline(ready(producer.child), 30_000, 'the producer');
-  const before = snapshot(path);
+  // The producer may still be writing into the ring: what must not change is
+  // the file itself (a replace renames a new file over it: another inode).
+  const before = statSync(path);
   assert.throws(
     () => SharedRing.create(path, 1 << 14, { replace: true }),
     (e) => code(e) === 'ERR_MMAP_INVALID_STATE' && String((e as Error).message).includes(`process ${producer.child.pid}`),
   );
+  const after = statSync(path);
+  assert.deepEqual([after.ino, after.size], [before.ino, before.size], 'the refused replace left the ring file in place');
   producer.child.kill('SIGKILL');
   await producer.done;
-  assert.equal(snapshot(path), before);
+  const stopped = snapshot(path);
+  SharedRing.open(path).close();
+  assert.equal(snapshot(path), stopped, 'opening the ring of a dead producer changes nothing');
   // Now its producer is dead: replaced.
   SharedRing.create(path, 1 << 14, { replace: true }).close();
 
