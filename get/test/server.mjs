@@ -123,8 +123,12 @@ export async function startServer(config) {
         if (bytesRead === 0) break;
         const chunk = Buffer.from(block.subarray(0, bytesRead));
         sent += bytesRead;
-        stats.bodyBytes += bytesRead;
-        if (!res.write(chunk)) await drainOrClose(res);
+        // Counted once handed to the kernel: a chunk still in Node's buffer
+        // when the socket is destroyed (a drop) never left the server.
+        const flushed = (/** @type {Error | null | undefined} */ error) => {
+          if (!error) stats.bodyBytes += bytesRead;
+        };
+        if (!res.write(chunk, flushed)) await drainOrClose(res);
         if (rate !== undefined) {
           const due = (sent / rate) * 1000 - (performance.now() - t0);
           if (due > 0) await new Promise((r) => setTimeout(r, due));
