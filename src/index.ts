@@ -34,6 +34,7 @@ export {
   type AllocatorOptionKind,
   type SavedStateKind,
   type CreateOptions,
+  type OpenAsyncOptions,
   type OpenOptions,
   type OpenedFile,
 } from './ranges/mmap-file.js';

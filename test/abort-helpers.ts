@@ -54,3 +54,12 @@ export async function abortWhileQueued(call: (signal: AbortSignal) => Promise<un
   assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `${what}: no listener left`);
   return { drained: pool.done };
 }
+
+/** Resolves once `done()` holds; fails naming `what` if it does not within `ms`. */
+export async function eventually(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, `${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

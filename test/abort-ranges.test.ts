@@ -7,9 +7,9 @@
 // file stays usable.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { abortWhileQueued, isAbort, within } from './abort-helpers.js';
+import { abortWhileQueued, eventually, isAbort, within } from './abort-helpers.js';
 import { getEventListeners } from 'node:events';
-import { MmapFile, RawMmapFile } from 'ranged-mmap';
+import { MmapFile, RawMmapFile, inspectNative } from 'ranged-mmap';
 import { tempDir, pattern } from './helpers.js';
 
 const t = tempDir('ranged-mmap-abort-');
@@ -139,3 +139,84 @@ test('RawMmapFile: writeAtAsync, readAtAsync, fillAsync, flushRangeAsync, syncRa
   assert.equal(getEventListeners(ok.signal, 'abort').length, 0);
   raw.close();
 });
+
+const OPEN_DEADLINE = { timeout: 120_000 };
+
+test(
+  'MmapFile.openAsync / RawMmapFile.openAsync: an already-aborted signal rejects and opens nothing; a bad signal is a type error',
+  OPEN_DEADLINE,
+  async () => {
+    const path = t.path('open-a.bin');
+    RawMmapFile.create(path, 1 << 16).close();
+    const reason = new Error('already');
+    const signal = AbortSignal.abort(reason);
+    const base = inspectNative().liveMappings;
+    await within(assert.rejects(MmapFile.openAsync(path, { signal }), isAbort(reason)), 10_000, 'MmapFile.openAsync');
+    await within(assert.rejects(MmapFile.openAsync(path, { allocator: 'concurrent', signal }), isAbort(reason)), 10_000, 'MmapFile.openAsync concurrent');
+    await within(assert.rejects(RawMmapFile.openAsync(path, { signal }), isAbort(reason)), 10_000, 'RawMmapFile.openAsync');
+    assert.equal(inspectNative().liveMappings, base, 'no open was started');
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+    const typeError = (e: unknown) => (e as { code?: unknown }).code === 'ERR_INVALID_ARG_TYPE';
+    await within(assert.rejects(MmapFile.openAsync(path, { signal: 'x' as never }), typeError), 10_000, 'MmapFile bad signal');
+    await within(assert.rejects(RawMmapFile.openAsync(path, { signal: {} as never }), typeError), 10_000, 'RawMmapFile bad signal');
+    await within(assert.rejects(RawMmapFile.openAsync(path, 3 as never), typeError), 10_000, 'RawMmapFile bad options');
+    assert.equal(inspectNative().liveMappings, base, 'a refused call opens nothing');
+  },
+);
+
+test('MmapFile.openAsync / RawMmapFile.openAsync: an abort while queued rejects, and the mapping that arrives later is closed', OPEN_DEADLINE, async () => {
+  const path = t.path('open-q.bin');
+  const raw = RawMmapFile.create(path, 1 << 16);
+  raw.writeAt(0, pattern(4096, 3));
+  raw.close();
+  const base = inspectNative().liveMappings;
+  const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+    ['MmapFile.openAsync', (signal) => MmapFile.openAsync(path, { signal })],
+    ['MmapFile.openAsync concurrent', (signal) => MmapFile.openAsync(path, { allocator: 'concurrent', signal })],
+    ['RawMmapFile.openAsync', (signal) => RawMmapFile.openAsync(path, { signal })],
+  ];
+  for (const [name, call] of calls) {
+    await within((await abortWhileQueued(call, name)).drained, 60_000, 'the pool');
+    await eventually(() => inspectNative().liveMappings === base, 30_000, `${name}: the late mapping is closed`);
+  }
+});
+
+test(
+  'MmapFile.openAsync / RawMmapFile.openAsync: an open with a signal works, leaves no listener, and a later abort closes nothing',
+  OPEN_DEADLINE,
+  async () => {
+    const path = t.path('open-ok.bin');
+    const raw0 = RawMmapFile.create(path, 1 << 16);
+    raw0.writeAt(0, pattern(4096, 5));
+    raw0.close();
+    const base = inspectNative().liveMappings;
+
+    const ok = new AbortController();
+    const opened = await within(MmapFile.openAsync(path, { allocator: 'concurrent', signal: ok.signal }), 30_000, 'MmapFile.openAsync');
+    assert.equal(getEventListeners(ok.signal, 'abort').length, 0, 'no listener left after the open');
+    const raw = await within(RawMmapFile.openAsync(path, { signal: ok.signal }), 30_000, 'RawMmapFile.openAsync');
+    assert.equal(getEventListeners(ok.signal, 'abort').length, 0, 'no listener left after the open');
+    assert.equal(inspectNative().liveMappings, base + 2);
+    ok.abort(new Error('after the opens'));
+    assert.equal(opened.allocator.remaining, 1 << 16);
+    const range = opened.allocator.allocate(4096)!;
+    const back = new Uint8Array(4096);
+    opened.file.readRange(range, back);
+    assert.deepEqual(back, pattern(4096, 5), 'an abort after the open settled closes nothing');
+    raw.writeAt(4096, pattern(16, 6));
+    const rawBack = new Uint8Array(16);
+    raw.readAt(4096, rawBack);
+    assert.deepEqual(rawBack, pattern(16, 6));
+    opened.file.close();
+    raw.close();
+    assert.equal(inspectNative().liveMappings, base);
+
+    // A failing open with a signal rejects with its own error and leaves no listener.
+    const live = new AbortController();
+    const missing = t.path('missing.bin');
+    const notFound = (e: unknown) => (e as { code?: unknown }).code === 'ENOENT';
+    await within(assert.rejects(MmapFile.openAsync(missing, { signal: live.signal }), notFound), 30_000, 'MmapFile missing');
+    await within(assert.rejects(RawMmapFile.openAsync(missing, { signal: live.signal }), notFound), 30_000, 'RawMmapFile missing');
+    assert.equal(getEventListeners(live.signal, 'abort').length, 0);
+  },
+);

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { MemoryMappedFile, inspectNative } from 'ranged-mmap';
-import { abortWhileQueued, isAbort, within } from './abort-helpers.js';
+import { abortWhileQueued, eventually, isAbort, within } from './abort-helpers.js';
 import { pattern, tempDir } from './helpers.js';
 
 const t = tempDir('ranged-mmap-mmapio-abort-');
@@ -21,14 +21,6 @@ const SHORT = { timeout: 120_000 };
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Polls `done` until it holds (or fails the test after `ms`). */
-async function eventually(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    assert.ok(Date.now() < deadline, `${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('waitAsync: an abort mid-wait rejects with an AbortError, leaves no listener, and the file waits again afterwards', SHORT, async () => {
   const m = MemoryMappedFile.createRw(t.path('w.bin'), 4096);
   const seg = m.segment(64, 64);

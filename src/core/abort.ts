@@ -21,6 +21,10 @@
  *   rejection of `promise` after the abort is swallowed (it has no one left
  *   to report to). With no signal, `promise` itself is returned.
  *
+ * The async opens use `openAbortable(opening, signal, finish, close)`
+ * instead of `whenAborted`: the mapping an aborted open still receives
+ * must be closed, not dropped.
+ *
  * The error is Node's shape (`errors.ts`, `abortError`): name
  * `'AbortError'`, code `'ABORT_ERR'`, the signal's reason as `cause`.
  *
@@ -81,6 +85,41 @@ export function whenAborted<T>(promise: Promise<T>, signal: AbortSignal | undefi
       (value) => {
         signal.removeEventListener('abort', abort);
         resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * The object an async open makes (`finish(mapping)`), or the `AbortError`
+ * as soon as `signal` aborts. The open itself is not recalled: whether the
+ * abort came first is decided when the mapping arrives, which is then
+ * either closed at once (`close(mapping)`, aborted) or finished and the
+ * listener removed, so an abort can never close a file the caller already
+ * has. Call {@link throwIfAborted} before starting the open. `finish`
+ * must release the mapping itself if it throws; its error rejects.
+ */
+export function openAbortable<M, T>(opening: Promise<M>, signal: AbortSignal | undefined, finish: (mapping: M) => T, close: (mapping: M) => void): Promise<T> {
+  if (signal === undefined) return opening.then(finish);
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', abort, { once: true });
+    opening.then(
+      (mapping) => {
+        signal.removeEventListener('abort', abort);
+        if (signal.aborted) {
+          close(mapping);
+          return;
+        }
+        try {
+          resolve(finish(mapping));
+        } catch (error) {
+          reject(error);
+        }
       },
       (error: unknown) => {
         signal.removeEventListener('abort', abort);

@@ -7,8 +7,8 @@ import { readOptions, toBoolean, toOffset, toPath } from '../core/arguments.js';
 import type { PathLike } from '../core/path-like.js';
 import { attachShared, openMapping, openMappingAsync, toCreateRequest, type OpenRequest, type SharedMappedFile } from '../core/mapped-file-base.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
-import { type AbortOptions, signalOf, throwIfAborted } from '../core/abort.js';
-import { MmapError, abortError, argValueError, misuse } from '../errors.js';
+import { type AbortOptions, openAbortable, signalOf, throwIfAborted } from '../core/abort.js';
+import { MmapError, argValueError, misuse } from '../errors.js';
 import { toFlushPolicy, type FlushPolicy, type ParsedFlushPolicy } from './flush-policy.js';
 import { FileWindow, isFileWindow } from './file-window.js';
 import {
@@ -35,37 +35,14 @@ export let isMemoryMappedFile: (value: unknown) => value is MemoryMappedFile;
 /** Set by MemoryMappedFile's static block: its private #finish, for the builder. */
 let finishOpen: (views: ThreadMapping, o: ParsedOpenOptions) => MemoryMappedFile;
 
-/**
- * The file an async open makes, or the `AbortError` as soon as `signal`
- * aborts. Whether the abort came first is decided when the mapping
- * arrives: then it is either closed at once (aborted) or the file is
- * made and the listener removed, so an abort can never close a file the
- * caller already has.
- */
-function openAbortable(opening: Promise<ThreadMapping>, o: ParsedOpenOptions, signal: AbortSignal | undefined): Promise<MemoryMappedFile> {
-  if (signal === undefined) return opening.then((views) => finishOpen(views, o));
-  return new Promise<MemoryMappedFile>((resolve, reject) => {
-    const abort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', abort, { once: true });
-    opening.then(
-      (views) => {
-        signal.removeEventListener('abort', abort);
-        if (signal.aborted) {
-          views.close();
-          return;
-        }
-        try {
-          resolve(finishOpen(views, o));
-        } catch (error) {
-          reject(error);
-        }
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
+/** The file an async open makes, or the `AbortError` as soon as `signal` aborts (`openAbortable` in core/abort). */
+function openFileAbortable(opening: Promise<ThreadMapping>, o: ParsedOpenOptions, signal: AbortSignal | undefined): Promise<MemoryMappedFile> {
+  return openAbortable(
+    opening,
+    signal,
+    (views) => finishOpen(views, o),
+    (views) => views.close(),
+  );
 }
 
 /**
@@ -125,7 +102,7 @@ export class MemoryMappedFile extends FileWindow {
     const o = toOpenOptions(readOptions(options, 'options', OPEN_KEYS));
     const signal = signalOf(options);
     throwIfAborted(signal);
-    return openAbortable(openMappingAsync(openRequest(p, mode)), o, signal);
+    return openFileAbortable(openMappingAsync(openRequest(p, mode)), o, signal);
   }
 
   static #createParts(path: unknown, size: unknown, options: unknown, exclusive?: boolean): { req: OpenRequest; o: ParsedOpenOptions } {
@@ -429,6 +406,6 @@ export class MemoryMappedFileBuilder {
     const signal = signalOf(options);
     const { req, o } = this.#openRequest();
     throwIfAborted(signal);
-    return openAbortable(openMappingAsync(req), o, signal);
+    return openFileAbortable(openMappingAsync(req), o, signal);
   }
 }

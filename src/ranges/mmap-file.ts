@@ -29,7 +29,7 @@ import {
   type SharedMappedFile,
 } from '../core/mapped-file-base.js';
 import { byteLengthOf, bytesOf, prefixOf, readOptions, toBytes } from '../core/arguments.js';
-import { type AbortOptions, signalOf } from '../core/abort.js';
+import { type AbortOptions, openAbortable, signalOf, throwIfAborted, toSignal } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { LARGE_WRITE_BYTES, type ThreadMapping } from '../core/thread-mapping.js';
 import { native, SyncMode } from '../native/binding.js';
@@ -53,6 +53,16 @@ export interface OpenOptions {
   /** Resume allocation where a saved allocator stopped (`allocator.saveState()`). */
   allocatorState?: AllocatorState;
 }
+
+/**
+ * Options of {@link MmapFile.openAsync}: those of `open`, and a `signal`.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAsyncOptions = { allocator: 'concurrent', signal: AbortSignal.timeout(5_000) };
+ * ```
+ */
+export interface OpenAsyncOptions extends OpenOptions, AbortOptions {}
 
 /**
  * A file together with the allocator that hands out its ranges. Disposable:
@@ -157,7 +167,11 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     return withAllocator(openMapping(req), kind, 0) as OpenedFile<AllocatorFor<O>>;
   }
 
-  /** {@link create}, with the file work on the libuv thread pool. */
+  /**
+   * {@link create}, with the file work on the libuv thread pool. It takes
+   * no AbortSignal: a create the abort overtook would already have made
+   * (or replaced) the file, which cannot be undone safely.
+   */
   static async createAsync<O extends CreateOptions = {}>(path: PathLike, size: number | bigint, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
     const o = readOptions(options, 'options', CREATE_KEYS);
     const req = toCreateRequest(path, size, o);
@@ -182,12 +196,25 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
     return withResumedAllocator(openMapping(req), kind, o.allocatorState) as OpenedFile<AllocatorFor<O>>;
   }
 
-  /** {@link open}, with the file work on the libuv thread pool. */
-  static async openAsync<O extends OpenOptions = {}>(path: PathLike, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
+  /**
+   * {@link open}, with the file work on the libuv thread pool. Aborting
+   * `options.signal` rejects at once with an `AbortError`; an open already
+   * on the pool is not recalled, and the mapping it makes is closed when it
+   * arrives. An already-aborted signal opens nothing.
+   *
+   * @example
+   * ```ts
+   * const { file, allocator } = await MmapFile.openAsync('existing.bin', { signal: AbortSignal.timeout(5_000) });
+   * ```
+   */
+  static async openAsync<O extends OpenAsyncOptions = {}>(path: PathLike, options?: O): Promise<OpenedFile<AllocatorFor<O>>> {
     const req = toOpenRequest(path);
-    const o = readOptions(options, 'options', OPEN_KEYS);
+    const o = readOptions(options, 'options', OPEN_ASYNC_KEYS);
     const kind = openAllocatorKind(o);
-    return withResumedAllocator(await openMappingAsync(req), kind, o.allocatorState) as OpenedFile<AllocatorFor<O>>;
+    const signal = toSignal(o.signal, 'options.signal');
+    throwIfAborted(signal);
+    const finish = (views: ThreadMapping) => withResumedAllocator(views, kind, o.allocatorState) as OpenedFile<AllocatorFor<O>>;
+    return openAbortable(openMappingAsync(req), signal, finish, (views) => views.close());
   }
 
   /**
@@ -469,6 +496,7 @@ export class MmapFile<K extends AllocatorChoice = AllocatorChoice> extends Mappe
 
 const CREATE_KEYS = [...CREATE_OPTION_KEYS, 'allocator'] as const;
 const OPEN_KEYS = ['allocator', 'allocatorState'] as const;
+const OPEN_ASYNC_KEYS = [...OPEN_KEYS, 'signal'] as const;
 const TRANSFER_KEYS = ['kind', 'file', 'start', 'end', 'ticket'] as const;
 
 /** The range's receipt, made on its first write and reused after, so a repeated write allocates nothing. */

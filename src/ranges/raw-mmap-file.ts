@@ -1,5 +1,5 @@
 import { byteLengthOf, bytesOf, readOptions, toBytes, toOffset } from '../core/arguments.js';
-import { type AbortOptions, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
+import { type AbortOptions, openAbortable, signalOf, throwIfAborted, whenAborted } from '../core/abort.js';
 import type { PathLike } from '../core/path-like.js';
 import { fromNative, outOfRange } from '../errors.js';
 import { type BatchOffsets, copyMany } from '../core/batch-copy.js';
@@ -46,7 +46,11 @@ export class RawMmapFile extends MappedFileBase {
     return new RawMmapFile(openMapping(toCreateRequest(path, size, readOptions(options, 'options', CREATE_OPTION_KEYS))));
   }
 
-  /** {@link create} on the libuv thread pool. */
+  /**
+   * {@link create} on the libuv thread pool. It takes no AbortSignal: a
+   * create the abort overtook would already have made (or replaced) the
+   * file, which cannot be undone safely.
+   */
   static async createAsync(path: PathLike, size: number | bigint, options?: CreateFileOptions): Promise<RawMmapFile> {
     return new RawMmapFile(await openMappingAsync(toCreateRequest(path, size, readOptions(options, 'options', CREATE_OPTION_KEYS))));
   }
@@ -56,9 +60,27 @@ export class RawMmapFile extends MappedFileBase {
     return new RawMmapFile(openMapping(toOpenRequest(path)));
   }
 
-  /** {@link open} on the libuv thread pool. */
-  static async openAsync(path: PathLike): Promise<RawMmapFile> {
-    return new RawMmapFile(await openMappingAsync(toOpenRequest(path)));
+  /**
+   * {@link open} on the libuv thread pool. Aborting `options.signal`
+   * rejects at once with an `AbortError`; an open already on the pool is
+   * not recalled, and the mapping it makes is closed when it arrives. An
+   * already-aborted signal opens nothing.
+   *
+   * @example
+   * ```ts
+   * const file = await RawMmapFile.openAsync('data.bin', { signal: AbortSignal.timeout(5_000) });
+   * ```
+   */
+  static async openAsync(path: PathLike, options?: AbortOptions): Promise<RawMmapFile> {
+    const req = toOpenRequest(path);
+    const signal = signalOf(options);
+    throwIfAborted(signal);
+    return openAbortable(
+      openMappingAsync(req),
+      signal,
+      (views) => new RawMmapFile(views),
+      (views) => views.close(),
+    );
   }
 
   /** A file over the same memory from a `share()` handle posted by another thread. */
