@@ -905,12 +905,10 @@ const MUTANTS = [
   {
     id: 'mmapio-abort-open-leaks',
     what: 'a mapping that arrives after an aborted open is left open',
-    file: 'mmapio/memory-mapped-file.js',
-    anchor: 'resolve(finishOpen(views, o));',
-    where: 'before',
-    find: 'views.close();',
+    file: 'core/abort.js',
+    find: 'close(mapping);',
     replace: '',
-    tests: ['mmapio-abort'],
+    tests: ['mmapio-abort', 'abort-ranges'],
   },
   // ==== end mmap-signal ====
   // ==== perf-batch: readAtMany / writeAtMany, allocateMany ====
