@@ -72,7 +72,8 @@ test('a range stays busy while any of several async copies is in flight, and can
     await first;
     if (inFlight > 0) assert.equal(await codeOf(() => range.splitAtAlignUp(range.start + ALIGNMENT)), 'ERR_MMAP_RANGE_BUSY', 'busy after one of three settled');
     await second;
-    if (inFlight > 0) assert.equal(await codeOf(() => range.splitAtAlignDown(range.start + ALIGNMENT)), 'ERR_MMAP_RANGE_BUSY', 'busy after two of three settled');
+    if (inFlight > 0)
+      assert.equal(await codeOf(() => range.splitAtAlignDown(range.start + ALIGNMENT)), 'ERR_MMAP_RANGE_BUSY', 'busy after two of three settled');
     assert.equal(await read, range.length);
     assert.equal(inFlight, 0);
     const split = range.splitAtAlignUp(range.start + ALIGNMENT);
