@@ -11,7 +11,7 @@
  * Not exported from the package.
  */
 import { MmapError } from '../errors.js';
-import type { NativeBinding } from './binding.js';
+import type { NativeBinding } from './binding-types.js';
 
 /** The kind of value an export holds. */
 export type ExportKind = 'function' | 'number' | 'object';
