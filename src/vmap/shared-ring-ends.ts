@@ -5,7 +5,10 @@
  * on a producer (and a write on a consumer) before it runs; at run time
  * such a call would throw `ERR_MMAP_INVALID_STATE` anyway.
  */
-import type { SharedRing } from './shared-ring.js';
+// The methods are picked from the class that declares them (SharedRing adds
+// only its opening calls), so this file does not import shared-ring.ts,
+// which imports it.
+import type { SharedRingMessages } from './shared-ring-messages.js';
 
 /** What both ends have. */
 type Common = 'capacity' | 'closed' | 'maxMessage' | 'close' | typeof Symbol.dispose;
@@ -23,7 +26,7 @@ type Common = 'capacity' | 'closed' | 'maxMessage' | 'close' | typeof Symbol.dis
  */
 export interface SharedRingProducer
   extends Pick<
-    SharedRing,
+    SharedRingMessages,
     | Common
     | 'writeLen'
     | 'write'
@@ -54,7 +57,7 @@ export interface SharedRingProducer
  */
 export interface SharedRingConsumer
   extends Pick<
-    SharedRing,
+    SharedRingMessages,
     | Common
     | 'readLen'
     | 'ended'
