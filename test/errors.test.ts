@@ -1,8 +1,8 @@
 // Every error code the public API can produce, each from a real misuse,
 // with the file checked to be byte-for-byte unchanged afterwards.
 // Not reachable here: ERR_MMAP_UNSUPPORTED_PLATFORM (Linux x64 only; the
-// check is in src/native/binding.ts), ERR_MMAP_MISALIGNED (reserved for the
-// atomic views of a later release), ERR_MMAP_FAULT (test/faults.test.ts).
+// check is in src/native/binding.ts), ERR_MMAP_MISALIGNED (the atomic
+// views: test/mmapio-errors.test.ts), ERR_MMAP_FAULT (test/faults.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { closeSync, existsSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SharedRing, pageSize } from 'ranged-mmap';
 import { tempDir } from './helpers.js';
@@ -156,6 +156,60 @@ test('a producer killed without closing (LIVE, dead pid) is taken over by a late
   assert.equal(consumer.read(new Uint8Array(4)), 1);
   consumer.close();
   producer.close();
+});
+
+/** The start time (clock ticks since boot, field 22 of /proc/PID/stat) of a live process. */
+function startTicks(pid: number): bigint {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return BigInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!);
+}
+
+/** Writes the 64-bit start time recorded with the producer's pid (words 82-83). */
+function pokeStart(path: string, ticks: bigint): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(ticks);
+  writeSync(fd, b, 0, 8, (W_PRODUCER_PID + 1) * 4);
+  closeSync(fd);
+}
+
+test('a LIVE producer is told from a reused pid by its start time, with one tick of slack (qemu reads its own one tick off)', async () => {
+  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    const pid = holder.pid!;
+    const real = startTicks(pid);
+    for (const [delta, heldBy] of [
+      [0n, true],
+      [1n, true],
+      [-1n, true],
+      [500n, false],
+      [-500n, false],
+    ] as const) {
+      const path = t.path(`start-slack-${delta}.ring`);
+      SharedRing.create(path, pageSize()).close();
+      pokeWord(path, W_PRODUCER_STATE, LIVE);
+      pokeWord(path, W_PRODUCER_PID, pid);
+      pokeStart(path, real + delta);
+      const before = readFileSync(path);
+      const producer = SharedRing.open(path);
+      try {
+        if (heldBy) {
+          assert.throws(
+            () => producer.write('x'),
+            (e: unknown) => code(e) === 'ERR_MMAP_INVALID_STATE',
+            `start ${delta} ticks off: the live holder keeps the role`,
+          );
+          assert.deepEqual(readFileSync(path), before, `start ${delta} ticks off: the refused write changed the file`);
+        } else {
+          assert.equal(producer.write('x'), 1, `start ${delta} ticks off: another process with that pid, so the role is taken over`);
+        }
+      } finally {
+        producer.close();
+      }
+    }
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
 
 test('a claim that never ends (the state word names a live process that is not claiming): the consumer gives up with ERR_MMAP_INVALID_STATE', async () => {
