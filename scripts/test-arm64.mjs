@@ -48,13 +48,7 @@ const SUBSET = {
   'errors.test.js': null,
   'allocation-batches.test.js': ['2 worker threads allocate 4 KiB and write until the file is handed out'],
   'mmapio-atomics.test.js': ['processes x 2 workers adding to one mapped 64-bit word'],
-  // Not 'two processes through a ring file': under qemu a process reads its
-  // own start time from an emulated /proc/self/stat that is one clock tick
-  // off the real /proc/<pid>/stat its peer reads, so the peer-liveness check
-  // (native/shared_ring.c) takes the peer for a reused pid and reports it
-  // gone after a while. A qemu artefact: on real hardware both read the
-  // kernel's value.
-  'vmap-shared-ring.test.js': ['a producer process killed with SIGKILL'],
+  'vmap-shared-ring.test.js': ['a producer process killed with SIGKILL', 'two processes through a ring file'],
   'faults.test.js': [
     'truncated by another process: a small writeRange',
     'truncated by another process: readRange of a lost page',
