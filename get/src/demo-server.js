@@ -1,7 +1,7 @@
 // A small range-capable static file server on 127.0.0.1, for the demo and
 // the benchmark when nginx is not installed. Usage:
 //   node demo-server.js FILE [RATE_BYTES_PER_SECOND]
-// prints its URL on stdout and serves until stdin closes.
+// prints its URL on stdout and serves until stdin closes or its parent exits.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -59,5 +59,14 @@ server.listen(0, '127.0.0.1', () => {
   const a = /** @type {import('node:net').AddressInfo} */ (server.address());
   process.stdout.write(`http://127.0.0.1:${a.port}${name}\n`);
 });
+// Serves while its parent lives: stdin's end (or an error on it, such as
+// EIO from a terminal that went away) and a parent that is gone (this
+// process re-parented, or orphaned before it looked) both stop it, so it
+// never outlives the demo or the bench that started it.
+const parent = process.ppid;
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+setInterval(() => {
+  if (process.ppid !== parent || process.ppid === 1) process.exit(0);
+}, 1000).unref();

@@ -2,7 +2,7 @@
 // disk, an existing output.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './server.mjs';
@@ -212,4 +212,30 @@ test('the command is on PATH through the workspace (npx ranged-mmap-get)', T, ()
   const root = new URL('../../', import.meta.url).pathname;
   const out = execFileSync(join(root, 'node_modules', '.bin', 'ranged-mmap-get'), ['--version'], { encoding: 'utf8' });
   assert.match(out, /^ranged-mmap-get /);
+});
+
+test("the demo's server stops when its parent is gone, even with its stdin still open", T, async () => {
+  const serverJs = new URL('../src/demo-server.js', import.meta.url).pathname;
+  // sh starts the server in the background and exits at once: the server is
+  // orphaned while its stdin (this test's pipe) stays open.
+  const sh = spawn('sh', ['-c', `"$0" "$1" "$2" > /dev/null & echo $!`, process.execPath, serverJs, srcPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  sh.stdout.on('data', (d) => (out += d));
+  await new Promise((resolve) => sh.on('close', resolve));
+  const pid = Number(out.trim());
+  assert.ok(pid > 0, `no pid printed: ${out}`);
+  /** Whether `pid` is still a running (not zombie) process. */
+  const running = () => {
+    try {
+      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 10_000;
+  while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const still = running();
+  if (still) process.kill(pid, 'SIGKILL');
+  sh.stdin.end();
+  assert.equal(still, false, 'the orphaned demo server was still serving 10 s after its parent exited');
 });
