@@ -36,6 +36,9 @@ export interface SharedRingProducer
     | 'writeMessageAsync'
     | 'writeMessageSlice'
     | 'commitMessage'
+    | 'writeMessages'
+    | 'tryWriteMessages'
+    | 'writeMessagesAsync'
   > {
   /** Always `'producer'`. */
   readonly role: 'producer';
@@ -70,6 +73,9 @@ export interface SharedRingConsumer
     | 'readMessageAsync'
     | 'readMessageSlice'
     | 'consumeMessage'
+    | 'readMessages'
+    | 'tryReadMessages'
+    | 'readMessagesAsync'
   > {
   /** Always `'consumer'`. */
   readonly role: 'consumer';
