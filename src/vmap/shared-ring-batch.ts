@@ -21,7 +21,7 @@ import { byteLengthOf, prefixOf } from '../core/arguments.js';
 import { atItem } from '../core/batch-copy.js';
 import { argTypeError, type MmapError, misuse, outOfRange, typedArrayTag } from '../errors.js';
 import { toWriteData } from './ring.js';
-import { CONSUMER, CONSUMER_STATE, encoder, FRAME_HEADER, MAGIC, MESSAGES, PRODUCER, PRODUCER_STATE, putLength, typedSet } from './shared-ring-format.js';
+import { CONSUMER, CONSUMER_STATE, encoder, FRAME_HEADER, lengthAt, MAGIC, MESSAGES, PRODUCER, PRODUCER_STATE, putLength } from './shared-ring-format.js';
 import { SharedRingMessages } from './shared-ring-messages.js';
 
 /** A batch to write, checked: the bytes of each message and their lengths (frames excluded). */
@@ -239,12 +239,15 @@ export abstract class SharedRingBatches extends SharedRingMessages {
   #takeMany(into: Uint8Array, lengths: Uint32Array, max: number, avail: number): number {
     const room = byteLengthOf(into);
     const data = this.data;
+    const mask = this.mask;
     let cursor = this.cursor;
     let left = avail;
     let filled = 0;
     let k = 0;
     for (; k < max && left > 0; k++) {
-      const n = this.frame(left, cursor);
+      const at = cursor & mask;
+      const n = lengthAt(data, at);
+      if (left < FRAME_HEADER || n > left - FRAME_HEADER) this.frame(left, cursor); // throws: the header or the bytes are not a message
       if (n > room - filled) {
         if (k > 0) break;
         throw atItem(
@@ -255,8 +258,9 @@ export abstract class SharedRingBatches extends SharedRingMessages {
           0,
         );
       }
-      const at = (cursor & this.mask) + FRAME_HEADER;
-      Reflect.apply(typedSet, into, [data.subarray(at, at + n), filled]);
+      // `into` is a plain Uint8Array this call made (toWriteData), so its
+      // own `set` is the built-in one.
+      into.set(data.subarray(at + FRAME_HEADER, at + FRAME_HEADER + n), filled);
       if (this.end[0] !== MAGIC || this.status[0] !== 0) {
         // The messages before this one were checked whole after their copies.
         if (k > 0) this.release((cursor - this.cursor) >>> 0);
