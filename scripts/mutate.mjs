@@ -1036,6 +1036,14 @@ const MUTANTS = [
     replace: 'false',
     tests: ['vmap-shared-ring-batch'],
   },
+  {
+    id: 'ring-batch-grown-view',
+    what: 'writeMessages copies a view that grew while it slept on a full ring at its new length (past its frame)',
+    file: 'vmap/shared-ring-batch.js',
+    find: '(0, arguments_js_1.byteLengthOf)(bytes) !== n',
+    replace: 'false',
+    tests: ['vmap-shared-ring-batch'],
+  },
   // ==== end ring-batch ====
 ];
 

@@ -13,6 +13,8 @@ import { SharedRing, type SharedRingConsumer, type SharedRingProducer } from 'ra
 import { tempDir } from './helpers.js';
 import { type BatchJob, type BatchMode, batchMessage, isMessage, sizeOf } from './fixtures/vmap-sring-batch-data.js';
 import { TestWorker, terminateWorkers, WORKER_TEST } from './worker-helpers.js';
+import { until } from './fixtures/vmap-sring-peer.js';
+import { Worker } from 'node:worker_threads';
 
 const t = tempDir('ranged-mmap-sring-batch-');
 after(() => t.cleanup());
@@ -22,6 +24,7 @@ const workerUrl = new URL('./fixtures/vmap-sring-batch-worker.js', import.meta.u
 // Header words (Int32 indexes; native/shared_ring.h) and the file layout.
 const W_TAIL = 16;
 const W_HEAD = 32;
+const W_PRODUCER_WAITING = 65;
 const HEADER = 4096;
 
 function code(e: unknown): unknown {
@@ -426,3 +429,63 @@ for (const side of ['write', 'read'] as const) {
     },
   );
 }
+
+test(
+  'writeMessages that sleeps on a full ring with a view of a growable SharedArrayBuffer that grows meanwhile: the message keeps its checked length, the next one is intact',
+  WORKER_TEST,
+  async () => {
+    const path = t.path('grow.ring');
+    const ring = SharedRing.create(path, 4096).consumer();
+    const cap = ring.capacity;
+    // Growable SharedArrayBuffers are newer than this project's TypeScript lib.
+    const Growable = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer & { grow(n: number): void };
+    const sab = new Growable(100, { maxByteLength: 2000 });
+    new Uint8Array(sab).fill(0xaa);
+    // The producer fills the ring with two messages, then writes a batch whose
+    // first message is a 100-byte length-tracking view of `sab`: it sleeps,
+    // and the grow below happens during that sleep.
+    const worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+    import(workerData.url).then(({ SharedRing }) => {
+      const ring = SharedRing.open(workerData.path).producer();
+      ring.writeMessage(new Uint8Array(100).fill(0xf2));
+      ring.writeMessage(new Uint8Array(workerData.cap - 108).fill(0xf1));
+      let i = 0;
+      const batch = [new Uint8Array(workerData.sab), 'next'];
+      while (i < batch.length) i += ring.writeMessages(batch, i);
+      ring.close();
+    });`,
+      { eval: true, workerData: { url: import.meta.resolve('ranged-mmap'), path, cap, sab } },
+    );
+    let failed: unknown;
+    worker.on('error', (e) => (failed = e));
+    const exited = new Promise((resolve) => worker.on('exit', resolve));
+    try {
+      await until(() => ring.readLen === cap || failed !== undefined, 'the producer to fill the ring', 20_000);
+      await until(() => fileWord(path, W_PRODUCER_WAITING) === 1 || failed !== undefined, 'the producer to sleep on the full ring', 20_000);
+      assert.equal(failed, undefined);
+      sab.grow(2000);
+      const buf = new Uint8Array(cap);
+      const lengths = new Uint32Array(4);
+      const got: string[] = [];
+      // The first message alone: it frees 104 bytes, room for the 100-byte
+      // message, not for the 2000 bytes the view has now (those would land
+      // on the unread message after it).
+      let first: number | null = ring.readMessages(buf, lengths.subarray(0, 1));
+      // Read on only once the woken producer has put its message in.
+      await until(() => ring.readLen === cap || failed !== undefined, 'the producer to write into the freed room', 20_000);
+      for (let count; (count = first ?? ring.readMessages(buf, lengths)) !== null; first = null) {
+        for (let k = 0, at = 0; k < count; at += lengths[k++]!) {
+          const m = buf.subarray(at, at + lengths[k]!);
+          got.push(`${m.length}:${m.length > 0 && m.every((b) => b === m[0]) ? m[0] : Buffer.from(m).toString()}`);
+        }
+      }
+      await exited;
+      assert.equal(failed, undefined);
+      assert.deepEqual(got, [`100:${0xf2}`, `${cap - 108}:${0xf1}`, `100:${0xaa}`, '4:next']);
+    } finally {
+      await worker.terminate();
+      ring.close();
+    }
+  },
+);
