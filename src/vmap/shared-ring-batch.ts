@@ -1,7 +1,9 @@
 /**
  * SharedRing's batch message calls: many small messages written or read
  * with one crossing of the shared cursors (one store of the tail or head,
- * at most one wake-up of the other side) instead of one per message.
+ * two when the other side sleeps: it is woken with the first message so
+ * it works while the rest are copied; at most one wake-up) instead of one
+ * per message.
  *
  * The batch carries framed messages, the same frames writeMessage and
  * readMessage carry (a ring filled by writeMessages is read by
@@ -113,7 +115,7 @@ export abstract class SharedRingBatches extends SharedRingMessages {
   /**
    * Copies the checked messages that fit in the `free` bytes (the caller
    * saw at least that many), in order, and publishes them with one store
-   * of the tail; returns how many.
+   * of the tail (two if the consumer sleeps); returns how many.
    */
   #putMany(batch: Batch, free: number): number {
     const { items, lengths } = batch;
@@ -157,8 +159,9 @@ export abstract class SharedRingBatches extends SharedRingMessages {
 
   /**
    * Writes many messages (bytes, or strings as UTF-8), `messages[start]`
-   * on, with one publish of the tail and at most one wake-up of the
-   * consumer for the whole batch; returns how many were written.
+   * on, with one publish of the tail (two when the consumer sleeps: it is
+   * woken with the first message) and at most one wake-up of the consumer
+   * for the whole batch; returns how many were written.
    *
    * A partial batch when the ring is full: it sleeps only until the first
    * message fits, then writes, in order, every message that fits now, and
@@ -250,8 +253,8 @@ export abstract class SharedRingBatches extends SharedRingMessages {
   /**
    * Copies whole messages from the head into `into`, end to end, their
    * lengths into `lengths`, while they are readable (`avail` bytes), fit
-   * and `lengths` has room; releases them with one store of the head and
-   * returns how many.
+   * and `lengths` has room; releases them with one store of the head (two
+   * if the producer sleeps) and returns how many.
    */
   #takeMany(into: Uint8Array, lengths: Uint32Array, max: number, avail: number): number {
     const room = byteLengthOf(into);
@@ -296,8 +299,9 @@ export abstract class SharedRingBatches extends SharedRingMessages {
   }
 
   /**
-   * Reads many whole messages at once, with one release of the head and at
-   * most one wake-up of the producer: sleeps until at least one message is
+   * Reads many whole messages at once, with one release of the head (two
+   * when the producer sleeps: it gets the first message's room at once)
+   * and at most one wake-up of the producer: sleeps until at least one message is
    * there, then copies, in order, every message readable now into
    * `target`, end to end from its start, and the length of each into
    * `lengths` (message k starts at the sum of `lengths[0..k)`). Returns the
