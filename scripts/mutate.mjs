@@ -975,6 +975,76 @@ const MUTANTS = [
     tests: SRING_FAULTS,
   },
   // ==== end perf-ring ====
+  // ==== ring-batch: SharedRing writeMessages / readMessages ====
+  {
+    id: 'ring-batch-no-room-check',
+    what: 'writeMessages copies every message of the batch whether or not it fits (over unread messages)',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'n + shared_ring_format_js_1.FRAME_HEADER > left',
+    replace: 'false',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-too-large-unchecked',
+    what: 'writeMessages takes a message larger than maxMessage',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'if (n > max)',
+    replace: 'if (false)',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-write-fault-unchecked',
+    what: "writeMessages publishes messages copied into a truncated ring file (no check after each item's copy)",
+    file: 'vmap/shared-ring-batch.js',
+    anchor: '// The items before this one were checked whole after their copies.',
+    find: 'if (this.end[0] !== shared_ring_format_js_1.MAGIC || this.status[0] !== 0) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-write-fault-drops-prefix',
+    what: 'writeMessages stopped by a fault publishes none of the messages before the failing one',
+    file: 'vmap/shared-ring-batch.js',
+    anchor: '// The items before this one were checked whole after their copies.',
+    where: 'after',
+    find: 'this.publish((cursor - this.cursor) >>> 0);',
+    replace: '',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-write-fault-index',
+    what: 'writeMessages stopped by a fault reports the first item of the batch, not the failing one',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'this.lost(), batch.start + i)',
+    replace: 'this.lost(), batch.start)',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-read-fault-unchecked',
+    what: "readMessages hands out messages read from a truncated ring file (no check after each item's copy)",
+    file: 'vmap/shared-ring-batch.js',
+    anchor: '// The messages before this one were checked whole after their copies.',
+    find: 'if (this.end[0] !== shared_ring_format_js_1.MAGIC || this.status[0] !== 0) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-read-no-target-check',
+    what: 'readMessages copies the next message whether or not it fits in what is left of the target',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'n > room - filled',
+    replace: 'false',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  {
+    id: 'ring-batch-grown-view',
+    what: 'writeMessages copies a view that grew while it slept on a full ring at its new length (past its frame)',
+    file: 'vmap/shared-ring-batch.js',
+    find: '(0, arguments_js_1.byteLengthOf)(bytes) !== n',
+    replace: 'false',
+    tests: ['vmap-shared-ring-batch'],
+  },
+  // ==== end ring-batch ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

@@ -9,7 +9,10 @@
 // two workers, echoed back (ping-pong), in microseconds per hop (half a
 // round trip; lower is better), against the same two peers, measured
 // after 10000 untimed round trips; `4k-latency-cold` times the first hops
-// of fresh workers instead (code not yet optimized).
+// of fresh workers instead (code not yet optimized). `4k-messages-batch`
+// sends the same messages with writeMessages/readMessages, 64 per call,
+// against the single-message calls (writeMessage/readMessage, and the byte
+// stream's write/read) in the same run.
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
 import { alternate } from '../lib/alternate.mjs';
@@ -42,7 +45,7 @@ async function once(kind, messages) {
   let extra = [{}, {}];
   let transfer = [[], []];
   let ring = null;
-  if (kind === 'shared' || kind === 'shared-slices') {
+  if (kind.startsWith('shared')) {
     ring = new SharedRing(RING);
     extra = [{ handle: ring.share() }, { handle: ring.share() }];
   } else if (kind === 'port') {
@@ -126,6 +129,8 @@ export async function ring({ quick, reps, log }) {
   const contenders = [
     contender('SharedRing', 'shared'),
     contender('SharedRing slices', 'shared-slices'),
+    contender('SharedRing messages', 'shared-messages'),
+    contender('SharedRing batch', 'shared-batch'),
     contender('postMessage', 'port'),
     contender('SAB ring (JS)', 'sab'),
   ];
@@ -146,6 +151,27 @@ export async function ring({ quick, reps, log }) {
       r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
       out.push(r);
     }
+  }
+  // 4k-messages-batch: writeMessages/readMessages, 64 messages per call
+  // (each still copied in and out), against the one-message-per-call paths
+  // of the same ring: writeMessage/readMessage (the same frames) and the
+  // byte stream's write/read.
+  for (const peer of ['SharedRing messages', 'SharedRing']) {
+    const r = comparison({
+      scenario: 'ring',
+      variant: '4k-messages-batch',
+      workers: 2,
+      subject: 'SharedRing batch',
+      peer,
+      times,
+      verified,
+      order,
+      reported,
+      unit: 'GiB/s',
+      higherIsBetter: true,
+    });
+    r.nsPerMessage = { subject: nsPerMessage(r.subject.median), peer: nsPerMessage(r.peerValue.median) };
+    out.push(r);
   }
   // Per-message latency: one message in flight, echoed back (ping-pong).
   // `4k-latency`: after WARM_ROUNDS untimed round trips in the same two

@@ -2,6 +2,9 @@
 // messages from a producer worker to a consumer worker through
 //   - 'shared': SharedRing (write copies in, read copies out),
 //   - 'shared-slices': SharedRing zero-copy (writeSlice/commit, readSlice/consume),
+//   - 'shared-messages': SharedRing writeMessage/readMessage, one message per call,
+//   - 'shared-batch': SharedRing writeMessages/readMessages, BATCH messages per call
+//     (each copied in and out, as in 'shared-messages'; one publish per batch),
 //   - 'port':   MessagePort.postMessage (structured clone of each message),
 //   - 'sab':    a plain-JavaScript ring on a SharedArrayBuffer (Atomics.wait/notify).
 // Both sides wait on `control[0]` (the start signal) after they are ready,
@@ -12,6 +15,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SharedRing } from 'ranged-mmap';
 
 const MESSAGE = 4096;
+/** Messages per writeMessages/readMessages call in the 'shared-batch' kind. */
+const BATCH = 64;
 const { kind, role, messages, control } = workerData;
 const ctl = new Int32Array(control);
 
@@ -206,6 +211,52 @@ if (kind.startsWith('pp-')) {
         while (got < MESSAGE) got += ring.read(msg.subarray(got));
         if (!ok(msg, 0, i)) bad++;
         i++;
+      }
+    }
+    ring.close();
+    done(bad);
+  }
+} else if (kind === 'shared-messages' || kind === 'shared-batch') {
+  const ring = SharedRing.fromShared(workerData.handle);
+  if (role === 'producer') {
+    ring.producer();
+    ready();
+    if (kind === 'shared-messages') {
+      const msg = new Uint8Array(MESSAGE);
+      for (let i = 0; i < messages; i++) {
+        stamp(msg, i);
+        ring.writeMessage(msg);
+      }
+    } else {
+      // BATCH message buffers, stamped and written as one batch (the ring
+      // may take part of it when nearly full: the rest goes in the next call).
+      const batch = Array.from({ length: BATCH }, () => new Uint8Array(MESSAGE));
+      for (let i = 0; i < messages; ) {
+        const count = Math.min(BATCH, messages - i);
+        const msgs = count === BATCH ? batch : batch.slice(0, count);
+        for (let k = 0; k < count; k++) stamp(msgs[k], i + k);
+        for (let k = 0; k < count; ) k += ring.writeMessages(msgs, k);
+        i += count;
+      }
+    }
+    ring.close();
+    done(0);
+  } else {
+    ring.consumer();
+    ready();
+    let bad = 0;
+    if (kind === 'shared-messages') {
+      const msg = new Uint8Array(MESSAGE);
+      for (let i = 0; i < messages; i++) {
+        if (ring.readMessage(msg) !== MESSAGE || !ok(msg, 0, i)) bad++;
+      }
+    } else {
+      const buf = new Uint8Array(BATCH * MESSAGE);
+      const lengths = new Uint32Array(BATCH);
+      for (let i = 0; i < messages; ) {
+        const count = ring.readMessages(buf, lengths);
+        if (count === null) break;
+        for (let k = 0; k < count; k++, i++) if (lengths[k] !== MESSAGE || !ok(buf, k * MESSAGE, i)) bad++;
       }
     }
     ring.close();

@@ -38,7 +38,7 @@ export type BatchOffsets = Float64Array | BigUint64Array | readonly number[];
 export type BatchItemError = (MmapError | ArgumentError) & { readonly itemIndex: number };
 
 /** Tags `error` with the index of the item it is about. */
-function atItem<E extends MmapError | ArgumentError>(error: E, index: number): E & { readonly itemIndex: number } {
+export function atItem<E extends MmapError | ArgumentError>(error: E, index: number): E & { readonly itemIndex: number } {
   Object.defineProperty(error, 'itemIndex', { value: index, enumerable: true, writable: false, configurable: true });
   return error as E & { readonly itemIndex: number };
 }

@@ -8,7 +8,7 @@
 // The methods are picked from the class that declares them (SharedRing adds
 // only its opening calls), so this file does not import shared-ring.ts,
 // which imports it.
-import type { SharedRingMessages } from './shared-ring-messages.js';
+import type { SharedRingBatches } from './shared-ring-batch.js';
 
 /** What both ends have. */
 type Common = 'capacity' | 'closed' | 'maxMessage' | 'close' | typeof Symbol.dispose;
@@ -26,7 +26,7 @@ type Common = 'capacity' | 'closed' | 'maxMessage' | 'close' | typeof Symbol.dis
  */
 export interface SharedRingProducer
   extends Pick<
-    SharedRingMessages,
+    SharedRingBatches,
     | Common
     | 'writeLen'
     | 'write'
@@ -39,6 +39,9 @@ export interface SharedRingProducer
     | 'writeMessageAsync'
     | 'writeMessageSlice'
     | 'commitMessage'
+    | 'writeMessages'
+    | 'tryWriteMessages'
+    | 'writeMessagesAsync'
   > {
   /** Always `'producer'`. */
   readonly role: 'producer';
@@ -57,7 +60,7 @@ export interface SharedRingProducer
  */
 export interface SharedRingConsumer
   extends Pick<
-    SharedRingMessages,
+    SharedRingBatches,
     | Common
     | 'readLen'
     | 'ended'
@@ -73,6 +76,9 @@ export interface SharedRingConsumer
     | 'readMessageAsync'
     | 'readMessageSlice'
     | 'consumeMessage'
+    | 'readMessages'
+    | 'tryReadMessages'
+    | 'readMessagesAsync'
   > {
   /** Always `'consumer'`. */
   readonly role: 'consumer';

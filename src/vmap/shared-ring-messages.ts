@@ -30,10 +30,10 @@ import { SharedRingStream } from './shared-ring-stream.js';
 
 /** The message calls of {@link SharedRing}; not constructed directly. */
 export abstract class SharedRingMessages extends SharedRingStream {
-  /** Bytes of the message reserved by writeMessageSlice, -1 if none. */
-  #reserved = -1;
-  /** Bytes (length word included) of the message handed out by readMessageSlice, -1 if none. */
-  #viewed = -1;
+  /** @internal Bytes of the message reserved by writeMessageSlice, -1 if none. */
+  protected reserved = -1;
+  /** @internal Bytes (length word included) of the message handed out by readMessageSlice, -1 if none. */
+  protected viewed = -1;
 
   // ---- messages: producer --------------------------------------------------
 
@@ -42,7 +42,8 @@ export abstract class SharedRingMessages extends SharedRingStream {
     return this.cap - FRAME_HEADER;
   }
 
-  #tooLarge(n: number): MmapError {
+  /** @internal ERR_MMAP_RING_FULL for a message of `n` bytes, larger than maxMessage. */
+  protected tooLarge(n: number): MmapError {
     return misuse(
       'ERR_MMAP_RING_FULL',
       `a message of ${n} bytes can never fit: ${this.name()} takes messages of at most ${this.maxMessage} bytes (its capacity ${this.cap} less the 4-byte length of each message). Nothing was written`,
@@ -52,12 +53,12 @@ export abstract class SharedRingMessages extends SharedRingStream {
 
   /** Bytes of a message to write (a string as UTF-8), claiming the producer end for messages. */
   #messageBytes(data: Uint8Array | string, copy: boolean): Uint8Array {
-    this.#reserved = -1;
+    this.reserved = -1;
     const d = toWriteData(data);
     const bytes = typeof d === 'string' ? encoder.encode(d) : copy ? new Uint8Array(d) : d;
     this.claim(PRODUCER, MESSAGES);
     const n = byteLengthOf(bytes);
-    if (n > this.cap - FRAME_HEADER) throw this.#tooLarge(n);
+    if (n > this.cap - FRAME_HEADER) throw this.tooLarge(n);
     this.checkPeer(CONSUMER, Atomics.load(this.h, CONSUMER_STATE), true);
     return bytes;
   }
@@ -88,7 +89,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     // of messages, a genuine Uint8Array (internal slots only), the consumer
     // neither closed nor dead, and room for the message and its length
     // known from the cached head. One copy, no allocation.
-    this.#reserved = -1; // a message written whole ends any view writeMessageSlice left open
+    this.reserved = -1; // a message written whole ends any view writeMessageSlice left open
     if (this.side === PRODUCER && this.framing === MESSAGES && !this.shut && typedArrayTag(data) === 'Uint8Array') {
       const n = byteLengthOf(data);
       const state = Atomics.load(this.h, CONSUMER_STATE);
@@ -163,11 +164,11 @@ export abstract class SharedRingMessages extends SharedRingStream {
   writeMessageSlice(length: number): Uint8Array {
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw outOfRange('length', 'an integer >= 0', length);
     this.claim(PRODUCER, MESSAGES);
-    if (length > this.cap - FRAME_HEADER) throw this.#tooLarge(length);
+    if (length > this.cap - FRAME_HEADER) throw this.tooLarge(length);
     this.checkPeer(CONSUMER, Atomics.load(this.h, CONSUMER_STATE), true);
     this.waitSpace(length + FRAME_HEADER);
     if (!this.sound()) throw this.lost();
-    this.#reserved = length;
+    this.reserved = length;
     const at = (this.cursor & this.mask) + FRAME_HEADER;
     return this.data.subarray(at, at + length);
   }
@@ -185,13 +186,13 @@ export abstract class SharedRingMessages extends SharedRingStream {
    */
   commitMessage(n?: number): void {
     this.claim(PRODUCER, MESSAGES);
-    const reserved = this.#reserved;
+    const reserved = this.reserved;
     if (reserved < 0) throw misuse('ERR_MMAP_INVALID_STATE', 'commitMessage() publishes the view of writeMessageSlice(), and none is open');
     const count = n === undefined ? reserved : n;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > reserved) {
       throw outOfRange('n', `an integer >= 0 and <= ${reserved} (the reserved length)`, n);
     }
-    this.#reserved = -1;
+    this.reserved = -1;
     putLength(this.data, this.cursor & this.mask, count);
     if (!this.sound()) throw this.lost();
     this.publish(count + FRAME_HEADER);
@@ -200,11 +201,12 @@ export abstract class SharedRingMessages extends SharedRingStream {
   // ---- messages: consumer --------------------------------------------------
 
   /**
-   * The length of the message at the head, given `avail` readable bytes
-   * (at least 1: a whole message is there), checked against them.
+   * @internal The length of the message at `cursor` (the head by default),
+   * given `avail` readable bytes from there (at least 1: a whole message is
+   * there), checked against them.
    */
-  #frame(avail: number): number {
-    const n = lengthAt(this.data, this.cursor & this.mask);
+  protected frame(avail: number, cursor = this.cursor): number {
+    const n = lengthAt(this.data, cursor & this.mask);
     if (avail < FRAME_HEADER || n > avail - FRAME_HEADER) {
       if (!this.sound()) throw this.lost();
       throw this.corrupt(
@@ -215,7 +217,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
   }
 
   #copyOut(into: Uint8Array, room: number, avail: number): number {
-    const n = this.#frame(avail);
+    const n = this.frame(avail);
     if (n > room) {
       throw misuse(
         'ERR_MMAP_BUFFER_TOO_SMALL',
@@ -231,7 +233,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
 
   /** The checked target of a message read, and its length. */
   #target(target: Uint8Array): Uint8Array {
-    this.#viewed = -1;
+    this.viewed = -1;
     const into = toWriteData(target);
     if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
     return into;
@@ -256,7 +258,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     // Fast path: a live consumer of messages, a genuine Uint8Array, a whole
     // message readable (from the cached tail, re-read when it shows none)
     // whose length checks out and fits the target. One copy.
-    this.#viewed = -1; // a message read whole ends any view readMessageSlice left open
+    this.viewed = -1; // a message read whole ends any view readMessageSlice left open
     if (this.side === CONSUMER && this.framing === MESSAGES && !this.shut && typedArrayTag(target) === 'Uint8Array') {
       let avail = (this.peer - this.cursor) >>> 0;
       if (avail === 0) {
@@ -344,8 +346,8 @@ export abstract class SharedRingMessages extends SharedRingStream {
     this.claim(CONSUMER, MESSAGES);
     const avail = this.waitData(1);
     if (avail === 0) return null;
-    const n = this.#frame(avail);
-    this.#viewed = n + FRAME_HEADER;
+    const n = this.frame(avail);
+    this.viewed = n + FRAME_HEADER;
     const at = (this.cursor & this.mask) + FRAME_HEADER;
     return this.data.subarray(at, at + n);
   }
@@ -362,9 +364,9 @@ export abstract class SharedRingMessages extends SharedRingStream {
    */
   consumeMessage(): void {
     this.claim(CONSUMER, MESSAGES);
-    const viewed = this.#viewed;
+    const viewed = this.viewed;
     if (viewed < 0) throw misuse('ERR_MMAP_INVALID_STATE', 'consumeMessage() releases the view of readMessageSlice(), and none is open');
-    this.#viewed = -1;
+    this.viewed = -1;
     // The caller read the view: zeros from a page lost meanwhile are not data.
     if (!this.sound()) throw this.lost();
     this.release(viewed);

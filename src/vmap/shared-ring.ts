@@ -5,7 +5,8 @@
  *
  * This file has the ways to get one: a ring between threads, a ring file
  * made, opened or replaced, and the typed ends. The calls live in the
- * classes under it: messages in shared-ring-messages.ts, the byte stream in
+ * classes under it: batches of messages in shared-ring-batch.ts, messages in
+ * shared-ring-messages.ts, the byte stream in
  * shared-ring-stream.ts, and the protocol under both in shared-ring-core.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { type SharedRingFound, type SharedRingMemory, snative } from './native.j
 import type { SharedRingConsumer, SharedRingProducer } from './shared-ring-ends.js';
 import { CONSUMER, notARing, PRODUCER, type SharedRingHandle, toCapacity } from './shared-ring-format.js';
 import { checkReplaceable, toCreateOptions } from './shared-ring-file.js';
-import { SharedRingMessages } from './shared-ring-messages.js';
+import { SharedRingBatches } from './shared-ring-batch.js';
 
 export type { SharedRingHandle } from './shared-ring-format.js';
 
@@ -69,7 +70,7 @@ function memoryFor(capacity: unknown): SharedRingMemory {
  * ring.close();
  * ```
  */
-export class SharedRing extends SharedRingMessages {
+export class SharedRing extends SharedRingBatches {
   /**
    * A ring of at least `capacity` bytes (rounded up to a power of two, at
    * least one page) in memory shared by the threads of this process. Rings
