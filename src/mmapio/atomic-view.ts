@@ -27,7 +27,6 @@ import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { WindowCore } from './window-core.js';
 
-
 /**
  * @internal Moves an atomic view to this thread's newest mapping (after a
  * resize in any thread): a new typed array over this thread's view of it,
@@ -218,7 +217,8 @@ export class AtomicU32 {
       Atomics.store(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'store');
-      return this.store(value);
+      this.store(value);
+      return;
     }
     this.#done(undefined);
   }
@@ -382,7 +382,8 @@ export class AtomicU64 {
       Atomics.store(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'store');
-      return this.store(value);
+      this.store(value);
+      return;
     }
     this.#done(undefined);
   }
