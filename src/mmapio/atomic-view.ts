@@ -68,21 +68,30 @@ function u64(value: unknown, name: string): bigint {
   throw argTypeError(name, 'of type bigint or number', value);
 }
 
+/** The fault counter of `v`'s status page as a one-word array (detached with the page). */
+function faultCounter(v: ThreadMapping): Int32Array {
+  return new Int32Array(v.status.buffer, STATUS_FAULTS_I32 * 4, 1);
+}
+
 /**
  * @internal The state and slow paths shared by {@link AtomicU32} and
  * {@link AtomicU64}: the arrays the hot path uses (`a` for loads, `wa` for
  * stores), the mapping they belong to, the errors, and the move to a
  * resized mapping. A class of its own, held in a private field, so none of
  * it is reachable from the public objects. Each public object keeps copies
- * of `a`, `wa` and `status` in private fields of its own (one object less
+ * of `a`, `wa` and `faults` in private fields of its own (one object less
  * to go through per call) and takes them again after every slow path.
  */
 class AtomicWord<A extends Uint32Array | BigUint64Array> {
   a: A;
   /** `a`, or on a read-only file an empty array, on which every `Atomics.*` call throws. */
   wa: A;
-  /** The status page (fault count at STATUS_FAULTS_I32) of the mapping `a` belongs to. */
-  status: Int32Array;
+  /**
+   * The fault counter of the mapping `a` belongs to (STATUS_FAULTS_I32 of
+   * its status page), as a one-word array: the hot path reads index 0, a
+   * constant, instead of a module's exported index.
+   */
+  faults: Int32Array;
   #v: ThreadMapping;
   readonly #core: WindowCore;
   readonly #abs: number;
@@ -93,7 +102,7 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
   constructor(core: WindowCore, array: A, abs: number, name: string, make: (buffer: ArrayBufferLike, inner: number) => A, empty: A) {
     this.#core = core;
     this.#v = core.views;
-    this.status = core.views.status;
+    this.faults = faultCounter(core.views);
     this.a = array;
     this.#empty = empty;
     this.wa = core.mode === 'ro' ? empty : array;
@@ -135,7 +144,7 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
     this.a = rebind(this.#core, this.#abs, this.a.BYTES_PER_ELEMENT, this.#name, this.#make);
     this.wa = this.#core.mode === 'ro' ? this.#empty : this.a;
     this.#v = this.#core.views;
-    this.status = this.#v.status;
+    this.faults = faultCounter(this.#v);
   }
 }
 
@@ -163,8 +172,8 @@ export class AtomicU32 {
   #a: Uint32Array;
   /** The array stores use: #a, or an empty array on a read-only file. */
   #wa: Uint32Array;
-  /** The fault counter of #a's mapping is at STATUS_FAULTS_I32. */
-  #status: Int32Array;
+  /** The fault counter of #a's mapping (one word). */
+  #faults: Int32Array;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -174,13 +183,13 @@ export class AtomicU32 {
     this.#w = w;
     this.#a = w.a;
     this.#wa = w.wa;
-    this.#status = w.status;
+    this.#faults = w.faults;
     this.offset = offset;
   }
 
   /** Returns `result` once the operation is known not to have hit a lost page (the only check after it). */
   #done<R>(result: R): R {
-    if (this.#status[STATUS_FAULTS_I32] !== 0) {
+    if (this.#faults[0] !== 0) {
       this.#w.faulted();
       this.#sync();
     }
@@ -196,7 +205,7 @@ export class AtomicU32 {
   #sync(): void {
     this.#a = this.#w.a;
     this.#wa = this.#w.wa;
-    this.#status = this.#w.status;
+    this.#faults = this.#w.faults;
   }
 
   /** The current value. */
@@ -328,8 +337,8 @@ export class AtomicU64 {
   #a: BigUint64Array;
   /** The array stores use: #a, or an empty array on a read-only file. */
   #wa: BigUint64Array;
-  /** The fault counter of #a's mapping is at STATUS_FAULTS_I32. */
-  #status: Int32Array;
+  /** The fault counter of #a's mapping (one word). */
+  #faults: Int32Array;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -339,13 +348,13 @@ export class AtomicU64 {
     this.#w = w;
     this.#a = w.a;
     this.#wa = w.wa;
-    this.#status = w.status;
+    this.#faults = w.faults;
     this.offset = offset;
   }
 
   /** Returns `result` once the operation is known not to have hit a lost page (the only check after it). */
   #done<R>(result: R): R {
-    if (this.#status[STATUS_FAULTS_I32] !== 0) {
+    if (this.#faults[0] !== 0) {
       this.#w.faulted();
       this.#sync();
     }
@@ -361,7 +370,7 @@ export class AtomicU64 {
   #sync(): void {
     this.#a = this.#w.a;
     this.#wa = this.#w.wa;
-    this.#status = this.#w.status;
+    this.#faults = this.#w.faults;
   }
 
   /** The current value. */
