@@ -187,13 +187,10 @@ export class AtomicU32 {
     this.offset = offset;
   }
 
-  /** Returns `result` once the operation is known not to have hit a lost page (the only check after it). */
-  #done<R>(result: R): R {
-    if (this.#faults[0] !== 0) {
-      this.#w.faulted();
-      this.#sync();
-    }
-    return result;
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
@@ -211,17 +208,20 @@ export class AtomicU32 {
   /** The current value. */
   load(): number {
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.load(this.#a, 0);
     } catch (error) {
       this.#recover(error, 'load');
       return this.load();
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value. */
   store(value: number): void {
     const n = u32(value, 'value');
+    const faults = this.#faults;
     try {
       Atomics.store(this.#wa, 0, n);
     } catch (error) {
@@ -229,92 +229,106 @@ export class AtomicU32 {
       this.store(value);
       return;
     }
-    this.#done(undefined);
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^32); returns the previous value. */
   add(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.add(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'add');
       return this.add(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.sub(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'sub');
       return this.sub(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise and; returns the previous value. */
   and(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.and(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'and');
       return this.and(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise or; returns the previous value. */
   or(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.or(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'or');
       return this.or(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.xor(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'xor');
       return this.xor(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value; returns the previous one. */
   exchange(value: number): number {
     const n = u32(value, 'value');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.exchange(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'exchange');
       return this.exchange(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: number, replacement: number): number {
     const e = u32(expected, 'expected');
     const n = u32(replacement, 'replacement');
     let r: number;
+    const faults = this.#faults;
     try {
       r = Atomics.compareExchange(this.#wa, 0, e, n);
     } catch (error) {
       this.#recover(error, 'compareExchange');
       return this.compareExchange(expected, replacement);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
 }
 
@@ -352,13 +366,10 @@ export class AtomicU64 {
     this.offset = offset;
   }
 
-  /** Returns `result` once the operation is known not to have hit a lost page (the only check after it). */
-  #done<R>(result: R): R {
-    if (this.#faults[0] !== 0) {
-      this.#w.faulted();
-      this.#sync();
-    }
-    return result;
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
@@ -376,17 +387,20 @@ export class AtomicU64 {
   /** The current value. */
   load(): bigint {
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.load(this.#a, 0);
     } catch (error) {
       this.#recover(error, 'load');
       return this.load();
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value. */
   store(value: bigint | number): void {
     const n = u64(value, 'value');
+    const faults = this.#faults;
     try {
       Atomics.store(this.#wa, 0, n);
     } catch (error) {
@@ -394,91 +408,105 @@ export class AtomicU64 {
       this.store(value);
       return;
     }
-    this.#done(undefined);
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^64); returns the previous value. */
   add(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.add(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'add');
       return this.add(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.sub(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'sub');
       return this.sub(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise and; returns the previous value. */
   and(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.and(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'and');
       return this.and(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise or; returns the previous value. */
   or(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.or(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'or');
       return this.or(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.xor(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'xor');
       return this.xor(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value; returns the previous one. */
   exchange(value: bigint | number): bigint {
     const n = u64(value, 'value');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.exchange(this.#wa, 0, n);
     } catch (error) {
       this.#recover(error, 'exchange');
       return this.exchange(value);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: bigint | number, replacement: bigint | number): bigint {
     const e = u64(expected, 'expected');
     const n = u64(replacement, 'replacement');
     let r: bigint;
+    const faults = this.#faults;
     try {
       r = Atomics.compareExchange(this.#wa, 0, e, n);
     } catch (error) {
       this.#recover(error, 'compareExchange');
       return this.compareExchange(expected, replacement);
     }
-    return this.#done(r);
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
 }
