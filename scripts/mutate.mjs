@@ -744,6 +744,14 @@ const MUTANTS = [
     replace: 'this.wa = array;',
     tests: ['mmapio-atomics', 'mmapio-api', 'mmapio-errors', 'mmapio-adversarial'],
   },
+  {
+    id: 'perf-batch-fast-store',
+    what: "a batch's owner takes its pages on the fast path with a plain store, not a compare-and-swap (a taker's pages handed out again)",
+    file: 'ranges/allocation-batch.js',
+    find: 'Atomics.compareExchange(this.#status, this.#slot + STATE, state, state + want) === state',
+    replace: '(Atomics.store(this.#status, this.#slot + STATE, state + want), true)',
+    tests: ['allocation-batches'],
+  },
   // ==== end perf ====
   // ==== conv-b: SharedRing messages, typed ends and replace; { signal } ====
   {
