@@ -752,6 +752,14 @@ const MUTANTS = [
     replace: '(Atomics.store(this.#status, this.#slot + STATE, state + want), true)',
     tests: ['allocation-batches'],
   },
+  {
+    id: 'perf-alignment-dictionary',
+    what: 'ranges/alignment re-exports through an accessor again (its exports become a dictionary: ALIGNMENT a lookup call on every allocate)',
+    file: 'ranges/alignment.js',
+    find: 'exports.ALIGNMENT = 4096;',
+    replace: "exports.ALIGNMENT = 4096; Object.defineProperty(exports, 'ALIGNMENT', { enumerable: true, get: () => 4096 });",
+    tests: ['module-shapes'],
+  },
   // ==== end perf ====
   // ==== conv-b: SharedRing messages, typed ends and replace; { signal } ====
   {
