@@ -68,15 +68,6 @@ function u64(value: unknown, name: string): bigint {
   throw argTypeError(name, 'of type bigint or number', value);
 }
 
-/**
- * An atomic view does not look for a resize made in another thread before
- * each operation (see the file notes: the old mapping still maps the same
- * file), but every this many operations it lets this thread follow one, so
- * that a thread that only ever uses atomic views does not keep old mappings
- * alive for long.
- */
-const FOLLOW_EVERY = 4096;
-
 /** The fault counter of `v`'s status page as a one-word array (detached with the page). */
 function faultCounter(v: ThreadMapping): Int32Array {
   return new Int32Array(v.status.buffer, STATUS_FAULTS_I32 * 4, 1);
@@ -149,16 +140,6 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
     this.#rebind();
   }
 
-  /**
-   * Lets this thread follow a resize made in another thread, so that it
-   * lets go of the old mapping (no operation needs it: the old mapping maps
-   * the same file). Following closes this thread's old attachment, which
-   * detaches `a`: the next operation throws and recover() moves the view.
-   */
-  follow(): void {
-    if (this.#v === this.#core.views && !this.#v.closed && this.#core.moved) this.#core.follow();
-  }
-
   #rebind(): void {
     this.a = rebind(this.#core, this.#abs, this.a.BYTES_PER_ELEMENT, this.#name, this.#make);
     this.wa = this.#core.mode === 'ro' ? this.#empty : this.a;
@@ -193,8 +174,6 @@ export class AtomicU32 {
   #wa: Uint32Array;
   /** The fault counter of #a's mapping (one word). */
   #faults: Int32Array;
-  /** Operations left before the next look for a resize made elsewhere (see FOLLOW_EVERY). */
-  #countdown = FOLLOW_EVERY;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -208,20 +187,10 @@ export class AtomicU32 {
     this.offset = offset;
   }
 
-  /**
-   * After an operation: the fault counter was not 0 (throws, or moves the
-   * view when the operation reached the file), or FOLLOW_EVERY operations
-   * went by (lets this thread follow a resize made elsewhere).
-   */
-  #after(): void {
-    if (this.#countdown <= 0) {
-      this.#countdown = FOLLOW_EVERY;
-      this.#w.follow();
-    }
-    if (this.#faults[0] !== 0) {
-      this.#w.faulted();
-      this.#sync();
-    }
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
@@ -246,7 +215,7 @@ export class AtomicU32 {
       this.#recover(error, 'load');
       return this.load();
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets the value. */
@@ -260,7 +229,7 @@ export class AtomicU32 {
       this.store(value);
       return;
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^32); returns the previous value. */
   add(value: number): number {
@@ -273,7 +242,7 @@ export class AtomicU32 {
       this.#recover(error, 'add');
       return this.add(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
@@ -287,7 +256,7 @@ export class AtomicU32 {
       this.#recover(error, 'sub');
       return this.sub(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise and; returns the previous value. */
@@ -301,7 +270,7 @@ export class AtomicU32 {
       this.#recover(error, 'and');
       return this.and(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise or; returns the previous value. */
@@ -315,7 +284,7 @@ export class AtomicU32 {
       this.#recover(error, 'or');
       return this.or(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise xor; returns the previous value. */
@@ -329,7 +298,7 @@ export class AtomicU32 {
       this.#recover(error, 'xor');
       return this.xor(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets the value; returns the previous one. */
@@ -343,7 +312,7 @@ export class AtomicU32 {
       this.#recover(error, 'exchange');
       return this.exchange(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
@@ -358,7 +327,7 @@ export class AtomicU32 {
       this.#recover(error, 'compareExchange');
       return this.compareExchange(expected, replacement);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
 }
@@ -384,8 +353,6 @@ export class AtomicU64 {
   #wa: BigUint64Array;
   /** The fault counter of #a's mapping (one word). */
   #faults: Int32Array;
-  /** Operations left before the next look for a resize made elsewhere (see FOLLOW_EVERY). */
-  #countdown = FOLLOW_EVERY;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
@@ -399,20 +366,10 @@ export class AtomicU64 {
     this.offset = offset;
   }
 
-  /**
-   * After an operation: the fault counter was not 0 (throws, or moves the
-   * view when the operation reached the file), or FOLLOW_EVERY operations
-   * went by (lets this thread follow a resize made elsewhere).
-   */
-  #after(): void {
-    if (this.#countdown <= 0) {
-      this.#countdown = FOLLOW_EVERY;
-      this.#w.follow();
-    }
-    if (this.#faults[0] !== 0) {
-      this.#w.faulted();
-      this.#sync();
-    }
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
@@ -437,7 +394,7 @@ export class AtomicU64 {
       this.#recover(error, 'load');
       return this.load();
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets the value. */
@@ -451,7 +408,7 @@ export class AtomicU64 {
       this.store(value);
       return;
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^64); returns the previous value. */
   add(value: bigint | number): bigint {
@@ -464,7 +421,7 @@ export class AtomicU64 {
       this.#recover(error, 'add');
       return this.add(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
@@ -478,7 +435,7 @@ export class AtomicU64 {
       this.#recover(error, 'sub');
       return this.sub(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise and; returns the previous value. */
@@ -492,7 +449,7 @@ export class AtomicU64 {
       this.#recover(error, 'and');
       return this.and(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise or; returns the previous value. */
@@ -506,7 +463,7 @@ export class AtomicU64 {
       this.#recover(error, 'or');
       return this.or(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Bitwise xor; returns the previous value. */
@@ -520,7 +477,7 @@ export class AtomicU64 {
       this.#recover(error, 'xor');
       return this.xor(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets the value; returns the previous one. */
@@ -534,7 +491,7 @@ export class AtomicU64 {
       this.#recover(error, 'exchange');
       return this.exchange(value);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
@@ -549,7 +506,7 @@ export class AtomicU64 {
       this.#recover(error, 'compareExchange');
       return this.compareExchange(expected, replacement);
     }
-    if (faults[0] !== 0 || --this.#countdown === 0) this.#after();
+    if (faults[0] !== 0) this.#faulted();
     return r;
   }
 }
