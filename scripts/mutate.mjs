@@ -706,7 +706,7 @@ const MUTANTS = [
     file: 'mmapio/atomic-view.js',
     find: 'if (v === this.#core.views)',
     replace: 'if (true)',
-    tests: ['mmapio-atomics', 'mmapio-resize', 'mmapio-api', 'mmapio-errors', 'mmapio-adversarial'],
+    tests: ['atomic-follow', 'mmapio-atomics', 'mmapio-resize', 'mmapio-api', 'mmapio-errors', 'mmapio-adversarial'],
   },
   {
     id: 'perf-atomic-closed-typeerror',
@@ -759,6 +759,16 @@ const MUTANTS = [
     find: 'exports.ALIGNMENT = 4096;',
     replace: "exports.ALIGNMENT = 4096; Object.defineProperty(exports, 'ALIGNMENT', { enumerable: true, get: () => 4096 });",
     tests: ['module-shapes'],
+  },
+  {
+    id: 'perf-atomic-faulted-stays',
+    what: 'an atomic view whose status page was detached by a follow (its mapping retired) keeps using the retired mapping instead of moving',
+    file: 'mmapio/atomic-view.js',
+    anchor: 'throw this.#v.faultError();',
+    where: 'after',
+    find: 'this.#rebind();',
+    replace: '',
+    tests: ['atomic-follow', 'mmapio-atomics', 'mmapio-resize'],
   },
   // ==== end perf ====
   // ==== conv-b: SharedRing messages, typed ends and replace; { signal } ====
