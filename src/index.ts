@@ -14,7 +14,8 @@
  * ```
  * @packageDocumentation
  */
-export { ALIGNMENT, MAX_OFFSET, alignDown, alignUp } from './ranges/alignment.js';
+export { ALIGNMENT, alignDown, alignUp } from './ranges/alignment.js';
+export { MAX_OFFSET } from './core/limits.js';
 export { AllocatedRange, type RangeTransfer, type SplitDownResult, type SplitUpResult } from './ranges/allocated-range.js';
 export type { AllocatorState } from './ranges/allocator-state.js';
 export { ConcurrentAllocator } from './ranges/concurrent-allocator.js';

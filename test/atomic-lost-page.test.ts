@@ -28,6 +28,8 @@ const after = {
   u32cas: code(() => u32.compareExchange(7, 8)),
   u64load: code(() => u64.load()),
   u64store: code(() => u64.store(1n)),
+  u64add: code(() => u64.add(1n)),
+  u64cas: code(() => u64.compareExchange(7n, 8n)),
 };
 console.log(JSON.stringify({ before, after }));
 `;
@@ -48,6 +50,8 @@ test('an atomic view on a page another process truncated away reports ERR_MMAP_F
       u32cas: 'ERR_MMAP_FAULT',
       u64load: 'ERR_MMAP_FAULT',
       u64store: 'ERR_MMAP_FAULT',
+      u64add: 'ERR_MMAP_FAULT',
+      u64cas: 'ERR_MMAP_FAULT',
     });
   } finally {
     t.cleanup();

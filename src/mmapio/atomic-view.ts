@@ -3,21 +3,43 @@
  * `atomic_u32` / `atomic_u64`). Every operation is one `Atomics.*` call on
  * this thread's view of the shared memory: a real atomic instruction, exact
  * across threads and across processes that map the same file read-write.
+ *
+ * The hot path of an operation is: the operand check, the `Atomics.*` call,
+ * and one load after it (the mapping's fault counter). Everything else is
+ * settled where it can be without a test per call:
+ * - closed in this thread, or moved here by a resize: closing (or leaving)
+ *   this thread's attachment detaches the word's typed array, so the
+ *   `Atomics.*` call itself throws without touching memory; the catch tells
+ *   the cases apart (ERR_MMAP_CLOSED, or move and run again);
+ * - read-only file: stores go to an empty typed array, on which every
+ *   `Atomics.*` call throws (the catch reports ERR_MMAP_INVALID_MODE);
+ * - resized in another thread, this thread not yet moved: the word's array
+ *   still maps the same file page (a resize never unmaps what a thread is
+ *   attached to), so the operation reaches the file. A shrink that cut the
+ *   word's page leaves the page faulting and marks the mapping; a follow in
+ *   this thread detaches the old status page; either way the load after
+ *   the operation sees it, and the view moves (or throws
+ *   ERR_MMAP_OUT_OF_BOUNDS / ERR_MMAP_FAULT). So a thread that only uses
+ *   atomic views stays on its mapping through grows made elsewhere (as a
+ *   slice would; any other call on the file in that thread follows). A
+ *   countdown that let such a thread follow every few thousand operations
+ *   was tried: besides its own cost, it made Node 20's optimized code for
+ *   the operations unstable (12 to 18 ns per u64 store from one run of a
+ *   loop to the next), so it is not here.
+ * - a lost page (truncated behind the library's back, or cut by a shrink
+ *   racing the operation) is only visible after the operation: the fault
+ *   counter, read from a local taken before the call.
  */
 import { argTypeError, misuse, outOfRange } from '../errors.js';
 import { VIEW_BYTES } from '../core/thread-mapping.js';
-import { native } from '../native/binding.js';
 import type { ThreadMapping } from '../core/thread-mapping.js';
 import { STATUS_FAULTS_I32 } from '../native/status-page.js';
 import type { WindowCore } from './window-core.js';
 
-/** Index of the successor key in a Float64Array over a status page. */
-const SUCCESSOR = native.statusSuccessorByte / 8;
-
 /**
- * @internal After a resize (in any thread) an atomic view moves to the new
- * mapping at its next call: a new typed array over this thread's view of
- * it, or ERR_MMAP_OUT_OF_BOUNDS when the word is past the new end.
+ * @internal Moves an atomic view to this thread's newest mapping (after a
+ * resize in any thread): a new typed array over this thread's view of it,
+ * or ERR_MMAP_OUT_OF_BOUNDS when the word is past the new end.
  */
 function rebind<T>(core: WindowCore, abs: number, width: number, what: string, make: (buffer: ArrayBufferLike, inner: number) => T): T {
   const v = core.live();
@@ -55,85 +77,83 @@ function u64(value: unknown, name: string): bigint {
   throw argTypeError(name, 'of type bigint or number', value);
 }
 
+/** The fault counter of `v`'s status page as a one-word array (detached with the page). */
+function faultCounter(v: ThreadMapping): Int32Array {
+  return new Int32Array(v.status.buffer, STATUS_FAULTS_I32 * 4, 1);
+}
+
 /**
- * @internal The state and lifecycle shared by {@link AtomicU32} and
- * {@link AtomicU64}: this thread's typed array over the word, the checks on
- * the hot path (closed or moved, read-only, faulted) and the move to a
+ * @internal The state and slow paths shared by {@link AtomicU32} and
+ * {@link AtomicU64}: the arrays the hot path uses (`a` for loads, `wa` for
+ * stores), the mapping they belong to, the errors, and the move to a
  * resized mapping. A class of its own, held in a private field, so none of
- * it is reachable from the public objects.
+ * it is reachable from the public objects. Each public object keeps copies
+ * of `a`, `wa` and `faults` in private fields of its own (one object less
+ * to go through per call) and takes them again after every slow path.
  */
 class AtomicWord<A extends Uint32Array | BigUint64Array> {
-  #a: A;
+  a: A;
+  /** `a`, or on a read-only file an empty array, on which every `Atomics.*` call throws. */
+  wa: A;
+  /**
+   * The fault counter of the mapping `a` belongs to (STATUS_FAULTS_I32 of
+   * its status page), as a one-word array: the hot path reads index 0, a
+   * constant, instead of a module's exported index.
+   */
+  faults: Int32Array;
   #v: ThreadMapping;
   readonly #core: WindowCore;
-  /** The shared status page (fault count at STATUS_FAULTS_I32), kept here for the hot path. */
-  #status: Int32Array;
-  /** The same page as float64s: a resize records the successor's key there. */
-  #successor: Float64Array;
-  readonly #readOnly: boolean;
   readonly #abs: number;
   readonly #name: string;
   readonly #make: (buffer: ArrayBufferLike, inner: number) => A;
+  readonly #empty: A;
 
-  constructor(core: WindowCore, array: A, abs: number, name: string, make: (buffer: ArrayBufferLike, inner: number) => A) {
+  constructor(core: WindowCore, array: A, abs: number, name: string, make: (buffer: ArrayBufferLike, inner: number) => A, empty: A) {
     this.#core = core;
     this.#v = core.views;
-    this.#status = core.views.status;
-    this.#successor = core.successor;
-    this.#readOnly = core.mode === 'ro';
-    this.#a = array;
+    this.faults = faultCounter(core.views);
+    this.a = array;
+    this.#empty = empty;
+    this.wa = core.mode === 'ro' ? empty : array;
     this.#abs = abs;
     this.#name = name;
     this.#make = make;
   }
 
-  /** The array for a load. */
-  live(): A {
-    // One test on the hot path, one load: the successor word of this
-    // thread's view of the status page. A resize (in any thread) sets it;
-    // closing this thread's attachment (close(), or a follow in this
-    // thread, which closes the old attachment) detaches the page, and a
-    // detached view reads `undefined`. So it covers closed, moved here and
-    // resized elsewhere; #slow tells them apart. (Closing also detaches the
-    // word's own array, so no operation can reach unmapped memory.)
-    if (this.#successor[SUCCESSOR] !== 0) this.#slow();
-    return this.#a;
-  }
-
-  /** The array for a store (ERR_MMAP_INVALID_MODE on a read-only file). */
-  store(what: string): A {
-    if (this.#readOnly) throw this.#core.modeError(`${this.#name}.${what}`);
-    return this.live();
-  }
-
-  /** Returns `result` once the operation is known not to have hit a lost page. */
-  done<R>(result: R): R {
-    if (this.#status[STATUS_FAULTS_I32] !== 0) this.#faulted();
-    return result;
-  }
-
-  #slow(): void {
-    if (this.#v !== this.#core.views || this.#successor[SUCCESSOR] !== 0) this.#rebind();
-    if (this.#v.closed) throw this.#v.closedError();
-  }
-
-  #rebind(): void {
-    if (this.#v.closed && this.#v === this.#core.views) return; // closed, not moved: live() reports it
-    this.#a = rebind(this.#core, this.#abs, this.#a.BYTES_PER_ELEMENT, this.#name, this.#make);
-    this.#v = this.#core.views;
-    this.#status = this.#v.status;
-    this.#successor = this.#core.successor;
+  /**
+   * The `Atomics.*` call of `what` threw `error` before touching memory.
+   * Throws what the caller should see, or returns once the view moved to a
+   * newer mapping (the caller then runs the operation again: each return
+   * is one resize followed, so the retries end).
+   */
+  recover(error: unknown, what: string): void {
+    if (what !== 'load' && this.wa === this.#empty) throw this.#core.modeError(`${this.#name}.${what}`);
+    // Only closing detaches the arrays of the mapping this thread is on;
+    // leaving one (a follow) changes core.views.
+    const v = this.#v;
+    if (v === this.#core.views) throw v.closed ? v.closedError() : error;
+    this.#rebind();
   }
 
   /**
-   * The mapping the operation used lost pages. A shrink in another thread
-   * marks the old mapping so: if this word is still inside the file, its
-   * page was never cut and the operation reached the file (rebind moves the
-   * view, or throws ERR_MMAP_OUT_OF_BOUNDS when the word is past the end).
+   * The fault counter read after the operation was not 0: the mapping lost
+   * pages, or its status page was detached (this thread moved on to a
+   * resized mapping). A shrink in another thread marks the old mapping so:
+   * if this word is still inside the file, its page was never cut and the
+   * operation reached the file (the view moves; ERR_MMAP_OUT_OF_BOUNDS when
+   * the word is past the new end). A mark with no resize behind it is a
+   * page truncated away: ERR_MMAP_FAULT.
    */
-  #faulted(): void {
-    if (this.#successor[SUCCESSOR] === 0) throw this.#v.faultError();
+  faulted(): void {
+    if (this.#v === this.#core.views && !this.#core.moved) throw this.#v.faultError();
     this.#rebind();
+  }
+
+  #rebind(): void {
+    this.a = rebind(this.#core, this.#abs, this.a.BYTES_PER_ELEMENT, this.#name, this.#make);
+    this.wa = this.#core.mode === 'ro' ? this.#empty : this.a;
+    this.#v = this.#core.views;
+    this.faults = faultCounter(this.#v);
   }
 }
 
@@ -157,59 +177,167 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
  */
 export class AtomicU32 {
   readonly #w: AtomicWord<Uint32Array>;
+  /** This thread's typed array over the word (copied from #w, as are the next two). */
+  #a: Uint32Array;
+  /** The array stores use: #a, or an empty array on a read-only file. */
+  #wa: Uint32Array;
+  /** The fault counter of #a's mapping (one word). */
+  #faults: Int32Array;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
   constructor(core: WindowCore, array: Uint32Array, offset: number, abs: number) {
-    this.#w = new AtomicWord(core, array, abs, `atomicU32(${offset})`, (buffer, inner) => new Uint32Array(buffer, inner, 1));
+    const w = new AtomicWord(core, array, abs, `atomicU32(${offset})`, (buffer, inner) => new Uint32Array(buffer, inner, 1), new Uint32Array(0));
+    this.#w = w;
+    this.#a = w.a;
+    this.#wa = w.wa;
+    this.#faults = w.faults;
     this.offset = offset;
+  }
+
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
+  }
+
+  /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
+  #recover(error: unknown, what: string): void {
+    this.#w.recover(error, what);
+    this.#sync();
+  }
+
+  #sync(): void {
+    this.#a = this.#w.a;
+    this.#wa = this.#w.wa;
+    this.#faults = this.#w.faults;
   }
 
   /** The current value. */
   load(): number {
-    return this.#w.done(Atomics.load(this.#w.live(), 0));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.load(this.#a, 0);
+    } catch (error) {
+      this.#recover(error, 'load');
+      return this.load();
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value. */
   store(value: number): void {
     const n = u32(value, 'value');
-    this.#w.done(Atomics.store(this.#w.store('store'), 0, n));
+    const faults = this.#faults;
+    try {
+      Atomics.store(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'store');
+      this.store(value);
+      return;
+    }
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^32); returns the previous value. */
   add(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.add(this.#w.store('add'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.add(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'add');
+      return this.add(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.sub(this.#w.store('sub'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.sub(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'sub');
+      return this.sub(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise and; returns the previous value. */
   and(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.and(this.#w.store('and'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.and(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'and');
+      return this.and(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise or; returns the previous value. */
   or(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.or(this.#w.store('or'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.or(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'or');
+      return this.or(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.xor(this.#w.store('xor'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.xor(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'xor');
+      return this.xor(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value; returns the previous one. */
   exchange(value: number): number {
     const n = u32(value, 'value');
-    return this.#w.done(Atomics.exchange(this.#w.store('exchange'), 0, n));
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.exchange(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'exchange');
+      return this.exchange(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: number, replacement: number): number {
     const e = u32(expected, 'expected');
-    const r = u32(replacement, 'replacement');
-    return this.#w.done(Atomics.compareExchange(this.#w.store('compareExchange'), 0, e, r));
+    const n = u32(replacement, 'replacement');
+    let r: number;
+    const faults = this.#faults;
+    try {
+      r = Atomics.compareExchange(this.#wa, 0, e, n);
+    } catch (error) {
+      this.#recover(error, 'compareExchange');
+      return this.compareExchange(expected, replacement);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
 }
 
@@ -228,58 +356,166 @@ export class AtomicU32 {
  */
 export class AtomicU64 {
   readonly #w: AtomicWord<BigUint64Array>;
+  /** This thread's typed array over the word (copied from #w, as are the next two). */
+  #a: BigUint64Array;
+  /** The array stores use: #a, or an empty array on a read-only file. */
+  #wa: BigUint64Array;
+  /** The fault counter of #a's mapping (one word). */
+  #faults: Int32Array;
   /** Byte offset of the word, relative to the file or segment it came from. */
   readonly offset: number;
 
   /** @internal */
   constructor(core: WindowCore, array: BigUint64Array, offset: number, abs: number) {
-    this.#w = new AtomicWord(core, array, abs, `atomicU64(${offset})`, (buffer, inner) => new BigUint64Array(buffer, inner, 1));
+    const w = new AtomicWord(core, array, abs, `atomicU64(${offset})`, (buffer, inner) => new BigUint64Array(buffer, inner, 1), new BigUint64Array(0));
+    this.#w = w;
+    this.#a = w.a;
+    this.#wa = w.wa;
+    this.#faults = w.faults;
     this.offset = offset;
+  }
+
+  /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
+  #faulted(): void {
+    this.#w.faulted();
+    this.#sync();
+  }
+
+  /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
+  #recover(error: unknown, what: string): void {
+    this.#w.recover(error, what);
+    this.#sync();
+  }
+
+  #sync(): void {
+    this.#a = this.#w.a;
+    this.#wa = this.#w.wa;
+    this.#faults = this.#w.faults;
   }
 
   /** The current value. */
   load(): bigint {
-    return this.#w.done(Atomics.load(this.#w.live(), 0));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.load(this.#a, 0);
+    } catch (error) {
+      this.#recover(error, 'load');
+      return this.load();
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value. */
   store(value: bigint | number): void {
     const n = u64(value, 'value');
-    this.#w.done(Atomics.store(this.#w.store('store'), 0, n));
+    const faults = this.#faults;
+    try {
+      Atomics.store(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'store');
+      this.store(value);
+      return;
+    }
+    if (faults[0] !== 0) this.#faulted();
   }
   /** Adds (wrapping at 2^64); returns the previous value. */
   add(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.add(this.#w.store('add'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.add(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'add');
+      return this.add(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Subtracts (wrapping at 0); returns the previous value. */
   sub(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.sub(this.#w.store('sub'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.sub(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'sub');
+      return this.sub(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise and; returns the previous value. */
   and(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.and(this.#w.store('and'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.and(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'and');
+      return this.and(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise or; returns the previous value. */
   or(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.or(this.#w.store('or'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.or(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'or');
+      return this.or(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Bitwise xor; returns the previous value. */
   xor(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.xor(this.#w.store('xor'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.xor(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'xor');
+      return this.xor(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets the value; returns the previous one. */
   exchange(value: bigint | number): bigint {
     const n = u64(value, 'value');
-    return this.#w.done(Atomics.exchange(this.#w.store('exchange'), 0, n));
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.exchange(this.#wa, 0, n);
+    } catch (error) {
+      this.#recover(error, 'exchange');
+      return this.exchange(value);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
   /** Sets `replacement` only if the value is `expected`; returns the value found (equal to `expected` on success). */
   compareExchange(expected: bigint | number, replacement: bigint | number): bigint {
     const e = u64(expected, 'expected');
-    const r = u64(replacement, 'replacement');
-    return this.#w.done(Atomics.compareExchange(this.#w.store('compareExchange'), 0, e, r));
+    const n = u64(replacement, 'replacement');
+    let r: bigint;
+    const faults = this.#faults;
+    try {
+      r = Atomics.compareExchange(this.#wa, 0, e, n);
+    } catch (error) {
+      this.#recover(error, 'compareExchange');
+      return this.compareExchange(expected, replacement);
+    }
+    if (faults[0] !== 0) this.#faulted();
+    return r;
   }
 }

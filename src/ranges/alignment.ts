@@ -2,7 +2,11 @@ import { misuse } from '../errors.js';
 import { checkBigint, toOffset } from '../core/arguments.js';
 import { MAX_OFFSET } from '../core/limits.js';
 
-export { MAX_OFFSET };
+// No re-export from this module (MAX_OFFSET is exported by the index from
+// core/limits): a re-export compiles to an accessor on this module's CommonJS
+// exports, which turns the object into a dictionary, and then every read of
+// ALIGNMENT on a hot path (allocate, a range's start and end) is a generic
+// property lookup call instead of a field load.
 
 /**
  * Allocation granularity: every range an allocator hands out starts on a

@@ -117,6 +117,20 @@ export class AllocationBatch {
    * {@link DIRECT} when the request should go to the counter itself.
    */
   take(want: number): number {
+    // The usual case first, in a function small enough to be inlined into
+    // allocate: the batch holds enough and no taker of leftovers moved it.
+    const state = this.#state;
+    const taken = state & TAKEN_MASK;
+    if (this.#limit - taken >= want && Atomics.compareExchange(this.#status, this.#slot + STATE, state, state + want) === state) {
+      this.#state = state + want;
+      this.taken = want;
+      return this.#base + taken;
+    }
+    return this.#takeSlow(want);
+  }
+
+  /** {@link take} for every other case: a taker moved STATE, the batch is short or empty (refill), the end of the file. */
+  #takeSlow(want: number): number {
     const status = this.#status;
     const at = this.#slot + STATE;
     let state = this.#state;
