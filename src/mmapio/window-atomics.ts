@@ -63,6 +63,13 @@ function atomicSpan(
 export class WindowAtomics extends WindowCopies {
   /**
    * An atomic view of the unsigned 32-bit word at `offset` (a multiple of 4).
+   * A view keeps working through a resize made by another thread: until
+   * its own thread makes another call on the file (which follows the
+   * resize), its operations go to the mapping it was made on, which still
+   * reaches the file after a grow (a word cut off by a shrink reports
+   * `ERR_MMAP_FAULT`). The replaced mapping is freed once no view uses it,
+   * so a thread that only ever runs atomic operations while others grow
+   * the file should make a call on the file now and then.
    * @example
    * ```ts
    * const c = file.atomicU32(0);
@@ -78,6 +85,13 @@ export class WindowAtomics extends WindowCopies {
 
   /**
    * An atomic view of the unsigned 64-bit word at `offset` (a multiple of 8).
+   * A view keeps working through a resize made by another thread: until
+   * its own thread makes another call on the file (which follows the
+   * resize), its operations go to the mapping it was made on, which still
+   * reaches the file after a grow (a word cut off by a shrink reports
+   * `ERR_MMAP_FAULT`). The replaced mapping is freed once no view uses it,
+   * so a thread that only ever runs atomic operations while others grow
+   * the file should make a call on the file now and then.
    * @example
    * ```ts
    * const c = file.atomicU64(8);
