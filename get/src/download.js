@@ -3,7 +3,7 @@
 // One file of known length: `<output>.part` is created at full length with
 // MmapFile (blocks reserved, so a full disk fails at the start), its
 // concurrent allocator hands out the work as AllocatedRanges, and each
-// connection copies what its socket delivers into its own 1 MiB staging
+// connection copies what its socket delivers into its own 256 KiB staging
 // buffer, written into its range with one writeRange when full (a write per
 // socket read was much slower: a page fault per page). A finished chunk's
 // pieces are handed to write-back (flushRange) before its bit is set in the
@@ -23,10 +23,17 @@ import { parseChecksum, safeName, urlName } from './parse.js';
 import { ResumeState } from './state.js';
 
 const MiB = 1024 * 1024;
-/** Bytes a connection collects before one writeRange. */
-const STAGING = MiB;
-/** Staging of all connections together: past 32 connections each gets less, so anonymous memory stays bounded. */
-const STAGING_TOTAL = 32 * MiB;
+/**
+ * Bytes a connection collects before one writeRange: the library's
+ * large-write threshold (256 KiB; below it a write goes through the mapping,
+ * a page fault per page). Not more: 8 connections' staging must stay in the
+ * 4 MiB L2 cache, else the copy from staging into the page cache reads
+ * memory, not cache. With 1 MiB per connection the same download cost 0.86
+ * to 1.4 CPU s per GiB from run to run (perf: the time in
+ * copy_folio_from_iter_atomic, pwrite's copy, tripled in the slow runs);
+ * with 256 KiB it held at 0.91-1.09 (README.md, Figures).
+ */
+const STAGING = 256 * 1024;
 const DEFAULTS = Object.freeze({ connections: 8, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
 /** Longest wait between retries, and the cap on a server's Retry-After. */
 const RETRY_CAP_MS = 60_000;
@@ -740,7 +747,7 @@ async function ranged(ctx, probes, output) {
    * @param {import('node:http').IncomingMessage | null} firstBody
    */
   const connection = async (index, firstBody) => {
-    const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C, Math.max(64 * 1024, Math.floor(STAGING_TOTAL / conns / 4096) * 4096)));
+    const staging = Buffer.allocUnsafeSlow(Math.min(STAGING, C));
     const url = urls[index % urls.length];
     const raw = main.ranges && o.raw && url.startsWith('http:') ? new RawConnection(new URL(url), o.timeout) : null;
     if (raw !== null) raws.add(raw);
