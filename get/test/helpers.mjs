@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFile } from '../src/download.js';
+import { hashFile } from '../src/finish.js';
 
 export const BIN = new URL('../bin/ranged-mmap-get.js', import.meta.url).pathname;
 export const MiB = 1024 * 1024;
