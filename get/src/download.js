@@ -14,7 +14,7 @@ import { RETRY_CAP_MS, withRetries } from './retry.js';
 import { streamUnknown } from './stream-unknown.js';
 
 const MiB = 1024 * 1024;
-const DEFAULTS = Object.freeze({ connections: 8, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
+const DEFAULTS = Object.freeze({ connections: 8, workers: 0, chunkSize: 4 * MiB, retries: 8, timeout: 30_000 });
 /**
  * @typedef {import('./index.js').DownloadOptions} DownloadOptions
  * @typedef {import('./index.js').DownloadResult} DownloadResult
@@ -107,6 +107,7 @@ function normalize(url, options) {
     url: href,
     output: options.output === undefined ? undefined : String(options.output),
     connections: int(options.connections, DEFAULTS.connections, 'connections', 1, 64),
+    workers: int(options.workers, DEFAULTS.workers, 'workers', 0, 64),
     chunkSize,
     chunkSizeGiven: options.chunkSize !== undefined,
     retries: int(options.retries, DEFAULTS.retries, 'retries', 0, 1000),

@@ -33,7 +33,8 @@ const STAGING = 256 * 1024;
  * @property {string | null} validator  If-Range value
  * @property {string[]} urls  the final URL of the main URL and of each mirror
  * @property {Set<RawConnection>} raws
- * @property {number} received  bytes received in this run
+ * @property {number} received  bytes received in this run (by this thread's connections)
+ * @property {() => { received: number, active: number }} [readCounters]  bytes and live connections of the worker threads
  */
 
 /** @typedef {import('./work-plan.js').Job} Job */

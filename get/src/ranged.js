@@ -12,6 +12,7 @@ import { progressTicker } from './progress.js';
 import { doneBytes } from './resume-trim.js';
 import { ResumeState } from './state.js';
 import { WorkPlan } from './work-plan.js';
+import { runWorkers } from './workers.js';
 import { WriteBack } from './writeback.js';
 
 const MiB = 1024 * 1024;
@@ -62,7 +63,10 @@ export async function ranged(ctx, probes, output) {
 
   o.onEvent?.({ type: 'start', url: main.url, output, length: total, ranges: main.ranges, connections: conns, chunkSize: C, resumedBytes });
 
-  const stopProgress = progressTicker(ctx, () => ({ bytes: resumedBytes + run.received, total, connections: plan.active.size }));
+  const stopProgress = progressTicker(ctx, () => {
+    const c = run.readCounters?.() ?? { received: 0, active: 0 };
+    return { bytes: resumedBytes + run.received + c.received, total, connections: plan.active.size + c.active };
+  });
   const saver =
     state === null || !o.sync
       ? null
@@ -74,21 +78,16 @@ export async function ranged(ctx, probes, output) {
     for (const r of run.raws) r.close(ctx.halt.signal.reason);
   };
   ctx.halt.signal.addEventListener('abort', closeRaws);
+  for (const p of probes.slice(1)) p.body?.destroy();
   /** @type {unknown} */
   let failure;
-  const connections = [];
-  for (let i = 0; i < conns; i++) {
-    connections.push(
-      connection(run, i, i === 0 ? main.body : null).catch((e) => {
-        if (failure === undefined) {
-          failure = e;
-          if (!ctx.halt.signal.aborted) ctx.halt.abort(e);
-        }
-      }),
-    );
-  }
-  for (const p of probes.slice(1)) p.body?.destroy();
-  await Promise.all(connections);
+  if (o.workers > 0 && state !== null) {
+    main.body?.destroy();
+    failure = await runWorkers(run, { conns, workers: o.workers, jobSize: plan.jobSize, partPath, statePath });
+    // What no worker took (a batch a worker left in the allocator as it
+    // stopped; none in the tests so far) is fetched here.
+    if (failure === undefined && state.doneCount() !== chunks) failure = await runConnections(run, conns, null);
+  } else failure = await runConnections(run, conns, main.body);
   await run.writeBack.settled();
   if (failure === undefined && run.writeBack.failure !== undefined) failure = fileError(run.writeBack.failure, 'write back', partPath);
   ctx.halt.signal.removeEventListener('abort', closeRaws);
@@ -121,6 +120,33 @@ export async function ranged(ctx, probes, output) {
   file.close();
   state?.close();
   return finish(ctx, output, partPath, statePath, total, resumedBytes);
+}
+
+/**
+ * Runs `conns` connections on this thread until the work plan is empty;
+ * resolves with the first failure (which halts the others).
+ * @param {import('./job.js').Run} run
+ * @param {number} conns
+ * @param {import('node:http').IncomingMessage | null} firstBody
+ * @returns {Promise<unknown>}
+ */
+async function runConnections(run, conns, firstBody) {
+  const { halt } = run.ctx;
+  /** @type {unknown} */
+  let failure;
+  const connections = [];
+  for (let i = 0; i < conns; i++) {
+    connections.push(
+      connection(run, i, i === 0 ? firstBody : null).catch((e) => {
+        if (failure === undefined) {
+          failure = e;
+          if (!halt.signal.aborted) halt.abort(e);
+        }
+      }),
+    );
+  }
+  await Promise.all(connections);
+  return failure;
 }
 
 /**
