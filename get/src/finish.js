@@ -57,7 +57,7 @@ export async function finish(ctx, output, partPath, statePath, bytes, resumedByt
  * @param {string} statePath
  */
 export async function finishEmpty(ctx, output, partPath, statePath) {
-  ctx.o.onEvent?.({ type: 'start', url: ctx.o.url, output, length: 0, ranges: false, connections: 0, chunkSize: 0, resumedBytes: 0 });
+  ctx.o.onEvent?.({ type: 'start', url: ctx.o.url, output, length: 0, ranges: false, connections: 0, workers: 0, chunkSize: 0, resumedBytes: 0 });
   try {
     const fh = await openFile(partPath, 'w');
     await fh.close();

@@ -29,7 +29,17 @@ export interface DownloadProgress {
 
 /** Events of a download, in order: start, retry (any number), done. */
 export type DownloadEvent =
-  | { type: 'start'; url: string; output: string; length: number | null; ranges: boolean; connections: number; chunkSize: number; resumedBytes: number }
+  | {
+      type: 'start';
+      url: string;
+      output: string;
+      length: number | null;
+      ranges: boolean;
+      connections: number;
+      workers: number;
+      chunkSize: number;
+      resumedBytes: number;
+    }
   | { type: 'retry'; what: string; attempt: number; reason: string; status: number | null; delayMs: number }
   | ({ type: 'done' } & DownloadResult);
 

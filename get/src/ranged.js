@@ -61,7 +61,8 @@ export async function ranged(ctx, probes, output) {
     received: 0,
   };
 
-  o.onEvent?.({ type: 'start', url: main.url, output, length: total, ranges: main.ranges, connections: conns, chunkSize: C, resumedBytes });
+  const threads = o.workers > 0 && state !== null ? Math.min(o.workers, conns) : 0;
+  o.onEvent?.({ type: 'start', url: main.url, output, length: total, ranges: main.ranges, connections: conns, workers: threads, chunkSize: C, resumedBytes });
 
   const stopProgress = progressTicker(ctx, () => {
     const c = run.readCounters?.() ?? { received: 0, active: 0 };
@@ -81,9 +82,9 @@ export async function ranged(ctx, probes, output) {
   for (const p of probes.slice(1)) p.body?.destroy();
   /** @type {unknown} */
   let failure;
-  if (o.workers > 0 && state !== null) {
+  if (threads > 0) {
     main.body?.destroy();
-    failure = await runWorkers(run, { conns, workers: o.workers, jobSize: plan.jobSize, partPath, statePath });
+    failure = await runWorkers(run, { conns, workers: threads, jobSize: plan.jobSize, partPath, statePath });
     // What no worker took (a batch a worker left in the allocator as it
     // stopped; none in the tests so far) is fetched here.
     if (failure === undefined && state.doneCount() !== chunks) failure = await runConnections(run, conns, null);

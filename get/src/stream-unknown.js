@@ -36,7 +36,7 @@ export async function streamUnknown(ctx, main, output) {
     main.body?.destroy();
     throw fileError(e, 'create', partPath);
   }
-  ctx.o.onEvent?.({ type: 'start', url: main.url, output, length: null, ranges: false, connections: 1, chunkSize: 0, resumedBytes: 0 });
+  ctx.o.onEvent?.({ type: 'start', url: main.url, output, length: null, ranges: false, connections: 1, workers: 0, chunkSize: 0, resumedBytes: 0 });
   let written = 0;
   let live = 0;
   const stopProgress = progressTicker(ctx, () => ({ bytes: written, total: null, connections: live }));

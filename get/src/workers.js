@@ -11,13 +11,13 @@ import { RETRY_CAP_MS } from './retry.js';
  * Runs the connections of a ranged download in worker threads; resolves
  * with the first failure (undefined when every worker finished its work).
  * @param {import('./job.js').Run} run
- * @param {{ conns: number, workers: number, jobSize: number, partPath: string, statePath: string }} p
+ * @param {{ conns: number, workers: number, jobSize: number, partPath: string, statePath: string }} p  workers: 1 to conns
  * @returns {Promise<unknown>}
  */
 export async function runWorkers(run, p) {
   const { ctx, main } = run;
   const { o } = ctx;
-  const n = Math.min(p.workers, p.conns);
+  const n = p.workers;
   const counters = new Float64Array(new SharedArrayBuffer(16 * n));
   run.readCounters = () => {
     let received = 0;
