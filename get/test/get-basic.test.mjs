@@ -99,6 +99,29 @@ for (const { name, workers } of THREADS) {
 }
 
 for (const { name, workers } of THREADS) {
+  test(`a connection that stops sending for --timeout ms is dropped and retried${name}`, T, async () => {
+    let stalls = 0;
+    const url = serve(8 * MiB + 123, {
+      fault: (req) => {
+        if (req.range === undefined || req.range === 'bytes=0-0' || stalls >= 2) return undefined;
+        stalls++;
+        return { stallAfter: 100_000 };
+      },
+    });
+    const events = [];
+    const t0 = performance.now();
+    const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB, timeout: 1000, workers, onEvent: (e) => events.push(e) });
+    assert.equal(stalls, 2);
+    assert.ok(r.retries >= 2, `retries ${r.retries}`);
+    assert.ok(
+      events.some((e) => e.type === 'retry' && /1000 ms/.test(e.reason)),
+      `a retry names the timeout: ${JSON.stringify(events.filter((e) => e.type === 'retry'))}`,
+    );
+    assert.ok(performance.now() - t0 >= 1000, 'waited for the timeout');
+  });
+}
+
+for (const { name, workers } of THREADS) {
   test(`503 twice, then success; a 404 is not retried${name}`, T, async () => {
     let n = 0;
     const url = serve(MiB + 1, { fault: () => (n++ < 2 ? { status: 503 } : undefined) });
