@@ -16,6 +16,7 @@
 // from /proc every 20 ms) and peak RSS (VmHWM: mapped file pages count there).
 //
 // Usage: node get/bench/run.mjs [--quick] [--reps N] [--only 1g,4g,throttled,resume] [--seed N]
+//        [--contenders NAME,NAME] (exact names from the table: only those)
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, writeSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,7 @@ const here = new URL('.', import.meta.url).pathname;
 const BIN = join(here, '..', 'bin', 'ranged-mmap-get.js');
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean' }, reps: { type: 'string' }, only: { type: 'string' }, seed: { type: 'string' } },
+  options: { quick: { type: 'boolean' }, reps: { type: 'string' }, only: { type: 'string' }, seed: { type: 'string' }, contenders: { type: 'string' } },
 });
 const reps = Number(args.reps ?? (args.quick ? 3 : 5));
 const only = new Set((args.only ?? (args.quick ? '1g,throttled' : '1g,4g,throttled,resume')).split(','));
@@ -205,8 +206,11 @@ const plain = {
   name: 'plain Node -c 8',
   argv: (/** @type {string} */ url, /** @type {string} */ out) => [process.execPath, join(here, 'plain-node.mjs'), url, out, '8'],
 };
+/** --contenders NAME,NAME: only these (exact names), for a side measurement. */
+const picked = args.contenders === undefined ? null : new Set(args.contenders.split(','));
 const available = (/** @type {Contender[]} */ list) =>
   list.filter((c) => {
+    if (picked !== null && !picked.has(c.name)) return false;
     const cmd = c.argv('u', 'o')[0];
     return cmd === process.execPath || onPath(cmd);
   });

@@ -80,6 +80,9 @@ export async function runWorkers(run, p) {
           } else if (m.type === 'end') {
             reported = true;
             if (m.error !== undefined) fail(rebuild(m.error, ctx.halt.signal));
+            // Everything of the worker is closed before it reports; should a
+            // handle still keep it alive, it is not waited for.
+            setTimeout(() => t.terminate(), 2000).unref();
           }
         });
         t.on('error', (e) => fail(e));
