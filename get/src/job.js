@@ -15,7 +15,7 @@ import { RETRY_CAP_MS, afterFailure } from './retry.js';
  * memory, not cache. With 1 MiB per connection the same download cost 0.86
  * to 1.4 CPU s per GiB from run to run (perf: the time in
  * copy_folio_from_iter_atomic, pwrite's copy, tripled in the slow runs);
- * with 256 KiB it held at 0.91-1.09 (README.md, Figures).
+ * with 256 KiB it held at 0.84-1.09 (README.md, Figures).
  */
 const STAGING = 256 * 1024;
 
