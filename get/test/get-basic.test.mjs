@@ -79,19 +79,30 @@ test('the node:http path (https uses it) gives the same bytes as the raw sockets
   }
 });
 
+/**
+ * A fault for the first `times` range requests of the download (not its probe).
+ * @param {number} times
+ * @param {import('./server.mjs').Fault} fault
+ */
+function firstRanges(times, fault) {
+  let n = 0;
+  return {
+    fault: (/** @type {import('./server.mjs').ReqInfo} */ req) => {
+      if (req.range === undefined || req.range === 'bytes=0-0' || n >= times) return undefined;
+      n++;
+      return fault;
+    },
+    count: () => n,
+  };
+}
+
 for (const { name, workers } of THREADS) {
   test(`connections dropped mid-body, several times, are retried from where they stopped${name}`, T, async () => {
-    let drops = 0;
-    const url = serve(8 * MiB + 123, {
-      fault: (req) => {
-        if (req.range === undefined || req.range === 'bytes=0-0' || drops >= 5) return undefined;
-        drops++;
-        return { dropAfter: 300_000 };
-      },
-    });
+    const drops = firstRanges(5, { dropAfter: 300_000 });
+    const url = serve(8 * MiB + 123, { fault: drops.fault });
     const before = server.stats.bodyBytes;
     const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB, workers });
-    assert.equal(drops, 5);
+    assert.equal(drops.count(), 5);
     assert.ok(r.retries >= 5, `retries ${r.retries}`);
     // A retry asks only for what is missing: 5 drops cost nothing twice.
     assert.ok(server.stats.bodyBytes - before <= 8 * MiB + 123 + 1, `server sent ${server.stats.bodyBytes - before}`);
@@ -100,18 +111,12 @@ for (const { name, workers } of THREADS) {
 
 for (const { name, workers } of THREADS) {
   test(`a connection that stops sending for --timeout ms is dropped and retried${name}`, T, async () => {
-    let stalls = 0;
-    const url = serve(8 * MiB + 123, {
-      fault: (req) => {
-        if (req.range === undefined || req.range === 'bytes=0-0' || stalls >= 2) return undefined;
-        stalls++;
-        return { stallAfter: 100_000 };
-      },
-    });
+    const stalls = firstRanges(2, { stallAfter: 100_000 });
+    const url = serve(8 * MiB + 123, { fault: stalls.fault });
     const events = [];
     const t0 = performance.now();
     const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB, timeout: 1000, workers, onEvent: (e) => events.push(e) });
-    assert.equal(stalls, 2);
+    assert.equal(stalls.count(), 2);
     assert.ok(r.retries >= 2, `retries ${r.retries}`);
     assert.ok(
       events.some((e) => e.type === 'retry' && /1000 ms/.test(e.reason)),
