@@ -6,14 +6,17 @@
 //
 // Server: nginx with sendfile when `nginx` is on PATH (apt-get install
 // nginx-light), else this package's Node server (src/demo-server.js); the
-// table says which. Scenarios: 1 GiB and 4 GiB at full speed, and 256 MiB
-// with every connection throttled to 20 MB/s by the server.
+// table says which. Scenarios: 1 GiB and 4 GiB at full speed (at 1 GiB also
+// the connections in 1, 2 and 4 worker threads), 256 MiB with every
+// connection throttled to 20 MB/s by the server, and (nginx only) a resume
+// after kill -9 at ~50% of 4 GiB, the bytes sent twice counted by nginx.
 //
 // Per run: MB/s (wall time of the whole command), CPU seconds per GiB
 // (user + sys from /usr/bin/time), peak RssAnon (anonymous memory, polled
 // from /proc every 20 ms) and peak RSS (VmHWM: mapped file pages count there).
 //
-// Usage: node get/bench/run.mjs [--quick] [--reps N] [--only 1g,4g,throttled] [--seed N]
+// Usage: node get/bench/run.mjs [--quick] [--reps N] [--only 1g,4g,throttled,resume] [--seed N]
+//        [--contenders NAME,NAME] (exact names from the table: only those)
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, writeSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -31,10 +34,10 @@ const here = new URL('.', import.meta.url).pathname;
 const BIN = join(here, '..', 'bin', 'ranged-mmap-get.js');
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean' }, reps: { type: 'string' }, only: { type: 'string' }, seed: { type: 'string' } },
+  options: { quick: { type: 'boolean' }, reps: { type: 'string' }, only: { type: 'string' }, seed: { type: 'string' }, contenders: { type: 'string' } },
 });
 const reps = Number(args.reps ?? (args.quick ? 3 : 5));
-const only = new Set((args.only ?? (args.quick ? '1g,throttled' : '1g,4g,throttled')).split(','));
+const only = new Set((args.only ?? (args.quick ? '1g,throttled' : '1g,4g,throttled,resume')).split(','));
 const seed = Number(args.seed ?? Math.floor(Math.random() * 2 ** 31));
 setOrderSeed(seed);
 
@@ -58,7 +61,7 @@ function makeFile(path, size) {
 
 // ---- the server ----
 const RATE = 20_000_000;
-/** @type {{ base: string, slowBase: string, name: string, stop: () => void }} */
+/** @type {{ base: string, slowBase: string, countedBase: string, sentLog: string, name: string, stop: () => void }} */
 let server;
 if (onPath('nginx')) {
   const ng = join(dir, 'nginx');
@@ -73,6 +76,7 @@ error_log ${ng}/error.log;
 events { worker_connections 256; }
 http {
   access_log off;
+  log_format sent '$body_bytes_sent';
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000;
@@ -85,6 +89,7 @@ http {
     listen 127.0.0.1:${port};
     location /files/ { alias ${dir}/src/; }
     location /slow/ { alias ${dir}/src/; limit_rate ${RATE}; }
+    location /counted/ { alias ${dir}/src/; access_log ${ng}/sent.log sent; }
   }
 }
 `,
@@ -94,6 +99,8 @@ http {
   server = {
     base: `http://127.0.0.1:${port}/files/`,
     slowBase: `http://127.0.0.1:${port}/slow/`,
+    countedBase: `http://127.0.0.1:${port}/counted/`,
+    sentLog: join(ng, 'sent.log'),
     name: 'nginx (sendfile, 1 worker)',
     stop: () => {
       const pid = Number(readFileSync(join(ng, 'nginx.pid'), 'utf8'));
@@ -101,7 +108,7 @@ http {
     },
   };
 } else {
-  server = { base: '', slowBase: '', name: 'Node (src/demo-server.js)', stop: () => {} };
+  server = { base: '', slowBase: '', countedBase: '', sentLog: '', name: 'Node (src/demo-server.js)', stop: () => {} };
 }
 spawnSync('mkdir', ['-p', join(dir, 'src'), join(dir, 'out')]);
 
@@ -172,6 +179,8 @@ function measure(argv, env = {}) {
  */
 /** @type {(c: number) => Contender} */
 const ours = (c) => ({ name: `ranged-mmap-get -c ${c}`, argv: (url, out) => [process.execPath, BIN, url, '-o', out, '-c', String(c), '-q'] });
+/** The connections spread over N worker threads. @type {(w: number) => Contender} */
+const oursWorkers = (w) => ({ name: `ranged-mmap-get -c 8 --workers ${w}`, argv: (url, out) => [...ours(8).argv(url, out), '--workers', String(w)] });
 /** --no-sync: no write-back started by the download, as curl, aria2c and axel (a power cut then starts over). @type {(c: number) => Contender} */
 const oursNoSync = (c) => ({ name: `ranged-mmap-get -c ${c} --no-sync`, argv: (url, out) => [...ours(c).argv(url, out), '--no-sync'] });
 const curl = { name: 'curl', argv: (/** @type {string} */ url, /** @type {string} */ out) => ['curl', '-s', '-f', '-o', out, url] };
@@ -197,8 +206,11 @@ const plain = {
   name: 'plain Node -c 8',
   argv: (/** @type {string} */ url, /** @type {string} */ out) => [process.execPath, join(here, 'plain-node.mjs'), url, out, '8'],
 };
+/** --contenders NAME,NAME: only these (exact names), for a side measurement. */
+const picked = args.contenders === undefined ? null : new Set(args.contenders.split(','));
 const available = (/** @type {Contender[]} */ list) =>
   list.filter((c) => {
+    if (picked !== null && !picked.has(c.name)) return false;
     const cmd = c.argv('u', 'o')[0];
     return cmd === process.execPath || onPath(cmd);
   });
@@ -252,15 +264,91 @@ async function scenario(label, url, file, size, contenders) {
   }));
 }
 
+/**
+ * Resume after kill -9 at about 50% of 4 GiB: ranged-mmap-get -c 8 (default
+ * options) is killed once its --json progress passes half the file, then the
+ * same command runs to the end. nginx logs the body bytes it sent for every
+ * request of the /counted/ location: what both runs got beyond the file's
+ * length was fetched twice (bytes that sat in the socket buffers at the kill
+ * included). Runs `min(reps, 3)` times.
+ */
+async function resumeAfterKill() {
+  const size = 4 * GiB;
+  const file = join(dir, 'src', 'resume.bin');
+  makeFile(file, size);
+  spawnSync('sync');
+  const url = `${server.countedBase}resume.bin`;
+  const out = join(dir, 'out', 'resume.bin');
+  const C = 4 * MiB;
+  const conns = 8;
+  const runs = [];
+  log(`\nresume after kill -9 at ~50% of 4 GiB: ${Math.min(reps, 3)} runs`);
+  for (let rep = 0; rep < Math.min(reps, 3); rep++) {
+    for (const f of readdirSync(join(dir, 'out'))) rmSync(join(dir, 'out', f), { force: true });
+    spawnSync('sync');
+    writeFileSync(server.sentLog, '');
+    const argv = [BIN, url, '-o', out, '-c', String(conns), '--json'];
+    const killedAt = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let buf = '';
+      let at = 0;
+      child.stdout.on('data', (d) => {
+        buf += d;
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          nl = buf.indexOf('\n');
+          const e = JSON.parse(line);
+          if (e.type === 'progress' && at === 0 && e.bytes >= size / 2) {
+            at = e.bytes;
+            child.kill('SIGKILL');
+          }
+        }
+      });
+      child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(at) : reject(new Error(`not killed: exit ${code}`))));
+    });
+    // nginx logs a killed request once it sees the connection closed.
+    await new Promise((r) => setTimeout(r, 300));
+    const sentLog = () =>
+      readFileSync(server.sentLog, 'latin1')
+        .split('\n')
+        .filter(Boolean)
+        .reduce((a, l) => a + Number(l), 0);
+    const sentFirst = sentLog();
+    const t0 = performance.now();
+    const second = spawnSync(process.execPath, [BIN, url, '-o', out, '-c', String(conns), '--json'], { encoding: 'utf8', maxBuffer: 64 * MiB });
+    const seconds = (performance.now() - t0) / 1000;
+    if (second.status !== 0) throw new Error(`the resume exited with ${second.status}: ${second.stderr}`);
+    const start = JSON.parse(second.stdout.split('\n')[0]);
+    if (spawnSync('cmp', ['-s', file, out]).status !== 0) throw new Error('the resumed file differs from the source');
+    // nginx writes its log line when a request ends; the resume is over, the killed requests were logged at the kill.
+    const sent = sentLog();
+    const refetched = sent - size;
+    // Lost at the kill: sent in the first run but not counted as done (chunks in flight, socket buffers).
+    const lostAtKill = sentFirst - start.resumedBytes;
+    runs.push({ killedAt, resumedBytes: start.resumedBytes, sentFirst, lostAtKill, refetched, refetchedChunks: refetched / C, allowedChunks: conns, seconds });
+    log(
+      `  killed at ${((killedAt / size) * 100).toFixed(1)}%: resumed ${(start.resumedBytes / MiB).toFixed(0)} MiB, fetched twice ${(refetched / MiB).toFixed(1)} MiB (${(refetched / C).toFixed(2)} chunks of 4 MiB; at most ${conns} allowed), resume took ${seconds.toFixed(1)} s`,
+    );
+  }
+  rmSync(file);
+  return runs;
+}
+
 const fmt = (/** @type {number[]} */ v, d = 0) => `${median(v).toFixed(d)} (${Math.min(...v).toFixed(d)}-${Math.max(...v).toFixed(d)})`;
 
 const results = [];
+/** @type {Awaited<ReturnType<typeof resumeAfterKill>> | null} */
+let resumeFigures = null;
 const started = new Date().toISOString();
 const vmstat0 = pageReporting();
 try {
   // The same engine over node:http instead of the raw sockets: what the onread staging path is worth.
   const viaNodeHttp = { ...oursNoSync(8), name: 'ranged-mmap-get -c 8 --no-sync (node:http)', env: { RANGED_MMAP_GET_HTTP: 'node' } };
-  const full = available([ours(8), oursNoSync(8), oursNoSync(2), viaNodeHttp, curl, aria, axel, plain]);
+  const full = available([ours(8), oursWorkers(1), oursWorkers(2), oursWorkers(4), oursNoSync(8), oursNoSync(2), viaNodeHttp, curl, aria, axel, plain]);
+  // Only at 1 GiB: variants of ours (4 GiB runs are long). At 4 GiB, 2 workers stay as the worker representative.
+  const only1g = new Set([viaNodeHttp.name, oursNoSync(2).name, oursWorkers(1).name, oursWorkers(4).name]);
   for (const [key, size] of /** @type {[string, number][]} */ ([
     ['1g', GiB],
     ['4g', 4 * GiB],
@@ -275,8 +363,7 @@ try {
       local = await nodeServer(file, 0);
       url = local.url;
     }
-    // The two variants of ours (-c 2, node:http) only at 1 GiB: 4 GiB runs are long.
-    const list = key === '1g' ? full : full.filter((c) => c.name !== viaNodeHttp.name && c.name !== 'ranged-mmap-get -c 2 --no-sync');
+    const list = key === '1g' ? full : full.filter((c) => !only1g.has(c.name));
     results.push(...(await scenario(`${size / GiB} GiB`, url, file, size, list)));
     local?.stop();
     rmSync(file);
@@ -295,6 +382,7 @@ try {
     results.push(...(await scenario('256 MiB, 20 MB/s per connection', url, file, size, throttled)));
     local?.stop();
   }
+  if (only.has('resume') && server.countedBase !== '') resumeFigures = await resumeAfterKill();
 } finally {
   server.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -315,11 +403,29 @@ for (const r of results) {
     `| ${r.scenario} | ${r.contender} | ${fmt(r.mbps)} | ${ratio} | ${fmt(r.cpuPerGiB, 2)} | ${Math.max(...r.anonMiB).toFixed(0)} | ${Math.max(...r.rssMiB).toFixed(0)} | ${r.verified ? 'yes' : 'NO'} |`,
   );
 }
+if (resumeFigures !== null) {
+  lines.push(
+    '',
+    'Resume after kill -9 at ~50% of 4 GiB (ranged-mmap-get -c 8, default options, 4 MiB chunks; bytes counted by nginx):',
+    '',
+    '| killed at | resumed MiB | sent before the kill, not resumed MiB | fetched twice MiB | in 4 MiB chunks (target: at most 8) | resume s |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const r of resumeFigures) {
+    lines.push(
+      `| ${((r.killedAt / (4 * GiB)) * 100).toFixed(1)}% | ${(r.resumedBytes / MiB).toFixed(0)} | ${(r.lostAtKill / MiB).toFixed(1)} | ${(r.refetched / MiB).toFixed(1)} | ${r.refetchedChunks.toFixed(2)} | ${r.seconds.toFixed(1)} |`,
+    );
+  }
+}
 process.stdout.write(`${lines.join('\n')}\n`);
 const saved = join(tmpdir(), `rmget-bench-${Date.now()}.json`);
 writeFileSync(
   saved,
-  JSON.stringify({ started, seed, reps, server: server.name, results, warmStats, pageReporting: { start: vmstat0, end: pageReporting() } }, null, 2),
+  JSON.stringify(
+    { started, seed, reps, server: server.name, results, resumeAfterKill: resumeFigures, warmStats, pageReporting: { start: vmstat0, end: pageReporting() } },
+    null,
+    2,
+  ),
 );
 log(`\nraw results: ${saved}`);
 if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,8 @@ Options:
   -o, --output FILE       where to write (default: the server's name for it,
                           else the URL's last path segment, in this directory)
   -c, --connections N     parallel connections, 1-64 (default 8)
+      --workers N         spread the connections over N worker threads, 0-64
+                          (default 0: all on the main thread)
       --chunk-size SIZE   resume granularity, multiple of 4k (default 4M)
       --retries N         failures in a row before giving up (default 8)
       --timeout MS        ms without a byte before a connection is retried
@@ -60,6 +62,7 @@ export async function main(argv) {
       options: {
         output: { type: 'string', short: 'o' },
         connections: { type: 'string', short: 'c' },
+        workers: { type: 'string' },
         'chunk-size': { type: 'string' },
         retries: { type: 'string' },
         timeout: { type: 'string' },
@@ -103,6 +106,7 @@ export async function main(argv) {
     options = {
       output: /** @type {string | undefined} */ (v.output),
       connections: v.connections === undefined ? undefined : parseCount(/** @type {string} */ (v.connections), '--connections', 1, 64),
+      workers: v.workers === undefined ? undefined : parseCount(/** @type {string} */ (v.workers), '--workers', 0, 64),
       chunkSize: v['chunk-size'] === undefined ? undefined : parseSize(/** @type {string} */ (v['chunk-size']), '--chunk-size'),
       retries: v.retries === undefined ? undefined : parseCount(/** @type {string} */ (v.retries), '--retries', 0, 1000),
       timeout: v.timeout === undefined ? undefined : parseCount(/** @type {string} */ (v.timeout), '--timeout', 1, 2 ** 31 - 1),

@@ -11,7 +11,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progressLine } from './cli.js';
-import { download, hashFile } from './download.js';
+import { download } from './download.js';
+import { hashFile } from './finish.js';
 import { EXIT } from './errors.js';
 
 const MiB = 1024 * 1024;

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { download } from '../src/index.js';
 import { startServer } from './server.mjs';
-import { MiB, listing, randomFile, sha256File, tempDir } from './helpers.mjs';
+import { MiB, THREADS, listing, randomFile, sha256File, tempDir } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const t = tempDir();
@@ -63,9 +63,10 @@ async function fetchAndCheck(url, size, options = {}) {
 }
 
 for (const size of [1, 4095, 4096, 4097, MiB + 1, 64 * MiB]) {
-  test(`a ${size}-byte file arrives byte for byte (default options and 3 connections with 64k chunks)`, T, async () => {
+  test(`a ${size}-byte file arrives byte for byte (default options, and 3 connections with 64k chunks on the main thread and in 2 workers)`, T, async () => {
     await fetchAndCheck(serve(size), size);
     await fetchAndCheck(serve(size), size, { connections: 3, chunkSize: 64 * 1024, checksum: `sha256=${files[size].sha}` });
+    await fetchAndCheck(serve(size), size, { connections: 3, workers: 2, chunkSize: 64 * 1024 });
   });
 }
 
@@ -78,67 +79,109 @@ test('the node:http path (https uses it) gives the same bytes as the raw sockets
   }
 });
 
-test('connections dropped mid-body, several times, are retried from where they stopped', T, async () => {
-  let drops = 0;
-  const url = serve(8 * MiB + 123, {
-    fault: (req) => {
-      if (req.range === undefined || req.range === 'bytes=0-0' || drops >= 5) return undefined;
-      drops++;
-      return { dropAfter: 300_000 };
+/**
+ * A fault for the first `times` range requests of the download (not its probe).
+ * @param {number} times
+ * @param {import('./server.mjs').Fault} fault
+ */
+function firstRanges(times, fault) {
+  let n = 0;
+  return {
+    fault: (/** @type {import('./server.mjs').ReqInfo} */ req) => {
+      if (req.range === undefined || req.range === 'bytes=0-0' || n >= times) return undefined;
+      n++;
+      return fault;
     },
+    count: () => n,
+  };
+}
+
+for (const { name, workers } of THREADS) {
+  test(`connections dropped mid-body, several times, are retried from where they stopped${name}`, T, async () => {
+    const drops = firstRanges(5, { dropAfter: 300_000 });
+    const url = serve(8 * MiB + 123, { fault: drops.fault });
+    const before = server.stats.bodyBytes;
+    const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB, workers });
+    assert.equal(drops.count(), 5);
+    assert.ok(r.retries >= 5, `retries ${r.retries}`);
+    // A retry asks only for what is missing: 5 drops cost nothing twice.
+    assert.ok(server.stats.bodyBytes - before <= 8 * MiB + 123 + 1, `server sent ${server.stats.bodyBytes - before}`);
   });
-  const before = server.stats.bodyBytes;
-  const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB });
-  assert.equal(drops, 5);
-  assert.ok(r.retries >= 5, `retries ${r.retries}`);
-  // A retry asks only for what is missing: 5 drops cost nothing twice.
-  assert.ok(server.stats.bodyBytes - before <= 8 * MiB + 123 + 1, `server sent ${server.stats.bodyBytes - before}`);
-});
+}
 
-test('503 twice, then success; a 404 is not retried', T, async () => {
-  let n = 0;
-  const url = serve(MiB + 1, { fault: () => (n++ < 2 ? { status: 503 } : undefined) });
-  const r = await fetchAndCheck(url, MiB + 1);
-  assert.equal(r.retries, 2);
-  await assert.rejects(download(`${server.base}/missing.bin`, { output: join(out, 'missing.bin') }), { code: 'ERR_GET_HTTP', exitCode: 2, status: 404 });
-});
-
-test('429 with Retry-After: 1 waits at least a second', T, async () => {
-  let n = 0;
-  const url = serve(4097, { fault: () => (n++ === 0 ? { status: 429, headers: { 'retry-after': '1' } } : undefined) });
-  const t0 = performance.now();
-  const r = await fetchAndCheck(url, 4097);
-  assert.ok(performance.now() - t0 >= 990, `waited ${performance.now() - t0} ms`);
-  assert.equal(r.retries, 1);
-});
-
-test('retries run out: exit code 2 with the last failure named', T, async () => {
-  const url = serve(4097, { fault: () => ({ status: 503 }) });
-  await assert.rejects(download(url, { output: join(out, 'never.bin'), retries: 2 }), (e) => {
-    assert.equal(e.code, 'ERR_GET_NETWORK');
-    assert.equal(e.exitCode, 2);
-    assert.match(e.message, /503/);
-    assert.match(e.message, /3 times/);
-    return true;
+for (const { name, workers } of THREADS) {
+  test(`a connection that stops sending for --timeout ms is dropped and retried${name}`, T, async () => {
+    const stalls = firstRanges(2, { stallAfter: 100_000 });
+    const url = serve(8 * MiB + 123, { fault: stalls.fault });
+    const events = [];
+    const t0 = performance.now();
+    const r = await fetchAndCheck(url, 8 * MiB + 123, { connections: 4, chunkSize: MiB, timeout: 1000, workers, onEvent: (e) => events.push(e) });
+    assert.equal(stalls.count(), 2);
+    assert.ok(r.retries >= 2, `retries ${r.retries}`);
+    assert.ok(
+      events.some((e) => e.type === 'retry' && /1000 ms/.test(e.reason)),
+      `a retry names the timeout: ${JSON.stringify(events.filter((e) => e.type === 'retry'))}`,
+    );
+    assert.ok(performance.now() - t0 >= 1000, 'waited for the timeout');
   });
-});
+}
 
-test('a Content-Range that does not match the request is an error, and nothing of it is marked done', T, async () => {
-  const url = serve(MiB + 1, { fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: 'bytes 4096-8191/1048577' }) });
-  const output = join(out, 'wrong-range.bin');
-  await assert.rejects(download(url, { output }), { code: 'ERR_GET_PROTOCOL', exitCode: 2 });
-  assert.deepEqual(
-    listing(out).filter((n) => n.startsWith('wrong-range')),
-    ['wrong-range.bin.part', 'wrong-range.bin.part.state'],
-  );
-  // Through node:http too.
-  process.env.RANGED_MMAP_GET_HTTP = 'node';
-  try {
-    await assert.rejects(download(url, { output, resume: false }), { code: 'ERR_GET_PROTOCOL' });
-  } finally {
-    delete process.env.RANGED_MMAP_GET_HTTP;
-  }
-});
+for (const { name, workers } of THREADS) {
+  test(`503 twice, then success; a 404 is not retried${name}`, T, async () => {
+    let n = 0;
+    const url = serve(MiB + 1, { fault: () => (n++ < 2 ? { status: 503 } : undefined) });
+    const r = await fetchAndCheck(url, MiB + 1, { connections: 2, workers });
+    assert.equal(r.retries, 2);
+    await assert.rejects(download(`${server.base}/missing.bin`, { output: join(out, 'missing.bin'), workers }), {
+      code: 'ERR_GET_HTTP',
+      exitCode: 2,
+      status: 404,
+    });
+  });
+}
+
+for (const { name, workers } of THREADS) {
+  test(`429 with Retry-After: 1 waits at least a second${name}`, T, async () => {
+    let n = 0;
+    const url = serve(4097, { fault: () => (n++ === 0 ? { status: 429, headers: { 'retry-after': '1' } } : undefined) });
+    const t0 = performance.now();
+    const r = await fetchAndCheck(url, 4097, { workers });
+    assert.ok(performance.now() - t0 >= 990, `waited ${performance.now() - t0} ms`);
+    assert.equal(r.retries, 1);
+  });
+}
+
+for (const { name, workers } of THREADS) {
+  test(`retries run out: exit code 2 with the last failure named${name}`, T, async () => {
+    const url = serve(4097, { fault: () => ({ status: 503 }) });
+    await assert.rejects(download(url, { output: join(out, 'never.bin'), retries: 2, workers }), (e) => {
+      assert.equal(e.code, 'ERR_GET_NETWORK');
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, /503/);
+      assert.match(e.message, /3 times/);
+      return true;
+    });
+  });
+}
+
+for (const { name, workers } of THREADS) {
+  test(`a Content-Range that does not match the request is an error, and nothing of it is marked done${name}`, T, async () => {
+    const url = serve(MiB + 1, { fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: 'bytes 4096-8191/1048577' }) });
+    const output = join(out, `wrong-range${workers}.bin`);
+    await assert.rejects(download(url, { output, workers }), { code: 'ERR_GET_PROTOCOL', exitCode: 2 });
+    assert.deepEqual(
+      listing(out).filter((n) => n.startsWith(`wrong-range${workers}.`)),
+      [`wrong-range${workers}.bin.part`, `wrong-range${workers}.bin.part.state`],
+    );
+    // Through node:http too.
+    process.env.RANGED_MMAP_GET_HTTP = 'node';
+    try {
+      await assert.rejects(download(url, { output, resume: false, workers }), { code: 'ERR_GET_PROTOCOL' });
+    } finally {
+      delete process.env.RANGED_MMAP_GET_HTTP;
+    }
+  });
+}
 
 test('a total length that changed between connections is an error', T, async () => {
   const url = serve(MiB + 1, {
@@ -151,12 +194,14 @@ test('a total length that changed between connections is an error', T, async () 
   });
 });
 
-test('a body shorter than its range is retried for the rest', T, async () => {
-  let n = 0;
-  const url = serve(MiB + 1, { fault: (req) => (req.range !== 'bytes=0-0' && n++ === 0 ? { shortBy: 1000 } : undefined) });
-  const r = await fetchAndCheck(url, MiB + 1, { connections: 1 });
-  assert.equal(r.retries, 1);
-});
+for (const { name, workers } of THREADS) {
+  test(`a body shorter than its range is retried for the rest${name}`, T, async () => {
+    let n = 0;
+    const url = serve(MiB + 1, { fault: (req) => (req.range !== 'bytes=0-0' && n++ === 0 ? { shortBy: 1000 } : undefined) });
+    const r = await fetchAndCheck(url, MiB + 1, { connections: 1, workers });
+    assert.equal(r.retries, 1);
+  });
+}
 
 test('a server without range support: one stream, also after a drop', T, async () => {
   let n = 0;
@@ -209,24 +254,27 @@ test('a redirect chain is followed; a loop and more than 10 hops are refused', T
   await fetchAndCheck(`${server.base}/hop0`, 4097);
 });
 
-test('a straggler throttled to 1 MB/s does not hold the download: its remainder is split off', T, async () => {
-  const size = 64 * MiB;
-  let slow = null;
-  const url = serve(size, {
-    fault: (req) => {
-      if (req.range === undefined || req.range === 'bytes=0-0' || slow !== null) return undefined;
-      slow = req.range;
-      return { rate: MiB };
-    },
+for (const { name, workers } of THREADS) {
+  test(`a straggler throttled to 1 MB/s does not hold the download: its remainder is split off${name}`, T, async () => {
+    const size = 64 * MiB;
+    let slow = null;
+    const url = serve(size, {
+      fault: (req) => {
+        if (req.range === undefined || req.range === 'bytes=0-0' || slow !== null) return undefined;
+        slow = req.range;
+        return { rate: MiB };
+      },
+    });
+    const t0 = performance.now();
+    const events = [];
+    await fetchAndCheck(url, size, { connections: 4, chunkSize: MiB, workers, onEvent: (e) => events.push(e) });
+    const seconds = (performance.now() - t0) / 1000;
+    // Alone, the throttled connection's quarter (16 MiB) would take 16 s.
+    assert.ok(slow !== null);
+    assert.ok(seconds < 8, `took ${seconds.toFixed(1)} s with one connection at 1 MB/s`);
+    assert.equal(events.find((e) => e.type === 'start')?.workers, workers, 'worker threads used');
   });
-  const t0 = performance.now();
-  const events = [];
-  await fetchAndCheck(url, size, { connections: 4, chunkSize: MiB, onEvent: (e) => events.push(e) });
-  const seconds = (performance.now() - t0) / 1000;
-  // Alone, the throttled connection's quarter (16 MiB) would take 16 s.
-  assert.ok(slow !== null);
-  assert.ok(seconds < 8, `took ${seconds.toFixed(1)} s with one connection at 1 MB/s`);
-});
+}
 
 test('mirrors: connections spread over two servers; a mirror with another length is refused', T, async () => {
   const a = serve(8 * MiB + 123);

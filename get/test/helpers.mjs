@@ -5,7 +5,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFile } from '../src/download.js';
+import { hashFile } from '../src/finish.js';
+
+/**
+ * The thread modes the engine's tests of faults, stragglers, abort and
+ * resume run in: every connection on the main thread (the default), and the
+ * connections spread over 2 worker threads.
+ */
+export const THREADS = [
+  { name: '', workers: 0 },
+  { name: ' [2 worker threads]', workers: 2 },
+];
 
 export const BIN = new URL('../bin/ranged-mmap-get.js', import.meta.url).pathname;
 export const MiB = 1024 * 1024;

@@ -23,6 +23,7 @@ import { statSync } from 'node:fs';
  * @property {number} [status]  answer this status with no body
  * @property {Record<string, string>} [headers]  with these headers
  * @property {number} [dropAfter]  destroy the socket after this many body bytes
+ * @property {number} [stallAfter]  send nothing more after this many body bytes (the socket stays open until the client closes it)
  * @property {number} [shortBy]  declare the full length but end this many bytes early (then close)
  * @property {string} [contentRange]  send this Content-Range instead of the right one
  * @property {number} [rate]  throttle this response
@@ -112,6 +113,13 @@ export async function startServer(config) {
       while (sent < send) {
         if (res.destroyed) return;
         let n = Math.min(block.length, send - sent);
+        if (fault.stallAfter !== undefined) {
+          if (sent >= fault.stallAfter) {
+            if (!res.socket?.destroyed) await new Promise((r) => res.socket?.once('close', r));
+            return;
+          }
+          n = Math.min(n, fault.stallAfter - sent);
+        }
         if (fault.dropAfter !== undefined) {
           if (sent >= fault.dropAfter) {
             res.socket?.destroy();
