@@ -149,6 +149,8 @@ int rm_resident_pages(rm_mapping *m, uint64_t offset, uint64_t length, uint64_t 
   return 0;
 }
 
+#define RM_PWRITE_PIECE ((size_t)32 * 1024)
+
 int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t length,
                   const char **syscall) {
   const uint8_t *p = data;
@@ -164,7 +166,15 @@ int rm_pwrite_all(rm_mapping *m, uint64_t offset, const void *data, uint64_t len
     if (err == ENOSPC || err == EDQUOT || err == EFBIG) return err;
   }
   while (length > 0) {
-    ssize_t n = pwrite(m->fd, p, (size_t)length, (off_t)offset);
+    /* At most RM_PWRITE_PIECE bytes per call: the kernel sizes the page-cache
+     * folios it allocates for a write by the length of that call, and
+     * folios above 32 KiB (order > 3) come from outside the per-CPU free
+     * lists; on a VM that returns free memory to its host they cost up to
+     * 4x more to fill, in some runs and not others. 32 KiB calls cost one
+     * system call per 8 pages and were as fast as the best large-call runs
+     * (bench/probes/pwrite-piece.mjs). */
+    size_t piece = length < RM_PWRITE_PIECE ? (size_t)length : RM_PWRITE_PIECE;
+    ssize_t n = pwrite(m->fd, p, piece, (off_t)offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       *syscall = "pwrite";
