@@ -127,11 +127,14 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
    * is one resize followed, so the retries end).
    */
   recover(error: unknown, what: string): void {
+    // Closed first: on a read-only file the store array throws always, and
+    // a closed file says so whatever the operation.
+    const now = this.#core.views;
+    if (now.closed) throw now.closedError();
     if (what !== 'load' && this.wa === this.#empty) throw this.#core.modeError(`${this.#name}.${what}`);
     // Only closing detaches the arrays of the mapping this thread is on;
     // leaving one (a follow) changes core.views.
-    const v = this.#v;
-    if (v === this.#core.views) throw v.closed ? v.closedError() : error;
+    if (this.#v === now) throw error;
     this.#rebind();
   }
 
