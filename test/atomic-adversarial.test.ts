@@ -131,6 +131,20 @@ test('every operation after close throws ERR_MMAP_CLOSED and writes nothing: rea
   }
 });
 
+test("another thread closing its handle of the file (and exiting) leaves this thread's views working", async () => {
+  const p = file();
+  const m = MemoryMappedFile.openRw(p);
+  const a = m.atomicU32(0);
+  const b = m.atomicU64(8);
+  await inWorker(m.share(), 'm.atomicU32(0).add(2); m.atomicU64(8).add(3n); m.close(); m.close()');
+  assert.equal(a.add(1), 2);
+  assert.equal(b.add(1n), 3n);
+  m.syncAll();
+  assert.equal(readFileSync(p).readUInt32LE(0), 3);
+  assert.equal(readFileSync(p).readBigUInt64LE(8), 4n);
+  m.close();
+});
+
 test('read-only and copy-on-write: stores refused with ERR_MMAP_INVALID_MODE (also after a resize elsewhere moved the view), copy-on-write stores stay out of the file', async () => {
   const p = file();
   const ro = MemoryMappedFile.openRo(p);
@@ -193,6 +207,49 @@ test('a shrink that cuts the word (here, or in another thread): every operation 
   }
 });
 
+test('a view in a worker whose word another thread cut (shrink) and brought back (grow) before its next add: that add throws ERR_MMAP_OUT_OF_BOUNDS (its effect is not in the file), the next one lands; never a success that is lost', {
+  timeout: 60_000,
+}, async () => {
+  for (const width of [32, 64] as const) {
+    const p = file(16384);
+    const m = MemoryMappedFile.openRw(p);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(
+      `const { MemoryMappedFile } = require('ranged-mmap'); const { workerData, parentPort } = require('node:worker_threads');
+       const m = MemoryMappedFile.fromShared(workerData.handle);
+       const w = workerData.width === 32 ? m.atomicU32(12288) : m.atomicU64(12288); const one = workerData.width === 32 ? 1 : 1n;
+       w.add(one); // bound to the mapping of now
+       parentPort.postMessage('bound');
+       Atomics.wait(workerData.gate, 0, 0, 30000);
+       const out = [];
+       for (let i = 0; i < 2; i++) { try { out.push(String(w.add(one))); } catch (e) { out.push(e.code); } }
+       out.push(String(w.load()));
+       m.close();
+       parentPort.postMessage(out);`,
+      { eval: true, workerData: { handle: m.share(), gate, width } },
+    );
+    const messages: unknown[] = [];
+    const next = (): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        if (messages.length > 0) return resolve(messages.shift());
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    assert.equal(await next(), 'bound');
+    m.resize(4096);
+    m.resize(16384);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    const out = (await next()) as string[];
+    assert.deepEqual(out, ['ERR_MMAP_OUT_OF_BOUNDS', '0', '1'], `u${width}: the add that ran on the cut page is reported, the next lands`);
+    m.syncAll();
+    const disk = readFileSync(p);
+    assert.equal(width === 32 ? disk.readUInt32LE(12288) : Number(disk.readBigUInt64LE(12288)), 1, `u${width}: the file`);
+    await new Promise((r) => w.once('exit', r));
+    m.close();
+  }
+});
+
 test('a worker adds while another thread shrinks the file under the word and grows it back, 40 times: only ERR_MMAP_OUT_OF_BOUNDS / ERR_MMAP_FAULT, and every add after the last grow is in the file', {
   timeout: 120_000,
 }, async () => {
@@ -208,8 +265,11 @@ test('a worker adds while another thread shrinks the file under the word and gro
        try { w.add(1); ok++; } catch (e) { codes[e.code] = (codes[e.code] || 0) + 1; }
      }
      // Settled: the file is whole again and nobody resizes it.
-     let after = 0;
-     for (let i = 0; i < 1000; i++) { w.add(1); after++; }
+     // Its first add may still find that a shrink cut the word under it (ERR_MMAP_OUT_OF_BOUNDS: not counted, run again).
+     let after = 0; let late = 0;
+     while (after < 1000) {
+       try { w.add(1); after++; } catch (e) { if (e.code !== 'ERR_MMAP_OUT_OF_BOUNDS' || ++late > 2) throw e; }
+     }
      m.close();
      parentPort.postMessage({ ok, codes, after });`,
     { eval: true, workerData: { handle: m.share(), control } },
@@ -235,7 +295,7 @@ test('a worker adds while another thread shrinks the file under the word and gro
   assert.equal(got.after, 1000);
   const final = m.atomicU32(12288).load();
   // Adds between the read of `before` and the stop mark also count; the 1000 after it are all there.
-  assert.ok(final >= before + 1000, `final ${final}, before ${before}`);
+  assert.ok(final >= before + 1000, `an add reported done is missing: final ${final}, before ${before}`);
   assert.ok(final <= got.ok + 1000, `no add counted twice: final ${final}, successful adds ${got.ok + 1000}`);
   m.syncAll();
   assert.equal(readFileSync(p).readUInt32LE(12288), final);

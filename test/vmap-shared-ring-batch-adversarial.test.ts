@@ -221,6 +221,21 @@ test('the array changes under the batch: an entry appended by a getter is not wr
   input.close();
 });
 
+test('an entry getter writes to the same ring (a nested batch and a single message): those go first, then the batch, every frame whole', () => {
+  const { out, input } = fileRing();
+  const batch = asBatch(
+    withGetter([new Uint8Array([1])], 1, new Uint8Array([2]), () => {
+      assert.equal(out.writeMessages([new Uint8Array([7, 7])]), 1);
+      out.writeMessage('z');
+    }),
+  );
+  assert.equal(out.writeMessages(batch), 2);
+  assert.deepEqual(drain(input), [[7, 7], [122], [1], [2]]);
+  assert.equal(input.readLen, 0);
+  out.close();
+  input.close();
+});
+
 test('entries of every odd kind: lying typed arrays go by their real bytes, the rest are refused at their index with the ring unchanged', () => {
   const { out, input, state } = fileRing();
   const lying = new Uint8Array([1, 2, 3]);
@@ -337,10 +352,15 @@ test('batch reads with odd targets and lengths: typed errors naming the argument
   assert.equal(lengths[0], 10);
   assert.deepEqual(drain(input), [new Array(10).fill(3)]);
   // The ring goes on: a batch written from a writeMessageSlice view of its own free space.
-  const free = out.writeMessageSlice(20).fill(6);
+  // The entries overlap where their frames go (each lands 4 bytes on): every byte must still arrive in order.
+  const free = out.writeMessageSlice(20);
+  for (let i = 0; i < 20; i++) free[i] = i;
   assert.equal(out.writeMessages([free.subarray(0, 7), free.subarray(7, 20)]), 2);
   assert.throws(() => out.commitMessage(), fails('ERR_MMAP_INVALID_STATE', undefined));
-  assert.deepEqual(drain(input), [new Array(7).fill(6), new Array(13).fill(6)]);
+  assert.deepEqual(drain(input), [
+    [0, 1, 2, 3, 4, 5, 6],
+    [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  ]);
   out.close();
   input.close();
 });
