@@ -57,6 +57,36 @@ function inWorker(handle: unknown, body: string): Promise<void> {
   });
 }
 
+/** Every message and the exit of `w`, recorded from now on (none missed by a late listener); next() rejects if it exits first. */
+function record(w: Worker): { next: () => Promise<unknown>; exited: Promise<number> } {
+  const queue: unknown[] = [];
+  const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
+  let ended: Error | undefined;
+  w.on('message', (m) => {
+    const first = waiting.shift();
+    if (first === undefined) queue.push(m);
+    else first.resolve(m);
+  });
+  const exited = new Promise<number>((resolve) => {
+    const end = (error: Error, code: number): void => {
+      ended = error;
+      for (const x of waiting.splice(0)) x.reject(error);
+      resolve(code);
+    };
+    w.once('error', (e) => end(e, -1));
+    w.once('exit', (c) => end(new Error(`worker exited with ${c} before answering`), c));
+  });
+  return {
+    next: () =>
+      new Promise((resolve, reject) => {
+        if (queue.length > 0) resolve(queue.shift());
+        else if (ended !== undefined) reject(ended);
+        else waiting.push({ resolve, reject });
+      }),
+    exited,
+  };
+}
+
 test('operands of every wrong kind: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE, no user code run, the word unchanged', () => {
   const p = file();
   const m = MemoryMappedFile.openRw(p);
@@ -228,24 +258,18 @@ test('a view in a worker whose word another thread cut (shrink) and brought back
        parentPort.postMessage(out);`,
       { eval: true, workerData: { handle: m.share(), gate, width } },
     );
-    const messages: unknown[] = [];
-    const next = (): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        if (messages.length > 0) return resolve(messages.shift());
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-    assert.equal(await next(), 'bound');
+    const events = record(w);
+    assert.equal(await events.next(), 'bound');
     m.resize(4096);
     m.resize(16384);
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
-    const out = (await next()) as string[];
+    const out = (await events.next()) as string[];
     assert.deepEqual(out, ['ERR_MMAP_OUT_OF_BOUNDS', '0', '1'], `u${width}: the add that ran on the cut page is reported, the next lands`);
     m.syncAll();
     const disk = readFileSync(p);
     assert.equal(width === 32 ? disk.readUInt32LE(12288) : Number(disk.readBigUInt64LE(12288)), 1, `u${width}: the file`);
-    await new Promise((r) => w.once('exit', r));
+    assert.equal(await events.exited, 0);
     m.close();
   }
 });
