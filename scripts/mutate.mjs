@@ -1089,6 +1089,58 @@ const MUTANTS = [
     tests: ['vmap-shared-ring-batch'],
   },
   // ==== end ring-batch ====
+  // ==== attack: ring batch and atomic view regressions ====
+  {
+    id: 'attack-batch-no-recheck-closed',
+    what: 'writeMessages does not look again whether an entry getter closed the ring (it writes to the closed ring: a RangeError)',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'this.live();\n        this.reserved = -1;',
+    replace: 'this.reserved = -1;',
+    tests: ['vmap-shared-ring-batch-adversarial'],
+  },
+  {
+    id: 'attack-batch-slice-left-open',
+    what: 'writeMessages leaves open a writeMessageSlice view an entry getter opened (commitMessage then publishes over the batch)',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'this.live();\n        this.reserved = -1;',
+    replace: 'this.live();',
+    tests: ['vmap-shared-ring-batch-adversarial'],
+  },
+  {
+    id: 'attack-batch-no-shrink-check',
+    what: 'writeMessages copies an entry whose buffer a later getter shrank or detached (a raw RangeError/TypeError mid-batch)',
+    file: 'vmap/shared-ring-batch.js',
+    find: 'if (now < n) {',
+    replace: 'if (false) {',
+    tests: ['vmap-shared-ring-batch-adversarial'],
+  },
+  {
+    id: 'attack-batch-async-read-no-live',
+    what: 'readMessagesAsync reads from a ring closed in this thread in the turn its wait returned',
+    file: 'vmap/shared-ring-batch.js',
+    anchor: 'const got = await this.waitDataAsync(1, signal);',
+    where: 'after',
+    find: 'this.live();',
+    replace: '',
+    tests: ['vmap-shared-ring-batch-adversarial'],
+  },
+  {
+    id: 'attack-atomic-cut-reports-success',
+    what: 'an atomic operation that ran on a word a shrink elsewhere had cut reports success once the file grew back (the add is lost)',
+    file: 'mmapio/atomic-view.js',
+    find: 'core.generation !== generation && core.followShortest',
+    replace: 'false && core.followShortest',
+    tests: ['atomic-adversarial'],
+  },
+  {
+    id: 'attack-atomic-ro-closed-mode-error',
+    what: 'a store through an atomic view of a closed read-only file reports ERR_MMAP_INVALID_MODE instead of ERR_MMAP_CLOSED',
+    file: 'mmapio/atomic-view.js',
+    find: 'if (now.closed)\n            throw now.closedError();',
+    replace: '',
+    tests: ['atomic-adversarial'],
+  },
+  // ==== end attack ====
 ];
 
 // --- the temporary copy -------------------------------------------------------

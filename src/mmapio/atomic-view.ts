@@ -127,11 +127,14 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
    * is one resize followed, so the retries end).
    */
   recover(error: unknown, what: string): void {
+    // Closed first: on a read-only file the store array throws always, and
+    // a closed file says so whatever the operation.
+    const now = this.#core.views;
+    if (now.closed) throw now.closedError();
     if (what !== 'load' && this.wa === this.#empty) throw this.#core.modeError(`${this.#name}.${what}`);
     // Only closing detaches the arrays of the mapping this thread is on;
     // leaving one (a follow) changes core.views.
-    const v = this.#v;
-    if (v === this.#core.views) throw v.closed ? v.closedError() : error;
+    if (this.#v === now) throw error;
     this.#rebind();
   }
 
@@ -145,8 +148,23 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
    * page truncated away: ERR_MMAP_FAULT.
    */
   faulted(): void {
-    if (this.#v === this.#core.views && !this.#core.moved) throw this.#v.faultError();
+    const core = this.#core;
+    if (this.#v === core.views && !core.moved) throw this.#v.faultError();
+    const generation = core.generation;
     this.#rebind();
+    // The operation ran on a mapping this thread had not left yet, and the
+    // follow just made walked a shrink that cut the word (the file has
+    // grown back since, or the rebind would have thrown): either the
+    // operation landed on the file before the shrink cut it away, or on the
+    // anonymous memory the shrink put over the old mapping's page. Its
+    // effect is not in the file either way; reporting success would lose it.
+    if (core.generation !== generation && core.followShortest < this.#abs + this.a.BYTES_PER_ELEMENT) {
+      throw misuse(
+        'ERR_MMAP_OUT_OF_BOUNDS',
+        `${this.#name}: another thread shrank '${core.path}' to ${core.followShortest} bytes, cutting the word, while this operation ran; the file has grown back since, but the operation's effect is not in it. The view maps the word again: run the operation again if it should count`,
+        core.path,
+      );
+    }
   }
 
   #rebind(): void {
@@ -165,7 +183,10 @@ class AtomicWord<A extends Uint32Array | BigUint64Array> {
  * On a read-only file only {@link load} is allowed (the rest throw
  * `ERR_MMAP_INVALID_MODE`); on a copy-on-write file the stores stay private
  * to this process. After `close()` in this thread every call throws
- * `ERR_MMAP_CLOSED`.
+ * `ERR_MMAP_CLOSED`. An operation that ran while a shrink in another
+ * thread had cut its word throws `ERR_MMAP_OUT_OF_BOUNDS`, even when the
+ * file has grown back since: its effect is not in the file (the view then
+ * maps the word again; run the operation again if it should count).
  *
  * @example
  * ```ts
@@ -198,8 +219,12 @@ export class AtomicU32 {
 
   /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
   #faulted(): void {
-    this.#w.faulted();
-    this.#sync();
+    try {
+      this.#w.faulted();
+    } finally {
+      // #w may have moved before it threw (the word was cut meanwhile).
+      this.#sync();
+    }
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */
@@ -377,8 +402,12 @@ export class AtomicU64 {
 
   /** The fault counter read after an operation was not 0: throws, or moves the view when the operation reached the file. */
   #faulted(): void {
-    this.#w.faulted();
-    this.#sync();
+    try {
+      this.#w.faulted();
+    } finally {
+      // #w may have moved before it threw (the word was cut meanwhile).
+      this.#sync();
+    }
   }
 
   /** An `Atomics.*` call threw before touching memory: throws the error to report, or returns after a move (run it again). */

@@ -30,6 +30,13 @@ export class WindowCore {
   readonly retired = new RetiredViews();
   /** Bumped every time {@link views} is replaced, so atomic views know to rebind. */
   generation = 0;
+  /**
+   * The smallest size the file had across the resizes the last follow
+   * walked (a shrink elsewhere clipped every older mapping there): an
+   * atomic view whose operation ran on an older mapping tells from it
+   * whether its word was cut meanwhile.
+   */
+  followShortest = Number.POSITIVE_INFINITY;
   /** Told about every replacement (the file updates its own reference). */
   onSwap: ((views: ThreadMapping) => void) | undefined;
   readonly mode: MappingMode;
@@ -113,6 +120,7 @@ export class WindowCore {
     this.views = next;
     this.successor = new Float64Array(next.status.buffer);
     this.generation++;
+    this.followShortest = shortest;
     this.retired.detachBeyond(shortest);
     if (old.size > shortest) old.close();
     else this.retired.add(old.size, old.retire());

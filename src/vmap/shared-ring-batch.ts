@@ -19,7 +19,7 @@
  * fault is found before any copy).
  */
 import { type AbortOptions, signalOf, throwIfAborted } from '../core/abort.js';
-import { byteLengthOf, prefixOf } from '../core/arguments.js';
+import { byteLengthOf, prefixOf, toBytes } from '../core/arguments.js';
 import { atItem } from '../core/batch-copy.js';
 import { argTypeError, type MmapError, misuse, outOfRange, typedArrayTag } from '../errors.js';
 import { toWriteData } from './ring.js';
@@ -103,6 +103,28 @@ export abstract class SharedRingBatches extends SharedRingMessages {
       if (n > max) throw atItem(this.tooLarge(n), i);
       items.push(bytes);
       lengths.push(n);
+    }
+    // The getters of the entries ran user code after the earlier entries
+    // were checked: it may have closed this ring, opened a writeMessageSlice
+    // view (the batch is about to write where that view points), or shrunk
+    // or detached the buffer of an earlier entry. Checked again now that no
+    // user code runs before the copies.
+    this.live();
+    this.reserved = -1;
+    if (!copy) {
+      for (let k = 0; k < items.length; k++) {
+        const n = lengths[k] as number;
+        const now = byteLengthOf(items[k] as Uint8Array);
+        if (now < n) {
+          throw atItem(
+            misuse(
+              'ERR_MMAP_BUFFER_DETACHED',
+              `messages[${from + k}] was ${n} bytes when it was checked and is ${now} now (its buffer was detached or shrunk while the batch read the entries after it); nothing was written: keep every message's buffer as it is during the call`,
+            ),
+            from + k,
+          );
+        }
+      }
     }
     try {
       this.checkPeer(CONSUMER, Atomics.load(this.h, CONSUMER_STATE), true);
@@ -234,6 +256,9 @@ export abstract class SharedRingBatches extends SharedRingMessages {
     } catch (error) {
       throw faultAt(error, batch.start);
     }
+    // Closed in this thread after the wait returned (its resolution runs a
+    // turn later, even when there was room at once).
+    this.live();
     return this.#putMany(batch, this.free(this.#frames(batch)));
   }
 
@@ -242,10 +267,13 @@ export abstract class SharedRingBatches extends SharedRingMessages {
   /** The checked target and lengths of a batch read, claiming the consumer end for messages. */
   #readArgs(target: unknown, lengths: unknown): [into: Uint8Array, max: number] {
     this.viewed = -1;
-    const into = toWriteData(target);
-    if (typeof into === 'string') throw argTypeError('target', 'an instance of Buffer, TypedArray or DataView', target);
+    // A plain Uint8Array over the target's memory (its errors name `target`).
+    const bytes = toBytes(target, 'target');
+    const into = prefixOf(bytes, byteLengthOf(bytes));
     if (typedArrayTag(lengths) !== 'Uint32Array') throw argTypeError('lengths', 'an instance of Uint32Array', lengths);
     const max = byteLengthOf(lengths) / 4;
+    // An empty array is no error, a detached one is (it would read nothing, silently).
+    if (max === 0) toBytes(lengths, 'lengths');
     this.claim(CONSUMER, MESSAGES);
     return [into, max];
   }
@@ -278,7 +306,7 @@ export abstract class SharedRingBatches extends SharedRingMessages {
           0,
         );
       }
-      // `into` is a plain Uint8Array this call made (toWriteData), so its
+      // `into` is a plain Uint8Array this call made (prefixOf), so its
       // own `set` is the built-in one.
       into.set(data.subarray(at + FRAME_HEADER, at + FRAME_HEADER + n), filled);
       if (this.end[0] !== MAGIC || this.status[0] !== 0) {
@@ -387,7 +415,10 @@ export abstract class SharedRingBatches extends SharedRingMessages {
     const room = byteLengthOf(into);
     let avail: number;
     try {
-      if ((await this.waitDataAsync(1, signal)) === 0) return null;
+      const got = await this.waitDataAsync(1, signal);
+      // Closed in this thread after the wait returned (a turn later).
+      this.live();
+      if (got === 0) return null;
       avail = this.soundCount(this.avail(this.cap));
     } catch (error) {
       throw faultAt(error, 0);

@@ -143,6 +143,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     throwIfAborted(signal);
     const n = bytes.length;
     await this.waitSpaceAsync(n + FRAME_HEADER, signal);
+    this.live(); // closed in this thread after the wait returned (a turn later)
     this.#put(bytes, n);
     return n;
   }
@@ -323,6 +324,7 @@ export abstract class SharedRingMessages extends SharedRingStream {
     this.claim(CONSUMER, MESSAGES);
     throwIfAborted(signal);
     const avail = await this.waitDataAsync(1, signal);
+    this.live(); // closed in this thread after the wait returned (a turn later)
     if (avail === 0) return null;
     if (byteLengthOf(into) < room) {
       throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while the read waited; nothing was read');

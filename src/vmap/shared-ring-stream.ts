@@ -128,6 +128,7 @@ export abstract class SharedRingStream extends SharedRingCore {
     let off = 0;
     while (off < n) {
       const free = await this.waitSpaceAsync(Math.min(n - off, this.cap), signal);
+      this.live(); // closed in this thread after the wait returned (a turn later)
       const k = Math.min(free, n - off);
       this.data.set(bytes.subarray(off, off + k), this.cursor & this.mask);
       if (!this.sound()) throw this.lost();
@@ -291,6 +292,7 @@ export abstract class SharedRingStream extends SharedRingCore {
     throwIfAborted(signal);
     if (room === 0) return 0;
     const avail = await this.waitDataAsync(1, signal);
+    this.live(); // closed in this thread after the wait returned (a turn later)
     if (avail === 0) return 0;
     if (byteLengthOf(into) < room) {
       throw misuse('ERR_MMAP_BUFFER_DETACHED', 'the target was detached or shrunk while the read waited; nothing was read');
