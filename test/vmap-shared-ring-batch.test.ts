@@ -368,7 +368,7 @@ async function raceTruncation(
   assert.equal(out.writeMessage(new Uint8Array(lead - 4)), lead - 4);
   assert.equal(input.readMessage(new Uint8Array(lead)), lead - 4);
   if (side === 'read') assert.equal(out.writeMessages(msgs), count);
-  const control = new SharedArrayBuffer(8);
+  const control = new SharedArrayBuffer(12);
   const ctl = new Int32Array(control);
   const w = new TestWorker(workerUrl, { role: 'truncator', path, cut: HEADER + capacity, control } satisfies BatchJob);
   while (Atomics.load(ctl, 1) === 0) await new Promise((r) => setTimeout(r, 1));
@@ -378,6 +378,11 @@ async function raceTruncation(
   const lengths = new Uint32Array(count);
   let index = -1;
   let ok = true;
+  // A write is cut once its copy reached the frame of item count/2 (the
+  // worker watches that frame's length word in the file), so the cut lands
+  // mid-batch unless the remaining half is copied before the truncation
+  // ends; a read cannot be watched that way and races as it comes.
+  if (side === 'write') Atomics.store(ctl, 2, HEADER + ((cursorBefore + (count >> 1) * (size + 4)) % capacity));
   Atomics.store(ctl, 0, 1);
   try {
     const n = side === 'write' ? out.writeMessages(msgs) : input.readMessages(target, lengths);
