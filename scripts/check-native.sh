@@ -26,5 +26,5 @@ RANGED_MMAP_NATIVE_BINDING="$PWD/$out/ranged_mmap.node" \
 LD_PRELOAD="$libasan $libubsan" \
 ASAN_OPTIONS=detect_leaks=0:handle_sigbus=0:handle_segv=0:allow_user_segv_handler=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  node scripts/run-tests.mjs adversarial api-ergonomics smoke api errors properties concurrency lifecycle faults big-file-boundaries seed-examples ownership forgery native-checks sync-errors allocation-batches batch-copies allocate-many vmap- mmapio- '!mmapio-errors'
+  node scripts/run-tests.mjs adversarial api-ergonomics smoke api errors properties concurrency lifecycle faults big-file-boundaries seed-examples ownership forgery native-checks sync-errors allocation-batches batch-copies allocate-many atomic- vmap- mmapio- '!mmapio-errors'
 echo "native core clean under AddressSanitizer + UBSan"
