@@ -666,6 +666,22 @@ const MUTANTS = [
     tests: ['range-state'],
   },
   {
+    id: 'receipt-join-gap',
+    what: 'receipt.join joins receipts that do not touch (a joined receipt covers bytes never written)',
+    file: 'ranges/write-receipt.js',
+    find: 'if (n.start === this.#end)',
+    replace: 'if (n.start >= this.#end)',
+    tests: ['range-state'],
+  },
+  {
+    id: 'receipt-join-foreign',
+    what: 'receipt.join joins receipts of two files',
+    file: 'ranges/write-receipt.js',
+    find: 'if (n.key !== this.#key) {',
+    replace: 'if (false) {',
+    tests: ['range-state'],
+  },
+  {
     id: 'perf-split-keeps-live',
     what: 'a split does not consume the range it split (both it and its halves can be written)',
     file: 'ranges/allocated-range.js',

@@ -53,6 +53,63 @@ test('new AllocatedRange() and new WriteReceipt() are refused, directly, through
   }
 });
 
+test('receipt.join: touching receipts of one file join (either order) into one that flushes and syncs both; a gap, an overlap, another file or a look-alike is refused and changes nothing', async () => {
+  const t = tempDir();
+  try {
+    const { file, allocator } = MmapFile.create(t.path('join.bin'), 8 * ALIGNMENT);
+    const other = MmapFile.create(t.path('other.bin'), 2 * ALIGNMENT);
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => allocator.allocate(ALIGNMENT)!);
+    const ra = file.writeRange(a, new Uint8Array(ALIGNMENT).fill(1));
+    const rb = file.writeRange(b, new Uint8Array(ALIGNMENT).fill(2));
+    const rd = file.writeRange(d, new Uint8Array(ALIGNMENT).fill(4));
+    const ab = ra.join(rb);
+    assert.ok(ab instanceof WriteReceipt);
+    assert.deepEqual(ab.toJSON(), { start: 0, end: 2 * ALIGNMENT });
+    assert.deepEqual(rb.join(ra).toJSON(), { start: 0, end: 2 * ALIGNMENT }, 'either order');
+    // The parts are unchanged, and still receipts of their own.
+    assert.deepEqual(
+      [ra.toJSON(), rb.toJSON()],
+      [
+        { start: 0, end: ALIGNMENT },
+        { start: ALIGNMENT, end: 2 * ALIGNMENT },
+      ],
+    );
+    file.flushRange(ab);
+    await file.flushRangeAsync(ab);
+    file.syncRange(ab);
+    const refusals: [string, () => unknown, RegExp][] = [
+      ['gap', () => ab.join(rd), new RegExp(`do not touch; join a receipt whose range starts at ${2 * ALIGNMENT} or ends at 0`)],
+      ['overlap', () => ab.join(ra), /do not touch/],
+      ['itself', () => ra.join(ra), /do not touch/],
+      ['another file', () => ra.join(other.file.writeRange(other.allocator.allocate(ALIGNMENT)!, new Uint8Array(ALIGNMENT))), /comes from another file/],
+      [
+        'a look-alike',
+        () => ra.join({ start: ALIGNMENT, end: 2 * ALIGNMENT } as unknown as WriteReceipt),
+        /join takes a WriteReceipt that writeRange returned; got object/,
+      ],
+      ['null', () => ra.join(null as unknown as WriteReceipt), /got null/],
+      ['a parsed copy', () => ra.join(JSON.parse(JSON.stringify(rb)) as WriteReceipt), /got object/],
+    ];
+    for (const [what, call, message] of refusals) {
+      assert.throws(call, (e: NodeJS.ErrnoException) => e.code === 'ERR_MMAP_INVALID_RECEIPT' && message.test(e.message), what);
+    }
+    assert.deepEqual(ra.toJSON(), { start: 0, end: ALIGNMENT }, 'a refused join changes nothing');
+    // A joined receipt flushes only in its own file.
+    assert.throws(() => other.file.flushRange(ab), { code: 'ERR_MMAP_FOREIGN_RANGE' });
+    file.writeRange(c, new Uint8Array(ALIGNMENT).fill(3));
+    other.file.close();
+    file.close();
+    const bytes = readFileSync(t.path('join.bin'));
+    for (let i = 0; i < 4; i++)
+      assert.ok(
+        bytes.subarray(i * ALIGNMENT, (i + 1) * ALIGNMENT).every((x) => x === i + 1),
+        `block ${i}`,
+      );
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('a range stays busy while any of several async copies is in flight, and can be split once the last settles', async () => {
   const t = tempDir();
   try {

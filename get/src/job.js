@@ -1,5 +1,5 @@
 // One connection's work: it takes a job from the work plan, asks for it in
-// range requests of at most REQUEST_SPAN, copies what arrives into its
+// range requests of one chunk each (ranged.js: MIN_REQUEST), copies what arrives into its
 // staging buffer and writes the buffer into its range with one writeRange
 // when full (or at a chunk's end), until the plan has nothing left.
 import { Fault, GetError } from './errors.js';
@@ -26,7 +26,7 @@ const STAGING = 256 * 1024;
  * @property {import('./http.js').Probe} main
  * @property {number} total  file length
  * @property {number} C  chunk size
- * @property {number} span  longest span of one range request
+ * @property {number} span  span of one range request (whole chunks; requests end on its multiples)
  * @property {import('ranged-mmap').MmapFile} file
  * @property {import('./work-plan.js').WorkPlan} plan
  * @property {import('./writeback.js').WriteBack} writeBack
@@ -195,6 +195,18 @@ function checkRanged(run, status, statusMessage, headers, url, askedStart, asked
 }
 
 /**
+ * Where a request from `at` ends: the end of the span (whole chunks) it
+ * falls in, so a request after a retry mid-chunk still asks for no byte of
+ * the next chunk; or the job's end.
+ * @param {Run} run
+ * @param {Job} job
+ * @param {number} at
+ */
+function requestEnd(run, job, at) {
+  return Math.min(job.end, (Math.floor(at / run.span) + 1) * run.span);
+}
+
+/**
  * The request headers of a range request.
  * @param {Run} run
  * @param {number} a
@@ -218,7 +230,7 @@ function rangeHeaders(run, a, b) {
  */
 async function fetchRaw(run, job, raw, url, attempt) {
   const askedStart = job.recvPos;
-  const askedEnd = Math.min(job.end, askedStart + run.span);
+  const askedEnd = requestEnd(run, job, askedStart);
   run.plan.startRequest(job, askedEnd);
   const u = new URL(url);
   const headers = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...run.ctx.o.headers, ...rangeHeaders(run, askedStart, askedEnd) };
@@ -263,7 +275,7 @@ async function fetchOnce(run, job, url, attempt) {
   let skip = 0;
   // The request's span: a split may shorten the job while it is under way.
   const askedStart = job.recvPos;
-  const askedEnd = main.ranges && job.firstBody === null ? Math.min(job.end, askedStart + run.span) : job.end;
+  const askedEnd = main.ranges && job.firstBody === null ? requestEnd(run, job, askedStart) : job.end;
   run.plan.startRequest(job, askedEnd);
   if (job.firstBody !== null) {
     res = job.firstBody;

@@ -10,7 +10,7 @@
 //   32  36 bytes boot id of the machine that last wrote the live bitmap
 //   128 ...      JSON: { url, length, chunkSize, etag, lastModified }
 //   H            live bitmap: one bit per chunk, set with Atomics.or once the
-//                chunk's bytes are written and handed to write-back
+//                chunk's bytes are written and its write-back requested
 //   H + B        durable bitmap: a copy of the live bitmap taken before the
 //                data file was synced, written after that sync returned
 //
@@ -194,9 +194,14 @@ export class ResumeState {
     return (Atomics.load(this.live, chunk >>> 5) & (1 << (chunk & 31))) !== 0;
   }
 
-  /** Marks a chunk finished (its data written and handed to write-back). @param {number} chunk */
+  /** Marks a chunk finished (its data written and its write-back requested). @param {number} chunk */
   markDone(chunk) {
     Atomics.or(this.live, chunk >>> 5, 1 << (chunk & 31));
+  }
+
+  /** Clears a chunk's bit (its write-back failed): the next run fetches it again. @param {number} chunk */
+  markUndone(chunk) {
+    Atomics.and(this.live, chunk >>> 5, ~(1 << (chunk & 31)));
   }
 
   /** Number of chunks marked finished. */

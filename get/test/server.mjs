@@ -30,7 +30,7 @@ import { statSync } from 'node:fs';
  * @property {string} [etag]  send this ETag instead
  */
 
-/** @typedef {{ n: number, path: string, range: string | undefined, ifRange: string | undefined, headers: import('node:http').IncomingHttpHeaders }} ReqInfo */
+/** @typedef {{ n: number, path: string, range: string | undefined, ifRange: string | undefined, headers: import('node:http').IncomingHttpHeaders, socket: import('node:net').Socket }} ReqInfo */
 
 /**
  * Starts a server. `routes` maps URL paths to Routes; `redirects` maps URL
@@ -50,6 +50,7 @@ export async function startServer(config) {
       range: req.headers.range,
       ifRange: /** @type {string | undefined} */ (req.headers['if-range']),
       headers: req.headers,
+      socket: req.socket,
     };
     stats.log.push(info);
     try {

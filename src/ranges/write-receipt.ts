@@ -61,6 +61,39 @@ export class WriteReceipt {
     return this.#end - this.#start;
   }
 
+  /**
+   * One receipt for two writes that touch (`this.end === next.start`, or
+   * the other way round) in the same file: a single `flushRange` then
+   * starts the write-back of both. Receipts that overlap, leave a gap, or
+   * come from other files are refused with `ERR_MMAP_INVALID_RECEIPT`:
+   * a joined receipt still covers only bytes that were written.
+   *
+   * @example
+   * ```ts
+   * let chunk = file.writeRange(first, a);
+   * chunk = chunk.join(file.writeRange(second, b)); // second starts where first ends
+   * await file.flushRangeAsync(chunk); // one sync_file_range for both
+   * ```
+   */
+  join(next: WriteReceipt): WriteReceipt {
+    const n = stateOf(next);
+    if (n === undefined) {
+      throw misuse('ERR_MMAP_INVALID_RECEIPT', `join takes a WriteReceipt that writeRange returned; got ${next === null ? 'null' : typeof next}`);
+    }
+    if (n.key !== this.#key) {
+      throw misuse(
+        'ERR_MMAP_INVALID_RECEIPT',
+        `join: the receipt for [${n.start}, ${n.end}) comes from another file than [${this.#start}, ${this.#end}); join receipts of one file`,
+      );
+    }
+    if (n.start === this.#end) return new WriteReceipt(MINT as never, this.#key, this.#start, n.end);
+    if (n.end === this.#start) return new WriteReceipt(MINT as never, this.#key, n.start, this.#end);
+    throw misuse(
+      'ERR_MMAP_INVALID_RECEIPT',
+      `join: the receipts [${this.#start}, ${this.#end}) and [${n.start}, ${n.end}) do not touch; join a receipt whose range starts at ${this.#end} or ends at ${this.#start}`,
+    );
+  }
+
   /** `{ start, end }`, for logs. A parsed copy is not a receipt and flushes nothing. */
   toJSON(): { start: number; end: number } {
     return { start: this.#start, end: this.#end };
