@@ -111,6 +111,19 @@ http {
   server = { base: '', slowBase: '', countedBase: '', sentLog: '', name: 'Node (src/demo-server.js)', stop: () => {} };
 }
 spawnSync('mkdir', ['-p', join(dir, 'src'), join(dir, 'out')]);
+// Stopped with ^C or kill: stop the server and remove the files too (the
+// contender under way is this process's child and gets the signal itself).
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(sig, () => {
+    try {
+      server.stop();
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
 
 /**
  * Starts a Node server for one file when nginx is not there.

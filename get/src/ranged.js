@@ -51,14 +51,19 @@ export async function ranged(ctx, probes, output) {
   const doneAtStart = state === null ? 0 : state.doneCount();
   const resumedBytes = state === null ? 0 : doneBytes(state, C, total);
   const conns = main.ranges ? Math.max(1, Math.min(o.connections, chunks - doneAtStart)) : 1;
-  const plan = new WorkPlan({ allocator, state, chunkSize: C, jobSize: Math.ceil(chunks / conns) * C, ranges: main.ranges, signal: ctx.halt.signal });
+  const span = Math.max(1, Math.ceil(MIN_REQUEST / C)) * C;
+  // A job is one request's span (with ranges): every connection of every
+  // thread takes its next chunk from the shared allocator when it finished
+  // the last, so a slow connection ends up holding one chunk at most and
+  // the threads stay balanced with no messages between them.
+  const plan = new WorkPlan({ allocator, state, chunkSize: C, jobSize: main.ranges ? span : total, ranges: main.ranges, signal: ctx.halt.signal });
   /** @type {import('./job.js').Run} */
   const run = {
     ctx,
     main,
     total,
     C,
-    span: Math.max(1, Math.ceil(MIN_REQUEST / C)) * C,
+    span,
     file,
     plan,
     writeBack: new WriteBack(file, state, C, total, o.sync),

@@ -1,8 +1,13 @@
 // The work plan: who fetches what. The file's concurrent allocator hands out
-// runs of chunks; the chunks already done are cut off (resume-trim.js); when
-// the allocator has nothing left, an idle connection takes the upper part of
-// the largest remainder a connection still holds (a split at a chunk
-// boundary), so one slow connection cannot hold the download hostage.
+// jobs of one request's span (one chunk, or several chunks when they are
+// under 1 MiB), shared by the connections of every thread; the chunks
+// already done are cut off (resume-trim.js). A slow connection therefore
+// holds at most the request it is on. When the allocator has nothing left,
+// an idle connection takes the upper part of the largest remainder a
+// connection still holds (a split at a chunk boundary: a job larger than a
+// request, or a request of several small chunks that would take a slow
+// connection more than a second), so one slow connection cannot hold the
+// download hostage.
 import { trimDone } from './resume-trim.js';
 
 /** A connection whose request needs longer than this (at its speed) is split by an idle one. */
@@ -38,8 +43,14 @@ export class WorkPlan {
     this.active = new Set();
     /** @type {import('ranged-mmap').AllocatedRange[]} */
     this.pending = [];
-    /** Bytes per second of the fastest request so far (a job's previous request, or a finished job). */
-    this.bestRate = 0;
+    /**
+     * Bytes and seconds of the requests finished so far, summed: their
+     * ratio is a connection's typical speed in this download. (The fastest
+     * single request was used before; requests of one chunk at full speed
+     * end in a few ms, too short to time one by one.)
+     */
+    this.finishedBytes = 0;
+    this.finishedSeconds = 0;
     /** @type {(() => void)[]} */
     this.wakeIdle = [];
   }
@@ -102,7 +113,7 @@ export class WorkPlan {
       // Slow for this download, not just slow: a machine that is busy
       // slows every connection, and cutting one then only loses what it
       // had in flight.
-      if (rate * SLOW_FACTOR > this.bestRate) continue;
+      if (this.finishedSeconds === 0 || rate * SLOW_FACTOR > this.finishedBytes / this.finishedSeconds) continue;
       const eta = rate > 0 ? left / rate : Number.POSITIVE_INFINITY;
       if (eta > slowEta) {
         slow = job;
@@ -160,8 +171,10 @@ export class WorkPlan {
 
   /** @param {Job} job */
   #noteRate(job) {
-    const dt = (performance.now() - job.requestTime) / 1000;
-    if (job.requestTime > 0 && dt > 0.05) this.bestRate = Math.max(this.bestRate, (job.recvPos - job.requestPos) / dt);
+    if (job.requestTime === 0) return;
+    this.finishedSeconds += (performance.now() - job.requestTime) / 1000;
+    this.finishedBytes += job.recvPos - job.requestPos;
+    job.requestTime = 0;
   }
 }
 

@@ -255,7 +255,7 @@ test('a redirect chain is followed; a loop and more than 10 hops are refused', T
 });
 
 for (const { name, workers } of THREADS) {
-  test(`a straggler connection throttled to 1 MB/s does not hold the download: its remainder is split off${name}`, T, async () => {
+  test(`a straggler connection throttled to 1 MB/s does not hold the download: the other connections take the remaining chunks${name}`, T, async () => {
     const size = 64 * MiB;
     // The connection of the first range request answers every request at 1 MB/s.
     /** @type {import('node:net').Socket | null} */
@@ -274,10 +274,40 @@ for (const { name, workers } of THREADS) {
     const events = [];
     await fetchAndCheck(url, size, { connections: 4, chunkSize: MiB, workers, onEvent: (e) => events.push(e) });
     const seconds = (performance.now() - t0) / 1000;
-    // Alone, the throttled connection's quarter (16 MiB) would take 16 s.
+    // With a quarter of the file each (16 MiB), the slow connection alone would take 16 s.
     assert.ok(slow !== null && slowRequests >= 1);
     assert.ok(seconds < 8, `took ${seconds.toFixed(1)} s with one connection at 1 MB/s (${slowRequests} requests on it)`);
     assert.equal(events.find((e) => e.type === 'start')?.workers, workers, 'worker threads used');
+  });
+
+  test(`a slow request over several small chunks is split: an idle connection fetches its upper part${name}`, T, async () => {
+    // 256 KiB chunks: a request spans 1 MiB (4 chunks). The first range
+    // request is served at 256 KiB/s (4 s alone); an idle connection cuts it
+    // at a chunk boundary and asks for the upper part itself.
+    const size = 8 * MiB + 123;
+    /** @type {string | null} */
+    let slow = null;
+    const url = serve(size, {
+      fault: (req) => {
+        if (req.range === undefined || req.range === 'bytes=0-0' || slow !== null) return undefined;
+        slow = req.range;
+        return { rate: 256 * 1024 };
+      },
+    });
+    const before = server.stats.log.length;
+    const t0 = performance.now();
+    await fetchAndCheck(url, size, { connections: 4, chunkSize: 256 * 1024, workers });
+    const seconds = (performance.now() - t0) / 1000;
+    const m = /^bytes=(\d+)-(\d+)$/.exec(slow ?? '');
+    assert.ok(m !== null, `slow request ${slow}`);
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    assert.equal(b - a + 1, MiB, 'a request spans 4 chunks of 256 KiB');
+    const inside = server.stats.log
+      .slice(before)
+      .map((r) => /^bytes=(\d+)-/.exec(r.range ?? ''))
+      .filter((x) => x !== null && Number(x[1]) > a && Number(x[1]) <= b && Number(x[1]) % (256 * 1024) === 0);
+    assert.ok(inside.length >= 1, `no request started inside the slow one (${slow})`);
+    assert.ok(seconds < 3.5, `took ${seconds.toFixed(1)} s; the slow request alone takes 4 s`);
   });
 }
 
