@@ -89,6 +89,13 @@ test('receipt.join: touching receipts of one file join (either order) into one t
       ],
       ['null', () => ra.join(null as unknown as WriteReceipt), /got null/],
       ['a parsed copy', () => ra.join(JSON.parse(JSON.stringify(rb)) as WriteReceipt), /got object/],
+      ['a Proxy over a receipt', () => ra.join(new Proxy(rb, {})), /got object/],
+      ['an object made from the prototype', () => ra.join(Object.create(WriteReceipt.prototype) as WriteReceipt), /got object/],
+      ['nothing', () => (ra.join as (this: WriteReceipt) => WriteReceipt).call(ra), /got undefined/],
+      ['a number', () => ra.join(ALIGNMENT as unknown as WriteReceipt), /got number/],
+      ['a Symbol', () => ra.join(Symbol('r') as unknown as WriteReceipt), /got symbol/],
+      ['called on a look-alike', () => WriteReceipt.prototype.join.call({ start: 0, end: ALIGNMENT } as WriteReceipt, rb), /must be called on a WriteReceipt/],
+      ['called on a Proxy', () => WriteReceipt.prototype.join.call(new Proxy(ra, {}), rb), /must be called on a WriteReceipt/],
     ];
     for (const [what, call, message] of refusals) {
       assert.throws(call, (e: NodeJS.ErrnoException) => e.code === 'ERR_MMAP_INVALID_RECEIPT' && message.test(e.message), what);

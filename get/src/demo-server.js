@@ -1,6 +1,6 @@
 // A small range-capable static file server on 127.0.0.1, for the demo and
 // the benchmark when nginx is not installed. Usage:
-//   node demo-server.js FILE [RATE_BYTES_PER_SECOND]
+//   node demo-server.js FILE [RATE_BYTES_PER_SECOND_PER_CONNECTION]
 // prints its URL on stdout and serves until stdin closes or its parent exits.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
@@ -13,15 +13,28 @@ const name = `/${basename(file)}`;
 const st = statSync(file);
 const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
 
-/** A transform that lets `bytesPerSecond` through. @param {number} bytesPerSecond */
-function throttle(bytesPerSecond) {
-  const t0 = performance.now();
-  let sent = 0;
+/**
+ * When each connection may send its next byte (ms, performance.now()): the
+ * limit is per connection, across all the requests it carries, so a client
+ * cannot escape it by making many short requests. (nginx's limit_rate is
+ * per request and lets each request start with a second's worth at once.)
+ * @type {WeakMap<import('node:net').Socket, number>}
+ */
+const nextSend = new WeakMap();
+
+/**
+ * A transform that lets `bytesPerSecond` through on one connection. Time a
+ * connection spent idle is not saved up: a new request starts at the rate.
+ * @param {import('node:net').Socket} socket
+ * @param {number} bytesPerSecond
+ */
+function throttle(socket, bytesPerSecond) {
   return new Transform({
     transform(chunk, _enc, done) {
-      sent += chunk.length;
-      const due = (sent / bytesPerSecond) * 1000 - (performance.now() - t0);
-      setTimeout(() => done(null, chunk), Math.max(0, due));
+      const now = performance.now();
+      const at = Math.max(nextSend.get(socket) ?? now, now);
+      nextSend.set(socket, at + (chunk.length / bytesPerSecond) * 1000);
+      setTimeout(() => done(null, chunk), at - now);
     },
   });
 }
@@ -49,8 +62,9 @@ const server = createServer((req, res) => {
   }
   headers['content-length'] = String(end - start + 1);
   res.writeHead(status, headers);
-  const body = createReadStream(file, { start, end, highWaterMark: 1 << 20 });
-  if (rate > 0) body.pipe(throttle(rate)).pipe(res);
+  // Throttled, the file is read in 64 KiB pieces so the rate is smooth.
+  const body = createReadStream(file, { start, end, highWaterMark: rate > 0 ? 1 << 16 : 1 << 20 });
+  if (rate > 0) body.pipe(throttle(req.socket, rate)).pipe(res);
   else body.pipe(res);
   res.on('close', () => body.destroy());
 });

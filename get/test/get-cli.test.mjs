@@ -242,3 +242,42 @@ test("the demo's server stops when its parent is gone, even with its stdin still
   if (still) process.kill(pid, 'SIGKILL');
   assert.equal(still, false, 'the orphaned demo server was still serving 10 s after its parent exited');
 });
+
+test("the demo's server limits each connection across its requests: short requests on one keep-alive socket cannot escape the rate", T, async () => {
+  const serverJs = new URL('../src/demo-server.js', import.meta.url).pathname;
+  const rate = 2 * MiB;
+  const child = spawn(process.execPath, [serverJs, srcPath, String(rate)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      child.stdout.once('data', (d) => resolve(String(d).trim()));
+      child.once('exit', (code) => reject(new Error(`demo server exited with ${code}`)));
+    });
+    const { Agent, get } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    /** @type {Set<import('node:net').Socket>} */
+    const sockets = new Set();
+    const fetchRange = (/** @type {number} */ a, /** @type {number} */ b) =>
+      new Promise((resolve, reject) => {
+        get(url, { agent, headers: { range: `bytes=${a}-${b - 1}` } }, (res) => {
+          sockets.add(res.socket);
+          let n = 0;
+          res.on('data', (d) => (n += d.length));
+          res.on('end', () => resolve(n));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+    const t0 = performance.now();
+    let bytes = 0;
+    // Eight requests of 128 KiB: 1 MiB, half a second's worth at 2 MiB/s.
+    for (let i = 0; i < 8; i++) bytes += /** @type {number} */ (await fetchRange(i * 128 * 1024, (i + 1) * 128 * 1024));
+    const seconds = (performance.now() - t0) / 1000;
+    agent.destroy();
+    assert.equal(bytes, MiB);
+    assert.equal(sockets.size, 1, 'all requests on one connection');
+    // A limit per request with a burst at the start of each (nginx's
+    // limit_rate) would let these through at once.
+    assert.ok(seconds >= 0.45, `1 MiB in ${seconds.toFixed(2)} s on one connection limited to 2 MiB/s`);
+  } finally {
+    child.stdin.end();
+  }
+});

@@ -76,6 +76,9 @@ export class WriteReceipt {
    * ```
    */
   join(next: WriteReceipt): WriteReceipt {
+    if (stateOf(this) === undefined) {
+      throw misuse('ERR_MMAP_INVALID_RECEIPT', 'join must be called on a WriteReceipt that writeRange returned');
+    }
     const n = stateOf(next);
     if (n === undefined) {
       throw misuse('ERR_MMAP_INVALID_RECEIPT', `join takes a WriteReceipt that writeRange returned; got ${next === null ? 'null' : typeof next}`);
