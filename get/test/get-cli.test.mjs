@@ -217,10 +217,13 @@ test('the command is on PATH through the workspace (npx ranged-mmap-get)', T, ()
 test("the demo's server stops when its parent is gone, even with its stdin still open", T, async () => {
   const serverJs = new URL('../src/demo-server.js', import.meta.url).pathname;
   // sh starts the server in the background and exits at once: the server is
-  // orphaned while its stdin (a pipe from a `sleep` that outlives the
-  // deadline) stays open. (Not this test's own pipe: Node closes a child's
-  // stdin when the child exits.)
-  const sh = spawn('sh', ['-c', `sleep 15 | "$0" "$1" "$2" > /dev/null & echo $!`, process.execPath, serverJs, srcPath], {
+  // orphaned while its stdin stays open: a FIFO it opens for reading and
+  // writing, so no writer can go away and end it, and no helper process
+  // (a `sleep` feeding a pipe) outlives the test. (Not this test's own
+  // pipe: Node closes a child's stdin when the child exits.)
+  const fifo = join(t.dir, 'orphan-stdin');
+  execFileSync('mkfifo', [fifo]);
+  const sh = spawn('sh', ['-c', `"$0" "$1" "$2" <> "$3" > /dev/null & echo $!`, process.execPath, serverJs, srcPath, fifo], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
