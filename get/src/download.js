@@ -3,8 +3,9 @@
 // ranged.js for a file of known length (the mapped, ranged engine: work plan
 // in work-plan.js, one connection's job in job.js, resume in resume-trim.js
 // and state.js, write-back in writeback.js, the end in finish.js), or
-// stream-unknown.js for a file of unknown length. Everything runs on the
-// main thread (README.md, design notes, has the figures).
+// stream-unknown.js for a file of unknown length. The connections run on
+// the main thread, or with `workers` in worker threads (workers.js,
+// worker.js); README.md has the design notes and the figures.
 import { existsSync } from 'node:fs';
 import { AbortError, GetError } from './errors.js';
 import { makeAgents, probe } from './http.js';
@@ -109,7 +110,6 @@ function normalize(url, options) {
     connections: int(options.connections, DEFAULTS.connections, 'connections', 1, 64),
     workers: int(options.workers, DEFAULTS.workers, 'workers', 0, 64),
     chunkSize,
-    chunkSizeGiven: options.chunkSize !== undefined,
     retries: int(options.retries, DEFAULTS.retries, 'retries', 0, 1000),
     timeout: int(options.timeout, DEFAULTS.timeout, 'timeout', 1, 2 ** 31 - 1),
     headers: { ...(options.headers ?? {}) },

@@ -27,7 +27,10 @@ export interface DownloadProgress {
   seconds: number;
 }
 
-/** Events of a download, in order: start, retry (any number), done. */
+/**
+ * Events of a download, in order: retries of the first probe (if any),
+ * start, retries (any number), done.
+ */
 export type DownloadEvent =
   | {
       type: 'start';

@@ -4,15 +4,21 @@
 // already done are cut off (resume-trim.js). A slow connection therefore
 // holds at most the request it is on. When the allocator has nothing left,
 // an idle connection takes the upper part of the largest remainder a
-// connection still holds (a split at a chunk boundary: a job larger than a
-// request, or a request of several small chunks that would take a slow
-// connection more than a second), so one slow connection cannot hold the
-// download hostage.
+// connection still holds: the part of a job no request asked for yet (at a
+// chunk boundary), or the upper half of a request that would take a slow
+// connection more than a second (at a 4 KiB boundary, inside a chunk if
+// need be), so one slow connection cannot hold the download hostage.
+import { ALIGNMENT } from 'ranged-mmap';
 import { trimDone } from './resume-trim.js';
 
+/**
+ * The smallest part a slow request is cut into: a split inside a chunk is
+ * placed on a 4 KiB boundary (ALIGNMENT), and both parts keep at least this.
+ */
+const MIN_CUT = 256 * 1024;
 /** A connection whose request needs longer than this (at its speed) is split by an idle one. */
 const CUT_AFTER_S = 1;
-/** A straggler is this many times slower than the fastest request so far. */
+/** A straggler is this many times slower than the typical request so far (bytes over seconds of the finished ones). */
 const SLOW_FACTOR = 4;
 /** How long an idle connection waits before it looks for a straggler again. */
 const IDLE_POLL_MS = 200;
@@ -79,8 +85,10 @@ export class WorkPlan {
    * (or all, when small) of the largest remainder no request has asked for
    * yet, which costs nothing; else, from a connection that would need more
    * than CUT_AFTER_S for the rest of its request at its own speed, the upper
-   * half of that rest (its response is then cut at the split, and what was
-   * in flight beyond it is lost).
+   * half of that rest, cut on a 4 KiB boundary even inside a chunk (its
+   * response is then cut at the split, and what was in flight beyond it is
+   * lost). Cut again while it stays slow, a slow connection ends up with
+   * less than 2 x MIN_CUT of its last request.
    */
   #splitWork() {
     const C = this.C;
@@ -108,7 +116,7 @@ export class WorkPlan {
     for (const job of this.active) {
       const left = Math.min(job.askedEnd, job.end) - job.recvPos;
       const dt = (now - job.requestTime) / 1000;
-      if (job.range === null || left < 2 * C || dt < 0.5) continue;
+      if (job.range === null || left < 2 * MIN_CUT || dt < 0.5) continue;
       const rate = (job.recvPos - job.requestPos) / dt;
       // Slow for this download, not just slow: a machine that is busy
       // slows every connection, and cutting one then only loses what it
@@ -121,7 +129,8 @@ export class WorkPlan {
       }
     }
     if (slow === null) return null;
-    return splitJob(slow, Math.ceil((slow.recvPos + (Math.min(slow.askedEnd, slow.end) - slow.recvPos) / 2) / C) * C);
+    const middle = slow.recvPos + (Math.min(slow.askedEnd, slow.end) - slow.recvPos) / 2;
+    return splitJob(slow, Math.ceil(middle / ALIGNMENT) * ALIGNMENT);
   }
 
   /** Waits until a job ends, the download halts, or IDLE_POLL_MS passed. */
@@ -179,7 +188,7 @@ export class WorkPlan {
 }
 
 /**
- * Splits a job's range at `pos` (a chunk boundary past everything it has
+ * Splits a job's range at `pos` (a 4 KiB boundary past everything it has
  * received): it keeps the low part, the high part is returned.
  * @param {Job} job
  * @param {number} pos

@@ -27,11 +27,12 @@ export class WriteBack {
     this.total = total;
     this.sync = sync;
     /**
-     * The receipt of what is written of each chunk under way (a job writes a
-     * chunk's pieces in order, and one chunk belongs to one job at a time).
-     * @type {Map<number, import('ranged-mmap').WriteReceipt>}
+     * The chunks under way: bytes written so far and the receipts of those
+     * bytes, joined where they touch (one receipt, or two while a chunk is
+     * split between a slow connection and the one that took its upper part).
+     * @type {Map<number, { bytes: number, receipts: import('ranged-mmap').WriteReceipt[] }>}
      */
-    this.chunkReceipts = new Map();
+    this.chunks = new Map();
     /** @type {Set<Promise<void>>} */
     this.flushes = new Set();
     /** The first flush that failed. @type {unknown} */
@@ -39,7 +40,10 @@ export class WriteBack {
   }
 
   /**
-   * A piece [start, pieceEnd) of one chunk was written.
+   * A piece [start, pieceEnd) of one chunk was written. The chunk is
+   * finished when all its bytes are: every byte is written once (a range
+   * has one owner), so counting them is exact, whichever connections
+   * wrote which parts.
    * @param {import('ranged-mmap').WriteReceipt} receipt
    * @param {number} start
    * @param {number} pieceEnd
@@ -48,38 +52,56 @@ export class WriteBack {
     const { state, C } = this;
     if (state === null) return;
     const chunk = Math.floor(start / C);
-    const last = pieceEnd % C === 0 || pieceEnd === this.total;
+    const chunkBytes = Math.min(C, this.total - chunk * C);
+    let entry = this.chunks.get(chunk);
+    if (entry === undefined) {
+      entry = { bytes: 0, receipts: [] };
+      this.chunks.set(chunk, entry);
+    }
+    entry.bytes += pieceEnd - start;
+    if (this.sync) addReceipt(entry.receipts, receipt);
+    if (entry.bytes < chunkBytes) return;
+    this.chunks.delete(chunk);
     if (!this.sync) {
       // --no-sync: no write-back from here; the page cache keeps the bit
       // and the data for a kill, and a power cut starts over (the durable
       // bitmap never advances).
-      if (last) state.markDone(chunk);
+      state.markDone(chunk);
       return;
     }
-    const sofar = this.chunkReceipts.get(chunk);
-    // A chunk's first piece may start past the chunk's start: the rest of a
-    // chunk a failed request left behind is written by the same job.
-    const whole = sofar === undefined ? receipt : sofar.join(receipt);
-    if (!last) {
-      this.chunkReceipts.set(chunk, whole);
-      return;
-    }
-    this.chunkReceipts.delete(chunk);
     // Write-back is started on the thread pool (flushRangeAsync): when the
     // disk is slower than the network, sync_file_range blocks, and it must
-    // not block the sockets. One call per chunk, not per piece: 16 times
-    // fewer trips to the pool, and larger writes for the disk.
-    const p = this.file.flushRangeAsync(whole).catch((e) => {
-      state.markUndone(chunk);
-      this.failure ??= e;
-    });
+    // not block the sockets. One call per chunk (two for a split one), not
+    // per piece: 16 times fewer trips to the pool, and larger writes.
+    for (const whole of entry.receipts) {
+      const p = this.file.flushRangeAsync(whole).catch((e) => {
+        state.markUndone(chunk);
+        this.failure ??= e;
+      });
+      this.flushes.add(p);
+      p.finally(() => this.flushes.delete(p));
+    }
     state.markDone(chunk);
-    this.flushes.add(p);
-    p.finally(() => this.flushes.delete(p));
   }
 
   /** Resolves when every flush started so far has returned. */
   async settled() {
     await Promise.all([...this.flushes]);
   }
+}
+
+/**
+ * Adds a piece's receipt to a chunk's list, joined to one it touches.
+ * @param {import('ranged-mmap').WriteReceipt[]} list
+ * @param {import('ranged-mmap').WriteReceipt} receipt
+ */
+function addReceipt(list, receipt) {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i];
+    if (r.end === receipt.start || r.start === receipt.end) {
+      list[i] = r.join(receipt);
+      return;
+    }
+  }
+  list.push(receipt);
 }

@@ -280,10 +280,42 @@ for (const { name, workers } of THREADS) {
     assert.equal(events.find((e) => e.type === 'start')?.workers, workers, 'worker threads used');
   });
 
+  test(`a slow connection's last chunk is split inside the chunk (default 4 MiB chunks): idle connections fetch its upper parts${name}`, T, async () => {
+    // Every request on the connection of the first range request is served
+    // at 512 KiB/s: the 4 MiB chunk it took would take 8 s on its own.
+    const size = 64 * MiB;
+    const C = 4 * MiB;
+    /** @type {import('node:net').Socket | null} */
+    let slow = null;
+    const url = serve(size, {
+      fault: (req) => {
+        if (req.range === undefined || req.range === 'bytes=0-0') return undefined;
+        slow ??= req.socket;
+        return req.socket === slow ? { rate: 512 * 1024 } : undefined;
+      },
+    });
+    const before = server.stats.log.length;
+    const t0 = performance.now();
+    await fetchAndCheck(url, size, { connections: 4, workers });
+    const seconds = (performance.now() - t0) / 1000;
+    const starts = server.stats.log
+      .slice(before)
+      .map((r) => /^bytes=(\d+)-/.exec(r.range ?? ''))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1]));
+    const inside = starts.filter((a) => a % C !== 0);
+    assert.ok(inside.length >= 1, `every request started on a chunk boundary: ${starts.join(', ')}`);
+    assert.ok(
+      inside.every((a) => a % 4096 === 0),
+      `a split off a 4 KiB boundary: ${inside.join(', ')}`,
+    );
+    assert.ok(seconds < 5, `took ${seconds.toFixed(1)} s; the slow connection's chunk alone takes 8 s`);
+  });
+
   test(`a slow request over several small chunks is split: an idle connection fetches its upper part${name}`, T, async () => {
     // 256 KiB chunks: a request spans 1 MiB (4 chunks). The first range
     // request is served at 256 KiB/s (4 s alone); an idle connection cuts it
-    // at a chunk boundary and asks for the upper part itself.
+    // on a 4 KiB boundary and asks for the upper part itself.
     const size = 8 * MiB + 123;
     /** @type {string | null} */
     let slow = null;
@@ -305,7 +337,7 @@ for (const { name, workers } of THREADS) {
     const inside = server.stats.log
       .slice(before)
       .map((r) => /^bytes=(\d+)-/.exec(r.range ?? ''))
-      .filter((x) => x !== null && Number(x[1]) > a && Number(x[1]) <= b && Number(x[1]) % (256 * 1024) === 0);
+      .filter((x) => x !== null && Number(x[1]) > a && Number(x[1]) <= b && Number(x[1]) % 4096 === 0);
     assert.ok(inside.length >= 1, `no request started inside the slow one (${slow})`);
     assert.ok(seconds < 3.5, `took ${seconds.toFixed(1)} s; the slow request alone takes 4 s`);
   });
