@@ -240,9 +240,12 @@ test('an empty file', T, async () => {
 test('a redirect chain is followed; a loop and more than 10 hops are refused', T, async () => {
   const url = serve(4097);
   const path = new URL(url).pathname;
+  // Every redirect status, relative and absolute Locations.
   server.redirects['/r1'] = '/r2';
-  server.redirects['/r2'] = `${server.base}/r3`;
-  server.redirects['/r3'] = path;
+  server.redirects['/r2'] = { status: 301, location: `${server.base}/r3` };
+  server.redirects['/r3'] = { status: 303, location: '/r4' };
+  server.redirects['/r4'] = { status: 307, location: '/r5' };
+  server.redirects['/r5'] = { status: 308, location: path };
   await fetchAndCheck(`${server.base}/r1`, 4097);
   server.redirects['/loop-a'] = '/loop-b';
   server.redirects['/loop-b'] = '/loop-a';

@@ -86,9 +86,26 @@ test('a download with --json: start, progress, done on stdout, one object a line
   assert.deepEqual(listing(cwd), ['src.bin']);
   assert.equal(await sha256File(join(cwd, 'src.bin')), sha);
   assert.ok(server.stats.log.some((q) => q.headers['x-test'] === 'yes'));
-  // Progress lines come at most 10 a second.
+});
+
+test('--json progress lines come at most 10 a second, every one of them (a 2-second download)', T, async () => {
+  const cwd = cwdFor('json-rate');
+  // 4 MiB/s per response, 2 connections: about 1 s for 8 MiB, 10 or more reports.
+  server.routes['/slow-src.bin'] = { file: srcPath, rate: 4 * MiB };
+  const r = await runCli([`${server.base}/slow-src.bin`, '--json', '-c', '2', '--chunk-size', '1M'], { cwd });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const progress = events.filter((e) => e.type === 'progress');
-  for (let i = 2; i < progress.length; i++) assert.ok(progress[i].seconds - progress[i - 1].seconds >= 0.09, 'two progress lines less than 100 ms apart');
+  assert.ok(progress.length >= 5, `only ${progress.length} progress lines`);
+  for (let i = 1; i < progress.length; i++) {
+    const gap = progress[i].seconds - progress[i - 1].seconds;
+    assert.ok(gap >= 0.099, `progress lines ${i - 1} and ${i} came ${(gap * 1000).toFixed(1)} ms apart`);
+  }
+  // The last report may come up to 100 ms before the end; done has the total.
+  assert.deepEqual([events.at(-1).type, events.at(-1).bytes], ['done', SIZE]);
 });
 
 test('an existing output without --force exits 1 and is left alone; with --force it is replaced', T, async () => {

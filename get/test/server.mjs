@@ -34,8 +34,8 @@ import { statSync } from 'node:fs';
 
 /**
  * Starts a server. `routes` maps URL paths to Routes; `redirects` maps URL
- * paths to Location values.
- * @param {{ routes?: Record<string, Route>, redirects?: Record<string, string>, tls?: { key: string | Buffer, cert: string | Buffer } }} config
+ * paths to Location values (answered with 302) or to `{ status, location }`.
+ * @param {{ routes?: Record<string, Route>, redirects?: Record<string, string | { status: number, location: string }>, tls?: { key: string | Buffer, cert: string | Buffer } }} config
  */
 export async function startServer(config) {
   const routes = config.routes ?? {};
@@ -56,7 +56,9 @@ export async function startServer(config) {
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (redirects[path] !== undefined) {
-        res.writeHead(302, { location: redirects[path], 'content-length': '0' });
+        const to = redirects[path];
+        const [status, location] = typeof to === 'string' ? [302, to] : [to.status, to.location];
+        res.writeHead(status, { location, 'content-length': '0' });
         res.end();
         return;
       }
