@@ -71,7 +71,7 @@ export interface DownloadOptions {
   mirrors?: (string | URL)[];
   /** `'sha256=HEX'` (also sha1, sha512, md5), checked before the file gets its name. */
   checksum?: string | { algorithm: string; hex: string };
-  /** Resume from `<output>.part.state` when it matches (default true); false starts over. */
+  /** Resume from `<output>.part.state` when it matches (default true); false starts over. A state saved without an ETag or Last-Modified only resumes with `checksum`. */
   resume?: boolean;
   /** Replace an existing output file (default false: refused). */
   force?: boolean;

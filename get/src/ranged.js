@@ -179,7 +179,13 @@ function openPart(ctx, main, partPath, statePath) {
   let opened;
   const resuming = main.ranges && o.resume && existsSync(statePath) && existsSync(partPath);
   if (resuming) {
-    state = ResumeState.open(statePath, { url: main.url, length: total, etag: main.etag, lastModified: main.lastModified });
+    // A resume with nothing to tell the server's file changed is only safe
+    // when the checksum verifies the whole file at the end.
+    state = ResumeState.open(
+      statePath,
+      { url: main.url, length: total, etag: main.etag, lastModified: main.lastModified },
+      { requireValidator: o.checksum === undefined },
+    );
     try {
       if (statSync(partPath).size !== total) {
         throw new GetError('ERR_GET_STATE', `${partPath} is not ${total} bytes long as its resume state says; run again with --no-resume to start over`, {

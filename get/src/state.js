@@ -117,10 +117,14 @@ export class ResumeState {
    * Opens an existing sidecar and checks it describes `expected` (same URL,
    * length, validators). Refuses anything else with ERR_GET_STATE.
    * @param {string} path
+   * With `requireValidator`, also refuses a state that saved no usable
+   * validator (see below): the caller gave no checksum to verify the file
+   * with after the resume.
    * @param {Omit<StateInfo, 'chunkSize'>} expected
+   * @param {{ requireValidator?: boolean }} [options]
    * @returns {ResumeState}
    */
-  static open(path, expected) {
+  static open(path, expected, { requireValidator = false } = {}) {
     const refuse = (/** @type {string} */ why) =>
       new GetError('ERR_GET_STATE', `the resume state ${path} ${why}; run again with --no-resume to start the download over`, { path });
     /** @type {MemoryMappedFile} */
@@ -166,6 +170,24 @@ export class ResumeState {
           'ERR_GET_CHANGED',
           `the file at ${expected.url} changed since the download started (ETag ${info.etag} -> ${expected.etag}, Last-Modified ${info.lastModified} -> ${expected.lastModified}); ` +
             'run again with --no-resume to download the new version',
+          { url: expected.url, path },
+        );
+      }
+      // Without a validator the same length is all that ties the .part to
+      // the server's file: a file replaced by another of that length would
+      // be mixed with the first version's chunks. A weak ETag does not
+      // count: it only promises an equivalent representation, not the same
+      // bytes (a server may keep it while the bytes change), and the range
+      // requests cannot send it as If-Range, so nothing would refuse a
+      // change during the resume either. Last-Modified is sent as If-Range.
+      // Checked before anything below writes to the state: a refusal leaves
+      // it as it was.
+      if (requireValidator && info.lastModified === null && (info.etag === null || info.etag.startsWith('W/'))) {
+        const sent = info.etag === null ? 'no ETag or Last-Modified' : `only a weak ETag (${info.etag}) and no Last-Modified`;
+        throw new GetError(
+          'ERR_GET_STATE',
+          `cannot resume from ${path}: the server sent ${sent}, so a resume cannot tell whether the file changed since the download started; ` +
+            'run again with --no-resume to start over, or with --checksum to resume and verify the whole file',
           { url: expected.url, path },
         );
       }

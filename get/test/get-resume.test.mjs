@@ -12,12 +12,16 @@ const T = { timeout: 120_000 };
 const t = tempDir();
 const SIZE = 32 * MiB + 777;
 const srcPath = join(t.dir, 'src.bin');
+// Another file of the same length: the server's file replaced between runs.
+const src2Path = join(t.dir, 'src2.bin');
 let sha = '';
+let sha2 = '';
 /** @type {Awaited<ReturnType<typeof startServer>>} */
 let server;
 
 before(async () => {
   sha = randomFile(srcPath, SIZE);
+  sha2 = randomFile(src2Path, SIZE);
   server = await startServer({ routes: {} });
 });
 
@@ -142,6 +146,140 @@ test('a validator changed between runs is refused; --no-resume starts over', T, 
   const r = await download(url, { output, resume: false });
   assert.equal(r.resumedBytes, 0);
   assert.equal(await sha256File(output), sha);
+});
+
+/**
+ * The bytes of a download's .part and its state, to show a refusal left them as they were.
+ * @param {string} output
+ */
+function sideFiles(output) {
+  return { part: readFileSync(`${output}.part`), state: readFileSync(`${output}.part.state`) };
+}
+
+/**
+ * Checks a refusal to resume without a validator.
+ * @param {unknown} e
+ * @param {RegExp} sent  what the message says the server sent
+ */
+function noValidator(e, sent) {
+  const err = /** @type {{ code: string, exitCode: number, message: string }} */ (e);
+  assert.equal(err.code, 'ERR_GET_STATE');
+  assert.equal(err.exitCode, 1);
+  assert.match(err.message, sent);
+  assert.match(err.message, /cannot tell whether the file changed/);
+  assert.match(err.message, /--no-resume/);
+  assert.match(err.message, /--checksum/);
+  assert.ok(!err.message.includes('\n'), err.message);
+  return true;
+}
+
+test('no ETag and no Last-Modified: a resume without a checksum is refused and changes nothing; --no-resume starts over', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: null });
+  const dir = join(t.dir, 'novalidator');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  // As if the machine had restarted: a resume that went on would rewrite the
+  // state's boot id and live bitmap, so "unchanged" also checks the refusal
+  // comes before that.
+  const statePath = `${output}.part.state`;
+  const st = readFileSync(statePath);
+  st.write('00000000-0000-0000-0000-000000000000', 32, 'latin1');
+  writeFileSync(statePath, st);
+  const before = sideFiles(output);
+  const route = server.routes[new URL(url).pathname];
+  route.rate = undefined;
+  // The file the server has now is another one of the same length: a resume
+  // would mix the chunks of both and nothing could tell.
+  route.file = src2Path;
+  await assert.rejects(download(url, { output }), (e) => noValidator(e, /the server sent no ETag or Last-Modified/));
+  const afterwards = sideFiles(output);
+  assert.ok(afterwards.part.equals(before.part), '.part unchanged');
+  assert.ok(afterwards.state.equals(before.state), '.part.state unchanged');
+  assert.deepEqual(listing(dir), ['out.bin.part', 'out.bin.part.state']);
+  const r = await download(url, { output, resume: false });
+  assert.equal(r.resumedBytes, 0);
+  assert.equal(await sha256File(output), sha2);
+  assert.deepEqual(listing(dir), ['out.bin']);
+});
+
+test('only a weak ETag counts as no validator: the resume is refused without a checksum', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: 'W/"weak"' });
+  const dir = join(t.dir, 'weak');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  const before = sideFiles(output);
+  server.routes[new URL(url).pathname].rate = undefined;
+  await assert.rejects(download(url, { output }), (e) => noValidator(e, /only a weak ETag \(W\/"weak"\) and no Last-Modified/));
+  const afterwards = sideFiles(output);
+  assert.ok(afterwards.part.equals(before.part) && afterwards.state.equals(before.state), 'side files unchanged');
+});
+
+test('Last-Modified alone (no ETag) is a validator: the resume goes on without a checksum', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: null, lastModified: 'Sun, 06 Dec 2026 09:00:00 GMT' });
+  const dir = join(t.dir, 'lastmodified');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  server.routes[new URL(url).pathname].rate = undefined;
+  const r = await download(url, { output });
+  assert.ok(r.resumedBytes > 0, `resumed ${r.resumedBytes}`);
+  assert.equal(await sha256File(output), sha);
+});
+
+for (const { name, workers } of THREADS) {
+  test(`no validator: a resume with the checksum goes on and fetches only what was missing${name}`, T, async () => {
+    const url = serve({ rate: 16 * MiB, etag: null });
+    const dir = join(t.dir, `novalidator-checksum${workers}`);
+    mkdirSync(dir);
+    const output = join(dir, 'out.bin');
+    await interrupted(url, output, 2, workers);
+    server.routes[new URL(url).pathname].rate = undefined;
+    const r = await download(url, { output, workers, checksum: `sha256=${sha}` });
+    assert.ok(r.resumedBytes > 0, `resumed ${r.resumedBytes}`);
+    assert.equal(r.sha256, sha);
+    assert.equal(await sha256File(output), sha);
+    assert.deepEqual(listing(dir), ['out.bin']);
+  });
+}
+
+test('no validator, the file replaced with one of the same length: the checksum after the resume finds the mix', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: null });
+  const dir = join(t.dir, 'novalidator-mixed');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  const route = server.routes[new URL(url).pathname];
+  route.rate = undefined;
+  route.file = src2Path;
+  await assert.rejects(download(url, { output, checksum: `sha256=${sha2}` }), (e) => {
+    assert.equal(e.code, 'ERR_GET_CHECKSUM');
+    assert.equal(e.exitCode, 3);
+    return true;
+  });
+  assert.ok(!listing(dir).includes('out.bin'), 'the mixed file is not given the final name');
+});
+
+test('no validator, the command: a resume without --checksum exits 1 with one line; with --checksum it completes', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: null });
+  const dir = join(t.dir, 'novalidator-cli');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  const before = sideFiles(output);
+  server.routes[new URL(url).pathname].rate = undefined;
+  const refused = await runCli([url, '-o', output, '-q'], { timeoutMs: 60_000 });
+  assert.equal(refused.code, 1, refused.stderr);
+  const lines = refused.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line expected: ${refused.stderr}`);
+  assert.match(lines[0], /^ranged-mmap-get: .*no ETag or Last-Modified.*--no-resume.*--checksum/);
+  const afterwards = sideFiles(output);
+  assert.ok(afterwards.part.equals(before.part) && afterwards.state.equals(before.state), 'side files unchanged');
+  const resumed = await runCli([url, '-o', output, '-q', '--checksum', `sha256=${sha}`], { timeoutMs: 60_000 });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(await sha256File(output), sha);
+  assert.deepEqual(listing(dir), ['out.bin']);
 });
 
 for (const { name, workers } of THREADS) {
