@@ -12,7 +12,7 @@
 // throws ERR_MMAP_FAULT, and the command must map that to its file error.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, truncateSync } from 'node:fs';
+import { existsSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BIN, MiB, THREADS, randomFile, runCli, sha256File, tempDir } from './helpers.mjs';
@@ -33,7 +33,12 @@ let url = '';
 
 before(async () => {
   sha = randomFile(srcPath, SIZE);
-  server = await startServer({ routes: { '/src.bin': { file: srcPath, fault: () => (throttle ? { rate: RATE } : undefined) } } });
+  server = await startServer({
+    routes: {
+      '/src.bin': { file: srcPath, fault: () => (throttle ? { rate: RATE } : undefined) },
+      '/chunked.bin': { file: srcPath, length: false, ranges: false },
+    },
+  });
   url = `${server.base}/src.bin`;
 });
 
@@ -128,3 +133,25 @@ for (const { name, workers } of THREADS) {
     assert.equal(await sha256File(output), sha);
   });
 }
+
+test('a resume state that cannot be removed (a directory in its place): exit 4, one line naming it, for known and unknown lengths', T, async () => {
+  throttle = false;
+  for (const [route, args] of [
+    ['/src.bin', ['--no-resume']],
+    ['/chunked.bin', []],
+  ]) {
+    const cwd = join(t.dir, `state-dir${route.replace('/', '-')}`);
+    const output = join(cwd, 'out.bin');
+    const statePath = `${output}.part.state`;
+    mkdirSync(statePath, { recursive: true });
+    writeFileSync(join(statePath, 'keep'), 'x');
+    const r = await runCli([`${server.base}${route}`, '-o', output, '-q', ...args], { cwd });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.code, 4, `${route}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
+    assert.ok(lines[0].startsWith(`ranged-mmap-get: cannot remove the old resume state ${statePath}: `), lines[0]);
+    assert.equal(existsSync(join(statePath, 'keep')), true, 'the directory is left alone');
+    assert.equal(existsSync(output), false);
+  }
+});
