@@ -43,7 +43,8 @@ Options:
 
 Exit codes: 0 done and verified, 1 usage error, 2 network or server error
 after retries, 3 checksum mismatch, 4 local file error (permission, disk
-full), 130/143 interrupted (resumable).
+full, I/O error), 70 internal error (a bug: please report it), 130/143
+interrupted (resumable).
 `;
 
 /**
@@ -197,7 +198,7 @@ function fail(e, json) {
   }
   const err = /** @type {Error} */ (e);
   if (json) emit({ type: 'error', code: 'ERR_GET_INTERNAL', message: String(err?.message ?? e), exitCode: 70 });
-  process.stderr.write(`ranged-mmap-get: unexpected failure: ${err?.stack ?? String(e)}\n`);
+  process.stderr.write(`ranged-mmap-get: internal error (a bug, please report it): ${err?.stack ?? String(e)}\n`);
   return 70;
 }
 

@@ -79,8 +79,8 @@ export class Fault extends Error {
 }
 
 /**
- * Turns a file-system failure (a Node error or an MmapError with errno) into
- * a GetError with a hint.
+ * Turns a file-system failure (a Node error, or an MmapError with an errno
+ * or the code ERR_MMAP_FAULT) into a GetError of one line with a hint.
  * @param {unknown} e
  * @param {string} what  e.g. 'create the file'
  * @param {string} path
@@ -90,11 +90,26 @@ export function fileError(e, what, path) {
   if (e instanceof GetError) return e;
   const err = /** @type {{ code?: string, message?: string }} */ (e ?? {});
   const code = typeof err.code === 'string' ? err.code : '';
+  const message = String(err.message ?? e).replace(/\s*\n\s*/g, ' ');
+  let reason = message;
   let hint = 'check the path and its permissions';
-  if (code === 'ENOSPC') hint = 'free some space or choose another place with -o';
-  else if (code === 'EACCES' || code === 'EPERM') hint = 'choose a place you may write with -o';
+  if (code === 'ENOSPC') {
+    reason = 'no space left on the device';
+    hint = 'free some space or choose another place with -o';
+  } else if (code === 'EACCES' || code === 'EPERM') hint = 'choose a place you may write with -o';
   else if (code === 'ENOENT') hint = 'create its directory first';
   else if (code === 'EROFS') hint = 'the file system is read-only: choose another place with -o';
-  const reason = code === 'ENOSPC' ? 'no space left on the device' : (err.message ?? String(e));
+  else if (code === 'ERR_MMAP_FAULT') {
+    // The mapping lost pages (the library caught the SIGBUS); its message
+    // names the cause, too long for the command's one line.
+    const cut = /truncated to (\d+) bytes/.exec(message);
+    if (cut !== null) {
+      reason = `the file was cut to ${cut[1]} bytes by another program while it was being written`;
+      hint = 'let nothing else change it, then run again with --no-resume';
+    } else {
+      reason = 'the file system could not supply a page of it (an I/O error, or a full disk under a sparse file)';
+      hint = 'check the disk (free space, the kernel log), then run again with --no-resume';
+    }
+  }
   return new GetError('ERR_GET_FILE', `cannot ${what} ${path}: ${reason}; ${hint}`, { path, cause: e });
 }

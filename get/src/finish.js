@@ -29,7 +29,13 @@ export async function finish(ctx, output, partPath, statePath, bytes, resumedByt
     const digest = await hashFile(partPath, o.checksum.algorithm);
     if (o.checksum.algorithm === 'sha256') sha256 = digest;
     if (digest !== o.checksum.hex) {
-      rmSync(statePath, { force: true });
+      // Nothing to resume (the message says --no-resume, which ignores a
+      // state left behind).
+      try {
+        rmSync(statePath, { force: true });
+      } catch {
+        // the mismatch is the failure to report
+      }
       throw new GetError(
         'ERR_GET_CHECKSUM',
         `${partPath}: ${o.checksum.algorithm} is ${digest}, expected ${o.checksum.hex}; the file was kept as ${partPath}, run again with --no-resume to fetch it anew`,
@@ -42,11 +48,24 @@ export async function finish(ctx, output, partPath, statePath, bytes, resumedByt
   } catch (e) {
     throw fileError(e, 'rename the finished file to', output);
   }
-  rmSync(statePath, { force: true });
+  removeState(statePath);
   const seconds = (performance.now() - ctx.started) / 1000;
   const result = { path: output, bytes, ...(sha256 === undefined ? {} : { sha256 }), seconds, resumedBytes, retries: ctx.retries };
   o.onEvent?.({ type: 'done', ...result });
   return result;
+}
+
+/**
+ * Removes the resume state of a part that is finished (or failed its
+ * checksum: there is nothing to resume).
+ * @param {string} statePath
+ */
+function removeState(statePath) {
+  try {
+    rmSync(statePath, { force: true });
+  } catch (e) {
+    throw fileError(e, 'remove the resume state', statePath);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // range requests of one chunk each (ranged.js: MIN_REQUEST), copies what arrives into its
 // staging buffer and writes the buffer into its range with one writeRange
 // when full (or at a chunk's end), until the plan has nothing left.
-import { Fault, GetError } from './errors.js';
+import { Fault, GetError, fileError } from './errors.js';
 import { USER_AGENT, asFault, get, parseContentRange, statusError } from './http.js';
 import { RawConnection } from './raw.js';
 import { RETRY_CAP_MS, afterFailure } from './retry.js';
@@ -112,7 +112,14 @@ function writePiece(run, job) {
     job.range = s.high;
   }
   const data = job.staged === job.staging.length ? job.staging : job.staging.subarray(0, job.staged);
-  const receipt = run.file.writeRange(piece, data);
+  let receipt;
+  try {
+    receipt = run.file.writeRange(piece, data);
+  } catch (e) {
+    // A local file failure (the mapping lost pages: the file was truncated,
+    // or the disk failed under it): exit 4, never retried.
+    throw fileError(e, 'write', run.file.path);
+  }
   job.staged = 0;
   run.writeBack.written(receipt, range.start, pieceEnd);
 }

@@ -198,7 +198,11 @@ function openPart(ctx, main, partPath, statePath) {
       throw e instanceof GetError ? e : fileError(e, 'open the partial file', partPath);
     }
   } else {
-    rmSync(statePath, { force: true });
+    try {
+      rmSync(statePath, { force: true });
+    } catch (e) {
+      throw fileError(e, 'remove the old resume state', statePath);
+    }
     try {
       opened = MmapFile.create(partPath, total, { allocator: 'concurrent' });
     } catch (e) {

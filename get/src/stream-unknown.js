@@ -27,7 +27,12 @@ const STAGING = 1024 * 1024;
 export async function streamUnknown(ctx, main, output) {
   const partPath = `${output}.part`;
   const statePath = `${partPath}.state`;
-  rmSync(statePath, { force: true });
+  try {
+    rmSync(statePath, { force: true });
+  } catch (e) {
+    main.body?.destroy();
+    throw fileError(e, 'remove the old resume state', statePath);
+  }
   /** @type {import('node:fs/promises').FileHandle} */
   let fh;
   try {
@@ -96,15 +101,27 @@ export async function streamUnknown(ctx, main, output) {
         await afterFailure(ctx, e, attempt++, main.finalUrl);
       }
     }
-    await fh.truncate(written);
-    if (ctx.o.sync) await fh.datasync();
+    try {
+      await fh.truncate(written);
+    } catch (e) {
+      throw fileError(e, `cut to its ${written} bytes`, partPath);
+    }
+    try {
+      if (ctx.o.sync) await fh.datasync();
+    } catch (e) {
+      throw fileError(e, 'sync', partPath);
+    }
   } catch (e) {
     await fh.close().catch(() => {});
     stopProgress();
     throw e;
   }
-  await fh.close();
   stopProgress();
+  try {
+    await fh.close();
+  } catch (e) {
+    throw fileError(e, 'close', partPath);
+  }
   return finish(ctx, output, partPath, statePath, written, 0);
 }
 

@@ -52,7 +52,14 @@ async function main() {
   port.on('message', (m) => {
     if (m?.type === 'abort' && !halt.signal.aborted) halt.abort(new AbortError());
   });
-  const { file, allocator } = MmapFile.fromShared(w.shared);
+  /** @type {ReturnType<typeof MmapFile.fromShared>} */
+  let attached;
+  try {
+    attached = MmapFile.fromShared(w.shared);
+  } catch (e) {
+    throw fileError(e, 'map', w.partPath);
+  }
+  const { file, allocator } = attached;
   /** @type {ResumeState | null} */
   let state = null;
   try {
