@@ -140,10 +140,13 @@ function checkMirrors(probes) {
         ? `its length is ${p.length}, ${main.url} has ${main.length}`
         : !p.ranges || !main.ranges
           ? 'mirrors need servers that answer range requests'
-          : p.etag !== null && main.etag !== null && p.etag !== main.etag
-            ? `its ETag ${p.etag} differs from ${main.etag}`
-            : p.lastModified !== null && main.lastModified !== null && p.lastModified !== main.lastModified
-              ? `its Last-Modified ${p.lastModified} differs from ${main.lastModified}`
+          : // The range requests to every mirror carry the first URL's
+            // validator as If-Range: a mirror must answer with the same one
+            // (a missing one included), or it would answer 200 mid-download.
+            main.etag !== null && p.etag !== main.etag
+            ? `its ETag ${p.etag ?? '(none)'} differs from ${main.etag}`
+            : main.lastModified !== null && p.lastModified !== main.lastModified
+              ? `its Last-Modified ${p.lastModified ?? '(none)'} differs from ${main.lastModified}`
               : null;
     if (why !== null) {
       for (const q of probes) q.body?.destroy();

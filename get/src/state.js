@@ -115,11 +115,11 @@ export class ResumeState {
 
   /**
    * Opens an existing sidecar and checks it describes `expected` (same URL,
-   * length, validators). Refuses anything else with ERR_GET_STATE.
+   * length, validators). Refuses anything else with ERR_GET_STATE. With
+   * `requireValidator`, also refuses a state that saved no usable validator
+   * (see below): the caller gave no checksum to verify the file with after
+   * the resume.
    * @param {string} path
-   * With `requireValidator`, also refuses a state that saved no usable
-   * validator (see below): the caller gave no checksum to verify the file
-   * with after the resume.
    * @param {Omit<StateInfo, 'chunkSize'>} expected
    * @param {{ requireValidator?: boolean }} [options]
    * @returns {ResumeState}

@@ -346,7 +346,7 @@ for (const { name, workers } of THREADS) {
   });
 }
 
-test('mirrors: connections spread over two servers; a mirror with another length is refused', T, async () => {
+test('mirrors: connections spread over two servers; a mirror with another length or validator (or none) is refused', T, async () => {
   const a = serve(8 * MiB + 123);
   const b = serve(8 * MiB + 123);
   const before = server.stats.log.length;
@@ -354,6 +354,26 @@ test('mirrors: connections spread over two servers; a mirror with another length
   const paths = new Set(server.stats.log.slice(before).map((r) => r.path));
   assert.ok(paths.has(new URL(a).pathname) && paths.has(new URL(b).pathname));
   await assert.rejects(download(a, { output: join(out, 'mirror.bin'), mirrors: [serve(4097)] }), { code: 'ERR_GET_MIRROR', exitCode: 2 });
+  // Same length, other validators: another ETag, none, another Last-Modified.
+  const tagged = serve(8 * MiB + 123, { etag: '"one"', lastModified: 'Sun, 06 Dec 2026 08:00:00 GMT' });
+  const refused = [
+    [{ etag: '"two"', lastModified: 'Sun, 06 Dec 2026 08:00:00 GMT' }, /its ETag "two" differs from "one"/],
+    [{ etag: null, lastModified: 'Sun, 06 Dec 2026 08:00:00 GMT' }, /its ETag \(none\) differs from "one"/],
+    [{ etag: '"one"', lastModified: 'Sun, 06 Dec 2026 09:00:00 GMT' }, /its Last-Modified Sun, 06 Dec 2026 09:00:00 GMT differs/],
+  ];
+  for (const [route, message] of refused) {
+    await assert.rejects(download(tagged, { output: join(out, 'mirror.bin'), mirrors: [serve(8 * MiB + 123, route)] }), (e) => {
+      assert.equal(e.code, 'ERR_GET_MIRROR');
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  assert.ok(!listing(out).some((n) => n.startsWith('mirror.bin')), 'a refused mirror leaves no file');
+  await fetchAndCheck(tagged, 8 * MiB + 123, {
+    mirrors: [serve(8 * MiB + 123, { etag: '"one"', lastModified: 'Sun, 06 Dec 2026 08:00:00 GMT' })],
+    connections: 4,
+    chunkSize: MiB,
+  });
 });
 
 test('names from the server: Content-Disposition is used, a path that climbs out is refused', T, async () => {
