@@ -1,6 +1,7 @@
 // Whole files of every awkward size, and the faults a server can have.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { download } from '../src/index.js';
 import { startServer } from './server.mjs';
@@ -164,6 +165,26 @@ for (const { name, workers } of THREADS) {
   });
 }
 
+test('a 416 to a range inside the file is an error at once (not retried), and nothing is written', T, async () => {
+  let asked = 0;
+  const url = serve(MiB + 1, {
+    fault: (req) => {
+      if (req.range === 'bytes=0-0') return undefined;
+      asked++;
+      return { status: 416, headers: { 'content-range': 'bytes */1048577' } };
+    },
+  });
+  const output = join(out, 'r416.bin');
+  await assert.rejects(download(url, { output, connections: 1 }), (e) => {
+    assert.equal(e.code, 'ERR_GET_PROTOCOL');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, /answered 416 \(range not satisfiable\) to a range inside the file/);
+    return true;
+  });
+  assert.equal(asked, 1, 'a 416 is not retried');
+  assert.ok(readFileSync(`${output}.part`).every((b) => b === 0));
+});
+
 for (const { name, workers } of THREADS) {
   test(`a Content-Range that does not match the request is an error, and nothing of it is marked done${name}`, T, async () => {
     const url = serve(MiB + 1, { fault: (req) => (req.range === 'bytes=0-0' ? undefined : { contentRange: 'bytes 4096-8191/1048577' }) });
@@ -172,6 +193,21 @@ for (const { name, workers } of THREADS) {
     assert.deepEqual(
       listing(out).filter((n) => n.startsWith(`wrong-range${workers}.`)),
       [`wrong-range${workers}.bin.part`, `wrong-range${workers}.bin.part.state`],
+    );
+    // Every range request got the wrong Content-Range: not a byte of the
+    // .part was written, and no chunk's bit is set in the state (layout in
+    // src/state.js: H at 12, chunk count at 24, live bitmap at H).
+    assert.ok(
+      readFileSync(`${output}.part`).every((b) => b === 0),
+      'bytes of a refused answer were written',
+    );
+    const st = readFileSync(`${output}.part.state`);
+    const H = st.readUInt32LE(12);
+    const chunks = st.readUInt32LE(24);
+    assert.ok(chunks >= 1);
+    assert.ok(
+      st.subarray(H, H + Math.ceil(chunks / 8)).every((b) => b === 0),
+      'a chunk of a refused answer is marked done',
     );
     // Through node:http too.
     process.env.RANGED_MMAP_GET_HTTP = 'node';

@@ -301,3 +301,55 @@ test("the demo's server limits each connection across its requests: short reques
     child.stdin.end();
   }
 });
+
+test(
+  'on a terminal, a progress line redrawn in place (percentage, bytes, speed, ETA, connections), at most 10 times a second; off a terminal, nothing on stdout',
+  T,
+  async () => {
+    // `script` gives the command a pseudo-terminal as stdout.
+    server.routes['/tty-src.bin'] = { file: srcPath, rate: 4 * MiB };
+    const cwd = cwdFor('tty');
+    const cmd = [process.execPath, BIN, `${server.base}/tty-src.bin`, '-c', '2', '--chunk-size', '1M'].map((a) => `'${a}'`).join(' ');
+    const t0 = performance.now();
+    const r = await runCli([cmd, '/dev/null'], { cwd, command: ['script', '-qfe', '-c'] });
+    const seconds = (performance.now() - t0) / 1000;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const draws = r.stdout.split('\r\x1b[2K').filter((s) => s.length > 0);
+    assert.ok(draws.length >= 3, `only ${draws.length} progress lines: ${JSON.stringify(r.stdout)}`);
+    assert.ok(draws.length <= Math.ceil(seconds * 10) + 2, `${draws.length} redraws in ${seconds.toFixed(2)} s`);
+    const line = /^\s*(\d+\.\d)%\s+\S+ \S+ \/ 8\.0 MiB\s+\d+\.\d MB\/s\s+ETA (\d\d:\d\d|--:--)\s+\d+ conn/;
+    for (const d of draws.slice(0, -1)) assert.match(d.replace(/\r?\n.*$/s, ''), line);
+    assert.equal(await sha256File(join(cwd, 'tty-src.bin')), sha);
+    // The same command with stdout a pipe prints nothing there.
+    const cwd2 = cwdFor('no-tty');
+    const plain = await runCli([`${server.base}/tty-src.bin`, '-c', '2', '--chunk-size', '1M'], { cwd: cwd2 });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, '');
+    assert.equal(plain.stderr, '');
+  },
+);
+
+test('--json reports retries and ends with one error line (code, message, exit code) when retries run out', T, async () => {
+  let n = 0;
+  server.routes['/flaky-src.bin'] = { file: srcPath, fault: (req) => (req.range !== 'bytes=0-0' && n++ < 2 ? { status: 503 } : undefined) };
+  const cwd = cwdFor('json-retry');
+  const ok = await runCli([`${server.base}/flaky-src.bin`, '--json', '-c', '1', '--chunk-size', '1M'], { cwd });
+  assert.equal(ok.code, 0, ok.stderr);
+  const events = ok.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const retries = events.filter((e) => e.type === 'retry');
+  assert.equal(retries.length, 2, JSON.stringify(events));
+  assert.ok(
+    retries.every((e) => /503/.test(e.reason) && typeof e.attempt === 'number' && typeof e.delayMs === 'number'),
+    JSON.stringify(retries),
+  );
+  assert.equal(events.at(-1).type, 'done');
+  const gone = await runCli([`${server.base}/nothing.bin`, '--json', '--retries', '0'], { cwd });
+  assert.equal(gone.code, 2);
+  const last = JSON.parse(gone.stdout.trim().split('\n').at(-1));
+  assert.deepEqual([last.type, last.code, last.exitCode], ['error', 'ERR_GET_HTTP', 2]);
+  assert.match(last.message, /404/);
+  assert.equal(gone.stderr.trim().split('\n').length, 1);
+});

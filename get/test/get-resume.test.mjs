@@ -148,6 +148,33 @@ test('a validator changed between runs is refused; --no-resume starts over', T, 
   assert.equal(await sha256File(output), sha);
 });
 
+test('a file whose length changed between runs is refused (the state names both lengths) and left as it was; --no-resume starts over', T, async () => {
+  const url = serve({ rate: 16 * MiB, etag: '"same"' });
+  const dir = join(t.dir, 'length');
+  mkdirSync(dir);
+  const output = join(dir, 'out.bin');
+  await interrupted(url, output);
+  const before = sideFiles(output);
+  // The same URL and ETag, one byte longer.
+  const longer = join(t.dir, 'longer.bin');
+  writeFileSync(longer, Buffer.concat([readFileSync(srcPath), Buffer.from([7])]));
+  const route = server.routes[new URL(url).pathname];
+  route.file = longer;
+  route.rate = undefined;
+  await assert.rejects(download(url, { output }), (e) => {
+    assert.equal(e.code, 'ERR_GET_STATE');
+    assert.equal(e.exitCode, 1);
+    assert.match(e.message, new RegExp(`is for a file of ${SIZE} bytes, the server now has ${SIZE + 1}`));
+    assert.match(e.message, /--no-resume/);
+    return true;
+  });
+  const after = sideFiles(output);
+  assert.ok(after.part.equals(before.part) && after.state.equals(before.state), 'the refusal changed the .part or its state');
+  const r = await download(url, { output, resume: false });
+  assert.equal(r.bytes, SIZE + 1);
+  assert.equal(await sha256File(output), await sha256File(longer));
+});
+
 /**
  * The bytes of a download's .part and its state, to show a refusal left them as they were.
  * @param {string} output
