@@ -353,3 +353,16 @@ test('--json reports retries and ends with one error line (code, message, exit c
   assert.match(last.message, /404/);
   assert.equal(gone.stderr.trim().split('\n').length, 1);
 });
+
+test('--demo: generates and serves 1 GiB, downloads it, checks the sha256, prints both speeds, and leaves nothing behind', { timeout: 180_000 }, async () => {
+  // Its own TMPDIR, to see that the demo's directory goes away.
+  const tmp = cwdFor('demo-tmp');
+  const r = await runCli(['--demo'], { cwd: tmp, env: { TMPDIR: tmp }, timeoutMs: 170_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /sha256 [0-9a-f]{64}: the same as the served file's/);
+  assert.match(r.stdout, /ranged-mmap-get, 8 connections : +\d+ MB\/s/);
+  assert.match(r.stdout, /plain Node, one stream {8}: +\d+ MB\/s/);
+  assert.match(r.stdout, /ratio +: \d+\.\d\dx/);
+  assert.deepEqual(listing(tmp), []);
+});
