@@ -9,7 +9,9 @@
 //   24  u32      number of chunks
 //   32  36 bytes boot id of the machine that last wrote the live bitmap
 //   128 ...      JSON: { url, length, chunkSize, etag, lastModified }
-//   H            live bitmap: one bit per chunk, set with Atomics.or once the
+//   H            live bitmap: one bit per chunk, set with an atomic or (the
+//                library's AtomicU32 views: a page lost under them throws
+//                ERR_MMAP_FAULT rather than dropping the bit) once the
 //                chunk's bytes are written and its write-back requested
 //   H + B        durable bitmap: a copy of the live bitmap taken before the
 //                data file was synced, written after that sync returned
@@ -22,7 +24,7 @@
 // trusted; another boot id means the machine restarted: the durable one is.
 import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { MemoryMappedFile } from 'ranged-mmap';
-import { GetError } from './errors.js';
+import { GetError, fileError } from './errors.js';
 
 const MAGIC = 'RMGSTATE';
 const VERSION = 1;
@@ -70,9 +72,9 @@ export class ResumeState {
     const words = Math.ceil(chunks / 32);
     const bitmapBytes = alignPage(words * 4);
     /** Live bitmap, updated with Atomics. */
-    this.live = map.atomicU32Slice(headerBytes, words);
+    this.live = Array.from({ length: words }, (_, i) => map.atomicU32(headerBytes + 4 * i));
     /** Durable bitmap, written only after the data was synced. */
-    this.durable = map.atomicU32Slice(headerBytes + bitmapBytes, words);
+    this.durable = Array.from({ length: words }, (_, i) => map.atomicU32(headerBytes + bitmapBytes + 4 * i));
     this.#saving = null;
   }
 
@@ -193,14 +195,14 @@ export class ResumeState {
       }
       const state = new ResumeState(map, info, headerBytes, chunks);
       const tail = chunks % 32;
-      if (tail !== 0 && (state.live[state.live.length - 1] >>> tail !== 0 || state.durable[state.durable.length - 1] >>> tail !== 0)) {
+      if (tail !== 0 && (state.live[state.live.length - 1].load() >>> tail !== 0 || state.durable[state.durable.length - 1].load() >>> tail !== 0)) {
         throw refuse('is corrupt (bits set past the last chunk)');
       }
       const now = bootId();
       if (head.toString('latin1', 32, 68) !== now) {
         // The machine restarted since: only the durable bitmap is known to
         // describe data that reached the disk.
-        for (let i = 0; i < state.live.length; i++) Atomics.store(state.live, i, Atomics.load(state.durable, i));
+        for (let i = 0; i < state.live.length; i++) state.live[i].store(state.durable[i].load());
         map.updateRegion(32, Buffer.from(now, 'latin1'));
         map.syncAll();
       }
@@ -213,24 +215,46 @@ export class ResumeState {
 
   /** @param {number} chunk */
   isDone(chunk) {
-    return (Atomics.load(this.live, chunk >>> 5) & (1 << (chunk & 31))) !== 0;
+    try {
+      return (this.live[chunk >>> 5].load() & (1 << (chunk & 31))) !== 0;
+    } catch (e) {
+      throw fileError(e, 'read the resume state', this.map.path);
+    }
   }
 
   /** Marks a chunk finished (its data written and its write-back requested). @param {number} chunk */
   markDone(chunk) {
-    Atomics.or(this.live, chunk >>> 5, 1 << (chunk & 31));
+    try {
+      this.live[chunk >>> 5].or((1 << (chunk & 31)) >>> 0);
+    } catch (e) {
+      throw fileError(e, 'update the resume state', this.map.path);
+    }
   }
 
   /** Clears a chunk's bit (its write-back failed): the next run fetches it again. @param {number} chunk */
   markUndone(chunk) {
-    Atomics.and(this.live, chunk >>> 5, ~(1 << (chunk & 31)));
+    try {
+      this.live[chunk >>> 5].and(~(1 << (chunk & 31)) >>> 0);
+    } catch {
+      // The state file is gone bad as well: the download stops on the
+      // failure that led here, and the next run refuses the state.
+    }
+  }
+
+  /** Word `i` of the live bitmap; a fault (the file cut short) is a file error. @param {number} i */
+  #load(i) {
+    try {
+      return this.live[i].load();
+    } catch (e) {
+      throw fileError(e, 'read the resume state', this.map.path);
+    }
   }
 
   /** Number of chunks marked finished. */
   doneCount() {
     let n = 0;
     for (let i = 0; i < this.live.length; i++) {
-      let w = Atomics.load(this.live, i);
+      let w = this.#load(i);
       while (w !== 0) {
         w &= w - 1;
         n++;
@@ -248,11 +272,11 @@ export class ResumeState {
    */
   save(syncData) {
     if (this.#saving !== null) return this.#saving;
-    const snapshot = Uint32Array.from(this.live, (_, i) => Atomics.load(this.live, i));
+    const snapshot = Uint32Array.from(this.live, (_, i) => this.#load(i));
     this.#saving = (async () => {
       try {
         await syncData();
-        for (let i = 0; i < snapshot.length; i++) Atomics.store(this.durable, i, snapshot[i]);
+        for (let i = 0; i < snapshot.length; i++) this.durable[i].store(snapshot[i]);
         await this.map.syncAllAsync();
       } finally {
         this.#saving = null;

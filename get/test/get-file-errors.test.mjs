@@ -155,3 +155,34 @@ test('a resume state that cannot be removed (a directory in its place): exit 4, 
     assert.equal(existsSync(output), false);
   }
 });
+
+for (const { name, workers } of THREADS) {
+  test(`<output>.part.state truncated mid-download: exit 4, one line naming the state, no stack${name}`, T, async () => {
+    // The state's bitmaps are set through its mapping (Atomics on the
+    // mapped file): once the file is cut to 0, the next chunk's bit faults.
+    const cwd = join(t.dir, `trunc-state-${workers}`);
+    mkdirSync(cwd);
+    const output = join(cwd, 'out.bin');
+    const statePath = `${output}.part.state`;
+    throttle = true;
+    const args = [url, '-o', output, '-c', '2', '--chunk-size', '64k', '--workers', String(workers)];
+    const r = await runAndTruncate(args, cwd, statePath, 60_000);
+    assert.equal(r.timedOut, false, `the command hung after the fault: ${r.stderr}`);
+    assert.equal(r.truncated, true, `no progress report came before the end: ${r.stdout}`);
+    assert.equal(r.signal, null, `the command died of a signal: ${r.stderr}`);
+    assert.equal(r.code, 4, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
+    assert.ok(lines[0].startsWith(`ranged-mmap-get: cannot update the resume state ${statePath}: `), lines[0]);
+    assert.match(lines[0], /cut to 0 bytes by another program/);
+    assert.equal(existsSync(output), false, 'nothing may be renamed into place');
+    // A state cut to 0 is refused on the next run; --no-resume starts over.
+    throttle = false;
+    const refused = await runCli([...args, '-q'], { cwd });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /--no-resume/);
+    const again = await runCli([...args, '--no-resume', '-q'], { cwd });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await sha256File(output), sha);
+  });
+}
