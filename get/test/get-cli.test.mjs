@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './server.mjs';
-import { BIN, MiB, listing, randomFile, runCli, sha256File, tempDir } from './helpers.mjs';
+import { BIN, MiB, jsonLines, listing, randomFile, runCli, sha256File, tempDir } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const t = tempDir();
@@ -71,10 +71,7 @@ test('a download with --json: start, progress, done on stdout, one object a line
   const cwd = cwdFor('json');
   const r = await runCli([url, '--json', '-c', '3', '--chunk-size', '512k', '--checksum', `sha256=${sha}`, '-H', 'X-Test: yes'], { cwd });
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const events = jsonLines(r.stdout);
   assert.equal(events[0].type, 'start');
   assert.equal(events[0].length, SIZE);
   assert.equal(events[0].connections, 3);
@@ -94,10 +91,7 @@ test('--json progress lines come at most 10 a second, every one of them (a 2-sec
   server.routes['/slow-src.bin'] = { file: srcPath, rate: 4 * MiB };
   const r = await runCli([`${server.base}/slow-src.bin`, '--json', '-c', '2', '--chunk-size', '1M'], { cwd });
   assert.equal(r.code, 0, r.stderr);
-  const events = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const events = jsonLines(r.stdout);
   const progress = events.filter((e) => e.type === 'progress');
   assert.ok(progress.length >= 5, `only ${progress.length} progress lines`);
   for (let i = 1; i < progress.length; i++) {
@@ -335,10 +329,7 @@ test('--json reports retries and ends with one error line (code, message, exit c
   const cwd = cwdFor('json-retry');
   const ok = await runCli([`${server.base}/flaky-src.bin`, '--json', '-c', '1', '--chunk-size', '1M'], { cwd });
   assert.equal(ok.code, 0, ok.stderr);
-  const events = ok.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const events = jsonLines(ok.stdout);
   const retries = events.filter((e) => e.type === 'retry');
   assert.equal(retries.length, 2, JSON.stringify(events));
   assert.ok(
@@ -348,7 +339,7 @@ test('--json reports retries and ends with one error line (code, message, exit c
   assert.equal(events.at(-1).type, 'done');
   const gone = await runCli([`${server.base}/nothing.bin`, '--json', '--retries', '0'], { cwd });
   assert.equal(gone.code, 2);
-  const last = JSON.parse(gone.stdout.trim().split('\n').at(-1));
+  const last = jsonLines(gone.stdout).at(-1);
   assert.deepEqual([last.type, last.code, last.exitCode], ['error', 'ERR_GET_HTTP', 2]);
   assert.match(last.message, /404/);
   assert.equal(gone.stderr.trim().split('\n').length, 1);

@@ -40,9 +40,7 @@ function serve(route = {}) {
 for (const { name, workers } of THREADS) {
   test(`abort by signal leaves .part and state; the same call resumes and fetches only what was missing${name}`, T, async () => {
     const url = serve({ rate: 8 * MiB });
-    const dir = join(t.dir, `abort${workers}`);
-    mkdirSync(dir);
-    const output = join(dir, 'out.bin');
+    const { dir, output } = outputIn(`abort${workers}`);
     const sent0 = server.stats.bodyBytes;
     await interrupted(url, output, 4, workers);
     assert.deepEqual(listing(dir), ['out.bin.part', 'out.bin.part.state']);
@@ -63,9 +61,7 @@ for (const { name, workers } of THREADS) {
 for (const { name, workers } of THREADS) {
   test(`with sync: false nothing is written back, and an abort still resumes (the live bitmap is in the page cache)${name}`, T, async () => {
     const url = serve({ rate: 8 * MiB });
-    const dir = join(t.dir, `nosync${workers}`);
-    mkdirSync(dir);
-    const output = join(dir, 'out.bin');
+    const { output } = outputIn(`nosync${workers}`);
     const ac = new AbortController();
     await assert.rejects(
       download(url, {
@@ -130,9 +126,7 @@ async function interrupted(url, output, connections = 2, workers = 0) {
 
 test('a validator changed between runs is refused; --no-resume starts over', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: '"v1"' });
-  const dir = join(t.dir, 'changed');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('changed');
   await interrupted(url, output);
   const route = server.routes[new URL(url).pathname];
   route.etag = '"v2"';
@@ -150,9 +144,7 @@ test('a validator changed between runs is refused; --no-resume starts over', T, 
 
 test('a file whose length changed between runs is refused (the state names both lengths) and left as it was; --no-resume starts over', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: '"same"' });
-  const dir = join(t.dir, 'length');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('length');
   await interrupted(url, output);
   const before = sideFiles(output);
   // The same URL and ETag, one byte longer.
@@ -168,12 +160,32 @@ test('a file whose length changed between runs is refused (the state names both 
     assert.match(e.message, /--no-resume/);
     return true;
   });
-  const after = sideFiles(output);
-  assert.ok(after.part.equals(before.part) && after.state.equals(before.state), 'the refusal changed the .part or its state');
+  assertUnchanged(output, before);
   const r = await download(url, { output, resume: false });
   assert.equal(r.bytes, SIZE + 1);
   assert.equal(await sha256File(output), await sha256File(longer));
 });
+
+/**
+ * A new directory for one test's download; `output` is the file in it.
+ * @param {string} name
+ */
+function outputIn(name) {
+  const dir = join(t.dir, name);
+  mkdirSync(dir);
+  return { dir, output: join(dir, 'out.bin') };
+}
+
+/**
+ * Checks a refused call left the .part and its state byte for byte as `before`.
+ * @param {string} output
+ * @param {{ part: Buffer, state: Buffer }} before  sideFiles(output) before the call
+ */
+function assertUnchanged(output, before) {
+  const now = sideFiles(output);
+  assert.ok(now.part.equals(before.part), 'the refusal changed the .part');
+  assert.ok(now.state.equals(before.state), 'the refusal changed the .part.state');
+}
 
 /**
  * The bytes of a download's .part and its state, to show a refusal left them as they were.
@@ -202,9 +214,7 @@ function noValidator(e, sent) {
 
 test('no ETag and no Last-Modified: a resume without a checksum is refused and changes nothing; --no-resume starts over', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: null });
-  const dir = join(t.dir, 'novalidator');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { dir, output } = outputIn('novalidator');
   await interrupted(url, output);
   // As if the machine had restarted: a resume that went on would rewrite the
   // state's boot id and live bitmap, so "unchanged" also checks the refusal
@@ -220,9 +230,7 @@ test('no ETag and no Last-Modified: a resume without a checksum is refused and c
   // would mix the chunks of both and nothing could tell.
   route.file = src2Path;
   await assert.rejects(download(url, { output }), (e) => noValidator(e, /the server sent no ETag or Last-Modified/));
-  const afterwards = sideFiles(output);
-  assert.ok(afterwards.part.equals(before.part), '.part unchanged');
-  assert.ok(afterwards.state.equals(before.state), '.part.state unchanged');
+  assertUnchanged(output, before);
   assert.deepEqual(listing(dir), ['out.bin.part', 'out.bin.part.state']);
   const r = await download(url, { output, resume: false });
   assert.equal(r.resumedBytes, 0);
@@ -232,22 +240,17 @@ test('no ETag and no Last-Modified: a resume without a checksum is refused and c
 
 test('only a weak ETag counts as no validator: the resume is refused without a checksum', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: 'W/"weak"' });
-  const dir = join(t.dir, 'weak');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('weak');
   await interrupted(url, output);
   const before = sideFiles(output);
   server.routes[new URL(url).pathname].rate = undefined;
   await assert.rejects(download(url, { output }), (e) => noValidator(e, /only a weak ETag \(W\/"weak"\) and no Last-Modified/));
-  const afterwards = sideFiles(output);
-  assert.ok(afterwards.part.equals(before.part) && afterwards.state.equals(before.state), 'side files unchanged');
+  assertUnchanged(output, before);
 });
 
 test('Last-Modified alone (no ETag) is a validator: the resume goes on without a checksum', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: null, lastModified: 'Sun, 06 Dec 2026 09:00:00 GMT' });
-  const dir = join(t.dir, 'lastmodified');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('lastmodified');
   await interrupted(url, output);
   server.routes[new URL(url).pathname].rate = undefined;
   const r = await download(url, { output });
@@ -258,9 +261,7 @@ test('Last-Modified alone (no ETag) is a validator: the resume goes on without a
 for (const { name, workers } of THREADS) {
   test(`no validator: a resume with the checksum goes on and fetches only what was missing${name}`, T, async () => {
     const url = serve({ rate: 16 * MiB, etag: null });
-    const dir = join(t.dir, `novalidator-checksum${workers}`);
-    mkdirSync(dir);
-    const output = join(dir, 'out.bin');
+    const { dir, output } = outputIn(`novalidator-checksum${workers}`);
     await interrupted(url, output, 2, workers);
     server.routes[new URL(url).pathname].rate = undefined;
     const r = await download(url, { output, workers, checksum: `sha256=${sha}` });
@@ -273,9 +274,7 @@ for (const { name, workers } of THREADS) {
 
 test('no validator, the file replaced with one of the same length: the checksum after the resume finds the mix', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: null });
-  const dir = join(t.dir, 'novalidator-mixed');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { dir, output } = outputIn('novalidator-mixed');
   await interrupted(url, output);
   const route = server.routes[new URL(url).pathname];
   route.rate = undefined;
@@ -290,9 +289,7 @@ test('no validator, the file replaced with one of the same length: the checksum 
 
 test('no validator, the command: a resume without --checksum exits 1 with one line; with --checksum it completes', T, async () => {
   const url = serve({ rate: 16 * MiB, etag: null });
-  const dir = join(t.dir, 'novalidator-cli');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { dir, output } = outputIn('novalidator-cli');
   await interrupted(url, output);
   const before = sideFiles(output);
   server.routes[new URL(url).pathname].rate = undefined;
@@ -301,8 +298,7 @@ test('no validator, the command: a resume without --checksum exits 1 with one li
   const lines = refused.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, `one line expected: ${refused.stderr}`);
   assert.match(lines[0], /^ranged-mmap-get: .*no ETag or Last-Modified.*--no-resume.*--checksum/);
-  const afterwards = sideFiles(output);
-  assert.ok(afterwards.part.equals(before.part) && afterwards.state.equals(before.state), 'side files unchanged');
+  assertUnchanged(output, before);
   const resumed = await runCli([url, '-o', output, '-q', '--checksum', `sha256=${sha}`], { timeoutMs: 60_000 });
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(await sha256File(output), sha);
@@ -319,9 +315,7 @@ for (const { name, workers } of THREADS) {
 }
 
 test('a state file for another URL, a corrupt one and one of another version are refused with a message', T, async () => {
-  const dir = join(t.dir, 'states');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('states');
   const url = serve({ rate: 16 * MiB });
   await interrupted(url, output);
   const other = serve();
@@ -346,9 +340,7 @@ test('a state file for another URL, a corrupt one and one of another version are
 });
 
 test('a state from another boot trusts only the durable bitmap', T, async () => {
-  const dir = join(t.dir, 'boot');
-  mkdirSync(dir);
-  const output = join(dir, 'out.bin');
+  const { output } = outputIn('boot');
   const url = serve({ rate: 16 * MiB });
   await interrupted(url, output);
   const statePath = `${output}.part.state`;

@@ -18,6 +18,18 @@ export const THREADS = [
 ];
 
 export const BIN = new URL('../bin/ranged-mmap-get.js', import.meta.url).pathname;
+
+/**
+ * The events of a `--json` run: one JSON object per line of its stdout.
+ * @param {string} stdout
+ * @returns {any[]}
+ */
+export function jsonLines(stdout) {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
 export const MiB = 1024 * 1024;
 
 /** A fresh directory, removed by `cleanup()`. */
